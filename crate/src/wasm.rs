@@ -1,1 +1,277 @@
-//! (in progress)
+//! The JS-facing API, exported with wasm-bindgen. Thin: it converts JS values
+//! to Rust ones, delegates to [`Heap`], and converts results and errors back.
+//!
+//! The hand-written module `web/src/heaplab.js` wraps the `RawHeap` class
+//! exported here (so that `free(address)` can be C's free) and is the public
+//! JS API; this module is its engine room.
+//!
+//! Large state is not copied per frame: [`RawHeap::blocks`] and
+//! [`RawHeap::pages`] return typed-array views into wasm memory, which JS
+//! must re-read after any call that may grow memory.
+
+use std::collections::BTreeMap;
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use js_sys::{Error as JsError, Reflect, Uint32Array, Uint8Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::check::CheckError;
+use crate::heap::{AllocError, Coalesce, Config, Heap};
+use crate::pages::{PageOwner, WasmMemory};
+use crate::policy::{AnyPolicy, PolicyKind};
+
+/// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
+const BLOCK_COLUMNS: usize = 6;
+const FLAG_USED: u32 = 1;
+const FLAG_LARGE: u32 = 2;
+
+/// The options `new Heap(options)` accepts; every field is optional.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Options {
+    policy: Option<String>,
+    align: Option<f64>,
+    max_bytes: Option<f64>,
+    coalesce: Option<String>,
+    split_min: Option<f64>,
+}
+
+const POLICIES: &[(&str, PolicyKind)] = &[
+    ("first-fit", PolicyKind::FirstFit),
+    ("next-fit", PolicyKind::NextFit),
+    ("best-fit", PolicyKind::BestFit),
+    ("worst-fit", PolicyKind::WorstFit),
+    ("segregated", PolicyKind::Segregated),
+];
+
+fn coded_error(code: &str, message: &str) -> JsValue {
+    let error = JsError::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(code));
+    error.into()
+}
+
+fn option_error(name: &str, accepted: &str, got: &str) -> JsValue {
+    coded_error("invalid-option", &format!("option `{name}` must be {accepted}, got {got}"))
+}
+
+impl Options {
+    fn into_config(self) -> Result<Config, JsValue> {
+        let mut config = Config::DEFAULT;
+        if let Some(policy) = self.policy {
+            let names: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
+            config.policy = POLICIES
+                .iter()
+                .find(|(name, _)| *name == policy)
+                .map(|(_, kind)| *kind)
+                .ok_or_else(|| option_error("policy", &format!("one of {}", names.join(", ")), &format!("\"{policy}\"")))?;
+        }
+        if let Some(align) = self.align {
+            if align != 8.0 && align != 16.0 {
+                return Err(option_error("align", "8 or 16", &align.to_string()));
+            }
+            config.align = align as usize;
+        }
+        if let Some(coalesce) = self.coalesce {
+            config.coalesce = match coalesce.as_str() {
+                "immediate" => Coalesce::Immediate,
+                "deferred" => Coalesce::Deferred,
+                _ => return Err(option_error("coalesce", "\"immediate\" or \"deferred\"", &format!("\"{coalesce}\""))),
+            };
+        }
+        if let Some(bytes) = self.max_bytes {
+            config.max_bytes = whole_number(bytes)
+                .filter(|b| *b >= 65536)
+                .ok_or_else(|| option_error("maxBytes", "a whole number of bytes, at least 65536", &bytes.to_string()))?;
+        }
+        if let Some(split) = self.split_min {
+            config.split_min = whole_number(split)
+                .filter(|b| *b <= 4096)
+                .ok_or_else(|| option_error("splitMin", "a whole number of bytes from 0 to 4096", &split.to_string()))?;
+        }
+        Ok(config)
+    }
+}
+
+/// A JS number that is a whole, non-negative, representable byte count.
+fn whole_number(value: f64) -> Option<usize> {
+    (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64).then_some(value as usize)
+}
+
+fn size_arg(value: f64, what: &str) -> Result<usize, JsValue> {
+    whole_number(value).ok_or_else(|| {
+        coded_error("invalid-size", &format!("{what} must be a whole number of bytes from 0 to 2^32 - 1, got {value}"))
+    })
+}
+
+fn address_arg(value: f64) -> Result<usize, JsValue> {
+    whole_number(value)
+        .ok_or_else(|| coded_error("invalid-free", &format!("{value} is not an address returned by malloc")))
+}
+
+fn alloc_error(error: AllocError) -> JsValue {
+    coded_error(error.code(), &error.to_string())
+}
+
+fn check_error(error: CheckError) -> JsValue {
+    coded_error("corrupt-heap", &error.to_string())
+}
+
+/// The heap's figures, as `stats()` returns them to JS (camelCase).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsStats {
+    live_requested: usize,
+    allocated_bytes: usize,
+    free_bytes: usize,
+    largest_free: usize,
+    fragmentation: f64,
+    utilization: f64,
+    pages_in_use: usize,
+    heap_bytes: usize,
+    high_water: usize,
+    live_blocks: usize,
+    free_blocks: usize,
+    examined_last: usize,
+    operations: u64,
+}
+
+#[derive(Serialize)]
+struct JsSegment {
+    base: usize,
+    bytes: usize,
+}
+
+/// A heap in wasm memory, as JS sees it (wrapped by `Heap` in `heaplab.js`).
+#[wasm_bindgen]
+pub struct RawHeap {
+    heap: Heap<WasmMemory, AnyPolicy>,
+    /// Allocation id of each live payload address, in allocation order from 1.
+    ids: BTreeMap<usize, u32>,
+    next_id: u32,
+    /// Backing store of the `blocks()` view; rebuilt on each call.
+    block_table: Vec<u32>,
+    /// Backing store of the `pages()` view; rebuilt on each call.
+    page_table: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl RawHeap {
+    /// Creates a heap; `options` is undefined or an object (see `Options`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<RawHeap, JsValue> {
+        let options: Options = if options.is_undefined() || options.is_null() {
+            Options::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| coded_error("invalid-option", &format!("invalid heap options: {e}")))?
+        };
+        let config = options.into_config()?;
+        Ok(RawHeap {
+            heap: Heap::new(WasmMemory::new(), config),
+            ids: BTreeMap::new(),
+            next_id: 1,
+            block_table: Vec::new(),
+            page_table: Vec::new(),
+        })
+    }
+
+    /// `malloc(size, align)`: the payload's address. `align` 0 means the heap's default.
+    pub fn malloc(&mut self, size: f64, align: f64) -> Result<u32, JsValue> {
+        let size = size_arg(size, "size")?;
+        let align = match whole_number(align) {
+            Some(0) => self.heap.config().align,
+            Some(a) => a,
+            None => return Err(coded_error("invalid-align", &format!("alignment must be a power of two, got {align}"))),
+        };
+        let ptr = self.heap.alloc(size, align).map_err(alloc_error)?;
+        let address = ptr.as_ptr() as usize;
+        self.ids.insert(address, self.next_id);
+        self.next_id += 1;
+        Ok(address as u32)
+    }
+
+    /// C's `free(address)`.
+    #[wasm_bindgen(js_name = freeAddress)]
+    pub fn free_address(&mut self, address: f64) -> Result<(), JsValue> {
+        let address = address_arg(address)?;
+        self.heap.free(address as *mut u8).map_err(alloc_error)?;
+        self.ids.remove(&address);
+        Ok(())
+    }
+
+    /// Runs the integrity check; throws a `corrupt-heap` error naming the broken invariant.
+    pub fn check(&self) -> Result<(), JsValue> {
+        self.heap.check().map_err(check_error)
+    }
+
+    /// Frees every block, keeping the memory already obtained.
+    pub fn reset(&mut self) {
+        self.heap.reset();
+        self.ids.clear();
+        self.next_id = 1;
+    }
+
+    /// The heap's figures as a plain object.
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        let s = self.heap.stats();
+        let stats = JsStats {
+            live_requested: s.live_requested,
+            allocated_bytes: s.allocated_bytes,
+            free_bytes: s.free_bytes,
+            largest_free: s.largest_free,
+            fragmentation: s.fragmentation(),
+            utilization: s.utilization(),
+            pages_in_use: s.pages_in_use,
+            heap_bytes: s.heap_bytes,
+            high_water: s.high_water,
+            live_blocks: s.live_blocks,
+            free_blocks: s.free_blocks,
+            examined_last: s.examined_last,
+            operations: s.operations,
+        };
+        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded_error("internal", &e.to_string()))
+    }
+
+    /// The block table as a view into wasm memory: 6 numbers per block
+    /// (address, size, payload, requested, flags, id), in address order.
+    pub fn blocks(&mut self) -> Uint32Array {
+        let table = &mut self.block_table;
+        table.clear();
+        for b in self.heap.blocks() {
+            let flags = if b.used { FLAG_USED } else { 0 } | if b.large { FLAG_LARGE } else { 0 };
+            let id = if b.used { self.ids.get(&b.payload).copied().unwrap_or(0) } else { 0 };
+            table.extend_from_slice(&[b.addr as u32, b.size as u32, b.payload as u32, b.requested as u32, flags, id]);
+        }
+        debug_assert_eq!(table.len() % BLOCK_COLUMNS, 0);
+        // SAFETY: the view aliases `block_table`, which is not touched again
+        // until the next call into this heap; JS is told to re-read views
+        // after any call (memory growth detaches them).
+        unsafe { Uint32Array::view(table) }
+    }
+
+    /// One owner byte per 4 KiB page of every segment, in segment order
+    /// (0 free, 1 metadata, 2 arena, 3 large object), as a view into wasm memory.
+    pub fn pages(&mut self) -> Uint8Array {
+        let table = &mut self.page_table;
+        table.clear();
+        table.extend(self.heap.pages().map(|(_, owner)| match owner {
+            PageOwner::Free => 0,
+            PageOwner::Meta => 1,
+            PageOwner::Arena => 2,
+            PageOwner::Large => 3,
+        }));
+        // SAFETY: as for `blocks`: valid until the next call into this heap.
+        unsafe { Uint8Array::view(table) }
+    }
+
+    /// The heap's segments, `[{ base, bytes }]`, in address order.
+    pub fn segments(&self) -> Result<JsValue, JsValue> {
+        let segments: Vec<JsSegment> =
+            self.heap.segments().map(|(base, bytes)| JsSegment { base, bytes }).collect();
+        serde_wasm_bindgen::to_value(&segments).map_err(|e| coded_error("internal", &e.to_string()))
+    }
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Toolchain bootstrap shared by `npm start`, `npm test` and `npm run build`.
+//
+// Installs only what is missing, so a second run takes seconds:
+//   1. npm dependencies (npm ci), which include a working `wasm-opt` (binaryen);
+//   2. the Rust target wasm32-unknown-unknown (rustup);
+//   3. the wasm-bindgen CLI of exactly the version in Cargo.lock (cargo install);
+//   4. wasm-pack (cargo install; its npm package and its own downloads fail here);
+//   5. the wasm build itself (wasm-pack build), skipped when up to date.
+//
+// Usage: node scripts/setup.mjs [--no-wasm] [--force-wasm]
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const args = new Set(process.argv.slice(2));
+const cargoBin = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin");
+
+// Tools installed by this script land in ~/.cargo/bin and node_modules/.bin; make
+// sure both are found even when the caller's PATH lacks them.
+process.env.PATH = [join(root, "node_modules", ".bin"), cargoBin, process.env.PATH].join(delimiter);
+
+function log(message) {
+  console.log(`[setup] ${message}`);
+}
+
+function run(cmd, cmdArgs, options = {}) {
+  log(`$ ${cmd} ${cmdArgs.join(" ")}`);
+  const result = spawnSync(cmd, cmdArgs, { stdio: "inherit", cwd: root, ...options });
+  if (result.error) throw new Error(`${cmd} could not start: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed with status ${result.status}`);
+}
+
+/** The first line a command prints, or null when it is missing or fails. */
+function probe(cmd, cmdArgs) {
+  try {
+    return execFileSync(cmd, cmdArgs, { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+function ensureNodeModules() {
+  const lock = join(root, "package-lock.json");
+  const installed = join(root, "node_modules", ".package-lock.json");
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
+}
+
+function ensureWasmTarget() {
+  const targets = probe("rustup", ["target", "list", "--installed"]) ?? "";
+  if (targets.split("\n").includes("wasm32-unknown-unknown")) return;
+  run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+}
+
+/** The wasm-bindgen version pinned in Cargo.lock (the CLI must match it exactly). */
+function lockedBindgenVersion() {
+  const lock = readFileSync(join(root, "Cargo.lock"), "utf8");
+  const match = lock.match(/name = "wasm-bindgen"\nversion = "([^"]+)"/);
+  if (!match) throw new Error("Cargo.lock has no wasm-bindgen entry");
+  return match[1];
+}
+
+function ensureBindgenCli() {
+  const version = lockedBindgenVersion();
+  const have = probe("wasm-bindgen", ["--version"]);
+  if (have && have.split(" ")[1] === version) return;
+  // `--locked` fails here (a locked dependency is missing from the registry).
+  run("cargo", ["install", "wasm-bindgen-cli", "--version", version, "--force"]);
+}
+
+function ensureWasmPack() {
+  if (probe("wasm-pack", ["--version"])) return;
+  run("cargo", ["install", "wasm-pack"]);
+}
+
+/** Newest modification time of any file under `dir` (recursively). */
+function newest(dir) {
+  let time = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    time = Math.max(time, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return time;
+}
+
+function buildWasm() {
+  const output = join(root, "web", "pkg", "heaplab_bg.wasm");
+  const inputs = [join(root, "crate", "src"), join(root, "crate", "Cargo.toml"), join(root, "Cargo.lock"), join(root, "Cargo.toml")];
+  const inputTime = Math.max(...inputs.map((p) => (statSync(p).isDirectory() ? newest(p) : statSync(p).mtimeMs)));
+  if (!args.has("--force-wasm") && existsSync(output) && statSync(output).mtimeMs >= inputTime) {
+    log("wasm package is up to date");
+    return;
+  }
+  run("wasm-pack", [
+    "build", "crate", "--release", "--target", "web", "--out-dir", "../web/pkg", "--out-name", "heaplab",
+    "--no-pack", "--", "--features", "bindings",
+  ]);
+}
+
+try {
+  ensureNodeModules();
+  ensureWasmTarget();
+  ensureBindgenCli();
+  ensureWasmPack();
+  if (!args.has("--no-wasm")) buildWasm();
+} catch (error) {
+  console.error(`[setup] ${error.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Runs every suite, in order: Rust (cargo test), the Node and front-end unit
+// tests (Vitest, incl. the built wasm package loaded in Node), the production
+// build, and the end-to-end tests in headless Chromium against that build.
+// Every suite runs even when an earlier one fails; the exit status says whether
+// all passed. `npm test` runs scripts/setup.mjs first.
+import { spawnSync } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const only = process.argv.slice(2);
+
+const SUITES = [
+  ["rust", "cargo", ["test", "--workspace", "--quiet"]],
+  ["unit", "npx", ["vitest", "run"]],
+  ["build", "npx", ["vite", "build", "--logLevel", "warn"]],
+  ["e2e", "npx", ["playwright", "test", "-c", "web/e2e/playwright.config.js"]],
+];
+
+const results = [];
+for (const [name, cmd, args] of SUITES) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
+  const started = Date.now();
+  const run = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  results.push({ name, ok: run.status === 0, seconds });
+  if (name === "build" && run.status !== 0) break; // e2e needs the build
+}
+
+console.log("\n=== summary");
+for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(6)} ${r.seconds}s`);
+process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -1,0 +1,135 @@
+// The public JS API of Heaplab: one small hand-written module over the
+// wasm-bindgen output in ../pkg. It works the same in the browser and in Node:
+//
+//   import { init, Heap } from "heaplab";
+//   await init();
+//   const heap = new Heap({ policy: "best-fit" });
+//   const p = heap.malloc(24);
+//   heap.free(p);
+//
+// wasm-bindgen gives each exported class a `free()` that disposes of the Rust
+// object; here `free(address)` is C's free and disposal is `dispose()`.
+import initBindings, { RawHeap } from "../pkg/heaplab.js";
+
+/** Columns of one row of the block table returned by `Heap.blocks()`. */
+export const BLOCK = Object.freeze({
+  ADDRESS: 0, // address of the block's header
+  SIZE: 1, // block size in bytes, header included
+  PAYLOAD: 2, // address of the payload (header + 8)
+  REQUESTED: 3, // bytes the caller asked for (0 for a free block)
+  FLAGS: 4, // BLOCK_FLAG bits
+  ID: 5, // allocation id (1, 2, ... in allocation order; 0 for a free block)
+  COLUMNS: 6,
+});
+
+/** Bits of the FLAGS column. */
+export const BLOCK_FLAG = Object.freeze({ USED: 1, LARGE: 2 });
+
+/** Owner codes of `Heap.pages()`, one byte per 4 KiB page. */
+export const PAGE = Object.freeze({ FREE: 0, META: 1, ARENA: 2, LARGE: 3 });
+
+/** Bytes in a page (the heap's logical page) and in a wasm page. */
+export const PAGE_SIZE = 4096;
+export const WASM_PAGE_SIZE = 65536;
+
+let bindings = null;
+let loading = null;
+
+/**
+ * Loads and instantiates the wasm module once; later calls return the same promise.
+ * In Node the `.wasm` file is read from disk; in the browser it is fetched.
+ * @param {object} [source] optional `{ module_or_path }` override (URL, bytes or module)
+ */
+export function init(source) {
+  loading ??= (async () => {
+    let input = source;
+    if (!input && typeof process !== "undefined" && process.versions?.node) {
+      const fs = "node:fs/promises";
+      const { readFile } = await import(/* @vite-ignore */ fs);
+      input = { module_or_path: await readFile(new URL("../pkg/heaplab_bg.wasm", import.meta.url)) };
+    }
+    bindings = await initBindings(input);
+    return bindings;
+  })();
+  return loading;
+}
+
+/** Turns an error thrown by the Rust side into an Error with a stable `code`. */
+function coded(error) {
+  if (error instanceof Error) return error;
+  const e = new Error(String(error?.message ?? error));
+  e.code = error?.code ?? "internal";
+  return e;
+}
+
+function call(fn) {
+  try {
+    return fn();
+  } catch (error) {
+    throw coded(error);
+  }
+}
+
+/** A heap living in wasm linear memory. Several heaps can live at once. */
+export class Heap {
+  #raw;
+
+  /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin }` */
+  constructor(options = {}) {
+    if (!bindings) {
+      throw Object.assign(new Error("Heaplab is not initialised: await init() before creating a Heap"), {
+        code: "not-initialised",
+      });
+    }
+    this.#raw = call(() => new RawHeap(options));
+  }
+
+  /** Allocates `size` bytes; returns the payload's address in wasm memory. */
+  malloc(size, align = 0) {
+    return call(() => this.#raw.malloc(size, align));
+  }
+
+  /** Frees the block whose payload starts at `address`. */
+  free(address) {
+    call(() => this.#raw.freeAddress(address));
+  }
+
+  /**
+   * The block table: a Uint32Array view into wasm memory, BLOCK.COLUMNS numbers
+   * per block, in address order. Re-read it after any call that may grow memory.
+   */
+  blocks() {
+    return this.#raw.blocks();
+  }
+
+  /** One owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. */
+  pages() {
+    return this.#raw.pages();
+  }
+
+  /** The heap's segments: `[{ base, bytes }]` in address order. */
+  segments() {
+    return this.#raw.segments();
+  }
+
+  /** The heap's figures (see the README for each field). */
+  stats() {
+    return this.#raw.stats();
+  }
+
+  /** Throws an Error (code "corrupt-heap") naming the first broken invariant. */
+  check() {
+    call(() => this.#raw.check());
+  }
+
+  /** Frees every block, keeping the memory already obtained. */
+  reset() {
+    call(() => this.#raw.reset());
+  }
+
+  /** Releases the Rust object; the heap cannot be used afterwards. */
+  dispose() {
+    this.#raw.free();
+    this.#raw = null;
+  }
+}
