@@ -1000,11 +1000,18 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                     return Ok(p);
                 }
                 let mut n = b.next();
-                if n.size() == 0 {
+                let (tail_free, e) = if n.size() == 0 {
+                    (0, n)
+                } else if !n.is_used() && n.next().size() == 0 {
+                    (n.size(), n.next())
+                } else {
+                    (0, n)
+                };
+                if e.size() == 0 && bs + tail_free < need {
                     // At the arena's end: grow into free pages after it.
-                    let more = (need - bs).div_ceil(PAGE);
-                    let end = n.addr() + HEADER;
-                    if let Some(idx) = self.pages.page_index(end).filter(|&i| i == self.pages.page_index(n.addr()).unwrap_or(0) + 1) {
+                    let more = (need - bs - tail_free).div_ceil(PAGE);
+                    let end = e.addr() + HEADER;
+                    if let Some(idx) = self.pages.page_index(end).filter(|&i| i == self.pages.page_index(e.addr()).unwrap_or(0) + 1) {
                         let seg_end = self.pages.segment_end_page(idx);
                         if idx + more <= seg_end && (idx..idx + more).all(|i| self.pages.owner(i) == PageOwner::Free) && self.try_extend_arena(idx, more) {
                             self.bump_hwm();
@@ -1094,7 +1101,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             // SAFETY: walks the blocks of a well-formed arena, first block at
             // page + G − 8, stopping at the epilogue.
             unsafe {
-                let mut b = Block::from_header(self.pages.page_ptr(idx)).add(self.granule - HEADER);
+                let first = Block::from_header(self.pages.page_ptr(idx)).add(self.granule - HEADER);
+                let mut b = first;
                 while b.size() != 0 {
                     if !b.is_used() {
                         let mut n = b.next();
@@ -1112,7 +1120,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                             b.write_free(total, b.prev_used());
                             self.policy.insert(b);
                         }
-                        if b.prev_used() && b.next().size() == 0 && self.c.arenas > 1 {
+                        if b == first && b.next().size() == 0 && self.c.arenas > 1 {
                             let size = b.size();
                             self.release_arena(idx, b, size);
                             break;
