@@ -1,1 +1,253 @@
-//! (in progress)
+//! What an operation did, for step-through views: blocks visited, rejected
+//! and why, chosen, split, merged; memory grown; pages taken and returned.
+//!
+//! An [`Observer`] receives [`Event`]s. The default [`NoObserver`] has
+//! `ENABLED = false`, and the heap only builds an event inside
+//! `if O::ENABLED { .. }`, so a heap without an observer (the
+//! `GlobalAlloc` build) has no event code at all.
+
+pub use crate::block::RejectReason;
+use crate::pages::PageOwner;
+
+/// One step of an operation. Addresses are plain numbers (header addresses
+/// for blocks, payload addresses where named `payload`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `alloc` started.
+    Alloc {
+        /// Requested bytes.
+        size: usize,
+        /// Requested alignment.
+        align: usize,
+    },
+    /// `free` started.
+    Free {
+        /// The address passed in.
+        payload: usize,
+    },
+    /// `realloc` started.
+    Realloc {
+        /// The address passed in.
+        payload: usize,
+        /// New requested size.
+        size: usize,
+    },
+    /// A search looked at a free block.
+    Visit {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+    },
+    /// A visited block could not serve the request.
+    Reject {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// The search chose this block.
+    Choose {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+    },
+    /// A block was split: the first `size` bytes at `block` and a free
+    /// remainder of `remainder` bytes right after.
+    Split {
+        /// Address of the first part.
+        block: usize,
+        /// Size of the first part.
+        size: usize,
+        /// Size of the second part (starts at `block + size`).
+        remainder: usize,
+    },
+    /// Two adjacent free blocks became one.
+    Merge {
+        /// Address of the merged block.
+        block: usize,
+        /// Address of the neighbour absorbed into it.
+        with: usize,
+        /// Size of the merged block.
+        size: usize,
+    },
+    /// A block was marked used.
+    MarkUsed {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+        /// Requested bytes.
+        requested: usize,
+    },
+    /// A block was marked free.
+    MarkFree {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+    },
+    /// A used block changed size in place (realloc).
+    Resize {
+        /// Block address.
+        block: usize,
+        /// New block size.
+        size: usize,
+    },
+    /// Memory was obtained from the page source.
+    Grow {
+        /// Start of the new memory.
+        addr: usize,
+        /// Its length.
+        bytes: usize,
+        /// Whether it started a new segment (false: extended the last one).
+        new_segment: bool,
+    },
+    /// A run of pages was given an owner.
+    PagesTaken {
+        /// First page address.
+        addr: usize,
+        /// Number of 4 KiB pages.
+        pages: usize,
+        /// New owner.
+        owner: PageOwner,
+    },
+    /// A run of pages went back to the page layer (owner Free).
+    PagesReturned {
+        /// First page address.
+        addr: usize,
+        /// Number of 4 KiB pages.
+        pages: usize,
+    },
+    /// The page map and live bitmap moved to a bigger run of pages.
+    MetaMoved {
+        /// New address.
+        addr: usize,
+        /// New size in pages.
+        pages: usize,
+    },
+    /// A large object was placed.
+    LargeAlloc {
+        /// Its header address.
+        block: usize,
+        /// Pages it spans.
+        pages: usize,
+    },
+    /// A new arena was created.
+    ArenaNew {
+        /// First page address.
+        addr: usize,
+        /// Pages.
+        pages: usize,
+    },
+    /// An arena grew into the free pages after it.
+    ArenaExtend {
+        /// Address of the first added page.
+        addr: usize,
+        /// Pages added.
+        pages: usize,
+    },
+    /// A deferred-coalescing sweep started.
+    SweepStart,
+    /// The sweep ended.
+    SweepEnd {
+        /// Number of merges it did.
+        merged: usize,
+    },
+    /// The operation failed with this error code (see
+    /// [`AllocError::code`](crate::heap::AllocError::code)).
+    Error {
+        /// Stable kebab-case code.
+        code: &'static str,
+    },
+}
+
+/// Receives events. Implement `event`; leave `ENABLED` true.
+pub trait Observer {
+    /// Whether events are built at all. `false` compiles them away.
+    const ENABLED: bool = true;
+    /// One event.
+    #[inline]
+    fn event(&mut self, e: Event) {
+        let _ = e;
+    }
+}
+
+/// The observer that ignores everything, at no cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    const ENABLED: bool = false;
+}
+
+/// Records up to `N` events in a fixed buffer (no allocation). Events past
+/// the capacity are dropped and counted in [`Recorder::dropped`].
+#[derive(Clone, Debug)]
+pub struct Recorder<const N: usize> {
+    buf: [Event; N],
+    /// Number of valid events in `buf`; invariant `len <= N`.
+    len: usize,
+    dropped: usize,
+}
+
+impl<const N: usize> Recorder<N> {
+    /// An empty recorder.
+    pub const fn new() -> Self {
+        Recorder { buf: [Event::SweepStart; N], len: 0, dropped: 0 }
+    }
+
+    /// The recorded events, oldest first.
+    pub fn events(&self) -> &[Event] {
+        &self.buf[..self.len]
+    }
+
+    /// Events dropped because the buffer was full.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Forgets all events (and the dropped count).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.dropped = 0;
+    }
+}
+
+impl<const N: usize> Default for Recorder<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Observer for Recorder<N> {
+    #[inline]
+    fn event(&mut self, e: Event) {
+        if self.len < N {
+            self.buf[self.len] = e;
+            self.len += 1;
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorder_drops_and_counts_overflow() {
+        let mut r = Recorder::<2>::new();
+        for i in 0..5 {
+            r.event(Event::Free { payload: i });
+        }
+        assert_eq!(r.events().len(), 2);
+        assert_eq!(r.dropped(), 3);
+        r.clear();
+        assert!(r.events().is_empty());
+    }
+}

@@ -1,1 +1,160 @@
-//! (in progress)
+//! `GlobalAlloc` adapter: the same core as a `#[global_allocator]`, with no
+//! event overhead ([`NoObserver`](crate::events::NoObserver)).
+//!
+//! Over a fixed region, on any target (this example runs as a doctest):
+//!
+//! ```
+//! use heaplab::global::GlobalHeap;
+//! use heaplab::pages::FixedRegion;
+//!
+//! const LEN: usize = 1 << 20;
+//! static mut REGION: [u8; LEN] = [0; LEN];
+//!
+//! #[global_allocator]
+//! // SAFETY: REGION is used by nothing else.
+//! static HEAP: GlobalHeap<FixedRegion> = unsafe { GlobalHeap::fixed(&raw mut REGION as *mut u8, LEN) };
+//!
+//! fn main() {
+//!     let v: Vec<u32> = (0..1000).collect();
+//!     assert_eq!(v.iter().sum::<u32>(), 499_500);
+//!     let s = format!("{} bytes in use", HEAP.with(|h| h.stats().allocated_bytes));
+//!     assert!(s.ends_with("in use"));
+//! }
+//! ```
+//!
+//! On wasm32, over `memory.grow`:
+//!
+//! ```no_run
+//! # #[cfg(target_arch = "wasm32")]
+//! # mod demo {
+//! use heaplab::global::GlobalHeap;
+//! use heaplab::pages::WasmMemory;
+//!
+//! #[global_allocator]
+//! static HEAP: GlobalHeap<WasmMemory> = GlobalHeap::wasm();
+//! # }
+//! # fn main() {}
+//! ```
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
+use core::ptr;
+
+use crate::heap::{Config, Heap, MAX_ALIGN};
+use crate::pages::{FixedRegion, PageSource};
+use crate::policy::{AnyPolicy, Policy};
+
+#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod lock {
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    /// A tiny spin lock.
+    pub struct Lock(AtomicBool);
+
+    impl Lock {
+        pub const fn new() -> Self {
+            Lock(AtomicBool::new(false))
+        }
+        #[inline]
+        pub fn acquire(&self) {
+            while self.0.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+                while self.0.load(Ordering::Relaxed) {
+                    core::hint::spin_loop();
+                }
+            }
+        }
+        #[inline]
+        pub fn release(&self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod lock {
+    /// Single-threaded wasm: nothing to lock.
+    pub struct Lock;
+
+    impl Lock {
+        pub const fn new() -> Self {
+            Lock
+        }
+        #[inline]
+        pub fn acquire(&self) {}
+        #[inline]
+        pub fn release(&self) {}
+    }
+}
+
+/// A [`Heap`] behind a lock, usable as `#[global_allocator]`.
+pub struct GlobalHeap<S: PageSource, P: Policy = AnyPolicy> {
+    lock: lock::Lock,
+    /// Only accessed while `lock` is held.
+    heap: UnsafeCell<Heap<S, P>>,
+}
+
+// SAFETY: every access to `heap` happens while `lock` is held (or, on
+// single-threaded wasm, there is only one thread).
+unsafe impl<S: PageSource + Send, P: Policy + Send> Sync for GlobalHeap<S, P> {}
+
+impl<S: PageSource, P: Policy> GlobalHeap<S, P> {
+    /// Wraps a heap.
+    pub const fn new(heap: Heap<S, P>) -> Self {
+        GlobalHeap { lock: lock::Lock::new(), heap: UnsafeCell::new(heap) }
+    }
+
+    /// Runs `f` with the heap locked (for stats, check, introspection).
+    /// Do not allocate through the global allocator inside `f`: the lock is
+    /// not reentrant.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Heap<S, P>) -> R) -> R {
+        self.lock.acquire();
+        // SAFETY: the lock is held, so this is the only reference.
+        let r = f(unsafe { &mut *self.heap.get() });
+        self.lock.release();
+        r
+    }
+}
+
+impl GlobalHeap<FixedRegion> {
+    /// A global heap over `len` bytes at `ptr`, with [`Config::DEFAULT`].
+    ///
+    /// # Safety
+    /// As [`FixedRegion::new`]: the region is valid, initialized and used
+    /// by nothing else for the life of the program.
+    pub const unsafe fn fixed(ptr: *mut u8, len: usize) -> Self {
+        // SAFETY: forwarded to the caller.
+        Self::new(Heap::new(unsafe { FixedRegion::new(ptr, len) }, Config::DEFAULT))
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl GlobalHeap<crate::pages::WasmMemory> {
+    /// A global heap over wasm `memory.grow`, with [`Config::DEFAULT`].
+    pub const fn wasm() -> Self {
+        Self::new(Heap::new(crate::pages::WasmMemory::new(), Config::DEFAULT))
+    }
+}
+
+// SAFETY: `alloc` returns null or a block of at least `layout.size()` bytes
+// aligned to `layout.align()` that no other allocation overlaps; `dealloc`
+// and `realloc` only accept what this allocator returned (the heap validates).
+unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalHeap<S, P> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() > MAX_ALIGN {
+            return ptr::null_mut();
+        }
+        self.with(|h| h.alloc(layout.size().max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        let r = self.with(|h| h.free(ptr));
+        debug_assert!(r.is_ok(), "dealloc of an address this heap did not hand out");
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.with(|h| h.realloc_aligned(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+    }
+}

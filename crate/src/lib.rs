@@ -1,8 +1,33 @@
 //! Heaplab: a heap allocator you can watch.
 //!
-//! Module wiring only; see each module's docs.
+//! A `no_std` allocator core in two layers: the **page layer** ([`pages`])
+//! obtains memory in 64 KiB wasm pages from a [`pages::PageSource`] and hands
+//! out runs of 4 KiB pages; the **block layer** ([`heap`], [`block`]) carves
+//! runs of pages (arenas) into blocks with boundary tags, and a fit
+//! [`policy`] chooses which free block serves each request. Large requests
+//! take pages directly. Every operation can report [`events`]; the
+//! [`global`] adapter makes the same core a `#[global_allocator]`.
+//!
+//! ```
+//! use heaplab::heap::{Config, Heap};
+//! use heaplab::pages::FixedRegion;
+//! use heaplab::policy::AnyPolicy;
+//!
+//! #[repr(align(4096))]
+//! struct Region([u8; 1 << 18]);
+//! let mut region = Box::new(Region([0; 1 << 18]));
+//! // SAFETY: the region outlives the heap and nothing else uses it.
+//! let src = unsafe { FixedRegion::new(region.0.as_mut_ptr(), region.0.len()) };
+//! let mut heap: Heap<_, AnyPolicy> = Heap::new(src, Config::DEFAULT);
+//! let p = heap.alloc(100, 8).unwrap();
+//! assert!(heap.usable_size(p.as_ptr()).unwrap() >= 100);
+//! heap.free(p.as_ptr()).unwrap();
+//! assert_eq!(heap.free(p.as_ptr()).unwrap_err().code(), "double-free");
+//! heap.check().unwrap();
+//! ```
 #![no_std]
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -18,3 +43,7 @@ pub mod global;
 
 #[cfg(feature = "bindings")]
 pub mod wasm;
+
+pub use heap::{AllocError, BlockInfo, Coalesce, Config, Heap};
+pub use policy::{AnyPolicy, PolicyKind};
+pub use stats::Stats;

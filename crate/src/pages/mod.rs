@@ -1,1 +1,538 @@
-//! (in progress)
+//! The page layer: where memory comes from ([`PageSource`]), the segments it
+//! forms, and the page map that knows the owner of every 4 KiB page.
+//!
+//! * A *wasm page* is 64 KiB, the unit of `memory.grow`.
+//! * A *page* is a 4 KiB logical page; the page map has one owner byte per
+//!   page ([`PageOwner`]).
+//! * A *segment* is a contiguous run of memory from the source; growth that is
+//!   contiguous with the last segment extends it, anything else starts a new
+//!   one (at most [`MAX_SEGMENTS`]).
+//!
+//! The page map and the *live bitmap* (one bit per 8 bytes of every page, set
+//! iff a live payload starts at that address) are the *metadata*. They live
+//! in pages taken from the heap's own memory (owner [`PageOwner::Meta`]):
+//!
+//! ```text
+//! meta run:  [ owner byte × cap ][ bitmap: 8 × u64 per page × cap ]
+//! ```
+//!
+//! When growth brings the page count past `cap`, the metadata moves to the
+//! first pages of the new memory (copied), and its old pages become free.
+
+pub mod fixed;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use fixed::FixedRegion;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::WasmMemory;
+
+use core::ptr::{self, NonNull};
+
+/// Logical page size (4 KiB).
+pub const PAGE: usize = 4096;
+/// Wasm page size (64 KiB), the unit of `memory.grow`.
+pub const WASM_PAGE: usize = 65536;
+/// Capacity of the segment table.
+pub const MAX_SEGMENTS: usize = 64;
+/// Live-bitmap words per page (one bit per 8 bytes).
+const WORDS_PER_PAGE: usize = PAGE / 8 / 64;
+/// Metadata bytes per page: one owner byte + the bitmap words.
+const META_PER_PAGE: usize = 1 + WORDS_PER_PAGE * 8;
+
+/// Where the heap's memory comes from.
+pub trait PageSource {
+    /// Obtains at least `min_bytes` more bytes, returning their start (4 KiB
+    /// aligned) and length (a multiple of 4 KiB, usually of 64 KiB). `None`
+    /// when no more memory is available; never traps.
+    fn grow(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)>;
+}
+
+/// The owner of a 4 KiB page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PageOwner {
+    /// Not in use; available for arenas, large objects or metadata.
+    Free = 0,
+    /// Page map and live bitmap.
+    Meta = 1,
+    /// First page of an arena (a run of pages carved into blocks).
+    ArenaHead = 2,
+    /// Further page of an arena.
+    Arena = 3,
+    /// First page of a large object.
+    LargeHead = 4,
+    /// Further page of a large object.
+    Large = 5,
+}
+
+impl PageOwner {
+    /// Decodes an owner byte (unknown values read as `None`).
+    #[inline]
+    pub const fn from_u8(v: u8) -> Option<PageOwner> {
+        Some(match v {
+            0 => PageOwner::Free,
+            1 => PageOwner::Meta,
+            2 => PageOwner::ArenaHead,
+            3 => PageOwner::Arena,
+            4 => PageOwner::LargeHead,
+            5 => PageOwner::Large,
+            _ => return None,
+        })
+    }
+
+    /// Stable kebab-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PageOwner::Free => "free",
+            PageOwner::Meta => "meta",
+            PageOwner::ArenaHead => "arena-head",
+            PageOwner::Arena => "arena",
+            PageOwner::LargeHead => "large-head",
+            PageOwner::Large => "large",
+        }
+    }
+
+    /// Arena head or body.
+    #[inline]
+    pub const fn is_arena(self) -> bool {
+        matches!(self, PageOwner::ArenaHead | PageOwner::Arena)
+    }
+
+    /// Large-object head or body.
+    #[inline]
+    pub const fn is_large(self) -> bool {
+        matches!(self, PageOwner::LargeHead | PageOwner::Large)
+    }
+
+    /// The owner of the pages after the first one in a run.
+    #[inline]
+    const fn body(self) -> PageOwner {
+        match self {
+            PageOwner::ArenaHead => PageOwner::Arena,
+            PageOwner::LargeHead => PageOwner::Large,
+            o => o,
+        }
+    }
+}
+
+/// One contiguous run of memory from the source.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment {
+    /// Start (4 KiB aligned), with the provenance of the whole segment.
+    pub(crate) base: *mut u8,
+    /// Length in pages.
+    pub(crate) pages: usize,
+    /// Global index of its first page in the page map.
+    pub(crate) first: usize,
+}
+
+impl Segment {
+    const EMPTY: Segment = Segment { base: ptr::null_mut(), pages: 0, first: 0 };
+
+    /// Start address.
+    pub fn base(&self) -> usize {
+        self.base.addr()
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.pages * PAGE
+    }
+    /// Whether it is empty (never, once recorded).
+    pub fn is_empty(&self) -> bool {
+        self.pages == 0
+    }
+    #[inline]
+    fn contains(&self, addr: usize) -> bool {
+        addr.wrapping_sub(self.base.addr()) < self.pages * PAGE
+    }
+}
+
+/// What [`Pages::add_memory`] did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Added {
+    pub new_segment: bool,
+    /// New metadata (first page index, pages) and the old run freed, if moved.
+    pub meta_moved: Option<((usize, usize), (usize, usize))>,
+}
+
+/// Segments, page map and live bitmap.
+#[derive(Debug)]
+pub struct Pages {
+    /// Segments `segs[..nsegs]`, in the order obtained; their page ranges
+    /// `first..first + pages` tile `0..total` in order.
+    segs: [Segment; MAX_SEGMENTS],
+    nsegs: usize,
+    /// Pages over all segments.
+    total: usize,
+    /// Metadata run (null iff `total == 0`): `cap` owner bytes, then
+    /// `cap × WORDS_PER_PAGE` bitmap words. Invariant: `total <= cap`.
+    meta: *mut u8,
+    meta_first: usize,
+    meta_pages: usize,
+    cap: usize,
+}
+
+// SAFETY: `Pages` owns the memory its pointers reach (the segments); moving
+// it to another thread moves that ownership.
+unsafe impl Send for Pages {}
+
+impl Pages {
+    /// No memory yet.
+    pub const EMPTY: Pages = Pages {
+        segs: [Segment::EMPTY; MAX_SEGMENTS],
+        nsegs: 0,
+        total: 0,
+        meta: ptr::null_mut(),
+        meta_first: 0,
+        meta_pages: 0,
+        cap: 0,
+    };
+
+    /// The segments, in the order obtained.
+    #[inline]
+    pub fn segments(&self) -> &[Segment] {
+        &self.segs[..self.nsegs]
+    }
+
+    /// Pages over all segments.
+    #[inline]
+    pub fn total_pages(&self) -> usize {
+        self.total
+    }
+
+    /// Bytes over all segments.
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        self.total * PAGE
+    }
+
+    /// Pages holding metadata.
+    #[inline]
+    pub fn meta_pages(&self) -> usize {
+        self.meta_pages
+    }
+
+    /// Whether one more segment can be recorded.
+    pub(crate) fn segments_full(&self) -> bool {
+        self.nsegs == MAX_SEGMENTS
+    }
+
+    /// Metadata pages needed to describe `total` pages.
+    pub(crate) const fn meta_pages_for(total: usize) -> usize {
+        (total * META_PER_PAGE + 8).div_ceil(PAGE)
+    }
+
+    /// Extra pages a growth by `pages` may need for moving the metadata.
+    pub(crate) fn meta_growth(&self, pages: usize) -> usize {
+        // The source may round up to a wasm page, so leave room for that.
+        let mut m = 0;
+        loop {
+            let t = self.total + pages + m + WASM_PAGE / PAGE;
+            if t <= self.cap {
+                return 0;
+            }
+            let need = Self::meta_pages_for(t);
+            if need <= m {
+                return m;
+            }
+            m = need;
+        }
+    }
+
+    /// The segment holding `addr`.
+    #[inline]
+    pub(crate) fn segment_of(&self, addr: usize) -> Option<&Segment> {
+        // The last segment is the likeliest (the heap grows at the end).
+        self.segments().iter().rev().find(|s| s.contains(addr))
+    }
+
+    /// A pointer to `addr` with the provenance of its segment.
+    #[inline]
+    pub(crate) fn ptr_at(&self, addr: usize) -> Option<NonNull<u8>> {
+        let s = self.segment_of(addr)?;
+        NonNull::new(s.base.with_addr(addr))
+    }
+
+    /// A pointer to `addr` if a live payload starts there.
+    #[inline]
+    pub(crate) fn live_ptr(&self, addr: usize) -> Option<NonNull<u8>> {
+        let s = self.segment_of(addr)?;
+        let bit = (s.first * PAGE + (addr - s.base.addr())) / 8;
+        // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
+        let live = unsafe { self.bitmap().add(bit / 64).read() >> (bit % 64) & 1 != 0 };
+        if live && addr % 8 == 0 {
+            NonNull::new(s.base.with_addr(addr))
+        } else {
+            None
+        }
+    }
+
+    /// Global page index of `addr`.
+    #[inline]
+    pub fn page_index(&self, addr: usize) -> Option<usize> {
+        let s = self.segment_of(addr)?;
+        Some(s.first + (addr - s.base.addr()) / PAGE)
+    }
+
+    fn seg_of_page(&self, idx: usize) -> &Segment {
+        debug_assert!(idx < self.total, "page index {idx} out of range");
+        let i = self.segments().partition_point(|s| s.first + s.pages <= idx);
+        &self.segs[i]
+    }
+
+    /// Pointer to the start of page `idx`.
+    #[inline]
+    pub fn page_ptr(&self, idx: usize) -> NonNull<u8> {
+        let s = self.seg_of_page(idx);
+        // SAFETY: the page lies inside segment `s`; its base is non-null.
+        unsafe { NonNull::new_unchecked(s.base.add((idx - s.first) * PAGE)) }
+    }
+
+    /// Address of page `idx`.
+    #[inline]
+    pub fn page_addr(&self, idx: usize) -> usize {
+        self.page_ptr(idx).as_ptr().addr()
+    }
+
+    /// One past the last page index of the segment holding page `idx`.
+    pub(crate) fn segment_end_page(&self, idx: usize) -> usize {
+        let s = self.seg_of_page(idx);
+        s.first + s.pages
+    }
+
+    /// First page index of the segment holding page `idx`.
+    pub(crate) fn segment_first_page(&self, idx: usize) -> usize {
+        self.seg_of_page(idx).first
+    }
+
+    /// Owner of page `idx`.
+    #[inline]
+    pub fn owner(&self, idx: usize) -> PageOwner {
+        debug_assert!(idx < self.total, "page index {idx} out of range");
+        // SAFETY: `idx < total <= cap`, inside the map.
+        let v = unsafe { self.meta.add(idx).read() };
+        PageOwner::from_u8(v).unwrap_or(PageOwner::Meta)
+    }
+
+    /// Raw owner byte of page `idx` (for `check`).
+    pub(crate) fn owner_byte(&self, idx: usize) -> u8 {
+        // SAFETY: `idx < total <= cap`, inside the map.
+        unsafe { self.meta.add(idx).read() }
+    }
+
+    /// Gives pages `idx..idx + n` to `owner` (the first page gets it, the
+    /// others its body variant).
+    pub(crate) fn set_owner(&mut self, idx: usize, n: usize, owner: PageOwner) {
+        debug_assert!(idx + n <= self.total, "page run out of range");
+        for i in 0..n {
+            let o = if i == 0 { owner } else { owner.body() };
+            // SAFETY: `idx + i < total <= cap`, inside the map.
+            unsafe { self.meta.add(idx + i).write(o as u8) };
+        }
+    }
+
+    /// First fit over the page map: the first run of `n` free pages within
+    /// one segment. O(pages).
+    pub(crate) fn find_free_run(&self, n: usize) -> Option<usize> {
+        for s in self.segments() {
+            let mut run = 0;
+            for idx in s.first..s.first + s.pages {
+                if self.owner_byte(idx) == PageOwner::Free as u8 {
+                    run += 1;
+                    if run == n {
+                        return Some(idx + 1 - n);
+                    }
+                } else {
+                    run = 0;
+                }
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn bitmap(&self) -> *mut u64 {
+        // SAFETY: the bitmap follows the `cap` owner bytes inside the meta run.
+        unsafe { self.meta.add(self.cap).cast::<u64>() }
+    }
+
+    #[inline]
+    fn bit_of(&self, addr: usize) -> Option<usize> {
+        let s = self.segment_of(addr)?;
+        Some((s.first * PAGE + (addr - s.base.addr())) / 8)
+    }
+
+    /// Whether a live payload starts at `addr` (false outside the heap).
+    #[inline]
+    pub fn is_live(&self, addr: usize) -> bool {
+        match self.bit_of(addr) {
+            // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
+            Some(bit) => unsafe { self.bitmap().add(bit / 64).read() >> (bit % 64) & 1 != 0 },
+            None => false,
+        }
+    }
+
+    /// Sets or clears the live bit of `addr` (which must be in a segment).
+    #[inline]
+    pub(crate) fn set_live(&mut self, addr: usize, live: bool) {
+        let Some(bit) = self.bit_of(addr) else {
+            debug_assert!(false, "live bit outside the heap at {addr:#x}");
+            return;
+        };
+        // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
+        unsafe {
+            let w = self.bitmap().add(bit / 64);
+            let m = 1u64 << (bit % 64);
+            w.write(if live { w.read() | m } else { w.read() & !m });
+        }
+    }
+
+    /// The first live address in `from..to` (same segment, 8-aligned), if any.
+    pub(crate) fn next_live(&self, from: usize, to: usize) -> Option<usize> {
+        let s = self.segment_of(from)?;
+        let base_bit = s.first * PAGE / 8;
+        let mut bit = (from - s.base.addr()) / 8;
+        let end = (to.min(s.base.addr() + s.pages * PAGE) - s.base.addr()).div_ceil(8);
+        while bit < end {
+            let g = base_bit + bit;
+            // SAFETY: `g / 64` is inside the bitmap (bit < segment end).
+            let w = unsafe { self.bitmap().add(g / 64).read() } >> (g % 64);
+            if w == 0 {
+                bit += 64 - g % 64;
+                continue;
+            }
+            let hit = bit + w.trailing_zeros() as usize;
+            return (hit < end).then(|| s.base.addr() + hit * 8);
+        }
+        None
+    }
+
+    /// Records new memory from the source. On `Err` nothing was recorded
+    /// (the segment table is full, or the memory cannot hold the metadata).
+    pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize) -> Result<Added, ()> {
+        let n = len / PAGE;
+        let addr = ptr.as_ptr().addr();
+        if n == 0 || addr % PAGE != 0 {
+            return Err(());
+        }
+        let new_total = self.total + n;
+        let moving = new_total > self.cap;
+        let m = if moving { Self::meta_pages_for(new_total) } else { 0 };
+        if m > n {
+            return Err(());
+        }
+        let contiguous = self.nsegs > 0 && {
+            let l = &self.segs[self.nsegs - 1];
+            l.base.addr() + l.pages * PAGE == addr
+        };
+        if contiguous {
+            self.segs[self.nsegs - 1].pages += n;
+        } else {
+            if self.nsegs == MAX_SEGMENTS {
+                return Err(());
+            }
+            self.segs[self.nsegs] = Segment { base: ptr.as_ptr(), pages: n, first: self.total };
+            self.nsegs += 1;
+        }
+        let old_total = self.total;
+        self.total = new_total;
+        let mut moved = None;
+        if moving {
+            let new_meta = self.page_ptr(old_total).as_ptr();
+            let new_cap = (m * PAGE / META_PER_PAGE) & !7;
+            debug_assert!(new_cap >= new_total, "metadata too small after a move");
+            // SAFETY: the new run is `m` fresh pages; the old run (if any)
+            // holds `old_total` owner bytes and bitmap words; they do not overlap.
+            unsafe {
+                let new_bitmap = new_meta.add(new_cap).cast::<u64>();
+                if !self.meta.is_null() {
+                    ptr::copy_nonoverlapping(self.meta, new_meta, old_total);
+                    ptr::copy_nonoverlapping(self.bitmap(), new_bitmap, old_total * WORDS_PER_PAGE);
+                }
+                ptr::write_bytes(new_meta.add(old_total), PageOwner::Free as u8, new_cap - old_total);
+                ptr::write_bytes(new_bitmap.add(old_total * WORDS_PER_PAGE), 0, (new_cap - old_total) * WORDS_PER_PAGE);
+            }
+            let old = (self.meta_first, self.meta_pages);
+            self.meta = new_meta;
+            self.cap = new_cap;
+            if old.1 > 0 {
+                self.set_owner(old.0, old.1, PageOwner::Free);
+            }
+            self.set_owner(old_total, m, PageOwner::Meta);
+            self.meta_first = old_total;
+            self.meta_pages = m;
+            moved = Some(((old_total, m), old));
+        } else {
+            // SAFETY: entries `old_total..new_total` are inside the map and bitmap.
+            unsafe {
+                ptr::write_bytes(self.meta.add(old_total), PageOwner::Free as u8, n);
+                ptr::write_bytes(self.bitmap().add(old_total * WORDS_PER_PAGE), 0, n * WORDS_PER_PAGE);
+            }
+        }
+        Ok(Added { new_segment: !contiguous, meta_moved: moved })
+    }
+
+    /// Every page not holding metadata becomes free; the bitmap is cleared.
+    pub(crate) fn reset(&mut self) {
+        for idx in 0..self.total {
+            if self.owner_byte(idx) != PageOwner::Meta as u8 {
+                self.set_owner(idx, 1, PageOwner::Free);
+            }
+        }
+        if self.total > 0 {
+            // SAFETY: the bitmap has `cap × WORDS_PER_PAGE` words.
+            unsafe { ptr::write_bytes(self.bitmap(), 0, self.cap * WORDS_PER_PAGE) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C, align(4096))]
+    struct Region([u8; 4 * WASM_PAGE]);
+
+    #[test]
+    fn fixed_region_steps_and_gaps() {
+        let mut r = Region([0; 4 * WASM_PAGE]);
+        // SAFETY: the region outlives the source and nothing else uses it.
+        let mut src = unsafe { FixedRegion::with_gap(r.0.as_mut_ptr(), r.0.len(), PAGE) };
+        let (a, la) = src.grow(1).unwrap();
+        assert_eq!(la, WASM_PAGE);
+        let (b, _) = src.grow(1).unwrap();
+        assert_eq!(b.as_ptr().addr(), a.as_ptr().addr() + WASM_PAGE + PAGE);
+        let (_, lc) = src.grow(1).unwrap();
+        assert_eq!(lc, WASM_PAGE);
+        // What is left (64 KiB minus two gaps) cannot serve 64 KiB.
+        assert!(src.grow(WASM_PAGE).is_none());
+        assert!(src.grow(PAGE).is_some());
+    }
+
+    #[test]
+    fn map_segments_meta_and_bitmap() {
+        let mut r = Region([0; 4 * WASM_PAGE]);
+        // SAFETY: as above.
+        let mut src = unsafe { FixedRegion::with_gap(r.0.as_mut_ptr(), r.0.len(), WASM_PAGE) };
+        let mut pages = Pages::EMPTY;
+        let (p, l) = src.grow(1).unwrap();
+        let added = pages.add_memory(p, l).unwrap();
+        assert!(added.new_segment && added.meta_moved.is_some());
+        assert_eq!(pages.owner(0), PageOwner::Meta);
+        assert_eq!(pages.owner(1), PageOwner::Free);
+        let run = pages.find_free_run(3).unwrap();
+        pages.set_owner(run, 3, PageOwner::ArenaHead);
+        assert_eq!(pages.owner(run + 2), PageOwner::Arena);
+        let a = pages.page_addr(run) + 24;
+        pages.set_live(a, true);
+        assert!(pages.is_live(a) && !pages.is_live(a + 8));
+        assert_eq!(pages.next_live(pages.page_addr(run), a + 100), Some(a));
+        let (q, lq) = src.grow(1).unwrap();
+        assert!(pages.add_memory(q, lq).unwrap().new_segment);
+        assert_eq!(pages.segments().len(), 2);
+        assert!(pages.is_live(a));
+        assert_eq!(pages.page_index(q.as_ptr().addr()), Some(16));
+        assert_eq!(pages.owner(16), PageOwner::Free);
+    }
+}

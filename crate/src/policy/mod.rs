@@ -1,1 +1,242 @@
-//! (in progress)
+//! Fit policies: which free block serves a request.
+//!
+//! A policy is an *index over the free blocks* behind the [`Policy`] trait.
+//! Choose one at compile time (`Heap<S, FirstFit>`) or at run time
+//! ([`AnyPolicy`], picked by [`PolicyKind`] in the heap's config).
+//!
+//! | policy | index | alloc | free |
+//! |---|---|---|---|
+//! | [`FirstFit`] | address-ordered list | O(n) | O(n) |
+//! | [`NextFit`] | address-ordered list + roving pointer | O(n) | O(n) |
+
+pub mod first_fit;
+pub mod next_fit;
+
+pub use first_fit::FirstFit;
+pub use next_fit::NextFit;
+
+use crate::block::{Block, Fit, Request};
+use crate::check::CheckError;
+use crate::events::Observer;
+
+/// The fit policies, for a run-time choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PolicyKind {
+    /// Address-ordered free list, first block that fits.
+    FirstFit = 0,
+    /// Address-ordered free list, search resumes where the last one ended.
+    NextFit = 1,
+}
+
+impl PolicyKind {
+    /// Every policy, in a stable order.
+    pub const ALL: &'static [PolicyKind] = &[PolicyKind::FirstFit, PolicyKind::NextFit];
+
+    /// Stable kebab-case name (used by the bindings and the UI).
+    pub const fn name(self) -> &'static str {
+        match self {
+            PolicyKind::FirstFit => "first-fit",
+            PolicyKind::NextFit => "next-fit",
+        }
+    }
+
+    /// The policy named `name` (see [`PolicyKind::name`]).
+    pub fn from_name(name: &str) -> Option<PolicyKind> {
+        Self::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+/// What a search found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Search {
+    /// The chosen block and where in it the request goes, if any.
+    pub fit: Option<Fit>,
+    /// Number of free blocks examined.
+    pub examined: usize,
+}
+
+/// An index over the free blocks of a heap.
+///
+/// # What an implementation must do
+///
+/// * Hold exactly the free blocks the heap inserted and has not removed:
+///   [`insert`](Policy::insert) adds one, [`remove`](Policy::remove) takes one
+///   out, [`len`](Policy::len) counts them, [`contains`](Policy::contains)
+///   answers membership. The heap never inserts a block twice.
+/// * Keep its own data **only** in the link words of the indexed blocks
+///   ([`Block::link`] / [`Block::set_link`], at most `LINKS` of them) and in
+///   `self` (heads, bitmaps, counters). Never write a header, footer or payload
+///   byte outside the links.
+/// * Key only on what the header said at insert time: when the heap changes a
+///   free block it calls `remove` *before* rewriting the header and `insert`
+///   *after* writing the new one. The optional
+///   [`try_replace`](Policy::try_replace) fast path is the one exception.
+/// * [`find`](Policy::find): return a block that can serve the request
+///   (check with [`crate::block::fits`], which also computes the alignment
+///   gap), without removing it; report each block examined to the observer
+///   (`Visit`, then `Reject` with the reason or `Choose`) when `O::ENABLED`,
+///   and count them in [`Search::examined`]. If the index holds a free block
+///   of at least [`Request::worst_case`] bytes, `find` must succeed (the heap
+///   relies on it after growing memory).
+/// * [`check`](Policy::check): verify the index's own structure (link
+///   symmetry, ordering, counts, every entry marked free) and return the
+///   first broken invariant.
+///
+/// All `unsafe` methods require that the blocks passed in (and those already
+/// indexed) are valid free blocks of at least `MIN_BLOCK` bytes in memory the
+/// heap owns.
+pub trait Policy: Sized {
+    /// Number of link words used in a free block.
+    const LINKS: usize;
+    /// Smallest block this index can hold: header + `LINKS` words + footer,
+    /// before rounding to the granule.
+    const MIN_BLOCK: usize = crate::block::HEADER + Self::LINKS * crate::block::WORD + crate::block::FOOTER;
+    /// The policy this type always is, or `None` when chosen at run time.
+    const KIND: Option<PolicyKind>;
+    /// An empty index usable in `const` contexts (a `static` heap).
+    const EMPTY: Self;
+
+    /// An empty index for `kind` (ignored by single-policy types).
+    fn new(kind: PolicyKind) -> Self;
+    /// Which policy this is.
+    fn kind(&self) -> PolicyKind;
+    /// Number of blocks in the index.
+    fn len(&self) -> usize;
+    /// Whether the index is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Forgets every block (used by `reset`; the memory is not touched).
+    fn clear(&mut self);
+
+    /// Adds a free block whose header (and footer) are already written.
+    ///
+    /// # Safety
+    /// See the trait docs; `b` is not in the index.
+    unsafe fn insert(&mut self, b: Block);
+
+    /// Removes a block that is in the index, its header unchanged since insert.
+    ///
+    /// # Safety
+    /// See the trait docs.
+    unsafe fn remove(&mut self, b: Block);
+
+    /// Finds a free block for `req` (see the trait docs). Does not remove it.
+    ///
+    /// # Safety
+    /// See the trait docs.
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search;
+
+    /// Optional fast path: `old` (indexed, header unchanged) is about to be
+    /// replaced by a free block at `new` of `new_size` bytes that takes its
+    /// place in address order (no other indexed block lies between them).
+    /// `new` may equal `old` (the block changed size). The heap writes `new`'s
+    /// header *after* this call. Return `true` if the index was updated, or
+    /// `false` (the default) and the heap does `remove(old)`, writes the
+    /// header, then `insert(new)`.
+    ///
+    /// # Safety
+    /// See the trait docs.
+    #[inline]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        let _ = (old, new, new_size);
+        false
+    }
+
+    /// Whether `b` is in the index (may be O(n); used by `check`).
+    ///
+    /// # Safety
+    /// See the trait docs.
+    unsafe fn contains(&self, b: Block) -> bool;
+
+    /// Verifies the index's own structure.
+    ///
+    /// # Errors
+    /// The first broken invariant.
+    ///
+    /// # Safety
+    /// See the trait docs.
+    unsafe fn check(&self) -> Result<(), CheckError>;
+}
+
+/// A policy chosen at run time: dispatches each call with one `match`.
+#[derive(Debug)]
+pub enum AnyPolicy {
+    /// First fit.
+    FirstFit(FirstFit),
+    /// Next fit.
+    NextFit(NextFit),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            AnyPolicy::FirstFit($p) => $e,
+            AnyPolicy::NextFit($p) => $e,
+        }
+    };
+}
+
+/// Largest of two numbers, in const context.
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+impl Policy for AnyPolicy {
+    /// The most links any policy needs, so every runtime choice shares one
+    /// block layout (and comparisons between policies are fair).
+    const LINKS: usize = max(FirstFit::LINKS, NextFit::LINKS);
+    const KIND: Option<PolicyKind> = None;
+    const EMPTY: Self = AnyPolicy::FirstFit(FirstFit::EMPTY);
+
+    fn new(kind: PolicyKind) -> Self {
+        match kind {
+            PolicyKind::FirstFit => AnyPolicy::FirstFit(FirstFit::EMPTY),
+            PolicyKind::NextFit => AnyPolicy::NextFit(NextFit::EMPTY),
+        }
+    }
+    #[inline]
+    fn kind(&self) -> PolicyKind {
+        dispatch!(self, p => p.kind())
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        dispatch!(self, p => p.len())
+    }
+    fn clear(&mut self) {
+        dispatch!(self, p => p.clear())
+    }
+    #[inline]
+    unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.insert(b) })
+    }
+    #[inline]
+    unsafe fn remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.remove(b) })
+    }
+    #[inline]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.find(req, obs) })
+    }
+    #[inline]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.try_replace(old, new, new_size) })
+    }
+    unsafe fn contains(&self, b: Block) -> bool {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.contains(b) })
+    }
+    unsafe fn check(&self) -> Result<(), CheckError> {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.check() })
+    }
+}

@@ -1,0 +1,275 @@
+//! First fit: one doubly linked free list kept in address order; a search
+//! walks it from the lowest address and takes the first block that fits.
+//!
+//! **Time complexity:** alloc O(n) and free O(n) in the number of free
+//! blocks (free walks the list to find the insertion point; merging with a
+//! neighbour replaces it in place in O(1)).
+//!
+//! **Trade-off:** low fragmentation, and used memory packs toward low
+//! addresses (the classic result), but it slows down as free blocks pile up,
+//! and small splinters collect at the front of the list where every search
+//! has to walk past them.
+
+use super::{Policy, PolicyKind, Search};
+use crate::block::{fits, Block, Request};
+use crate::check::CheckError;
+use crate::events::{Event, Observer};
+
+/// An address-ordered doubly linked list of free blocks (links 0 = next and
+/// 1 = prev). Shared by [`FirstFit`] and [`super::NextFit`].
+#[derive(Debug)]
+pub struct AddrList {
+    /// Lowest-addressed free block; `None` iff `len == 0`.
+    pub(crate) head: Option<Block>,
+    /// Number of blocks in the list.
+    pub(crate) len: usize,
+}
+
+impl AddrList {
+    /// The empty list.
+    pub const EMPTY: Self = AddrList { head: None, len: 0 };
+
+    /// Lowest-addressed block.
+    #[inline]
+    pub fn head(&self) -> Option<Block> {
+        self.head
+    }
+
+    /// Inserts `b` at its address position. O(n).
+    ///
+    /// # Safety
+    /// `b` is a free block with room for two links, not in the list.
+    pub unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: all blocks in the list are free blocks with two links.
+        unsafe {
+            let mut prev: Option<Block> = None;
+            let mut cur = self.head;
+            while let Some(c) = cur {
+                if c > b {
+                    break;
+                }
+                prev = Some(c);
+                cur = c.next_free();
+            }
+            b.set_next_free(cur);
+            b.set_prev_free(prev);
+            match prev {
+                Some(p) => p.set_next_free(Some(b)),
+                None => self.head = Some(b),
+            }
+            if let Some(c) = cur {
+                c.set_prev_free(Some(b));
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Unlinks `b`. O(1).
+    ///
+    /// # Safety
+    /// `b` is in the list.
+    pub unsafe fn remove(&mut self, b: Block) {
+        debug_assert!(self.len > 0, "remove from an empty free list");
+        // SAFETY: `b` and its neighbours are listed free blocks.
+        unsafe {
+            let (p, n) = (b.prev_free(), b.next_free());
+            match p {
+                Some(p) => p.set_next_free(n),
+                None => {
+                    debug_assert_eq!(self.head, Some(b), "block without prev is not the head");
+                    self.head = n;
+                }
+            }
+            if let Some(n) = n {
+                n.set_prev_free(p);
+            }
+        }
+        self.len -= 1;
+    }
+
+    /// Puts `new` where `old` is (same address position). O(1).
+    ///
+    /// # Safety
+    /// `old` is in the list; `new` is a free block with room for two links
+    /// and no listed block lies between `old` and `new`.
+    pub unsafe fn replace(&mut self, old: Block, new: Block) {
+        if old == new {
+            return;
+        }
+        // SAFETY: `old` and its neighbours are listed; `new` has link room.
+        unsafe {
+            let (p, n) = (old.prev_free(), old.next_free());
+            new.set_prev_free(p);
+            new.set_next_free(n);
+            match p {
+                Some(p) => p.set_next_free(Some(new)),
+                None => self.head = Some(new),
+            }
+            if let Some(n) = n {
+                n.set_prev_free(Some(new));
+            }
+        }
+    }
+
+    /// Walks from `start` (inclusive) up to `stop` (exclusive, or the end),
+    /// returning the first fit. Adds to `examined`.
+    ///
+    /// # Safety
+    /// `start` and `stop` are listed (or `None`).
+    #[inline]
+    pub unsafe fn search<O: Observer>(
+        &self,
+        start: Option<Block>,
+        stop: Option<Block>,
+        req: &Request,
+        obs: &mut O,
+        examined: &mut usize,
+    ) -> Option<crate::block::Fit> {
+        let mut cur = start;
+        while let Some(c) = cur {
+            if Some(c) == stop {
+                break;
+            }
+            *examined += 1;
+            // SAFETY: listed blocks are free blocks with valid headers and links.
+            let size = unsafe { c.size() };
+            if O::ENABLED {
+                obs.event(Event::Visit { block: c.addr(), size });
+            }
+            match fits(c, size, req) {
+                Ok(fit) => {
+                    if O::ENABLED {
+                        obs.event(Event::Choose { block: c.addr(), size });
+                    }
+                    return Some(fit);
+                }
+                Err(reason) => {
+                    if O::ENABLED {
+                        obs.event(Event::Reject { block: c.addr(), size, reason });
+                    }
+                }
+            }
+            // SAFETY: as above.
+            cur = unsafe { c.next_free() };
+        }
+        None
+    }
+
+    /// Whether `b` is listed. O(n).
+    ///
+    /// # Safety
+    /// The list is well formed.
+    pub unsafe fn contains(&self, b: Block) -> bool {
+        let mut cur = self.head;
+        let mut steps = 0;
+        while let Some(c) = cur {
+            if c == b {
+                return true;
+            }
+            if c > b || steps > self.len {
+                return false;
+            }
+            steps += 1;
+            // SAFETY: listed blocks have valid links.
+            cur = unsafe { c.next_free() };
+        }
+        false
+    }
+
+    /// Checks links, order, count and free marks.
+    ///
+    /// # Errors
+    /// The first broken invariant.
+    ///
+    /// # Safety
+    /// Listed blocks are readable.
+    pub unsafe fn check(&self) -> Result<(), CheckError> {
+        let mut prev: Option<Block> = None;
+        let mut cur = self.head;
+        let mut n = 0;
+        while let Some(c) = cur {
+            n += 1;
+            if n > self.len {
+                return Err(CheckError::new(c.addr(), "free list longer than its count (cycle?)"));
+            }
+            // SAFETY: listed blocks are readable; checked one by one.
+            unsafe {
+                if c.is_used() {
+                    return Err(CheckError::new(c.addr(), "free list holds a used block"));
+                }
+                if c.prev_free() != prev {
+                    return Err(CheckError::new(c.addr(), "free list prev link does not match"));
+                }
+                if let Some(p) = prev {
+                    if p >= c {
+                        return Err(CheckError::new(c.addr(), "free list not in address order"));
+                    }
+                }
+                prev = Some(c);
+                cur = c.next_free();
+            }
+        }
+        if n != self.len {
+            return Err(CheckError::new(0, "free list count does not match its length"));
+        }
+        Ok(())
+    }
+}
+
+/// First fit over an address-ordered free list. See the module docs.
+#[derive(Debug)]
+pub struct FirstFit {
+    list: AddrList,
+}
+
+impl Policy for FirstFit {
+    const LINKS: usize = 2;
+    const KIND: Option<PolicyKind> = Some(PolicyKind::FirstFit);
+    const EMPTY: Self = FirstFit { list: AddrList::EMPTY };
+
+    fn new(_kind: PolicyKind) -> Self {
+        Self::EMPTY
+    }
+    #[inline]
+    fn kind(&self) -> PolicyKind {
+        PolicyKind::FirstFit
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.list.len
+    }
+    fn clear(&mut self) {
+        self.list = AddrList::EMPTY;
+    }
+    #[inline]
+    unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.insert(b) }
+    }
+    #[inline]
+    unsafe fn remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.remove(b) }
+    }
+    #[inline]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let mut examined = 0;
+        // SAFETY: the list is well formed (trait contract).
+        let fit = unsafe { self.list.search(self.list.head, None, req, obs, &mut examined) };
+        Search { fit, examined }
+    }
+    #[inline]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, _new_size: usize) -> bool {
+        // SAFETY: the heap guarantees `new` takes `old`'s address position.
+        unsafe { self.list.replace(old, new) };
+        true
+    }
+    unsafe fn contains(&self, b: Block) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.contains(b) }
+    }
+    unsafe fn check(&self) -> Result<(), CheckError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.check() }
+    }
+}

@@ -1,0 +1,99 @@
+//! Next fit: the same address-ordered free list as first fit, but a search
+//! starts at a *roving pointer* left where the last search ended, walks to
+//! the end, and wraps around to the front.
+//!
+//! **Time complexity:** alloc O(n) worst case (often much shorter than first
+//! fit, since it does not rescan the splinters at the front), free O(n) to
+//! find the insertion point.
+//!
+//! **Trade-off:** spreads allocations over the whole heap instead of packing
+//! them at low addresses; searches are shorter, but free space is cut up
+//! everywhere, so fragmentation is usually worse than first fit (Knuth's and
+//! Wilson's measurements).
+
+use super::first_fit::AddrList;
+use super::{Policy, PolicyKind, Search};
+use crate::block::{Block, Request};
+use crate::check::CheckError;
+use crate::events::Observer;
+
+/// Next fit over an address-ordered free list with a roving pointer.
+#[derive(Debug)]
+pub struct NextFit {
+    list: AddrList,
+    /// Where the next search starts: a listed block, or `None` (the head).
+    rover: Option<Block>,
+}
+
+impl Policy for NextFit {
+    const LINKS: usize = 2;
+    const KIND: Option<PolicyKind> = Some(PolicyKind::NextFit);
+    const EMPTY: Self = NextFit { list: AddrList::EMPTY, rover: None };
+
+    fn new(_kind: PolicyKind) -> Self {
+        Self::EMPTY
+    }
+    #[inline]
+    fn kind(&self) -> PolicyKind {
+        PolicyKind::NextFit
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.list.len
+    }
+    fn clear(&mut self) {
+        *self = Self::EMPTY;
+    }
+    #[inline]
+    unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.insert(b) }
+    }
+    #[inline]
+    unsafe fn remove(&mut self, b: Block) {
+        if self.rover == Some(b) {
+            // SAFETY: `b` is listed, so its links are valid.
+            self.rover = unsafe { b.next_free() };
+        }
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.remove(b) }
+    }
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let mut examined = 0;
+        let start = self.rover.or(self.list.head);
+        // SAFETY: the rover is listed or None; the list is well formed.
+        let mut fit = unsafe { self.list.search(start, None, req, obs, &mut examined) };
+        if fit.is_none() && start != self.list.head {
+            // SAFETY: as above; wrap around and stop where we began.
+            fit = unsafe { self.list.search(self.list.head, start, req, obs, &mut examined) };
+        }
+        if let Some(f) = fit {
+            self.rover = Some(f.block);
+        }
+        Search { fit, examined }
+    }
+    #[inline]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, _new_size: usize) -> bool {
+        if self.rover == Some(old) {
+            self.rover = Some(new);
+        }
+        // SAFETY: the heap guarantees `new` takes `old`'s address position.
+        unsafe { self.list.replace(old, new) };
+        true
+    }
+    unsafe fn contains(&self, b: Block) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.contains(b) }
+    }
+    unsafe fn check(&self) -> Result<(), CheckError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.check()? };
+        if let Some(r) = self.rover {
+            // SAFETY: as above.
+            if !unsafe { self.list.contains(r) } {
+                return Err(CheckError::new(r.addr(), "next-fit rover is not a listed free block"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! All integration tests, in one test binary (modules below).
+//!
+//! The property and trace suites are generic over the policy: a new policy
+//! gets all of them by adding one `policy_suite!` line in `suites.rs`.
+
+mod common;
+mod errors;
+mod model;
+mod pages;
+mod suites;
+mod traces;

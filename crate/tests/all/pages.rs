@@ -1,0 +1,186 @@
+//! Page layer, segments, large objects, arenas, events, reset.
+
+use crate::common::{assert_all_free, TestHeap};
+use heaplab::events::{Event, Recorder};
+use heaplab::heap::{Config, Heap};
+use heaplab::pages::{FixedRegion, PageOwner, PAGE, WASM_PAGE};
+use heaplab::policy::{AnyPolicy, FirstFit};
+
+#[test]
+fn non_contiguous_growth_makes_segments() {
+    let mut t: TestHeap<FirstFit> = TestHeap::with_gap(64 * WASM_PAGE, PAGE, Config::DEFAULT);
+    let mut ptrs = Vec::new();
+    for i in 0..200 {
+        ptrs.push(t.heap.alloc(1000 + i * 10, 8).unwrap());
+    }
+    t.heap.check().unwrap();
+    let segs: Vec<_> = t.heap.segments().collect();
+    assert!(segs.len() >= 2, "growth with gaps must start new segments: {segs:?}");
+    for w in segs.windows(2) {
+        assert!(w[0].0 + w[0].1 < w[1].0, "segments are not contiguous");
+    }
+    assert_eq!(t.heap.stats().segments, segs.len());
+    // Blocks of every segment are reported, in order within a segment.
+    let blocks: Vec<_> = t.heap.blocks().collect();
+    assert_eq!(blocks.iter().filter(|b| b.used).count(), 200);
+    for p in ptrs {
+        t.heap.free(p.as_ptr()).unwrap();
+        t.heap.check().unwrap();
+    }
+    assert_all_free(&mut t.heap);
+}
+
+#[test]
+fn contiguous_growth_extends_one_segment_and_moves_metadata() {
+    let mut t: TestHeap<FirstFit> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    let mut ptrs = Vec::new();
+    for _ in 0..600 {
+        ptrs.push(t.heap.alloc(3000, 8).unwrap());
+    }
+    t.heap.check().unwrap();
+    assert_eq!(t.heap.segments().count(), 1);
+    // 600 × 3 KiB > 56 pages, so the metadata had to move at least once.
+    let meta: Vec<_> = t.heap.pages().filter(|p| p.1 == PageOwner::Meta).collect();
+    assert!(meta[0].0 > t.heap.segments().next().unwrap().0, "metadata moved to new memory");
+    for p in ptrs.iter().rev() {
+        t.heap.free(p.as_ptr()).unwrap();
+    }
+    assert_all_free(&mut t.heap);
+}
+
+#[test]
+fn large_objects_take_and_return_pages() {
+    let mut t: TestHeap<AnyPolicy> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    let small = t.heap.alloc(100, 8).unwrap();
+    let before = t.heap.stats().pages_in_use;
+    let l = t.heap.alloc(300_000, 64).unwrap();
+    assert_eq!(l.as_ptr().addr() % 64, 0);
+    let s = t.heap.stats();
+    let large_pages = t.heap.pages().filter(|p| matches!(p.1, PageOwner::LargeHead | PageOwner::Large)).count();
+    assert_eq!(large_pages, (300_000 + 64usize).div_ceil(PAGE));
+    assert!(s.pages_in_use >= before + large_pages);
+    let before = s.pages_in_use - large_pages;
+    assert!(t.heap.blocks().any(|b| b.large && b.used && b.payload == l.as_ptr().addr()));
+    assert_eq!(t.heap.usable_size(l.as_ptr()).unwrap() >= 300_000, true);
+    // Realloc within its pages stays in place.
+    assert_eq!(t.heap.realloc(l.as_ptr(), 300_010).unwrap(), l);
+    t.heap.free(l.as_ptr()).unwrap();
+    assert_eq!(t.heap.stats().pages_in_use, before);
+    assert_eq!(t.heap.page_owner(l.as_ptr().addr()), Some(PageOwner::Free));
+    t.heap.free(small.as_ptr()).unwrap();
+    t.heap.check().unwrap();
+}
+
+#[test]
+fn empty_arena_pages_go_back() {
+    let mut t: TestHeap<AnyPolicy> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    let first = t.heap.alloc(100, 8).unwrap();
+    let pin = t.heap.alloc(200_000, 8).unwrap(); // large object after the first arena
+    let more: Vec<_> = (0..40).map(|_| t.heap.alloc(2000, 8).unwrap()).collect();
+    let arenas = t.heap.stats().arenas;
+    assert!(arenas >= 2);
+    let pages = t.heap.stats().pages_in_use;
+    for p in &more {
+        t.heap.free(p.as_ptr()).unwrap();
+    }
+    let s = t.heap.stats();
+    assert!(s.arenas < arenas && s.pages_in_use < pages, "an emptied arena must return its pages: {s:?}");
+    t.heap.free(pin.as_ptr()).unwrap();
+    t.heap.free(first.as_ptr()).unwrap();
+    assert_all_free(&mut t.heap);
+}
+
+#[test]
+fn realloc_grows_in_place_into_free_neighbour_and_pages() {
+    let mut t: TestHeap<FirstFit> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    let a = t.heap.alloc(100, 8).unwrap();
+    let b = t.heap.alloc(100, 8).unwrap();
+    t.heap.free(b.as_ptr()).unwrap();
+    assert_eq!(t.heap.realloc(a.as_ptr(), 1000).unwrap(), a, "grow into the free neighbour");
+    assert_eq!(t.heap.realloc(a.as_ptr(), 30_000).unwrap(), a, "grow into the arena's free pages");
+    assert_eq!(t.heap.realloc(a.as_ptr(), 50).unwrap(), a, "shrink in place");
+    t.heap.check().unwrap();
+    assert!(t.heap.stats().free_blocks == 1);
+    t.heap.free(a.as_ptr()).unwrap();
+    assert_all_free(&mut t.heap);
+}
+
+#[test]
+fn reset_keeps_memory_as_free_pages() {
+    let mut t: TestHeap<AnyPolicy> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    for _ in 0..100 {
+        t.heap.alloc(700, 16).unwrap();
+    }
+    let bytes = t.heap.stats().heap_bytes;
+    t.heap.reset();
+    t.heap.check().unwrap();
+    let s = t.heap.stats();
+    assert_eq!((s.heap_bytes, s.live_blocks, s.arenas), (bytes, 0, 0));
+    assert!(t.heap.pages().all(|p| matches!(p.1, PageOwner::Free | PageOwner::Meta)));
+    t.heap.alloc(700, 16).unwrap();
+    assert_eq!(t.heap.stats().heap_bytes, bytes, "reset memory is reused before growing");
+}
+
+#[test]
+fn events_tell_the_story() {
+    let region = crate::common::Region::new(16 * WASM_PAGE);
+    let mut h: Heap<FixedRegion, FirstFit, Recorder<256>> = Heap::with_observer(region.source(), Config::DEFAULT, Recorder::new());
+    let a = h.alloc(100, 8).unwrap();
+    let ev = h.observer().events();
+    assert!(ev.iter().any(|e| matches!(e, Event::Grow { new_segment: true, .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::PagesTaken { owner: PageOwner::ArenaHead, .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::Choose { .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::Split { .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::MarkUsed { requested: 100, .. })));
+    let b = h.alloc(100, 8).unwrap();
+    h.observer_mut().clear();
+    h.free(a.as_ptr()).unwrap();
+    h.free(b.as_ptr()).unwrap();
+    let ev = h.observer().events();
+    assert!(ev.iter().filter(|e| matches!(e, Event::Merge { .. })).count() >= 2);
+    h.observer_mut().clear();
+    let _ = h.alloc(8, 4096);
+    let _ = h.free(a.as_ptr());
+    let ev = h.observer().events();
+    assert!(ev.iter().any(|e| matches!(e, Event::Visit { .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::Error { code: "double-free" })));
+    assert!(h.stats().last_examined <= 1);
+}
+
+#[test]
+fn reject_reasons_are_reported() {
+    let region = crate::common::Region::new(16 * WASM_PAGE);
+    let mut h: Heap<FixedRegion, FirstFit, Recorder<256>> = Heap::with_observer(region.source(), Config::DEFAULT, Recorder::new());
+    let a = h.alloc(40, 8).unwrap();
+    let _keep = h.alloc(40, 8).unwrap();
+    h.free(a.as_ptr()).unwrap();
+    h.observer_mut().clear();
+    let _ = h.alloc(500, 8).unwrap();
+    assert!(h.observer().events().iter().any(|e| matches!(e, Event::Reject { reason: heaplab::events::RejectReason::TooSmall, .. })));
+    assert!(h.stats().last_examined >= 2);
+}
+
+#[test]
+fn global_heap_over_a_fixed_region() {
+    use heaplab::global::GlobalHeap;
+    use std::alloc::{GlobalAlloc, Layout};
+    let region = crate::common::Region::new(16 * WASM_PAGE);
+    let g = GlobalHeap::new(Heap::<_, AnyPolicy>::new(region.source(), Config::DEFAULT));
+    // SAFETY: standard GlobalAlloc usage with matching layouts.
+    unsafe {
+        let l = Layout::from_size_align(0, 1).unwrap();
+        let z = g.alloc(l);
+        assert!(!z.is_null());
+        g.dealloc(z, l);
+        let l = Layout::from_size_align(100, 256).unwrap();
+        let p = g.alloc(l);
+        assert_eq!(p.addr() % 256, 0);
+        p.write_bytes(7, 100);
+        let q = g.realloc(p, l, 5000);
+        assert_eq!(q.addr() % 256, 0);
+        assert_eq!(q.add(99).read(), 7);
+        g.dealloc(q, Layout::from_size_align(5000, 256).unwrap());
+        assert!(g.alloc(Layout::from_size_align(8, 8192).unwrap()).is_null());
+    }
+    g.with(|h| h.check()).unwrap();
+}
