@@ -364,10 +364,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         let total = count.checked_mul(size);
         self.emit(Event::Alloc { size: total.unwrap_or(usize::MAX), align: 1 });
         let r = match total.ok_or(AllocError::InvalidSize).and_then(|t| self.request(t, 1)) {
-            Ok(req) => self.alloc_req(&req).map(|p| {
+            Ok(req) => self.alloc_req(&req).inspect(|p| {
                 // SAFETY: the payload has at least `req.size` writable bytes.
                 unsafe { p.as_ptr().write_bytes(0, req.size) };
-                p
             }),
             Err(e) => Err(e),
         };
@@ -468,7 +467,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             self.c.free_bytes -= need;
             self.c.used_bytes += need;
             self.mark_live(u, req.size);
-            debug_assert!(u.payload().as_ptr().addr() % req.align == 0, "payload misaligned");
+            debug_assert!(u.payload().as_ptr().addr().is_multiple_of(req.align), "payload misaligned");
             u.payload()
         }
     }
@@ -672,7 +671,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.emit(Event::Free { payload: ptr.addr() });
         let r = match self.validate(ptr) {
             // SAFETY: `validate` returned a live block of this heap.
-            Ok(b) => Ok(unsafe { self.free_block(b) }),
+            Ok(b) => {
+                let _: () = unsafe { self.free_block(b) };
+                Ok(())
+            },
             Err(e) => Err(e),
         };
         self.finish(r)
@@ -879,7 +881,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// Whether the 8 bytes before `addr` look like the header of a freed
     /// block ending by `limit`.
     fn stale_header(&self, addr: usize, limit: usize) -> bool {
-        if addr % self.granule != 0 {
+        if !addr.is_multiple_of(self.granule) {
             return false;
         }
         let Some(p) = addr.checked_sub(HEADER).and_then(|h| self.pages.ptr_at(h)) else { return false };
@@ -890,7 +892,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         let h = unsafe { Block::from_header(p).header() };
         let size = (h as u32 & !7) as usize;
         let in_page_layer = limit == usize::MAX;
-        let shape = if h & LARGE != 0 { in_page_layer && size % 8 == 0 } else { size % self.granule == 0 && size >= self.min_block };
+        let shape = if h & LARGE != 0 { in_page_layer && size.is_multiple_of(8) } else { size.is_multiple_of(self.granule) && size >= self.min_block };
         h & USED == 0 && h >> 32 == 0 && shape && (in_page_layer || addr - HEADER + size <= limit)
     }
 
@@ -904,7 +906,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             b = b.add(self.granule - HEADER);
             while b.addr() < end {
                 let s = b.size();
-                if s == 0 || s % self.granule != 0 || b.addr() + s > end {
+                if s == 0 || !s.is_multiple_of(self.granule) || b.addr() + s > end {
                     break;
                 }
                 let start = b.addr();
@@ -1267,9 +1269,7 @@ impl Iterator for Blocks<'_> {
                     _ => {}
                 }
             }
-            if self.cur.is_none() {
-                return None;
-            }
+            self.cur?;
         }
     }
 }
@@ -1416,6 +1416,25 @@ mod tests {
             h.check().unwrap();
         }
         assert_eq!(h.stats().arenas, 1);
+    }
+
+    #[test]
+    fn segments_from_gapped_growth() {
+        let r = Region::new(LEN);
+        // SAFETY: the region outlives the heap.
+        let src = unsafe { FixedRegion::with_gap(r.0, r.1, PAGE) };
+        let mut h: Heap<_, NextFit> = Heap::new(src, Config { coalesce: Coalesce::Deferred, ..Config::DEFAULT });
+        let mut v = std::vec::Vec::new();
+        while h.stats().segments < 2 {
+            v.push(h.alloc(3000, 16).unwrap());
+        }
+        h.check().unwrap();
+        for p in v {
+            h.free(p.as_ptr()).unwrap();
+        }
+        h.sweep();
+        h.check().unwrap();
+        assert!(h.stats().arenas <= 1);
     }
 
     #[test]
