@@ -111,6 +111,8 @@ pub enum AllocError {
     InteriorPointer,
     /// Anything else: outside the heap, metadata, never handed out.
     NotAllocated,
+    /// A raw read or write ([`Heap::bytes`]) reaches outside the heap's segments.
+    OutOfBounds,
 }
 
 impl AllocError {
@@ -124,6 +126,7 @@ impl AllocError {
             AllocError::InvalidAlign => "invalid-align",
             AllocError::DoubleFree => "double-free",
             AllocError::InteriorPointer | AllocError::NotAllocated => "invalid-free",
+            AllocError::OutOfBounds => "out-of-bounds",
         }
     }
 }
@@ -137,6 +140,7 @@ impl fmt::Display for AllocError {
             AllocError::DoubleFree => "double free: this block is already free",
             AllocError::InteriorPointer => "invalid free: the address points inside a block, not at its payload start",
             AllocError::NotAllocated => "invalid free: the address was never returned by this heap",
+            AllocError::OutOfBounds => "out of bounds: the bytes do not all lie inside the heap's memory",
         })
     }
 }
@@ -194,6 +198,9 @@ pub struct Heap<S: PageSource, P: Policy = AnyPolicy, O: Observer = NoObserver> 
     large_min: usize,
     /// Whether `policy` was built for `config.policy`.
     started: bool,
+    /// `(last_examined, total_examined)` when the current operation began,
+    /// restored if it fails.
+    examined_before: (usize, u64),
     /// Deferred coalescing: a free happened since the last sweep.
     dirty: bool,
     /// Incremental counters; `check` verifies them against a walk.
@@ -235,6 +242,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             split_min,
             large_min,
             started: false,
+            examined_before: (0, 0),
             dirty: false,
             c: Counters {
                 live_requested: 0,
@@ -299,14 +307,20 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             self.policy = P::new(self.config.policy);
             self.started = true;
         }
-        self.c.operations += 1;
+        self.examined_before = (self.c.last_examined, self.c.total_examined);
         self.c.last_examined = 0;
     }
 
+    /// Ends a public operation: a success counts; a failure leaves every
+    /// figure as it was (the heap itself is unchanged by contract).
     #[inline]
     fn finish<T>(&mut self, r: Result<T, AllocError>) -> Result<T, AllocError> {
-        if let Err(e) = &r {
-            self.emit(Event::Error { code: e.code() });
+        match &r {
+            Ok(_) => self.c.operations += 1,
+            Err(e) => {
+                (self.c.last_examined, self.c.total_examined) = self.examined_before;
+                self.emit(Event::Error { code: e.code() });
+            }
         }
         r
     }
@@ -1447,5 +1461,34 @@ mod tests {
         // SAFETY: deliberately corrupts the heap's own memory (the next header).
         unsafe { a.as_ptr().add(usable).write_bytes(0x41, 4) };
         assert!(h.check().is_err());
+    }
+}
+
+/// Raw access to heap memory, for teaching: inspect headers and payloads, and
+/// overflow a payload on purpose to watch [`Heap::check`] catch it.
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// The `len` bytes at `addr`, which must all lie inside one segment of
+    /// this heap (headers, payloads, free space and metadata alike).
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfBounds`] when any byte lies outside the heap.
+    pub fn bytes(&self, addr: usize, len: usize) -> Result<&[u8], AllocError> {
+        let span = self.pages.span(addr, len).ok_or(AllocError::OutOfBounds)?;
+        // SAFETY: the span lies inside a segment this heap owns, and the
+        // shared borrow of `self` keeps the heap from changing it meanwhile.
+        Ok(unsafe { span.as_ref() })
+    }
+
+    /// The `len` bytes at `addr` for writing, anywhere inside one segment:
+    /// writing over a header corrupts the heap, which [`Heap::check`] reports
+    /// (and [`Heap::reset`] repairs).
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfBounds`] when any byte lies outside the heap.
+    pub fn bytes_mut(&mut self, addr: usize, len: usize) -> Result<&mut [u8], AllocError> {
+        let mut span = self.pages.span(addr, len).ok_or(AllocError::OutOfBounds)?;
+        // SAFETY: as for `bytes`; the exclusive borrow of `self` makes this
+        // the only access to the heap's memory while the slice lives.
+        Ok(unsafe { span.as_mut() })
     }
 }

@@ -34,11 +34,12 @@ pub(crate) struct Counters {
     pub last_examined: usize,
     /// Blocks examined over all operations.
     pub total_examined: u64,
-    /// Public operations performed (successful or not).
+    /// Public operations that succeeded (a failed one changes no figure).
     pub operations: u64,
 }
 
 /// A snapshot of the heap's numbers.
+#[cfg_attr(feature = "bindings", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Stats {
     /// Sum of the requested sizes of live allocations.
@@ -75,6 +76,6 @@ pub struct Stats {
     pub last_examined: usize,
     /// Blocks examined over all operations.
     pub total_examined: u64,
-    /// Operations performed.
+    /// Operations that succeeded (a failed one changes no figure).
     pub operations: u64,
 }

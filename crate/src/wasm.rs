@@ -19,14 +19,17 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::check::CheckError;
+use crate::events::Recorder;
 use crate::heap::{AllocError, Coalesce, Config, Heap};
-use crate::pages::{PageOwner, WasmMemory};
+use crate::pages::WasmMemory;
 use crate::policy::{AnyPolicy, PolicyKind};
 
 /// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
 const BLOCK_COLUMNS: usize = 6;
 const FLAG_USED: u32 = 1;
 const FLAG_LARGE: u32 = 2;
+/// Events kept for `lastEvents()`; a search over more blocks drops the rest (and counts them).
+const EVENTS: usize = 4096;
 
 /// The options `new Heap(options)` accepts; every field is optional.
 #[derive(Deserialize, Default)]
@@ -39,14 +42,6 @@ struct Options {
     split_min: Option<f64>,
 }
 
-const POLICIES: &[(&str, PolicyKind)] = &[
-    ("first-fit", PolicyKind::FirstFit),
-    ("next-fit", PolicyKind::NextFit),
-    ("best-fit", PolicyKind::BestFit),
-    ("worst-fit", PolicyKind::WorstFit),
-    ("segregated", PolicyKind::Segregated),
-];
-
 fn coded_error(code: &str, message: &str) -> JsValue {
     let error = JsError::new(message);
     // Setting a property on a fresh Error object cannot fail.
@@ -55,19 +50,24 @@ fn coded_error(code: &str, message: &str) -> JsValue {
 }
 
 fn option_error(name: &str, accepted: &str, got: &str) -> JsValue {
-    coded_error("invalid-option", &format!("option `{name}` must be {accepted}, got {got}"))
+    coded_error(
+        "invalid-option",
+        &format!("option `{name}` must be {accepted}, got {got}"),
+    )
 }
 
 impl Options {
     fn into_config(self) -> Result<Config, JsValue> {
         let mut config = Config::DEFAULT;
         if let Some(policy) = self.policy {
-            let names: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
-            config.policy = POLICIES
-                .iter()
-                .find(|(name, _)| *name == policy)
-                .map(|(_, kind)| *kind)
-                .ok_or_else(|| option_error("policy", &format!("one of {}", names.join(", ")), &format!("\"{policy}\"")))?;
+            let names: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.name()).collect();
+            config.policy = PolicyKind::from_name(&policy).ok_or_else(|| {
+                option_error(
+                    "policy",
+                    &format!("one of {}", names.join(", ")),
+                    &format!("\"{policy}\""),
+                )
+            })?;
         }
         if let Some(align) = self.align {
             if align != 8.0 && align != 16.0 {
@@ -79,18 +79,32 @@ impl Options {
             config.coalesce = match coalesce.as_str() {
                 "immediate" => Coalesce::Immediate,
                 "deferred" => Coalesce::Deferred,
-                _ => return Err(option_error("coalesce", "\"immediate\" or \"deferred\"", &format!("\"{coalesce}\""))),
+                _ => {
+                    return Err(option_error(
+                        "coalesce",
+                        "\"immediate\" or \"deferred\"",
+                        &format!("\"{coalesce}\""),
+                    ))
+                }
             };
         }
         if let Some(bytes) = self.max_bytes {
-            config.max_bytes = whole_number(bytes)
-                .filter(|b| *b >= 65536)
-                .ok_or_else(|| option_error("maxBytes", "a whole number of bytes, at least 65536", &bytes.to_string()))?;
+            config.max_bytes = whole_number(bytes).filter(|b| *b >= 65536).ok_or_else(|| {
+                option_error(
+                    "maxBytes",
+                    "a whole number of bytes, at least 65536",
+                    &bytes.to_string(),
+                )
+            })?;
         }
         if let Some(split) = self.split_min {
-            config.split_min = whole_number(split)
-                .filter(|b| *b <= 4096)
-                .ok_or_else(|| option_error("splitMin", "a whole number of bytes from 0 to 4096", &split.to_string()))?;
+            config.split_min = whole_number(split).filter(|b| *b <= 4096).ok_or_else(|| {
+                option_error(
+                    "splitMin",
+                    "a whole number of bytes from 0 to 4096",
+                    &split.to_string(),
+                )
+            })?;
         }
         Ok(config)
     }
@@ -98,45 +112,41 @@ impl Options {
 
 /// A JS number that is a whole, non-negative, representable byte count.
 fn whole_number(value: f64) -> Option<usize> {
-    (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64).then_some(value as usize)
+    (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64)
+        .then_some(value as usize)
 }
 
 fn size_arg(value: f64, what: &str) -> Result<usize, JsValue> {
     whole_number(value).ok_or_else(|| {
-        coded_error("invalid-size", &format!("{what} must be a whole number of bytes from 0 to 2^32 - 1, got {value}"))
+        coded_error(
+            "invalid-size",
+            &format!("{what} must be a whole number of bytes from 0 to 2^32 - 1, got {value}"),
+        )
     })
 }
 
 fn address_arg(value: f64) -> Result<usize, JsValue> {
-    whole_number(value)
-        .ok_or_else(|| coded_error("invalid-free", &format!("{value} is not an address returned by malloc")))
+    whole_number(value).ok_or_else(|| {
+        coded_error(
+            "invalid-free",
+            &format!("{value} is not an address returned by malloc"),
+        )
+    })
 }
 
 fn alloc_error(error: AllocError) -> JsValue {
     coded_error(error.code(), &error.to_string())
 }
 
-fn check_error(error: CheckError) -> JsValue {
-    coded_error("corrupt-heap", &error.to_string())
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value
+        .serialize(&serializer)
+        .map_err(|e| coded_error("internal", &e.to_string()))
 }
 
-/// The heap's figures, as `stats()` returns them to JS (camelCase).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsStats {
-    live_requested: usize,
-    allocated_bytes: usize,
-    free_bytes: usize,
-    largest_free: usize,
-    fragmentation: f64,
-    utilization: f64,
-    pages_in_use: usize,
-    heap_bytes: usize,
-    high_water: usize,
-    live_blocks: usize,
-    free_blocks: usize,
-    examined_last: usize,
-    operations: u64,
+fn check_error(error: CheckError) -> JsValue {
+    coded_error("corrupt-heap", &error.to_string())
 }
 
 #[derive(Serialize)]
@@ -148,7 +158,7 @@ struct JsSegment {
 /// A heap in wasm memory, as JS sees it (wrapped by `Heap` in `heaplab.js`).
 #[wasm_bindgen]
 pub struct RawHeap {
-    heap: Heap<WasmMemory, AnyPolicy>,
+    heap: Heap<WasmMemory, AnyPolicy, Recorder<EVENTS>>,
     /// Allocation id of each live payload address, in allocation order from 1.
     ids: BTreeMap<usize, u32>,
     next_id: u32,
@@ -171,7 +181,7 @@ impl RawHeap {
         };
         let config = options.into_config()?;
         Ok(RawHeap {
-            heap: Heap::new(WasmMemory::new(), config),
+            heap: Heap::with_observer(WasmMemory::new(), config, Recorder::new()),
             ids: BTreeMap::new(),
             next_id: 1,
             block_table: Vec::new(),
@@ -181,11 +191,17 @@ impl RawHeap {
 
     /// `malloc(size, align)`: the payload's address. `align` 0 means the heap's default.
     pub fn malloc(&mut self, size: f64, align: f64) -> Result<u32, JsValue> {
+        self.heap.observer_mut().clear();
         let size = size_arg(size, "size")?;
         let align = match whole_number(align) {
             Some(0) => self.heap.config().align,
             Some(a) => a,
-            None => return Err(coded_error("invalid-align", &format!("alignment must be a power of two, got {align}"))),
+            None => {
+                return Err(coded_error(
+                    "invalid-align",
+                    &format!("alignment must be a power of two, got {align}"),
+                ))
+            }
         };
         let ptr = self.heap.alloc(size, align).map_err(alloc_error)?;
         let address = ptr.as_ptr() as usize;
@@ -197,6 +213,7 @@ impl RawHeap {
     /// C's `free(address)`.
     #[wasm_bindgen(js_name = freeAddress)]
     pub fn free_address(&mut self, address: f64) -> Result<(), JsValue> {
+        self.heap.observer_mut().clear();
         let address = address_arg(address)?;
         self.heap.free(address as *mut u8).map_err(alloc_error)?;
         self.ids.remove(&address);
@@ -210,30 +227,21 @@ impl RawHeap {
 
     /// Frees every block, keeping the memory already obtained.
     pub fn reset(&mut self) {
+        self.heap.observer_mut().clear();
         self.heap.reset();
         self.ids.clear();
         self.next_id = 1;
     }
 
-    /// The heap's figures as a plain object.
+    /// The heap's figures as a plain object (the fields of `Stats`, in camelCase).
     pub fn stats(&self) -> Result<JsValue, JsValue> {
-        let s = self.heap.stats();
-        let stats = JsStats {
-            live_requested: s.live_requested,
-            allocated_bytes: s.allocated_bytes,
-            free_bytes: s.free_bytes,
-            largest_free: s.largest_free,
-            fragmentation: s.fragmentation(),
-            utilization: s.utilization(),
-            pages_in_use: s.pages_in_use,
-            heap_bytes: s.heap_bytes,
-            high_water: s.high_water,
-            live_blocks: s.live_blocks,
-            free_blocks: s.free_blocks,
-            examined_last: s.examined_last,
-            operations: s.operations,
-        };
-        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded_error("internal", &e.to_string()))
+        to_js(&self.heap.stats())
+    }
+
+    /// What the last operation did: an array of events `{ kind, ... }` (see `Event`).
+    #[wasm_bindgen(js_name = lastEvents)]
+    pub fn last_events(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.heap.observer().events())
     }
 
     /// The block table as a view into wasm memory: 6 numbers per block
@@ -243,8 +251,19 @@ impl RawHeap {
         table.clear();
         for b in self.heap.blocks() {
             let flags = if b.used { FLAG_USED } else { 0 } | if b.large { FLAG_LARGE } else { 0 };
-            let id = if b.used { self.ids.get(&b.payload).copied().unwrap_or(0) } else { 0 };
-            table.extend_from_slice(&[b.addr as u32, b.size as u32, b.payload as u32, b.requested as u32, flags, id]);
+            let id = if b.used {
+                self.ids.get(&b.payload).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            table.extend_from_slice(&[
+                b.addr as u32,
+                b.size as u32,
+                b.payload as u32,
+                b.requested as u32,
+                flags,
+                id,
+            ]);
         }
         debug_assert_eq!(table.len() % BLOCK_COLUMNS, 0);
         // SAFETY: the view aliases `block_table`, which is not touched again
@@ -253,25 +272,71 @@ impl RawHeap {
         unsafe { Uint32Array::view(table) }
     }
 
-    /// One owner byte per 4 KiB page of every segment, in segment order
-    /// (0 free, 1 metadata, 2 arena, 3 large object), as a view into wasm memory.
+    /// One owner byte per 4 KiB page of every segment, in segment order (the
+    /// `PageOwner` codes: 0 free, 1 metadata, 2 arena head, 3 arena, 4 large
+    /// object head, 5 large object), as a view into wasm memory.
     pub fn pages(&mut self) -> Uint8Array {
         let table = &mut self.page_table;
         table.clear();
-        table.extend(self.heap.pages().map(|(_, owner)| match owner {
-            PageOwner::Free => 0,
-            PageOwner::Meta => 1,
-            PageOwner::Arena => 2,
-            PageOwner::Large => 3,
-        }));
+        table.extend(self.heap.pages().map(|(_, owner)| owner as u8));
         // SAFETY: as for `blocks`: valid until the next call into this heap.
         unsafe { Uint8Array::view(table) }
     }
 
     /// The heap's segments, `[{ base, bytes }]`, in address order.
     pub fn segments(&self) -> Result<JsValue, JsValue> {
-        let segments: Vec<JsSegment> =
-            self.heap.segments().map(|(base, bytes)| JsSegment { base, bytes }).collect();
-        serde_wasm_bindgen::to_value(&segments).map_err(|e| coded_error("internal", &e.to_string()))
+        let segments: Vec<JsSegment> = self
+            .heap
+            .segments()
+            .map(|(base, bytes)| JsSegment { base, bytes })
+            .collect();
+        to_js(&segments)
+    }
+
+    /// `realloc(address, size)`: the (possibly moved) payload's address.
+    pub fn realloc(&mut self, address: f64, size: f64) -> Result<u32, JsValue> {
+        self.heap.observer_mut().clear();
+        let address = address_arg(address)?;
+        let size = size_arg(size, "size")?;
+        let moved = self
+            .heap
+            .realloc(address as *mut u8, size)
+            .map_err(alloc_error)?
+            .as_ptr() as usize;
+        if let Some(id) = self.ids.remove(&address) {
+            self.ids.insert(moved, id);
+        }
+        Ok(moved as u32)
+    }
+
+    /// `calloc(count, size)`: a zeroed payload of `count × size` bytes.
+    pub fn calloc(&mut self, count: f64, size: f64) -> Result<u32, JsValue> {
+        self.heap.observer_mut().clear();
+        let count = size_arg(count, "count")?;
+        let size = size_arg(size, "size")?;
+        let ptr = self.heap.calloc(count, size).map_err(alloc_error)?;
+        let address = ptr.as_ptr() as usize;
+        self.ids.insert(address, self.next_id);
+        self.next_id += 1;
+        Ok(address as u32)
+    }
+
+    /// A copy of `length` bytes at `address`; both must lie in the heap's pages.
+    pub fn read(&self, address: f64, length: f64) -> Result<Uint8Array, JsValue> {
+        let address = size_arg(address, "address")?;
+        let length = size_arg(length, "length")?;
+        let bytes = self.heap.bytes(address, length).map_err(alloc_error)?;
+        Ok(Uint8Array::from(bytes))
+    }
+
+    /// Writes `bytes` at `address`, anywhere inside the heap's pages: writing
+    /// past a payload into the next header is allowed (and `check` reports it).
+    pub fn write(&mut self, address: f64, bytes: &[u8]) -> Result<(), JsValue> {
+        let address = size_arg(address, "address")?;
+        self.heap
+            .bytes_mut(address, bytes.len())
+            .map_err(alloc_error)?
+            .copy_from_slice(bytes);
+        Ok(())
     }
 }

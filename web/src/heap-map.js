@@ -65,7 +65,7 @@ function drawPages(ctx, layout, { segments, pages }) {
   for (const segment of segments) {
     for (let offset = 0; offset < segment.bytes; offset += PAGE_SIZE, page++) {
       const owner = pages[page];
-      const color = owner === PAGE.META ? COLORS.meta : owner === PAGE.LARGE ? COLORS.large : COLORS.freePage;
+      const color = owner === PAGE.META ? COLORS.meta : owner >= PAGE.LARGE_HEAD ? COLORS.large : COLORS.freePage;
       const addr = segment.base + offset;
       fill(ctx, layout, addr, addr + PAGE_SIZE, color);
     }

@@ -26,7 +26,7 @@ export const BLOCK = Object.freeze({
 export const BLOCK_FLAG = Object.freeze({ USED: 1, LARGE: 2 });
 
 /** Owner codes of `Heap.pages()`, one byte per 4 KiB page. */
-export const PAGE = Object.freeze({ FREE: 0, META: 1, ARENA: 2, LARGE: 3 });
+export const PAGE = Object.freeze({ FREE: 0, META: 1, ARENA_HEAD: 2, ARENA: 3, LARGE_HEAD: 4, LARGE: 5 });
 
 /** Bytes in a page (the heap's logical page) and in a wasm page. */
 export const PAGE_SIZE = 4096;
@@ -92,6 +92,31 @@ export class Heap {
   /** Frees the block whose payload starts at `address`. */
   free(address) {
     call(() => this.#raw.freeAddress(address));
+  }
+
+  /** Resizes the block at `address`; returns the (possibly moved) payload's address. */
+  realloc(address, size) {
+    return call(() => this.#raw.realloc(address, size));
+  }
+
+  /** Allocates `count * size` zeroed bytes (overflow-checked). */
+  calloc(count, size) {
+    return call(() => this.#raw.calloc(count, size));
+  }
+
+  /** A copy of `length` bytes at `address` (inside the heap's pages only). */
+  read(address, length) {
+    return call(() => this.#raw.read(address, length));
+  }
+
+  /** Writes `bytes` (a Uint8Array) at `address` (inside the heap's pages only). */
+  write(address, bytes) {
+    call(() => this.#raw.write(address, bytes));
+  }
+
+  /** What the last operation did: `[{ kind, ... }]` events, for step-through. */
+  lastEvents() {
+    return this.#raw.lastEvents();
   }
 
   /**

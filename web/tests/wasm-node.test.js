@@ -74,7 +74,7 @@ describe("the wasm heap from Node", () => {
     const bytes = segments.reduce((sum, s) => sum + s.bytes, 0);
     expect(pages.length).toBe(bytes / 4096);
     for (const s of segments) expect(s.base % 65536).toBe(0);
-    expect([...pages].some((owner) => owner === PAGE.ARENA || owner === PAGE.LARGE)).toBe(true);
+    expect([...pages].some((owner) => owner === PAGE.ARENA_HEAD || owner === PAGE.LARGE_HEAD)).toBe(true);
   });
 
   test("creating a heap before init() finished is a clear error", async () => {

@@ -50,6 +50,7 @@ pub trait PageSource {
 
 /// The owner of a 4 KiB page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "bindings", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
 #[repr(u8)]
 pub enum PageOwner {
     /// Not in use; available for arenas, large objects or metadata.
@@ -252,6 +253,18 @@ impl Pages {
     pub(crate) fn ptr_at(&self, addr: usize) -> Option<NonNull<u8>> {
         let s = self.segment_of(addr)?;
         NonNull::new(s.base.with_addr(addr))
+    }
+
+    /// The bytes `addr..addr + len` as a raw slice, when they all lie in one
+    /// segment (the teaching API reads and writes raw heap memory with it).
+    pub(crate) fn span(&self, addr: usize, len: usize) -> Option<NonNull<[u8]>> {
+        let s = self.segment_of(addr)?;
+        let end = addr.checked_add(len)?;
+        if end > s.base.addr() + s.pages * PAGE {
+            return None;
+        }
+        let start = NonNull::new(s.base.with_addr(addr))?;
+        Some(NonNull::slice_from_raw_parts(start, len))
     }
 
     /// A pointer to `addr` if a live payload starts there.
