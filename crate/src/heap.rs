@@ -64,7 +64,7 @@ pub struct Config {
     pub coalesce: Coalesce,
     /// Requests whose block (with alignment slack) would exceed this many
     /// bytes become large objects (default 64 KiB; clamped to
-    /// `[4 KiB, MAX_BLOCK / 2]`).
+    /// `[4 KiB, 64 MiB]`).
     pub large_min: usize,
     /// Memory limit: the heap never grows past this many bytes of segments.
     pub max_bytes: usize,
@@ -230,7 +230,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         let g = config.align;
         let min_block = round_up(P::MIN_BLOCK, g);
         let split_min = max(round_up(config.split_min, g), min_block);
-        let large_min = min(max(config.large_min, PAGE), MAX_BLOCK / 2);
+        let large_min = min(max(config.large_min, PAGE), 1 << 26);
         Heap {
             source,
             config,
@@ -474,7 +474,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             if split {
                 self.emit(Event::Split { block: u.addr(), size: need, remainder: rest });
             }
-            u.write_used(need, req.size, gap == 0 && c_prev_used);
+            u.write_used(need, req.size, gap == 0 && c_prev_used, req.align);
             if !split {
                 u.next().set_prev_used(true);
             }
@@ -947,9 +947,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     // --------------------------------------------------------------- realloc
 
-    /// Resizes the allocation at `ptr` to `new_size` bytes, keeping its
-    /// alignment (the largest power of two, up to 4096, that the payload
-    /// address has; use [`Heap::realloc_aligned`] to state it).
+    /// Resizes the allocation at `ptr` to `new_size` bytes, keeping the
+    /// alignment it was allocated with (recorded in the header).
     ///
     /// Shrinks in place (splitting off the tail if it is at least
     /// `split_min`), grows in place into a free next neighbour or the free
@@ -962,11 +961,11 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(1) in place; otherwise as [`Heap::alloc`] + O(size) copy + [`Heap::free`].
     pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Result<NonNull<u8>, AllocError> {
-        let align = min(1 << ptr.addr().trailing_zeros().min(12), MAX_ALIGN);
-        self.realloc_aligned(ptr, new_size, align)
+        self.realloc_impl(ptr, new_size, None)
     }
 
-    /// [`Heap::realloc`] with the block's alignment stated.
+    /// [`Heap::realloc`] with the alignment stated (as `GlobalAlloc` does);
+    /// a moved block gets this alignment.
     ///
     /// # Errors
     /// As [`Heap::realloc`], and `InvalidAlign`.
@@ -974,17 +973,39 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// As [`Heap::realloc`].
     pub fn realloc_aligned(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl(ptr, new_size, Some(align))
+    }
+
+    fn realloc_impl(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
         self.begin();
         self.emit(Event::Realloc { payload: ptr.addr(), size: new_size });
-        let r = match self.request(new_size, align) {
-            Ok(req) => match self.validate(ptr) {
-                // SAFETY: `b` is a live block of this heap.
-                Ok(b) => unsafe { self.realloc_block(b, &req) },
+        let r = match self.request(new_size, align.unwrap_or(1)) {
+            Ok(_) => match self.validate(ptr) {
+                Ok(b) => {
+                    let align = align.unwrap_or_else(|| self.block_align(b));
+                    let req = Request::new(new_size, align, self.granule, self.min_block);
+                    // SAFETY: `b` is a live block of this heap.
+                    unsafe { self.realloc_block(b, &req) }
+                }
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         };
         self.finish(r)
+    }
+
+    /// The alignment live block `b` was allocated with.
+    fn block_align(&self, b: Block) -> usize {
+        // SAFETY: `b` is live (validated by the caller).
+        if unsafe { b.is_large() } {
+            // The payload sits `align` bytes (at least 8) into its first page.
+            let run = self.pages.page_index(b.addr()).map_or(0, |i| self.pages.page_addr(i));
+            let off = b.payload().as_ptr().addr() - run;
+            min(1 << off.trailing_zeros(), MAX_ALIGN)
+        } else {
+            // SAFETY: as above.
+            unsafe { b.align() }
+        }
     }
 
     /// # Safety
@@ -1005,7 +1026,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 if need <= bs {
                     let rest = bs - need;
                     if rest >= self.split_min {
-                        b.write_used(need, old_req, b.prev_used());
+                        b.write_used(need, old_req, b.prev_used(), b.align());
                         let r = b.add(need);
                         r.set_header(Block::encode(rest, true, true, false, 0));
                         self.c.used_bytes -= rest;
@@ -1044,12 +1065,12 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                         let r = b.add(need);
                         self.index_swap(n, r, rest, true);
                         self.c.free_bytes += rest;
-                        b.write_used(need, old_req, b.prev_used());
+                        b.write_used(need, old_req, b.prev_used(), b.align());
                         self.c.used_bytes += need - bs;
                     } else {
                         self.policy.remove(n);
                         self.c.free_blocks -= 1;
-                        b.write_used(total, old_req, b.prev_used());
+                        b.write_used(total, old_req, b.prev_used(), b.align());
                         b.next().set_prev_used(true);
                         self.c.used_bytes += total - bs;
                     }

@@ -218,3 +218,19 @@ fn deferred_coalescing_leaves_neighbours_until_a_sweep() {
     t.heap.free(ptrs[3].as_ptr()).unwrap();
     assert_all_free(&mut t.heap);
 }
+
+#[test]
+fn realloc_keeps_the_original_alignment() {
+    let mut t: TestHeap<FirstFit> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    for align in [8usize, 32, 256, 4096] {
+        let p = t.heap.alloc(100, align).unwrap();
+        let _pin = t.heap.alloc(8, 8).unwrap(); // no room to grow in place
+        let q = t.heap.realloc(p.as_ptr(), 5000).unwrap();
+        assert_eq!(q.as_ptr().addr() % align, 0, "align {align}");
+        let r = t.heap.realloc(q.as_ptr(), 120_000).unwrap(); // becomes a large object
+        assert_eq!(r.as_ptr().addr() % align, 0, "large, align {align}");
+        let s = t.heap.realloc(r.as_ptr(), 200_000).unwrap();
+        assert_eq!(s.as_ptr().addr() % align, 0, "large moved, align {align}");
+        t.heap.check().unwrap();
+    }
+}
