@@ -8,12 +8,24 @@
 //! |---|---|---|---|
 //! | [`FirstFit`] | address-ordered list | O(n) | O(n) |
 //! | [`NextFit`] | address-ordered list + roving pointer | O(n) | O(n) |
+//! | [`BestFit`] | exact-size bins + size tries | O(log size) | O(log size) |
+//! | [`WorstFit`] | exact-size bins + size tries | O(log size) | O(log size) |
+//! | [`Segregated`] | two-level bitmap of size-class lists | O(1) | O(1) |
 
+pub mod best_fit;
 pub mod first_fit;
 pub mod next_fit;
+pub mod segregated;
+mod size_index;
+#[cfg(test)]
+mod testkit;
+pub mod worst_fit;
 
+pub use best_fit::BestFit;
 pub use first_fit::FirstFit;
 pub use next_fit::NextFit;
+pub use segregated::Segregated;
+pub use worst_fit::WorstFit;
 
 use crate::block::{Block, Fit, Request};
 use crate::check::CheckError;
@@ -27,17 +39,32 @@ pub enum PolicyKind {
     FirstFit = 0,
     /// Address-ordered free list, search resumes where the last one ended.
     NextFit = 1,
+    /// Size-ordered index, smallest block that fits.
+    BestFit = 2,
+    /// Size-ordered index, largest block.
+    WorstFit = 3,
+    /// Two-level bitmap of size classes (TLSF), constant time.
+    Segregated = 4,
 }
 
 impl PolicyKind {
     /// Every policy, in a stable order.
-    pub const ALL: &'static [PolicyKind] = &[PolicyKind::FirstFit, PolicyKind::NextFit];
+    pub const ALL: &'static [PolicyKind] = &[
+        PolicyKind::FirstFit,
+        PolicyKind::NextFit,
+        PolicyKind::BestFit,
+        PolicyKind::WorstFit,
+        PolicyKind::Segregated,
+    ];
 
     /// Stable kebab-case name (used by the bindings and the UI).
     pub const fn name(self) -> &'static str {
         match self {
             PolicyKind::FirstFit => "first-fit",
             PolicyKind::NextFit => "next-fit",
+            PolicyKind::BestFit => "best-fit",
+            PolicyKind::WorstFit => "worst-fit",
+            PolicyKind::Segregated => "segregated",
         }
     }
 
@@ -167,6 +194,12 @@ pub enum AnyPolicy {
     FirstFit(FirstFit),
     /// Next fit.
     NextFit(NextFit),
+    /// Best fit.
+    BestFit(BestFit),
+    /// Worst fit.
+    WorstFit(WorstFit),
+    /// Segregated fit.
+    Segregated(Segregated),
 }
 
 macro_rules! dispatch {
@@ -174,6 +207,9 @@ macro_rules! dispatch {
         match $self {
             AnyPolicy::FirstFit($p) => $e,
             AnyPolicy::NextFit($p) => $e,
+            AnyPolicy::BestFit($p) => $e,
+            AnyPolicy::WorstFit($p) => $e,
+            AnyPolicy::Segregated($p) => $e,
         }
     };
 }
@@ -190,7 +226,10 @@ const fn max(a: usize, b: usize) -> usize {
 impl Policy for AnyPolicy {
     /// The most links any policy needs, so every runtime choice shares one
     /// block layout (and comparisons between policies are fair).
-    const LINKS: usize = max(FirstFit::LINKS, NextFit::LINKS);
+    const LINKS: usize = max(
+        max(FirstFit::LINKS, NextFit::LINKS),
+        max(max(BestFit::LINKS, WorstFit::LINKS), Segregated::LINKS),
+    );
     const KIND: Option<PolicyKind> = None;
     const EMPTY: Self = AnyPolicy::FirstFit(FirstFit::EMPTY);
 
@@ -198,6 +237,9 @@ impl Policy for AnyPolicy {
         match kind {
             PolicyKind::FirstFit => AnyPolicy::FirstFit(FirstFit::EMPTY),
             PolicyKind::NextFit => AnyPolicy::NextFit(NextFit::EMPTY),
+            PolicyKind::BestFit => AnyPolicy::BestFit(BestFit::EMPTY),
+            PolicyKind::WorstFit => AnyPolicy::WorstFit(WorstFit::EMPTY),
+            PolicyKind::Segregated => AnyPolicy::Segregated(Segregated::EMPTY),
         }
     }
     #[inline]

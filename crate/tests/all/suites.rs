@@ -89,6 +89,9 @@ macro_rules! policy_suite {
 
 policy_suite!(first_fit, heaplab::policy::FirstFit);
 policy_suite!(next_fit, heaplab::policy::NextFit);
+policy_suite!(best_fit, heaplab::policy::BestFit);
+policy_suite!(worst_fit, heaplab::policy::WorstFit);
+policy_suite!(segregated, heaplab::policy::Segregated);
 policy_suite!(any_policy, heaplab::policy::AnyPolicy);
 
 /// The runtime choice: every `PolicyKind` through `AnyPolicy`.

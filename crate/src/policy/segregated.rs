@@ -1,0 +1,444 @@
+//! Segregated fit, TLSF-class: free lists per size class, found through a
+//! two-level bitmap in constant time (Masmano, Ripoll, Crespo and Real,
+//! "TLSF: a New Dynamic Memory Allocator for Real-Time Systems", ECRTS 2004).
+//!
+//! ```text
+//!  fl_map          ... 0 1 0 1 1 0      bit fl set iff sl_map[fl] != 0
+//!                        |   | |
+//!  sl_map[fl]      16 bits per fl       bit sl set iff heads[fl][sl] is some
+//!  heads[fl][sl] -> [blk] <-> [blk] <-> ...   LIFO list of free blocks
+//!                                             whose size is in class (fl, sl)
+//!
+//!  class of a size s:
+//!    s < 128:   fl = 0,          sl = s / 8                 (exact, 8 B apart)
+//!    s >= 128:  t = log2(s),     fl = t - 6,
+//!               sl = the 4 bits of s below bit t            (2^(t-4) B wide)
+//!    e.g. s = 1000 = 0b11_1110_1000: t = 9, fl = 3, sl = 15: [992, 1024)
+//! ```
+//!
+//! **Search.** The request's block size is rounded *up* to the start of the
+//! next class (1000 → 1024, class (4, 0)), so every block of that class or
+//! above fits: one masked `trailing_zeros` on `sl_map[fl]`, or else one on
+//! `fl_map` and one on the found `sl_map`, gives the first non-empty list,
+//! and its head is taken. For alignment above the granule the search uses
+//! [`Request::worst_case`] instead of the block size. Only when no list at
+//! or above the rounded class is non-empty, the list of the request's own
+//! class is scanned for a block that fits (so a request still succeeds when
+//! such a block exists; this is the only loop, and it runs only instead of
+//! growing the heap).
+//!
+//! # Time complexity
+//! alloc O(1) and free O(1): a handful of bit operations and list links,
+//! independent of the number of free blocks (the fallback scan is O(blocks
+//! in one class)).
+//!
+//! # Trade-off
+//! Constant, predictable time, which is why TLSF is used in real-time
+//! systems. The price is a *good* fit instead of the best: rounding up
+//! skips blocks in the request's own class that would fit, so up to one
+//! class width (1/16 of the size) can be passed over, and small free blocks
+//! in that class wait for smaller requests. The used block itself is cut to
+//! the request, so the waste is bounded and not internal to allocations.
+//!
+//! [`Request::worst_case`]: crate::block::Request::worst_case
+
+use super::{Policy, PolicyKind, Search};
+use crate::block::{fits, Block, Request};
+use crate::check::CheckError;
+use crate::events::{Event, Observer};
+
+/// log2 of the number of second-level classes per first-level class.
+const SL_LOG: u32 = 4;
+/// Second-level classes per first-level class.
+const SL_COUNT: usize = 1 << SL_LOG;
+/// Block sizes are multiples of `1 << UNIT_LOG` bytes.
+const UNIT_LOG: u32 = 3;
+/// Sizes below `1 << LINEAR_LOG` (128) have exact classes, 8 bytes apart.
+const LINEAR_LOG: u32 = SL_LOG + UNIT_LOG;
+/// First-level classes: 0 for the linear range, then one per power of two
+/// from `2^7` to `2^31` (block sizes fit in the header's 32 bits).
+const FL_COUNT: usize = (32 - LINEAR_LOG + 1) as usize;
+
+const _: () = assert!(FL_COUNT <= 32 && SL_COUNT <= 32);
+
+/// Index of the highest set bit of `s` (> 0).
+#[inline(always)]
+fn log2(s: usize) -> u32 {
+    usize::BITS - 1 - s.leading_zeros()
+}
+
+/// The class `(fl, sl)` holding blocks of `size` bytes.
+#[inline(always)]
+fn class(size: usize) -> (usize, usize) {
+    if size < 1 << LINEAR_LOG {
+        (0, size >> UNIT_LOG)
+    } else {
+        let t = log2(size);
+        ((t - LINEAR_LOG + 1) as usize, (size >> (t - SL_LOG)) & (SL_COUNT - 1))
+    }
+}
+
+/// The first class all of whose blocks are at least `size` bytes (`size`
+/// a multiple of 8); `fl` may be `FL_COUNT` or more when there is none.
+#[inline(always)]
+fn class_up(size: usize) -> (usize, usize) {
+    if size < 1 << LINEAR_LOG {
+        class(size)
+    } else {
+        class(size + (1 << (log2(size) - SL_LOG)) - 1)
+    }
+}
+
+/// Smallest size of class `(fl, sl)`.
+#[cfg(test)]
+fn class_floor(fl: usize, sl: usize) -> usize {
+    if fl == 0 {
+        sl << UNIT_LOG
+    } else {
+        let t = fl as u32 + LINEAR_LOG - 1;
+        (1 << t) | (sl << (t - SL_LOG))
+    }
+}
+
+/// The search jumped to the list of class `(fl, sl)`. No event yet: it
+/// needs a variant such as `Event::SizeClass { min, max }` (proposed), the
+/// size range of the list the search went to.
+#[inline(always)]
+fn entered_class<O: Observer>(obs: &mut O, fl: usize, sl: usize) {
+    let _ = (obs, fl, sl);
+}
+
+/// Segregated fit with two-level bitmaps. See the module docs.
+#[derive(Debug)]
+pub struct Segregated {
+    /// Bit `fl` is set iff `sl_map[fl] != 0`.
+    fl_map: u32,
+    /// Bit `sl` of `sl_map[fl]` is set iff `heads[fl][sl]` is some.
+    sl_map: [u32; FL_COUNT],
+    /// `heads[fl][sl]`: first block of the list of free blocks whose size is
+    /// in class `(fl, sl)`; its `prev` link is `None`.
+    heads: [[Option<Block>; SL_COUNT]; FL_COUNT],
+    /// Number of listed blocks.
+    len: usize,
+}
+
+impl Segregated {
+    /// The first non-empty class at or above `(fl, sl)`.
+    #[inline(always)]
+    fn first_class_from(&self, fl: usize, sl: usize) -> Option<(usize, usize)> {
+        if fl >= FL_COUNT {
+            return None;
+        }
+        let sl_bits = self.sl_map[fl] & (u32::MAX << sl);
+        if sl_bits != 0 {
+            return Some((fl, sl_bits.trailing_zeros() as usize));
+        }
+        let fl_bits = self.fl_map & (u32::MAX << (fl + 1));
+        if fl_bits == 0 {
+            return None;
+        }
+        let fl = fl_bits.trailing_zeros() as usize;
+        debug_assert!(self.sl_map[fl] != 0, "fl_map bit {fl} set over an empty sl_map");
+        Some((fl, self.sl_map[fl].trailing_zeros() as usize))
+    }
+
+    /// Walks the list of class `(fl, sl)` for the first block that fits.
+    ///
+    /// # Safety
+    /// The lists are well formed.
+    #[cold]
+    unsafe fn scan_class<O: Observer>(&self, fl: usize, sl: usize, req: &Request, obs: &mut O, examined: &mut usize) -> Option<crate::block::Fit> {
+        if fl >= FL_COUNT {
+            return None;
+        }
+        entered_class(obs, fl, sl);
+        let mut cur = self.heads[fl][sl];
+        while let Some(b) = cur {
+            *examined += 1;
+            // SAFETY: listed blocks are free blocks with valid headers and links.
+            let size = unsafe { b.size() };
+            if O::ENABLED {
+                obs.event(Event::Visit { block: b.addr(), size });
+            }
+            match fits(b, size, req) {
+                Ok(fit) => {
+                    if O::ENABLED {
+                        obs.event(Event::Choose { block: b.addr(), size });
+                    }
+                    return Some(fit);
+                }
+                Err(reason) => {
+                    if O::ENABLED {
+                        obs.event(Event::Reject { block: b.addr(), size, reason });
+                    }
+                }
+            }
+            // SAFETY: as above.
+            cur = unsafe { b.next_free() };
+        }
+        None
+    }
+}
+
+impl Policy for Segregated {
+    const LINKS: usize = 2;
+    const KIND: Option<PolicyKind> = Some(PolicyKind::Segregated);
+    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_COUNT], heads: [[None; SL_COUNT]; FL_COUNT], len: 0 };
+
+    fn new(_kind: PolicyKind) -> Self {
+        Self::EMPTY
+    }
+    #[inline]
+    fn kind(&self) -> PolicyKind {
+        PolicyKind::Segregated
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn clear(&mut self) {
+        *self = Self::EMPTY;
+    }
+
+    /// Pushes `b` on the front of its class's list. O(1).
+    #[inline(always)]
+    unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: `b` is a free block with two links (caller); the old head
+        // is a listed block.
+        unsafe {
+            let (fl, sl) = class(b.size());
+            let head = self.heads[fl][sl];
+            b.set_next_free(head);
+            b.set_prev_free(None);
+            if let Some(h) = head {
+                h.set_prev_free(Some(b));
+            }
+            self.heads[fl][sl] = Some(b);
+            self.sl_map[fl] |= 1 << sl;
+            self.fl_map |= 1 << fl;
+        }
+        self.len += 1;
+    }
+
+    /// Unlinks `b` from its class's list. O(1).
+    #[inline(always)]
+    unsafe fn remove(&mut self, b: Block) {
+        debug_assert!(self.len > 0, "remove from an empty segregated index");
+        // SAFETY: `b` and its list neighbours are listed blocks (caller).
+        unsafe {
+            let (fl, sl) = class(b.size());
+            let (p, n) = (b.prev_free(), b.next_free());
+            if let Some(n) = n {
+                n.set_prev_free(p);
+            }
+            match p {
+                Some(p) => p.set_next_free(n),
+                None => {
+                    debug_assert_eq!(self.heads[fl][sl], Some(b), "block without prev is not its list's head");
+                    self.heads[fl][sl] = n;
+                    if n.is_none() {
+                        self.sl_map[fl] &= !(1 << sl);
+                        if self.sl_map[fl] == 0 {
+                            self.fl_map &= !(1 << fl);
+                        }
+                    }
+                }
+            }
+        }
+        self.len -= 1;
+    }
+
+    /// O(1): round the request up to a class, find the first non-empty
+    /// list at or above it with bit scans, take its head.
+    #[inline(always)]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let wc = req.worst_case();
+        let (fl, sl) = class_up(wc);
+        if let Some((fl, sl)) = self.first_class_from(fl, sl) {
+            entered_class(obs, fl, sl);
+            let head = self.heads[fl][sl];
+            debug_assert!(head.is_some(), "sl_map bit set over an empty list ({fl}, {sl})");
+            if let Some(b) = head {
+                // SAFETY: listed blocks have valid headers.
+                let size = unsafe { b.size() };
+                if O::ENABLED {
+                    obs.event(Event::Visit { block: b.addr(), size });
+                }
+                let fit = fits(b, size, req);
+                debug_assert!(fit.is_ok(), "a block of class ({fl}, {sl}) must fit {req:?}");
+                if let Ok(fit) = fit {
+                    if O::ENABLED {
+                        obs.event(Event::Choose { block: b.addr(), size });
+                    }
+                    return Search { fit: Some(fit), examined: 1 };
+                }
+            }
+        }
+        let (fl, sl) = class(wc);
+        let mut examined = 0;
+        // SAFETY: the lists are well formed (trait contract).
+        let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
+        Search { fit, examined }
+    }
+
+    /// O(1) when `new_size` stays in `old`'s class: `new` takes `old`'s
+    /// place in the list, and no bitmap changes.
+    #[inline(always)]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: `old` is listed with its header unchanged; `new` has room
+        // for two links; the links are read before any is written.
+        unsafe {
+            let (fl, sl) = class(old.size());
+            if class(new_size) != (fl, sl) {
+                return false;
+            }
+            if old != new {
+                let (p, n) = (old.prev_free(), old.next_free());
+                new.set_prev_free(p);
+                new.set_next_free(n);
+                match p {
+                    Some(p) => p.set_next_free(Some(new)),
+                    None => self.heads[fl][sl] = Some(new),
+                }
+                if let Some(n) = n {
+                    n.set_prev_free(Some(new));
+                }
+            }
+        }
+        true
+    }
+
+    unsafe fn contains(&self, b: Block) -> bool {
+        // SAFETY: `b` is readable (caller).
+        let (fl, sl) = class(unsafe { b.size() });
+        if fl >= FL_COUNT {
+            return false;
+        }
+        let mut cur = self.heads[fl][sl];
+        for _ in 0..self.len {
+            match cur {
+                Some(c) if c == b => return true,
+                // SAFETY: listed blocks have valid links.
+                Some(c) => cur = unsafe { c.next_free() },
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Verifies: `fl_map` bit `fl` is set iff `sl_map[fl] != 0`; `sl_map[fl]`
+    /// bit `sl` is set iff `heads[fl][sl]` is some; every list's head has no
+    /// `prev`, links are symmetric, every listed block is free and in the
+    /// class of its size; the block count matches `len`.
+    unsafe fn check(&self) -> Result<(), CheckError> {
+        if self.fl_map >> FL_COUNT != 0 {
+            return Err(CheckError::new(0, "fl_map bit above the last first-level class"));
+        }
+        let mut count = 0usize;
+        for fl in 0..FL_COUNT {
+            if (self.fl_map >> fl & 1 != 0) != (self.sl_map[fl] != 0) {
+                return Err(CheckError::new(0, "fl_map bit disagrees with its sl_map"));
+            }
+            if SL_COUNT < 32 && self.sl_map[fl] >> SL_COUNT != 0 {
+                return Err(CheckError::new(0, "sl_map bit above the last second-level class"));
+            }
+            for sl in 0..SL_COUNT {
+                let head = self.heads[fl][sl];
+                if (self.sl_map[fl] >> sl & 1 != 0) != head.is_some() {
+                    return Err(CheckError::new(0, "sl_map bit disagrees with its list"));
+                }
+                let mut prev: Option<Block> = None;
+                let mut cur = head;
+                while let Some(c) = cur {
+                    count += 1;
+                    if count > self.len {
+                        return Err(CheckError::new(c.addr(), "segregated lists longer than their count (cycle?)"));
+                    }
+                    // SAFETY: listed blocks are readable (trait contract).
+                    unsafe {
+                        if c.is_used() {
+                            return Err(CheckError::new(c.addr(), "segregated list holds a used block"));
+                        }
+                        if class(c.size()) != (fl, sl) {
+                            return Err(CheckError::new(c.addr(), "block in the list of another size class"));
+                        }
+                        if c.prev_free() != prev {
+                            return Err(CheckError::new(c.addr(), "segregated list prev link does not match"));
+                        }
+                        prev = Some(c);
+                        cur = c.next_free();
+                    }
+                }
+            }
+        }
+        if count != self.len {
+            return Err(CheckError::new(0, "segregated list count does not match its length"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testkit::{self, Entry};
+
+    #[test]
+    fn classes_partition_sizes_in_order() {
+        assert_eq!(class(24), (0, 3));
+        assert_eq!(class(120), (0, 15));
+        assert_eq!(class(128), (1, 0));
+        assert_eq!(class(136), (1, 1));
+        assert_eq!(class(1000), (3, 15));
+        assert_eq!(class_up(1000), (4, 0));
+        assert_eq!(class(crate::block::MAX_BLOCK), (FL_COUNT - 1, 0));
+        assert_eq!(class(0xFFFF_FFF8), (FL_COUNT - 1, SL_COUNT - 1));
+        let mut last = (0, 3);
+        let mut s = 24;
+        while s < 1 << 20 {
+            let c = class(s);
+            assert!(c == last || c == (last.0, last.1 + 1) || (c == (last.0 + 1, 0) && last.1 == SL_COUNT - 1), "classes are consecutive at {s}");
+            assert!(class_floor(c.0, c.1) <= s, "floor of the class of {s}");
+            let u = class_up(s);
+            assert!(class_floor(u.0, u.1) >= s, "every block of class_up({s}) is big enough");
+            assert!(u == c || class_floor(c.0, c.1) < s, "class_up only rounds when needed");
+            last = c;
+            s += 8;
+        }
+    }
+
+    /// Fits; the head (newest) of the lowest non-empty class at or above
+    /// the rounded class, else the newest fitting block of the own class.
+    fn judge(entries: &[Entry], req: &Request, s: &Search) {
+        let wc = req.worst_case();
+        let up = class_up(wc);
+        let above = entries.iter().filter(|e| class(e.size) >= up).min_by_key(|e| (class(e.size), core::cmp::Reverse(e.seq)));
+        let want = match above {
+            Some(e) => Some(e),
+            None => entries.iter().filter(|e| class(e.size) == class(wc) && fits(e.block, e.size, req).is_ok()).max_by_key(|e| e.seq),
+        };
+        assert_eq!(s.fit.map(|f| f.block), want.map(|e| e.block), "segregated fit for {req:?}");
+        if above.is_some() {
+            assert_eq!(s.examined, 1, "the O(1) path examines one block");
+        }
+        if entries.iter().any(|e| e.size >= wc) {
+            assert!(s.fit.is_some(), "a block of worst_case bytes must be found");
+        }
+    }
+
+    #[test]
+    fn random_against_shadow() {
+        testkit::random_index::<Segregated>(judge, 5);
+        testkit::random_index::<Segregated>(judge, 6);
+    }
+
+    #[test]
+    fn heap_round_trip() {
+        testkit::heap_round_trip::<Segregated>();
+    }
+
+    #[test]
+    fn search_is_constant_time() {
+        testkit::few_examined::<Segregated>(1);
+    }
+}
