@@ -18,7 +18,7 @@
 //   2. timed replays (`--runs`, default 1, the fastest counts) on fresh heaps,
 //      without checks, so that seconds and Kops/s measure the allocator only.
 // Utilization is malloc-lab's: the peak over time of the live requested bytes
-// divided by the heap's high-water mark (`stats().highWater`) at the end.
+// divided by the heap's high-water mark (`stats().highWaterMark`) at the end.
 //
 // Output: a table per trace and policy, then a summary comparing policies
 // (mean utilization, total Kops/s); `--json` prints the same as JSON instead.
@@ -377,7 +377,7 @@ export function replay(trace, heap, options = {}) {
 
 function safeHighWater(heap) {
   try {
-    return heap.stats().highWater ?? 0;
+    return heap.stats().highWaterMark ?? 0;
   } catch {
     return 0;
   }

@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use crate::check::CheckError;
 use crate::events::Recorder;
 use crate::heap::{AllocError, Coalesce, Config, Heap};
-use crate::pages::WasmMemory;
+use crate::pages::{PageSource, WasmMemory};
 use crate::policy::{AnyPolicy, PolicyKind};
 
 /// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
@@ -110,6 +110,25 @@ impl Options {
     }
 }
 
+/// The option names `new Heap(options)` accepts.
+const OPTION_NAMES: &[&str] = &["policy", "align", "maxBytes", "coalesce", "splitMin"];
+
+/// Rejects an options object with a key that is not an option (a typo would
+/// otherwise be silently ignored).
+fn reject_unknown_options(options: &JsValue) -> Result<(), JsValue> {
+    if !options.is_object() {
+        return Err(coded_error("invalid-option", "heap options must be an object"));
+    }
+    for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !OPTION_NAMES.contains(&key.as_str()) {
+            let accepted = OPTION_NAMES.join(", ");
+            return Err(coded_error("invalid-option", &format!("unknown option `{key}`; the options are {accepted}")));
+        }
+    }
+    Ok(())
+}
+
 /// A JS number that is a whole, non-negative, representable byte count.
 fn whole_number(value: f64) -> Option<usize> {
     (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64)
@@ -123,6 +142,11 @@ fn size_arg(value: f64, what: &str) -> Result<usize, JsValue> {
             &format!("{what} must be a whole number of bytes from 0 to 2^32 - 1, got {value}"),
         )
     })
+}
+
+/// An address or length of a raw read or write.
+fn span_arg(value: f64) -> Result<usize, JsValue> {
+    whole_number(value).ok_or_else(|| coded_error("out-of-bounds", &format!("{value} is not an address or length in the heap")))
 }
 
 fn address_arg(value: f64) -> Result<usize, JsValue> {
@@ -149,21 +173,66 @@ fn check_error(error: CheckError) -> JsValue {
     coded_error("corrupt-heap", &error.to_string())
 }
 
+/// The options a heap runs with, defaults filled in (`heap.options`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsOptions {
+    policy: &'static str,
+    align: usize,
+    max_bytes: usize,
+    coalesce: &'static str,
+    split_min: usize,
+}
+
+/// The names of every policy, in a stable order (`POLICIES` in `heaplab.js`
+/// mirrors it, and a test keeps the two equal).
+#[wasm_bindgen(js_name = policyNames)]
+pub fn policy_names() -> Vec<String> {
+    PolicyKind::ALL.iter().map(|k| k.name().to_string()).collect()
+}
+
 #[derive(Serialize)]
 struct JsSegment {
     base: usize,
     bytes: usize,
 }
 
+std::thread_local! {
+    /// Segments of disposed heaps, `(base, bytes)`: wasm memory never
+    /// shrinks, so new heaps take these before growing memory again.
+    static RECYCLED: core::cell::RefCell<Vec<(usize, usize)>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// The page source of JS-created heaps: segments left by disposed heaps
+/// first, then `memory.grow`. The playground rebuilds heaps often (every
+/// option change replays the trace into a new heap); without recycling,
+/// memory would only grow.
+struct RecycledMemory(WasmMemory);
+
+impl PageSource for RecycledMemory {
+    fn grow(&mut self, min_bytes: usize) -> Option<(core::ptr::NonNull<u8>, usize)> {
+        let reused = RECYCLED.with_borrow_mut(|runs| {
+            let i = runs.iter().position(|&(_, bytes)| bytes >= min_bytes)?;
+            Some(runs.swap_remove(i))
+        });
+        match reused {
+            Some((base, bytes)) => {
+                core::ptr::NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(base)).map(|p| (p, bytes))
+            }
+            None => self.0.grow(min_bytes),
+        }
+    }
+}
+
 /// A heap in wasm memory, as JS sees it (wrapped by `Heap` in `heaplab.js`).
 #[wasm_bindgen]
 pub struct RawHeap {
-    heap: Heap<WasmMemory, AnyPolicy, Recorder<EVENTS>>,
+    heap: Heap<RecycledMemory, AnyPolicy, Recorder<EVENTS>>,
     /// Allocation id of each live payload address, in allocation order from 1.
     ids: BTreeMap<usize, u32>,
     next_id: u32,
     /// Backing store of the `blocks()` view; rebuilt on each call.
-    block_table: Vec<u32>,
+    block_table: Vec<[u32; BLOCK_COLUMNS]>,
     /// Backing store of the `pages()` view; rebuilt on each call.
     page_table: Vec<u8>,
 }
@@ -176,12 +245,13 @@ impl RawHeap {
         let options: Options = if options.is_undefined() || options.is_null() {
             Options::default()
         } else {
+            reject_unknown_options(&options)?;
             serde_wasm_bindgen::from_value(options)
                 .map_err(|e| coded_error("invalid-option", &format!("invalid heap options: {e}")))?
         };
         let config = options.into_config()?;
         Ok(RawHeap {
-            heap: Heap::with_observer(WasmMemory::new(), config, Recorder::new()),
+            heap: Heap::with_observer(RecycledMemory(WasmMemory::new()), config, Recorder::new()),
             ids: BTreeMap::new(),
             next_id: 1,
             block_table: Vec::new(),
@@ -233,6 +303,21 @@ impl RawHeap {
         self.next_id = 1;
     }
 
+    /// The options this heap runs with, defaults filled in.
+    pub fn options(&self) -> Result<JsValue, JsValue> {
+        let c = self.heap.config();
+        to_js(&JsOptions {
+            policy: self.heap.policy_kind().name(),
+            align: c.align,
+            max_bytes: c.max_bytes,
+            coalesce: match c.coalesce {
+                Coalesce::Immediate => "immediate",
+                Coalesce::Deferred => "deferred",
+            },
+            split_min: c.split_min,
+        })
+    }
+
     /// The heap's figures as a plain object (the fields of `Stats`, in camelCase).
     pub fn stats(&self) -> Result<JsValue, JsValue> {
         to_js(&self.heap.stats())
@@ -247,49 +332,44 @@ impl RawHeap {
     /// The block table as a view into wasm memory: 6 numbers per block
     /// (address, size, payload, requested, flags, id), in address order.
     pub fn blocks(&mut self) -> Uint32Array {
-        let table = &mut self.block_table;
-        table.clear();
-        for b in self.heap.blocks() {
+        let ids = &self.ids;
+        let rows = &mut self.block_table;
+        rows.clear();
+        rows.extend(self.heap.blocks().map(|b| {
             let flags = if b.used { FLAG_USED } else { 0 } | if b.large { FLAG_LARGE } else { 0 };
-            let id = if b.used {
-                self.ids.get(&b.payload).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            table.extend_from_slice(&[
-                b.addr as u32,
-                b.size as u32,
-                b.payload as u32,
-                b.requested as u32,
-                flags,
-                id,
-            ]);
-        }
-        debug_assert_eq!(table.len() % BLOCK_COLUMNS, 0);
+            let id = if b.used { ids.get(&b.payload).copied().unwrap_or(0) } else { 0 };
+            [b.addr as u32, b.size as u32, b.payload as u32, b.requested as u32, flags, id]
+        }));
+        // The core lists segments in the order obtained; recycled segments
+        // may lie below later ones. Rows are sorted within each segment, so
+        // this adaptive sort only merges a few runs.
+        rows.sort_by_key(|row| row[0]);
         // SAFETY: the view aliases `block_table`, which is not touched again
         // until the next call into this heap; JS is told to re-read views
         // after any call (memory growth detaches them).
-        unsafe { Uint32Array::view(table) }
+        unsafe { Uint32Array::view(rows.as_flattened()) }
     }
 
-    /// One owner byte per 4 KiB page of every segment, in segment order (the
+    /// One owner byte per 4 KiB page of every segment, in address order (the
     /// `PageOwner` codes: 0 free, 1 metadata, 2 arena head, 3 arena, 4 large
     /// object head, 5 large object), as a view into wasm memory.
     pub fn pages(&mut self) -> Uint8Array {
-        let table = &mut self.page_table;
-        table.clear();
-        table.extend(self.heap.pages().map(|(_, owner)| owner as u8));
+        let mut pages: Vec<(usize, u8)> = self.heap.pages().map(|(addr, owner)| (addr, owner as u8)).collect();
+        pages.sort_by_key(|&(addr, _)| addr);
+        self.page_table.clear();
+        self.page_table.extend(pages.into_iter().map(|(_, owner)| owner));
         // SAFETY: as for `blocks`: valid until the next call into this heap.
-        unsafe { Uint8Array::view(table) }
+        unsafe { Uint8Array::view(&self.page_table) }
     }
 
     /// The heap's segments, `[{ base, bytes }]`, in address order.
     pub fn segments(&self) -> Result<JsValue, JsValue> {
-        let segments: Vec<JsSegment> = self
+        let mut segments: Vec<JsSegment> = self
             .heap
             .segments()
             .map(|(base, bytes)| JsSegment { base, bytes })
             .collect();
+        segments.sort_by_key(|s| s.base);
         to_js(&segments)
     }
 
@@ -323,8 +403,7 @@ impl RawHeap {
 
     /// A copy of `length` bytes at `address`; both must lie in the heap's pages.
     pub fn read(&self, address: f64, length: f64) -> Result<Uint8Array, JsValue> {
-        let address = size_arg(address, "address")?;
-        let length = size_arg(length, "length")?;
+        let (address, length) = (span_arg(address)?, span_arg(length)?);
         let bytes = self.heap.bytes(address, length).map_err(alloc_error)?;
         Ok(Uint8Array::from(bytes))
     }
@@ -338,5 +417,13 @@ impl RawHeap {
             .map_err(alloc_error)?
             .copy_from_slice(bytes);
         Ok(())
+    }
+}
+
+impl Drop for RawHeap {
+    /// Hands the heap's segments to the next heap (see [`RecycledMemory`]).
+    fn drop(&mut self) {
+        let segments: Vec<(usize, usize)> = self.heap.segments().collect();
+        RECYCLED.with_borrow_mut(|runs| runs.extend(segments));
     }
 }

@@ -9,7 +9,15 @@
 //
 // wasm-bindgen gives each exported class a `free()` that disposes of the Rust
 // object; here `free(address)` is C's free and disposal is `dispose()`.
-import initBindings, { RawHeap } from "../pkg/heaplab.js";
+import initBindings, { RawHeap, policyNames } from "../pkg/heaplab.js";
+
+/** Every policy, in a stable order (the same list as the Rust `PolicyKind::ALL`). */
+export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
+
+/** The policy names the loaded wasm module knows (equal to POLICIES; tested). */
+export function wasmPolicyNames() {
+  return policyNames();
+}
 
 /** Columns of one row of the block table returned by `Heap.blocks()`. */
 export const BLOCK = Object.freeze({
@@ -70,53 +78,79 @@ function call(fn) {
   }
 }
 
+function codedError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Sizes, counts and addresses must be numbers: "12" is not quietly converted. */
+function number(value, code, what) {
+  if (typeof value !== "number") throw codedError(code, `${what} must be a number, got ${typeof value}`);
+  return value;
+}
+
 /** A heap living in wasm linear memory. Several heaps can live at once. */
 export class Heap {
   #raw;
 
   /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin }` */
   constructor(options = {}) {
-    if (!bindings) {
-      throw Object.assign(new Error("Heaplab is not initialised: await init() before creating a Heap"), {
-        code: "not-initialised",
-      });
-    }
+    if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before creating a Heap");
     this.#raw = call(() => new RawHeap(options));
+  }
+
+  /** The wasm object; throws once the heap is disposed. */
+  get #live() {
+    if (!this.#raw) throw codedError("disposed", "this heap was disposed");
+    return this.#raw;
+  }
+
+  /** The options this heap runs with, defaults filled in. */
+  get options() {
+    return this.#live.options();
   }
 
   /** Allocates `size` bytes; returns the payload's address in wasm memory. */
   malloc(size, align = 0) {
-    return call(() => this.#raw.malloc(size, align));
+    number(size, "invalid-size", "size");
+    number(align, "invalid-align", "align");
+    return call(() => this.#live.malloc(size, align));
   }
 
   /** Frees the block whose payload starts at `address`. */
   free(address) {
-    call(() => this.#raw.freeAddress(address));
+    number(address, "invalid-free", "address");
+    call(() => this.#live.freeAddress(address));
   }
 
   /** Resizes the block at `address`; returns the (possibly moved) payload's address. */
   realloc(address, size) {
-    return call(() => this.#raw.realloc(address, size));
+    number(address, "invalid-free", "address");
+    number(size, "invalid-size", "size");
+    return call(() => this.#live.realloc(address, size));
   }
 
   /** Allocates `count * size` zeroed bytes (overflow-checked). */
   calloc(count, size) {
-    return call(() => this.#raw.calloc(count, size));
+    number(count, "invalid-size", "count");
+    number(size, "invalid-size", "size");
+    return call(() => this.#live.calloc(count, size));
   }
 
   /** A copy of `length` bytes at `address` (inside the heap's pages only). */
   read(address, length) {
-    return call(() => this.#raw.read(address, length));
+    number(address, "out-of-bounds", "address");
+    number(length, "out-of-bounds", "length");
+    return call(() => this.#live.read(address, length));
   }
 
   /** Writes `bytes` (a Uint8Array) at `address` (inside the heap's pages only). */
   write(address, bytes) {
-    call(() => this.#raw.write(address, bytes));
+    call(() => this.#live.write(address, bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes)));
   }
 
   /** What the last operation did: `[{ kind, ... }]` events, for step-through. */
   lastEvents() {
-    return this.#raw.lastEvents();
+    return this.#live.lastEvents();
   }
 
   /**
@@ -124,37 +158,37 @@ export class Heap {
    * per block, in address order. Re-read it after any call that may grow memory.
    */
   blocks() {
-    return this.#raw.blocks();
+    return this.#live.blocks();
   }
 
   /** One owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. */
   pages() {
-    return this.#raw.pages();
+    return this.#live.pages();
   }
 
   /** The heap's segments: `[{ base, bytes }]` in address order. */
   segments() {
-    return this.#raw.segments();
+    return this.#live.segments();
   }
 
   /** The heap's figures (see the README for each field). */
   stats() {
-    return this.#raw.stats();
+    return this.#live.stats();
   }
 
   /** Throws an Error (code "corrupt-heap") naming the first broken invariant. */
   check() {
-    call(() => this.#raw.check());
+    call(() => this.#live.check());
   }
 
   /** Frees every block, keeping the memory already obtained. */
   reset() {
-    call(() => this.#raw.reset());
+    call(() => this.#live.reset());
   }
 
   /** Releases the Rust object; the heap cannot be used afterwards. */
   dispose() {
-    this.#raw.free();
+    this.#raw?.free();
     this.#raw = null;
   }
 }

@@ -106,7 +106,7 @@ class FakeHeap {
   }
 
   stats() {
-    return { highWater: this.top - FakeHeap.BASE };
+    return { highWaterMark: this.top - FakeHeap.BASE };
   }
 
   segments() {

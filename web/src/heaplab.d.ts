@@ -1,0 +1,149 @@
+// Type declarations of the public JS API (web/src/heaplab.js).
+
+/** A fit policy: which free block serves a request. */
+export type Policy = "first-fit" | "next-fit" | "best-fit" | "worst-fit" | "segregated";
+
+/** Options of `new Heap(options)`; every field is optional. */
+export interface HeapOptions {
+  /** Fit policy (default "first-fit"). */
+  policy?: Policy;
+  /** Minimum payload alignment in bytes (default 8). */
+  align?: 8 | 16;
+  /** Most bytes the heap may obtain from wasm memory; beyond it, "out-of-memory". */
+  maxBytes?: number;
+  /** Merge free neighbours on free ("immediate", default) or in a later sweep ("deferred"). */
+  coalesce?: "immediate" | "deferred";
+  /** Smallest remainder worth splitting off a block, in bytes (0 to 4096). */
+  splitMin?: number;
+}
+
+/** Stable codes of the errors every method may throw. */
+export type ErrorCode =
+  | "double-free"
+  | "invalid-free"
+  | "out-of-memory"
+  | "invalid-size"
+  | "invalid-align"
+  | "out-of-bounds"
+  | "invalid-option"
+  | "corrupt-heap"
+  | "not-initialised"
+  | "disposed"
+  | "internal";
+
+/** Every failure is an Error with one of these codes; the heap is unchanged afterwards. */
+export interface HeaplabError extends Error {
+  code: ErrorCode;
+}
+
+/** The heap's figures (`Heap.stats()`). Bytes unless said otherwise. */
+export interface Stats {
+  /** Sum of the requested sizes of live allocations. */
+  liveRequested: number;
+  /** Peak of `liveRequested`. */
+  peakLiveRequested: number;
+  /** Bytes in used blocks, headers and padding included (large objects: their pages). */
+  allocatedBytes: number;
+  /** Bytes in free blocks. */
+  freeBytes: number;
+  /** Size of the largest free block. */
+  largestFree: number;
+  /** External fragmentation: 1 - largestFree / freeBytes (0 when nothing is free). */
+  externalFragmentation: number;
+  /** Malloc-lab utilization: peakLiveRequested / highWaterMark. */
+  utilization: number;
+  /** Pages (4 KiB) in use: arenas, large objects and metadata. */
+  pagesInUse: number;
+  /** Bytes over all segments (memory obtained from wasm). */
+  heapBytes: number;
+  /** Peak of pagesInUse × 4 KiB. */
+  highWaterMark: number;
+  /** Live allocations. */
+  liveBlocks: number;
+  /** Free blocks. */
+  freeBlocks: number;
+  /** Arenas (runs of pages carved into blocks). */
+  arenas: number;
+  /** Segments (contiguous runs of wasm memory). */
+  segments: number;
+  /** Blocks examined by the last operation's search. */
+  lastExamined: number;
+  /** Blocks examined over all operations. */
+  totalExamined: number;
+  /** Operations that succeeded. */
+  operations: number;
+}
+
+/** One step of an operation, as `lastEvents()` reports it. Addresses are numbers. */
+export type HeapEvent = { kind: string; [field: string]: number | string | boolean };
+
+export interface Segment {
+  base: number;
+  bytes: number;
+}
+
+/** Columns of a row of `Heap.blocks()`. */
+export declare const BLOCK: {
+  readonly ADDRESS: 0;
+  readonly SIZE: 1;
+  readonly PAYLOAD: 2;
+  readonly REQUESTED: 3;
+  readonly FLAGS: 4;
+  readonly ID: 5;
+  readonly COLUMNS: 6;
+};
+/** Bits of the FLAGS column. */
+export declare const BLOCK_FLAG: { readonly USED: 1; readonly LARGE: 2 };
+/** Owner codes of `Heap.pages()`. */
+export declare const PAGE: {
+  readonly FREE: 0;
+  readonly META: 1;
+  readonly ARENA_HEAD: 2;
+  readonly ARENA: 3;
+  readonly LARGE_HEAD: 4;
+  readonly LARGE: 5;
+};
+export declare const PAGE_SIZE: 4096;
+export declare const WASM_PAGE_SIZE: 65536;
+/** Every policy, in a stable order. */
+export declare const POLICIES: readonly Policy[];
+
+/**
+ * Loads the wasm module once (Node reads the .wasm file; browsers fetch it).
+ * Later calls return the same promise.
+ */
+export function init(source?: { module_or_path: unknown }): Promise<unknown>;
+
+/** A heap in wasm linear memory. Several heaps can live at once. */
+export class Heap {
+  /** @throws HeaplabError "not-initialised" before `init()` has finished; "invalid-option". */
+  constructor(options?: HeapOptions);
+  /** The options this heap runs with, defaults filled in. */
+  readonly options: Required<Omit<HeapOptions, "maxBytes">> & { maxBytes: number };
+  /** Allocates `size` bytes; returns the payload's address in wasm memory. */
+  malloc(size: number, align?: number): number;
+  /** C's free: frees the block whose payload starts at `address`. */
+  free(address: number): void;
+  /** Resizes; returns the (possibly moved) payload's address. The old bytes are kept. */
+  realloc(address: number, size: number): number;
+  /** Allocates `count * size` zeroed bytes (overflow-checked). */
+  calloc(count: number, size: number): number;
+  /** A copy of `length` bytes at `address`, inside the heap's segments. */
+  read(address: number, length: number): Uint8Array;
+  /** Writes `bytes` at `address`, inside the heap's segments (headers included). */
+  write(address: number, bytes: Uint8Array | ArrayLike<number>): void;
+  /** @throws HeaplabError "corrupt-heap" naming the first broken invariant. */
+  check(): void;
+  stats(): Stats;
+  /** Frees every block, keeping the memory already obtained. */
+  reset(): void;
+  /** Block table view: BLOCK.COLUMNS numbers per block, address order. Re-read after calls. */
+  blocks(): Uint32Array;
+  /** Owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. Re-read after calls. */
+  pages(): Uint8Array;
+  segments(): Segment[];
+  /** What the last operation did. */
+  lastEvents(): HeapEvent[];
+  /** Releases the Rust object; later calls throw "disposed". */
+  dispose(): void;
+}
