@@ -221,7 +221,10 @@ impl Pages {
 
     /// Metadata pages needed to describe `total` pages.
     pub(crate) const fn meta_pages_for(total: usize) -> usize {
-        (total * META_PER_PAGE + 8).div_ceil(PAGE)
+        // `add_memory` rounds the capacity down to a multiple of 8 (so the
+        // bitmap after the owner bytes is 8-aligned): size for `total`
+        // rounded up to 8, or the capacity can fall short of `total`.
+        (total.next_multiple_of(8) * META_PER_PAGE).div_ceil(PAGE)
     }
 
     /// Extra pages a growth by `pages` may need for moving the metadata.

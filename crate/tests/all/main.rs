@@ -5,6 +5,7 @@
 
 mod common;
 mod errors;
+mod fuzz_regressions;
 mod model;
 mod pages;
 mod suites;
