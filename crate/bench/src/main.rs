@@ -1,0 +1,331 @@
+//! heaplab-bench: heaplab's policies beside talc, rlsf, dlmalloc and
+//! linked_list_allocator, measured side by side in one run, printed as one
+//! table (see the README's "Benchmarks" section).
+//!
+//! ```text
+//! cargo run --release -p heaplab-bench -- [--quick] [--wasm FILE]
+//! cargo run --release -p heaplab-bench -- --profile CONTENDER ACTIONS [MAX]
+//! ```
+//!
+//! `--wasm FILE` adds the wasm rows that `scripts/bench.mjs` measured in Node
+//! (lines `ROW CONTENDER VALUE`). `--profile` runs a fixed number of random
+//! actions on one contender only, for callgrind.
+
+mod contenders;
+mod rng;
+mod trace;
+mod workloads;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use contenders::{Contender, ALL};
+use rng::Rng;
+
+/// The memory every contender runs in, page aligned and touched once.
+struct Region {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Region {
+    fn new(len: usize) -> Self {
+        let layout = std::alloc::Layout::from_size_align(len, 4096).unwrap();
+        // SAFETY: non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!ptr.is_null(), "cannot get the {len}-byte benchmark region");
+        for i in (0..len).step_by(4096) {
+            // SAFETY: inside the region; touching every page up front keeps
+            // first-touch page faults out of the timings.
+            unsafe { ptr.add(i).write_volatile(1) };
+        }
+        Region { ptr, len }
+    }
+}
+
+/// How long and how often to measure.
+struct Plan {
+    trials: u32,
+    duration: Duration,
+    warmup: Duration,
+    efficiency_rounds: u32,
+    trace_time: Duration,
+}
+
+const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 30, trace_time: Duration::from_millis(60) };
+const QUICK: Plan = Plan { trials: 1, duration: Duration::from_millis(50), warmup: Duration::from_millis(5), efficiency_rounds: 4, trace_time: Duration::from_millis(10) };
+
+const REGION: usize = 256 << 20;
+const EFFICIENCY_HEAP: usize = 8 << 20;
+const EFFICIENCY_MAX: usize = 10_000;
+const LIVE_BLOCKS: usize = 10_000;
+
+/// One row of the table.
+struct Row {
+    key: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    higher_is_better: bool,
+    values: HashMap<String, f64>,
+}
+
+impl Row {
+    fn new(key: &'static str, label: &'static str, unit: &'static str, higher_is_better: bool) -> Self {
+        Row { key, label, unit, higher_is_better, values: HashMap::new() }
+    }
+    fn get(&self, name: &str) -> Option<f64> {
+        self.values.get(name).copied()
+    }
+    /// How many times better `a` is than `b` (> 1: `a` is better).
+    fn ratio(&self, a: &str, b: &str) -> Option<f64> {
+        let (x, y) = (self.get(a)?, self.get(b)?);
+        if x <= 0.0 || y <= 0.0 {
+            return None;
+        }
+        Some(if self.higher_is_better { x / y } else { y / x })
+    }
+}
+
+fn make(c: &Contender, r: &Region, len: usize) -> Box<dyn std::alloc::GlobalAlloc> {
+    // SAFETY: the region lives for the whole run; each allocator is dropped
+    // before the next one is built over the same memory.
+    unsafe { (c.make)(r.ptr, len.min(r.len)) }
+}
+
+fn random_actions_row(key: &'static str, label: &'static str, max: usize, r: &Region, plan: &Plan) -> Row {
+    let mut row = Row::new(key, label, "M actions/s", true);
+    for c in ALL {
+        let mut total = 0u64;
+        for t in 0..plan.trials {
+            let a = make(c, r, r.len);
+            workloads::random_actions(&*a, 1000 + u64::from(t), max, plan.warmup);
+            total += workloads::random_actions(&*a, u64::from(t), max, plan.duration);
+        }
+        let per_s = total as f64 / (plan.duration.as_secs_f64() * f64::from(plan.trials));
+        eprintln!("  {label:<28} {:<10} {:>8.2} M actions/s", c.name, per_s / 1e6);
+        row.values.insert(c.name.to_string(), per_s / 1e6);
+    }
+    row
+}
+
+fn steady_row(r: &Region, plan: &Plan) -> Row {
+    let mut row = Row::new("live-10k", "10k live blocks, ≤200 B", "M actions/s", true);
+    for c in ALL {
+        let mut total = 0u64;
+        for t in 0..plan.trials {
+            let a = make(c, r, r.len);
+            total += workloads::steady_live(&*a, u64::from(t), LIVE_BLOCKS, 200, plan.duration);
+        }
+        let per_s = total as f64 / (plan.duration.as_secs_f64() * f64::from(plan.trials));
+        eprintln!("  10k live blocks              {:<10} {:>8.3} M actions/s", c.name, per_s / 1e6);
+        row.values.insert(c.name.to_string(), per_s / 1e6);
+    }
+    row
+}
+
+fn efficiency_row(r: &Region, plan: &Plan) -> Row {
+    let mut row = Row::new("efficiency", "heap efficiency (8 MiB heap)", "% in use at OOM", true);
+    for c in ALL {
+        let mut rng = Rng::new(42);
+        let mut sum = 0.0;
+        for _ in 0..plan.efficiency_rounds {
+            let a = make(c, r, EFFICIENCY_HEAP);
+            sum += workloads::heap_efficiency(&*a, &mut rng, EFFICIENCY_HEAP, EFFICIENCY_MAX);
+        }
+        let pct = sum / f64::from(plan.efficiency_rounds);
+        eprintln!("  heap efficiency              {:<10} {pct:>8.2} %", c.name);
+        row.values.insert(c.name.to_string(), pct);
+    }
+    row
+}
+
+fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/malloclab");
+    let traces = trace::load_dir(&dir);
+    if traces.is_empty() {
+        eprintln!("  malloc-lab traces: none found at {} — skipping trace replay", dir.display());
+        return None;
+    }
+    let mut speed = Row::new("trace-ops", "malloc-lab traces: throughput", "M ops/s", true);
+    let mut util = Row::new("trace-util", "malloc-lab traces: utilization", "% peak live / span", true);
+    let mut slots = Vec::new();
+    for c in ALL {
+        let (mut ops, mut secs, mut util_sum, mut n) = (0u64, 0f64, 0f64, 0u32);
+        let mut failed = Vec::new();
+        for t in &traces {
+            let a = make(c, r, r.len);
+            let Some((peak, span)) = workloads::replay(&*a, t, &mut slots) else {
+                failed.push(t.name.as_str());
+                continue;
+            };
+            drop(a);
+            if span > 0 {
+                util_sum += peak as f64 / span as f64;
+                n += 1;
+            }
+            let start = Instant::now();
+            while start.elapsed() < plan.trace_time {
+                let a = make(c, r, r.len);
+                let t0 = Instant::now();
+                workloads::replay(&*a, t, &mut slots);
+                secs += t0.elapsed().as_secs_f64();
+                ops += t.ops.len() as u64;
+            }
+        }
+        if !failed.is_empty() {
+            eprintln!("  {}: replay failed on {}", c.name, failed.join(", "));
+        }
+        let mops = ops as f64 / secs / 1e6;
+        let u = util_sum * 100.0 / f64::from(n.max(1));
+        eprintln!("  malloc-lab traces            {:<10} {mops:>8.2} M ops/s, {u:>6.2} % utilization ({} traces)", c.name, traces.len());
+        speed.values.insert(c.name.to_string(), mops);
+        util.values.insert(c.name.to_string(), u);
+    }
+    Some((speed, util))
+}
+
+/// Reads the wasm rows written by `scripts/bench.mjs`.
+fn wasm_rows(path: &str) -> Vec<Row> {
+    let mut rows = vec![
+        Row::new("wasm-ra-200", "wasm (Node): random actions ≤200 B", "M actions/s", true),
+        Row::new("wasm-ra-30k", "wasm (Node): random actions ≤30 KB", "M actions/s", true),
+        Row::new("wasm-size", "wasm size, minimal module (wasm-opt -Oz)", "bytes", false),
+    ];
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [key, name, value] = f[..] {
+            if let (Some(row), Ok(v)) = (rows.iter_mut().find(|r| r.key == key), value.parse::<f64>()) {
+                row.values.insert(name.to_string(), v);
+            }
+        }
+    }
+    rows
+}
+
+fn fmt_value(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) if v >= 1000.0 => format!("{v:.0}"),
+        Some(v) if v >= 100.0 => format!("{v:.1}"),
+        Some(v) if v >= 10.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.3}"),
+    }
+}
+
+const PEERS: &[&str] = &["talc", "rlsf", "dlmalloc", "lla"];
+
+fn print_table(rows: &[Row]) -> String {
+    let mut head: Vec<String> = vec!["benchmark".into(), "unit".into()];
+    head.extend(ALL.iter().map(|c| c.name.to_string()));
+    head.extend(PEERS.iter().map(|p| format!("seg÷{p}")));
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for r in rows {
+        let mut l = vec![r.label.to_string(), r.unit.to_string()];
+        l.extend(ALL.iter().map(|c| fmt_value(r.get(c.name))));
+        l.extend(PEERS.iter().map(|p| r.ratio("segregated", p).map_or("–".into(), |x| format!("{x:.2}×"))));
+        lines.push(l);
+    }
+    let mut out = String::new();
+    let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    out += &line(&head);
+    out.push('\n');
+    out += &format!("|{}|\n", head.iter().enumerate().map(|(i, _)| if i < 2 { " --- " } else { " ---: " }).collect::<Vec<_>>().join("|"));
+    for l in &lines {
+        out += &line(l);
+        out.push('\n');
+    }
+    out
+}
+
+fn targets(rows: &[Row]) -> String {
+    let find = |k: &str| rows.iter().find(|r| r.key == k);
+    let mut out = String::new();
+    let mut check = |what: &str, ok: Option<bool>, detail: String| {
+        let mark = match ok {
+            Some(true) => "met   ",
+            Some(false) => "MISSED",
+            None => "n/a   ",
+        };
+        let _ = writeln!(out, "  [{mark}] {what}: {detail}");
+    };
+    for (k, what) in [("ra-200", "segregated ≥ 1.1× talc, random actions ≤200 B"), ("ra-30k", "segregated ≥ 1.1× talc, random actions ≤30 KB"), ("wasm-ra-200", "segregated ≥ 1.1× talc, wasm random actions ≤200 B"), ("wasm-ra-30k", "segregated ≥ 1.1× talc, wasm random actions ≤30 KB")] {
+        let x = find(k).and_then(|r| r.ratio("segregated", "talc"));
+        check(what, x.map(|x| x >= 1.1), x.map_or("not measured".into(), |x| format!("{x:.2}×")));
+    }
+    let e = find("efficiency");
+    let (s, d) = (e.and_then(|r| r.get("segregated")), e.and_then(|r| r.get("dlmalloc")));
+    check("heap efficiency: segregated ≥ dlmalloc", s.zip(d).map(|(s, d)| s >= d), format!("{} % vs {} %", fmt_value(s), fmt_value(d)));
+    let x = find("live-10k").and_then(|r| r.ratio("best", "lla"));
+    check("best fit ≥ 10× linked_list_allocator, 10k live blocks", x.map(|x| x >= 10.0), x.map_or("not measured".into(), |x| format!("{x:.1}×")));
+    let w = find("wasm-size");
+    let (s, t) = (w.and_then(|r| r.get("segregated")), w.and_then(|r| r.get("talc")));
+    check("wasm size: segregated-only ≤ talc", s.zip(t).map(|(s, t)| s <= t), format!("{} vs {} bytes", fmt_value(s), fmt_value(t)));
+    for p in ["first", "next"] {
+        let xs: Vec<(String, f64)> = ["ra-200", "ra-30k", "live-10k", "wasm-ra-200"].iter().filter_map(|k| Some((k.to_string(), find(k)?.ratio(p, "lla")?))).collect();
+        let ok = (!xs.is_empty()).then(|| xs.iter().all(|(_, x)| *x >= 1.0));
+        check(&format!("{p} fit not slower than linked_list_allocator"), ok, xs.iter().map(|(k, x)| format!("{k} {x:.2}×")).collect::<Vec<_>>().join(", "));
+    }
+    out
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut quick = false;
+    let mut wasm = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--quick" => quick = true,
+            "--wasm" => {
+                i += 1;
+                wasm = Some(args.get(i).expect("--wasm needs a file").clone());
+            }
+            "--profile" => {
+                let name = args.get(i + 1).expect("--profile CONTENDER ACTIONS [MAX]");
+                let actions: u64 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--profile CONTENDER ACTIONS [MAX]");
+                let max: usize = args.get(i + 3).and_then(|s| s.parse().ok()).unwrap_or(200);
+                let c = ALL.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no contender {name}"));
+                let r = Region { ptr: Region::new(64 << 20).ptr, len: 64 << 20 };
+                let a = make(c, &r, r.len);
+                let done = workloads::random_actions_fixed(&*a, 7, max, actions);
+                println!("{name}: {done} of {actions} actions succeeded");
+                return;
+            }
+            "--help" | "-h" => {
+                println!("usage: heaplab-bench [--quick] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX]");
+                return;
+            }
+            a => panic!("unknown argument {a} (try --help)"),
+        }
+        i += 1;
+    }
+    let plan = if quick { &QUICK } else { &FULL };
+    eprintln!("heaplab-bench: {} run; progress on stderr, the table on stdout", if quick { "quick" } else { "full" });
+    let r = Region::new(REGION);
+    let mut rows = vec![
+        random_actions_row("ra-200", "random actions ≤200 B", 200, &r, plan),
+        random_actions_row("ra-30k", "random actions ≤30 KB", 30_000, &r, plan),
+        steady_row(&r, plan),
+        efficiency_row(&r, plan),
+    ];
+    if let Some((s, u)) = trace_rows(&r, plan) {
+        rows.push(s);
+        rows.push(u);
+    }
+    if let Some(path) = &wasm {
+        rows.extend(wasm_rows(path));
+    }
+    println!();
+    print!("{}", print_table(&rows));
+    println!();
+    println!("Columns: heaplab's policies as compile-time `GlobalHeap<FixedRegion, P>` (any(seg): runtime `AnyPolicy` set to segregated), then the peers; seg÷peer: how many times better heaplab segregated is (> 1 = better).");
+    println!("Every native allocator runs over the same 4 KiB-aligned region through `GlobalAlloc` behind a spin lock: talc 5 (`source::Claim`), rlsf (`insert_free_block_ptr`), dlmalloc (the whole region handed over once through its `Allocator` trait), linked_list_allocator (`Heap::new`).");
+    if wasm.is_none() {
+        println!("(wasm rows: run `npm run bench`.)");
+    }
+    println!();
+    println!("Targets (issue 9):");
+    print!("{}", targets(&rows));
+}

@@ -1,0 +1,232 @@
+//! The workloads, each over `&dyn GlobalAlloc`.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::time::{Duration, Instant};
+
+use crate::rng::Rng;
+use crate::trace::{Op, Trace};
+
+/// One live allocation.
+#[derive(Clone, Copy)]
+pub struct Live {
+    ptr: *mut u8,
+    size: usize,
+    align: usize,
+}
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).expect("valid layout")
+}
+
+/// Frees everything in `v`.
+fn free_all(a: &dyn GlobalAlloc, v: &mut Vec<Live>) {
+    for l in v.drain(..) {
+        // SAFETY: `l` is live in `a` with this layout.
+        unsafe { a.dealloc(l.ptr, layout(l.size, l.align)) };
+    }
+}
+
+/// Below this many live allocations, random actions always allocate.
+const TARGET_MIN_LIVE: usize = 300;
+
+/// One random action, as talc's random-actions benchmark designs it:
+/// 1/7 realloc a random live allocation to `1..3 × max`, 3/7 free a random
+/// one, 3/7 allocate (always allocate below 300 live allocations). Returns
+/// whether it succeeded (a failed allocation counts for nothing).
+#[inline]
+fn random_action(a: &dyn GlobalAlloc, rng: &mut Rng, v: &mut Vec<Live>, max: usize) -> bool {
+    let action = rng.range(0, 7);
+    if action == 6 {
+        if v.is_empty() {
+            return false;
+        }
+        let i = rng.range(0, v.len());
+        let l = v[i];
+        let new_size = rng.range(1, max * 3);
+        // SAFETY: `l` is live with this layout.
+        let p = unsafe { a.realloc(l.ptr, layout(l.size, l.align), new_size) };
+        if p.is_null() {
+            return false;
+        }
+        v[i] = Live { ptr: p, size: new_size, align: l.align };
+        true
+    } else if action < 3 || v.len() < TARGET_MIN_LIVE {
+        let (size, align) = (rng.size(max), rng.align());
+        // SAFETY: non-zero size.
+        let p = unsafe { a.alloc(layout(size, align)) };
+        if p.is_null() {
+            return false;
+        }
+        v.push(Live { ptr: p, size, align });
+        true
+    } else {
+        let l = v.swap_remove(rng.range(0, v.len()));
+        // SAFETY: `l` was live with this layout.
+        unsafe { a.dealloc(l.ptr, layout(l.size, l.align)) };
+        true
+    }
+}
+
+/// Random actions for `duration`: the number of successful actions.
+pub fn random_actions(a: &dyn GlobalAlloc, seed: u64, max: usize, duration: Duration) -> u64 {
+    let mut rng = Rng::new(seed);
+    let mut v = Vec::with_capacity(1 << 16);
+    let mut done = 0u64;
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        for _ in 0..100 {
+            done += u64::from(random_action(a, &mut rng, &mut v, max));
+        }
+    }
+    free_all(a, &mut v);
+    done
+}
+
+/// Exactly `actions` random actions (for profiling: the same work every run).
+pub fn random_actions_fixed(a: &dyn GlobalAlloc, seed: u64, max: usize, actions: u64) -> u64 {
+    let mut rng = Rng::new(seed);
+    let mut v = Vec::with_capacity(1 << 16);
+    let mut done = 0;
+    for _ in 0..actions {
+        done += u64::from(random_action(a, &mut rng, &mut v, max));
+    }
+    free_all(a, &mut v);
+    done
+}
+
+/// Many live blocks: allocate `live` blocks of up to `max` bytes, then for
+/// `duration` free a random one and allocate a new one (two actions),
+/// keeping `live` blocks alive. The number of actions.
+pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, duration: Duration) -> u64 {
+    let mut rng = Rng::new(seed);
+    let mut v = Vec::with_capacity(live);
+    for _ in 0..live {
+        let (size, align) = (rng.size(max), rng.align());
+        // SAFETY: non-zero size.
+        let p = unsafe { a.alloc(layout(size, align)) };
+        assert!(!p.is_null(), "the heap holds {live} blocks");
+        v.push(Live { ptr: p, size, align });
+    }
+    let mut done = 0u64;
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        for _ in 0..50 {
+            let i = rng.range(0, v.len());
+            let l = v[i];
+            // SAFETY: `l` is live with this layout.
+            unsafe { a.dealloc(l.ptr, layout(l.size, l.align)) };
+            let (size, align) = (rng.size(max), rng.align());
+            // SAFETY: non-zero size.
+            let p = unsafe { a.alloc(layout(size, align)) };
+            assert!(!p.is_null(), "the heap holds {live} blocks");
+            v[i] = Live { ptr: p, size, align };
+            done += 2;
+        }
+    }
+    free_all(a, &mut v);
+    done
+}
+
+/// Heap efficiency, as talc's benchmark measures it: in a heap of
+/// `heap_len` bytes, 5/10 allocate (size up to `max`), 1/10 free, 4/10
+/// realloc a random allocation to `1..10 × max`, until an allocation or a
+/// reallocation fails; then the percentage of the heap that the live
+/// allocations' sizes add up to. One round; the caller averages rounds.
+pub fn heap_efficiency(a: &dyn GlobalAlloc, rng: &mut Rng, heap_len: usize, max: usize) -> f64 {
+    let mut v: Vec<Live> = Vec::with_capacity(1 << 14);
+    loop {
+        match rng.range(0, 10) {
+            0..=4 => {
+                let (size, align) = (rng.size(max), rng.align());
+                // SAFETY: non-zero size.
+                let p = unsafe { a.alloc(layout(size, align)) };
+                if p.is_null() {
+                    break;
+                }
+                v.push(Live { ptr: p, size, align });
+            }
+            5 => {
+                if !v.is_empty() {
+                    let l = v.swap_remove(rng.range(0, v.len()));
+                    // SAFETY: `l` was live with this layout.
+                    unsafe { a.dealloc(l.ptr, layout(l.size, l.align)) };
+                }
+            }
+            _ => {
+                if !v.is_empty() {
+                    let i = rng.range(0, v.len());
+                    let l = v[i];
+                    let new_size = rng.range(1, max * 10);
+                    // SAFETY: `l` is live with this layout.
+                    let p = unsafe { a.realloc(l.ptr, layout(l.size, l.align), new_size) };
+                    if p.is_null() {
+                        break;
+                    }
+                    v[i] = Live { ptr: p, size: new_size, align: l.align };
+                }
+            }
+        }
+    }
+    let used: usize = v.iter().map(|l| l.size).sum();
+    free_all(a, &mut v);
+    used as f64 * 100.0 / heap_len as f64
+}
+
+/// One replay of a malloc-lab trace. Returns the peak of live requested
+/// bytes and the address span that payloads ever covered (lowest payload
+/// start to highest payload end), or `None` if an operation failed.
+pub fn replay(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>) -> Option<(usize, usize)> {
+    const ALIGN: usize = 8;
+    slots.clear();
+    slots.resize(t.ids, Live { ptr: std::ptr::null_mut(), size: 0, align: ALIGN });
+    let (mut live, mut peak, mut lo, mut hi) = (0usize, 0usize, usize::MAX, 0usize);
+    let mut ok = true;
+    for op in &t.ops {
+        match *op {
+            Op::Alloc(id, size) => {
+                let size = size.max(1);
+                // SAFETY: non-zero size.
+                let p = unsafe { a.alloc(layout(size, ALIGN)) };
+                if p.is_null() {
+                    ok = false;
+                    break;
+                }
+                slots[id] = Live { ptr: p, size, align: ALIGN };
+                live += size;
+                lo = lo.min(p.addr());
+                hi = hi.max(p.addr() + size);
+            }
+            Op::Realloc(id, size) => {
+                let size = size.max(1);
+                let l = slots[id];
+                let p = if l.ptr.is_null() {
+                    // SAFETY: non-zero size.
+                    unsafe { a.alloc(layout(size, ALIGN)) }
+                } else {
+                    // SAFETY: `l` is live with this layout.
+                    unsafe { a.realloc(l.ptr, layout(l.size, ALIGN), size) }
+                };
+                if p.is_null() {
+                    ok = false;
+                    break;
+                }
+                live = live - l.size + size;
+                slots[id] = Live { ptr: p, size, align: ALIGN };
+                lo = lo.min(p.addr());
+                hi = hi.max(p.addr() + size);
+            }
+            Op::Free(id) => {
+                let l = std::mem::replace(&mut slots[id], Live { ptr: std::ptr::null_mut(), size: 0, align: ALIGN });
+                if !l.ptr.is_null() {
+                    // SAFETY: `l` was live with this layout.
+                    unsafe { a.dealloc(l.ptr, layout(l.size, ALIGN)) };
+                    live -= l.size;
+                }
+            }
+        }
+        peak = peak.max(live);
+    }
+    let mut rest: Vec<Live> = slots.iter().copied().filter(|l| !l.ptr.is_null()).collect();
+    free_all(a, &mut rest);
+    ok.then(|| (peak, hi.saturating_sub(lo)))
+}
