@@ -1,9 +1,13 @@
 // Draws the heap map on a Canvas 2D: every 4 KiB page of every segment, the
 // blocks inside them (header, payload, padding, free space), wasm-page
-// boundaries and large objects. Reads the block table and page owners straight
-// from wasm memory (typed-array views), so a frame costs no copies.
+// boundaries, segment gaps and large objects. Only the visible band of rows is
+// drawn: blocks are found by binary search over the block table (read straight
+// from wasm memory), so a frame costs the same for a 64 KiB heap and a 64 MiB
+// one with 100k blocks. Pure drawing on a context: no DOM besides the canvas
+// context handed in (see map-view.js for scrolling, zoom, mouse and keys).
 import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, WASM_PAGE_SIZE } from "./heaplab.js";
-import { computeLayout } from "./layout.js";
+import { firstBlockFrom } from "./layout.js";
+import { hex, formatBytes } from "./format.js";
 
 /** Colour-blind-safe palette (Okabe and Ito), one colour per kind of byte. */
 export const COLORS = Object.freeze({
@@ -14,105 +18,383 @@ export const COLORS = Object.freeze({
   freePage: "#FAFAFA",
   meta: "#CC79A7",
   large: "#E69F00",
+  largeMark: "#000000",
   border: "#222222",
   wasmPage: "#D55E00",
+  pageLine: "#9A9A9A",
+  gap: "#FFFFFF",
+  gapHatch: "#BBBBBB",
   text: "#333333",
   focus: "#000000",
+  focusInner: "#FFFFFF",
+  hover: "#009E73",
 });
 
 export const LEGEND = [
-  ["header", "header"],
+  ["header", "header / footer (boundary tags)"],
   ["payload", "payload (requested bytes)"],
   ["padding", "padding / unused tail"],
   ["free", "free block"],
-  ["large", "large object payload"],
+  ["large", "large object (page run)"],
   ["meta", "page map (metadata)"],
   ["freePage", "free page"],
+  ["wasmPage", "64 KiB wasm page boundary", "line"],
 ];
 
-const HEADER_BYTES = 8;
+const LABEL_FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 
 /**
- * Renders one frame. `state` holds `segments`, `pages` (Uint8Array), `blocks`
- * (Uint32Array), and optionally `focus` (index of the focused block).
- * Returns the layout used, for hit-testing.
+ * Fills rectangles, merging each with the previous one when it continues it
+ * (same colour, same row): a zoomed-out map of 100k blocks is a few thousand
+ * fillRect calls. Edges are snapped to device pixels so the map stays crisp.
  */
-export function drawHeapMap(canvas, state, { bytesPerRow = PAGE_SIZE } = {}) {
-  const dpr = globalThis.devicePixelRatio || 1;
-  const cssWidth = canvas.clientWidth || 800;
-  const layout = computeLayout(state.segments, { width: cssWidth, bytesPerRow });
-  const cssHeight = Math.max(layout.height, 40);
-  canvas.style.height = `${cssHeight}px`;
-  canvas.width = Math.round(cssWidth * dpr);
-  canvas.height = Math.round(cssHeight * dpr);
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, cssWidth, cssHeight);
+export class Painter {
+  constructor(ctx, dpr = 1) {
+    this.ctx = ctx;
+    this.dpr = dpr;
+    this.pending = null;
+    this.calls = 0;
+  }
 
-  drawPages(ctx, layout, state);
-  drawBlocks(ctx, layout, state);
-  drawRowLabels(ctx, layout);
-  return layout;
+  fill(x, y, w, h, color) {
+    const p = this.pending;
+    if (p && p.color === color && p.y === y && p.h === h && Math.abs(p.x + p.w - x) < 0.51) {
+      p.w = x + w - p.x;
+      return;
+    }
+    this.flush();
+    this.pending = { x, y, w, h, color };
+  }
+
+  flush() {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    const d = this.dpr;
+    const x0 = Math.round(p.x * d) / d;
+    let x1 = Math.round((p.x + p.w) * d) / d;
+    if (x1 <= x0) x1 = x0 + 1 / d; // never vanish: at least one device pixel
+    if (this.ctx.fillStyle !== p.color) this.ctx.fillStyle = p.color;
+    this.ctx.fillRect(x0, p.y, x1 - x0, p.h);
+    this.calls++;
+  }
 }
 
-function fill(ctx, layout, start, end, color) {
-  ctx.fillStyle = color;
-  for (const r of layout.rects(start, end)) ctx.fillRect(r.x, r.y, Math.max(r.w, 0.5), r.h - 1);
+/**
+ * Renders the band [view.top, view.top + view.height) of the map.
+ * `snap` is a session snapshot `{ segments, pages, blocks }`;
+ * `view` is `{ top, height, width, dpr, focus, hover, label }` where focus and
+ * hover are block indexes (or -1) and `label(payload)` names a used block.
+ * Returns `{ blocks, fills }`: how many blocks and rectangles were drawn.
+ */
+export function drawHeapMap(ctx, layout, snap, view) {
+  const { top, height, width, dpr = 1 } = view;
+  const bottom = top + height;
+  ctx.save();
+  ctx.setTransform(dpr, 0, 0, dpr, 0, -top * dpr);
+  ctx.fillStyle = COLORS.gap;
+  ctx.fillRect(0, top, width, height);
+
+  const rows = layout.rowsIn(top, bottom);
+  const ranges = layout.rangesIn(top, bottom);
+  const painter = new Painter(ctx, dpr);
+  drawPages(painter, layout, snap, ranges);
+  const drawn = drawBlocks(painter, layout, snap, ranges, rows, dpr);
+  painter.flush();
+  drawBoundaries(ctx, layout, rows);
+  drawGaps(ctx, layout, top, bottom);
+  drawLabels(ctx, layout, snap, ranges, view);
+  drawRowLabels(ctx, layout, rows);
+  drawHighlights(ctx, layout, snap, view, ranges);
+  ctx.restore();
+  return { blocks: drawn, fills: painter.calls };
 }
 
-function drawPages(ctx, layout, { segments, pages }) {
-  let page = 0;
-  for (const segment of segments) {
-    for (let offset = 0; offset < segment.bytes; offset += PAGE_SIZE, page++) {
-      const owner = pages[page];
-      const color = owner === PAGE.META ? COLORS.meta : owner >= PAGE.LARGE_HEAD ? COLORS.large : COLORS.freePage;
-      const addr = segment.base + offset;
-      fill(ctx, layout, addr, addr + PAGE_SIZE, color);
+/** The band being drawn: fills are clipped to it, so a 64 MiB block costs a few rows. */
+let clipStart = 0;
+let clipEnd = Infinity;
+
+function fillRange(painter, layout, start, end, color, h = layout.rowHeight - 1) {
+  const from = Math.max(start, clipStart);
+  const to = Math.min(end, clipEnd);
+  if (to <= from) return;
+  for (const r of layout.rects(from, to)) painter.fill(r.x, r.y, r.w, h, color);
+}
+
+function pageColor(owner) {
+  if (owner === PAGE.META) return COLORS.meta;
+  if (owner === PAGE.LARGE_HEAD || owner === PAGE.LARGE) return COLORS.large;
+  if (owner === PAGE.FREE) return COLORS.freePage;
+  return COLORS.free; // arena pages: blocks are drawn over them
+}
+
+function drawPages(painter, layout, { pages }, ranges) {
+  for (const { start, end } of ranges) {
+    const s = layout.segmentOf(start);
+    if (!s) continue;
+    clipStart = start;
+    clipEnd = end;
+    let page = Math.floor((start - s.base) / PAGE_SIZE);
+    const lastPage = Math.ceil((end - s.base) / PAGE_SIZE);
+    while (page < lastPage) {
+      // A run of pages with the same colour is one fill.
+      const color = pageColor(pages[s.firstPage + page]);
+      let runEnd = page + 1;
+      while (runEnd < lastPage && pageColor(pages[s.firstPage + runEnd]) === color) runEnd++;
+      const from = Math.max(start, s.base + page * PAGE_SIZE);
+      const to = Math.min(end, s.base + runEnd * PAGE_SIZE);
+      fillRange(painter, layout, from, to, color);
+      page = runEnd;
     }
   }
 }
 
-function drawBlocks(ctx, layout, { blocks, focus = -1 }) {
-  const n = blocks.length / BLOCK.COLUMNS;
-  for (let i = 0; i < n; i++) {
-    const row = i * BLOCK.COLUMNS;
-    const addr = blocks[row + BLOCK.ADDRESS];
-    const size = blocks[row + BLOCK.SIZE];
-    const payload = blocks[row + BLOCK.PAYLOAD];
-    const requested = blocks[row + BLOCK.REQUESTED];
-    const flags = blocks[row + BLOCK.FLAGS];
-    const end = addr + size;
-    if (flags & BLOCK_FLAG.USED) {
-      fill(ctx, layout, addr, payload, COLORS.header);
+/**
+ * Blocks narrower than a couple of device pixels cannot show header and
+ * payload apart. They are summed into a per-pixel coverage buffer (bytes, and
+ * bytes in use) and drawn as one colour per pixel, blended from free to
+ * payload by the share in use: a zoomed-out 64 MiB heap with 100k blocks is a
+ * few hundred runs instead of 100k rectangles.
+ */
+class Density {
+  constructor(layout, rows, dpr) {
+    this.layout = layout;
+    this.rows = rows;
+    this.dpr = dpr;
+    this.cols = Math.ceil(layout.plotWidth * dpr) + 1;
+    this.total = new Float32Array(rows.length * this.cols);
+    this.used = new Float32Array(rows.length * this.cols);
+    this.pxPerByte = layout.scale * dpr;
+  }
+
+  /** Adds bytes [a, b) of one block; `rowIndex` is the band row holding `a`, `rowAddr` its address. */
+  add(a, b, used, rowIndex, rowAddr) {
+    const { bytesPerRow } = this.layout;
+    let r = rowIndex;
+    let base = rowAddr;
+    while (a < b && r < this.rows.length) {
+      const rowEnd = base + bytesPerRow;
+      const to = Math.min(b, rowEnd);
+      let x0 = (a - base) * this.pxPerByte;
+      const x1 = (to - base) * this.pxPerByte;
+      const offset = r * this.cols;
+      while (x0 < x1) {
+        const col = Math.floor(x0);
+        const next = Math.min(x1, col + 1);
+        const share = next - x0;
+        this.total[offset + col] += share;
+        if (used) this.used[offset + col] += share;
+        x0 = next;
+      }
+      a = to;
+      base = rowEnd;
+      r++;
+    }
+  }
+
+  flush(painter) {
+    const { left, rowHeight } = this.layout;
+    const levels = DENSITY_COLORS.length - 1;
+    const w = 1 / this.dpr;
+    for (let r = 0; r < this.rows.length; r++) {
+      const offset = r * this.cols;
+      const y = this.rows[r].y;
+      for (let c = 0; c < this.cols; c++) {
+        const total = this.total[offset + c];
+        if (total <= 0) continue;
+        const level = Math.round((this.used[offset + c] / total) * levels);
+        painter.fill(left + c * w, y, w, rowHeight - 1, DENSITY_COLORS[level]);
+      }
+    }
+    painter.flush();
+  }
+}
+
+/** Free (light grey) to payload (sky blue), in five steps. */
+const DENSITY_COLORS = (() => {
+  const from = [0xe4, 0xe4, 0xe4];
+  const to = [0x56, 0xb4, 0xe9];
+  const out = [];
+  for (let k = 0; k <= 4; k++) {
+    const c = from.map((f, i) => Math.round(f + ((to[i] - f) * k) / 4));
+    out.push(`#${c.map((v) => v.toString(16).padStart(2, "0")).join("")}`.toUpperCase());
+  }
+  return out;
+})();
+
+function drawBlocks(painter, layout, { blocks }, ranges, rows, dpr) {
+  const C = BLOCK.COLUMNS;
+  const n = blocks.length / C;
+  const tickBytes = 3 / layout.scale; // blocks narrower than 3 px get no boundary tick
+  const detailBytes = 2 / (layout.scale * dpr); // blocks narrower than 2 device px are summed
+  const density = layout.scale * dpr < 0.5 ? new Density(layout, rows, dpr) : null;
+  const bpr = layout.bytesPerRow;
+  const ticks = [];
+  let drawn = 0;
+  let rowCursor = 0;
+  for (const { start, end } of ranges) {
+    clipStart = start;
+    clipEnd = end;
+    while (rowCursor < rows.length && rows[rowCursor].addr < start) rowCursor++;
+    const firstRow = rowCursor;
+    for (let i = firstBlockFrom(blocks, C, start); i < n; i++) {
+      const row = i * C;
+      const addr = blocks[row + BLOCK.ADDRESS];
+      if (addr >= end) break;
+      const size = blocks[row + BLOCK.SIZE];
+      const flags = blocks[row + BLOCK.FLAGS];
+      const used = flags & BLOCK_FLAG.USED;
+      const blockEnd = addr + size;
+      drawn++;
+      if (density && size < detailBytes) {
+        const a = Math.max(addr, start);
+        const k = Math.floor((a - start) / bpr);
+        density.add(a, Math.min(blockEnd, end), used, firstRow + k, start + k * bpr);
+        continue;
+      }
       const body = flags & BLOCK_FLAG.LARGE ? COLORS.large : COLORS.payload;
-      fill(ctx, layout, payload, payload + requested, body);
-      fill(ctx, layout, payload + requested, end, COLORS.padding);
-    } else {
-      fill(ctx, layout, addr, addr + HEADER_BYTES, COLORS.header);
-      fill(ctx, layout, addr + HEADER_BYTES, end, COLORS.free);
+      if (size < detailBytes) {
+        fillRange(painter, layout, addr, blockEnd, used ? body : COLORS.free);
+        continue;
+      }
+      const payload = blocks[row + BLOCK.PAYLOAD];
+      if (used) {
+        const requested = blocks[row + BLOCK.REQUESTED];
+        fillRange(painter, layout, addr, payload, COLORS.header);
+        fillRange(painter, layout, payload, payload + requested, body);
+        fillRange(painter, layout, payload + requested, blockEnd, COLORS.padding);
+      } else {
+        fillRange(painter, layout, addr, payload, COLORS.header);
+        fillRange(painter, layout, payload, blockEnd - 8, COLORS.free);
+        fillRange(painter, layout, blockEnd - 8, blockEnd, COLORS.header);
+      }
+      if (size >= tickBytes && addr >= start) ticks.push(addr);
     }
-    // Block boundary: a dark tick at its start.
-    ctx.fillStyle = COLORS.border;
-    const first = layout.rects(addr, addr + 1)[0];
-    if (first) ctx.fillRect(first.x, first.y, 1, first.h - 1);
-    if (i === focus) {
-      ctx.strokeStyle = COLORS.focus;
-      ctx.lineWidth = 2;
-      for (const r of layout.rects(addr, end)) ctx.strokeRect(r.x + 1, r.y + 1, Math.max(r.w - 2, 1), r.h - 3);
+  }
+  clipStart = 0;
+  clipEnd = Infinity;
+  painter.flush();
+  density?.flush(painter);
+  // Block boundaries: a dark tick at each block's start.
+  for (const addr of ticks) {
+    const r = layout.rects(addr, addr + 1)[0];
+    if (r) painter.fill(r.x, r.y, 1, layout.rowHeight - 1, COLORS.border);
+  }
+  return drawn;
+}
+
+function drawBoundaries(ctx, layout, rows) {
+  const { left, plotWidth, scale, bytesPerRow, rowHeight } = layout;
+  for (const row of rows) {
+    // 4 KiB page boundaries inside a row (zoomed out), when far enough apart.
+    if (bytesPerRow > PAGE_SIZE && PAGE_SIZE * scale >= 4) {
+      ctx.fillStyle = COLORS.pageLine;
+      for (let a = PAGE_SIZE; a < row.bytes; a += PAGE_SIZE) ctx.fillRect(left + a * scale, row.y, 1, rowHeight - 1);
+    }
+    // A page starting at this row (zoomed in, several rows a page): a thin top line.
+    if (bytesPerRow < PAGE_SIZE && row.addr % PAGE_SIZE === 0) {
+      ctx.fillStyle = COLORS.pageLine;
+      ctx.fillRect(left, row.y, plotWidth, 1);
+    }
+    // 64 KiB wasm pages: an orange line at the row's top, or a tick inside it.
+    ctx.fillStyle = COLORS.wasmPage;
+    if (row.addr % WASM_PAGE_SIZE === 0) ctx.fillRect(left - 8, row.y, plotWidth + 8, 2);
+    if (bytesPerRow > WASM_PAGE_SIZE && WASM_PAGE_SIZE * scale >= 3) {
+      for (let a = WASM_PAGE_SIZE; a < row.bytes; a += WASM_PAGE_SIZE) ctx.fillRect(left + a * scale - 1, row.y, 2, rowHeight);
     }
   }
 }
 
-function drawRowLabels(ctx, layout) {
-  ctx.font = "11px ui-monospace, monospace";
+function drawGaps(ctx, layout, top, bottom) {
+  const segs = layout.segments;
+  ctx.font = LABEL_FONT;
   ctx.textBaseline = "middle";
-  for (const row of layout.rows) {
-    const wasmBoundary = row.addr % WASM_PAGE_SIZE === 0;
+  for (let k = 1; k < segs.length; k++) {
+    const gapTop = segs[k - 1].bottom;
+    const gapBottom = segs[k].top;
+    if (gapBottom <= top || gapTop >= bottom) continue;
+    ctx.fillStyle = COLORS.gapHatch;
+    for (let x = layout.left; x < layout.width; x += 8) ctx.fillRect(x, gapTop + 3, 4, 1);
+    for (let x = layout.left + 4; x < layout.width; x += 8) ctx.fillRect(x, gapBottom - 4, 4, 1);
+    const from = segs[k - 1].base + segs[k - 1].bytes;
+    const to = segs[k].base;
     ctx.fillStyle = COLORS.text;
-    ctx.fillText(`0x${row.addr.toString(16).padStart(6, "0")}`, 4, row.y + layout.rowHeight / 2);
-    if (wasmBoundary) {
-      ctx.fillStyle = COLORS.wasmPage;
-      ctx.fillRect(layout.left - 6, row.y, layout.plotWidth + 6, 2);
+    ctx.fillText(`gap: ${hex(from)}–${hex(to)} (${formatBytes(to - from)}) is not this heap's memory`, layout.left + 6, (gapTop + gapBottom) / 2);
+  }
+}
+
+function drawLabels(ctx, layout, { blocks }, ranges, view) {
+  if (!view.label) return;
+  const C = BLOCK.COLUMNS;
+  const n = blocks.length / C;
+  ctx.font = LABEL_FONT;
+  ctx.textBaseline = "middle";
+  const minBytes = 22 / layout.scale;
+  for (const { start, end } of ranges) {
+    for (let i = firstBlockFrom(blocks, C, start); i < n; i++) {
+      const row = i * C;
+      const addr = blocks[row + BLOCK.ADDRESS];
+      if (addr >= end) break;
+      const flags = blocks[row + BLOCK.FLAGS];
+      if (!(flags & BLOCK_FLAG.USED)) continue;
+      const payload = blocks[row + BLOCK.PAYLOAD];
+      const size = blocks[row + BLOCK.SIZE];
+      if (size < minBytes && !(flags & BLOCK_FLAG.LARGE)) continue;
+      const text = view.label(payload);
+      if (!text) continue;
+      // The widest piece of the block inside the band carries the label.
+      const pieces = layout.rects(Math.max(payload, start), Math.min(addr + size, end));
+      const label = flags & BLOCK_FLAG.LARGE ? `${text} (large)` : text;
+      const w = ctx.measureText(label).width;
+      // The first piece wide enough carries the label, else the widest.
+      let best = pieces.find((r) => r.w >= w + 6) ?? null;
+      if (!best) for (const r of pieces) if (!best || r.w > best.w) best = r;
+      if (!best || best.w < 14) continue;
+      if (w + 6 > best.w) {
+        if (ctx.measureText(text).width + 6 > best.w) continue;
+      }
+      const shown = w + 6 > best.w ? text : label;
+      ctx.fillStyle = COLORS.text;
+      ctx.fillText(shown, best.x + 3, best.y + layout.rowHeight / 2);
+      if (flags & BLOCK_FLAG.LARGE) {
+        // Large objects: a black bracket along the top of every piece.
+        ctx.fillStyle = COLORS.largeMark;
+        for (const r of pieces) ctx.fillRect(r.x, r.y + 1, r.w, 2);
+      }
     }
   }
+}
+
+function drawRowLabels(ctx, layout, rows) {
+  ctx.font = LABEL_FONT;
+  ctx.textBaseline = "middle";
+  ctx.fillStyle = COLORS.gap;
+  for (const row of rows) ctx.fillRect(0, row.y, layout.left - 8, layout.rowHeight);
+  ctx.fillStyle = COLORS.text;
+  for (const row of rows) ctx.fillText(hex(row.addr), 4, row.y + layout.rowHeight / 2);
+}
+
+function drawHighlights(ctx, layout, { blocks }, { hover = -1, focus = -1 }, ranges) {
+  const C = BLOCK.COLUMNS;
+  const outline = (index, color, width, inner) => {
+    if (index < 0 || index >= blocks.length / C) return;
+    const addr = blocks[index * C];
+    const size = blocks[index * C + 1];
+    const pieces = [];
+    for (const { start, end } of ranges) {
+      if (addr < end && addr + size > start) pieces.push(...layout.rects(Math.max(addr, start), Math.min(addr + size, end)));
+    }
+    for (const r of pieces) {
+      ctx.strokeStyle = color;
+      ctx.lineWidth = width;
+      ctx.strokeRect(r.x + width / 2, r.y + width / 2, Math.max(r.w - width, 1), r.h - width - 1);
+      if (inner) {
+        ctx.strokeStyle = inner;
+        ctx.lineWidth = 1;
+        ctx.strokeRect(r.x + width + 0.5, r.y + width + 0.5, Math.max(r.w - 2 * width - 1, 1), r.h - 2 * width - 2);
+      }
+    }
+  };
+  if (hover !== focus) outline(hover, COLORS.hover, 2);
+  outline(focus, COLORS.focus, 2, COLORS.focusInner);
 }

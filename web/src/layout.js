@@ -1,29 +1,66 @@
 // Geometry of the heap map: where each address of each segment is drawn.
 //
 // The map is a column of rows; each row shows `bytesPerRow` consecutive bytes
-// (one 4 KiB page by default). Segments follow one another with a gap between
-// them, so memory the heap does not own is visibly not part of it.
+// (a power of two: one 4 KiB page by default; zooming halves or doubles it).
+// Segments follow one another with a gap between them, so memory the heap
+// does not own is visibly not part of it. Nothing is materialised per row:
+// every question is answered by arithmetic over the (few) segments, so a
+// 64 MiB heap at 64 bytes a row costs no more than a one-page heap.
 import { PAGE_SIZE } from "./heaplab.js";
+
+/** Zoom limits, as bytes per row. */
+export const MIN_BYTES_PER_ROW = 64;
+export const MAX_BYTES_PER_ROW = 16 * 1024 * 1024;
+/** Rows of the map at most (browsers cap element heights). */
+export const MAX_ROWS = 400_000;
 
 /**
  * @param {{base:number, bytes:number}[]} segments in address order
  * @param {{width:number, bytesPerRow?:number, rowHeight?:number, gap?:number, left?:number}} options
  */
-export function computeLayout(segments, { width, bytesPerRow = PAGE_SIZE, rowHeight = 18, gap = 14, left = 84 }) {
-  const rows = [];
+export function computeLayout(segments, { width, bytesPerRow = PAGE_SIZE, rowHeight = 18, gap = 18, left = 84 }) {
   let y = 0;
+  let page = 0;
   const placed = segments.map((segment, index) => {
     if (index > 0) y += gap;
-    const top = y;
-    for (let offset = 0; offset < segment.bytes; offset += bytesPerRow) {
-      rows.push({ addr: segment.base + offset, y, segment: index });
-      y += rowHeight;
-    }
-    return { ...segment, top, bottom: y };
+    const rows = Math.ceil(segment.bytes / bytesPerRow);
+    const out = { ...segment, index, top: y, rows, bottom: y + rows * rowHeight, firstPage: page };
+    y = out.bottom;
+    page += Math.ceil(segment.bytes / PAGE_SIZE);
+    return out;
   });
   const plotWidth = Math.max(1, width - left);
+  const scale = plotWidth / bytesPerRow; // pixels per byte
+
+  /** The placed segment containing `address`, or null (binary search). */
+  function segmentOf(address) {
+    let lo = 0;
+    let hi = placed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const s = placed[mid];
+      if (address < s.base) hi = mid;
+      else if (address >= s.base + s.bytes) lo = mid + 1;
+      else return s;
+    }
+    return null;
+  }
+
+  /** The placed segment whose rows cover height `y`, or null (in a gap or outside). */
+  function segmentAtY(y) {
+    let lo = 0;
+    let hi = placed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const s = placed[mid];
+      if (y < s.top) hi = mid;
+      else if (y >= s.bottom) lo = mid + 1;
+      else return s;
+    }
+    return null;
+  }
+
   return {
-    rows,
     segments: placed,
     height: y,
     width,
@@ -31,41 +68,94 @@ export function computeLayout(segments, { width, bytesPerRow = PAGE_SIZE, rowHei
     plotWidth,
     rowHeight,
     bytesPerRow,
-    scale: plotWidth / bytesPerRow, // pixels per byte
+    scale,
+    /** Bytes one CSS pixel stands for. */
+    bytesPerPixel: bytesPerRow / plotWidth,
+    rowCount: placed.reduce((n, s) => n + s.rows, 0),
+    segmentOf,
 
-    /** The rectangles covering bytes [start, end), one per row they touch. */
-    rects(start, end) {
+    /** Rows whose band intersects [top, bottom): `{ addr, y, bytes, segment }`, in order. */
+    rowsIn(top, bottom) {
       const out = [];
-      for (const row of rowsBetween(rows, start, end, bytesPerRow)) {
-        const from = Math.max(start, row.addr) - row.addr;
-        const to = Math.min(end, row.addr + bytesPerRow) - row.addr;
-        out.push({ x: left + from * this.scale, y: row.y, w: (to - from) * this.scale, h: rowHeight });
+      for (const s of placed) {
+        if (s.bottom <= top || s.top >= bottom) continue;
+        const first = Math.max(0, Math.floor((top - s.top) / rowHeight));
+        const last = Math.min(s.rows - 1, Math.floor((bottom - 1 - s.top) / rowHeight));
+        for (let r = first; r <= last; r++) {
+          const addr = s.base + r * bytesPerRow;
+          out.push({ addr, y: s.top + r * rowHeight, bytes: Math.min(bytesPerRow, s.base + s.bytes - addr), segment: s.index });
+        }
       }
       return out;
     },
 
-    /** The address under canvas point (x, y), or null outside the heap. */
+    /** The address ranges `[start, end)` shown in the band [top, bottom), one per segment. */
+    rangesIn(top, bottom) {
+      const out = [];
+      for (const row of this.rowsIn(top, bottom)) {
+        const last = out[out.length - 1];
+        if (last && last.end === row.addr) last.end = row.addr + row.bytes;
+        else out.push({ start: row.addr, end: row.addr + row.bytes });
+      }
+      return out;
+    },
+
+    /** The rectangles covering bytes [start, end), one per row they touch. */
+    rects(start, end) {
+      const out = [];
+      if (end <= start) return out;
+      let s = segmentOf(start);
+      if (!s) {
+        // `start` in a gap: begin at the first segment after it.
+        s = placed.find((p) => p.base >= start);
+        if (!s) return out;
+      }
+      for (let k = s.index; k < placed.length && placed[k].base < end; k++) {
+        const seg = placed[k];
+        const from = Math.max(start, seg.base) - seg.base;
+        const to = Math.min(end, seg.base + seg.bytes) - seg.base;
+        if (to <= from) continue;
+        const firstRow = Math.floor(from / bytesPerRow);
+        const lastRow = Math.floor((to - 1) / bytesPerRow);
+        for (let r = firstRow; r <= lastRow; r++) {
+          const a = Math.max(from, r * bytesPerRow) - r * bytesPerRow;
+          const b = Math.min(to, (r + 1) * bytesPerRow) - r * bytesPerRow;
+          out.push({ x: left + a * scale, y: seg.top + r * rowHeight, w: (b - a) * scale, h: rowHeight });
+        }
+      }
+      return out;
+    },
+
+    /** The y of the row holding `address`, or null outside every segment. */
+    yOf(address) {
+      const s = segmentOf(address);
+      return s ? s.top + Math.floor((address - s.base) / bytesPerRow) * rowHeight : null;
+    },
+
+    /** The address under map point (x, y), or null outside the heap. */
     addressAt(x, y) {
       if (x < left || x >= left + plotWidth) return null;
-      const row = rows.find((r) => y >= r.y && y < r.y + rowHeight);
-      if (!row) return null;
-      return row.addr + Math.floor((x - left) / this.scale);
+      const s = segmentAtY(y);
+      if (!s) return null;
+      const row = Math.floor((y - s.top) / rowHeight);
+      const address = s.base + row * bytesPerRow + Math.floor((x - left) / scale);
+      return address < s.base + s.bytes ? address : null;
     },
   };
 }
 
-function* rowsBetween(rows, start, end, bytesPerRow) {
-  // Rows are sorted by address; binary search the first row that ends after `start`.
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (rows[mid].addr + bytesPerRow <= start) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo; i < rows.length && rows[i].addr < end; i++) {
-    if (rows[i].addr + bytesPerRow > start) yield rows[i];
-  }
+/** The zoom level (bytes per row, a power of two) that fits `bytes` of heap in `rows` rows. */
+export function fitBytesPerRow(bytes, rows) {
+  let bpr = MIN_BYTES_PER_ROW;
+  while (bpr < MAX_BYTES_PER_ROW && Math.ceil(bytes / bpr) > rows) bpr *= 2;
+  return bpr;
+}
+
+/** Clamps a zoom level to the allowed range and to at most MAX_ROWS rows for `heapBytes`. */
+export function clampBytesPerRow(bytesPerRow, heapBytes) {
+  let bpr = Math.min(MAX_BYTES_PER_ROW, Math.max(MIN_BYTES_PER_ROW, bytesPerRow));
+  while (bpr < MAX_BYTES_PER_ROW && heapBytes / bpr > MAX_ROWS) bpr *= 2;
+  return bpr;
 }
 
 /** Index of the block (row of the block table) containing `address`, or -1. */
@@ -81,4 +171,16 @@ export function blockAt(blocks, columns, address) {
     else return mid;
   }
   return -1;
+}
+
+/** Index of the first block that ends after `address` (blocks are in address order). */
+export function firstBlockFrom(blocks, columns, address) {
+  let lo = 0;
+  let hi = blocks.length / columns;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (blocks[mid * columns] + blocks[mid * columns + 1] <= address) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

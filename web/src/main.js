@@ -1,99 +1,237 @@
-// The playground: wires the controls, the heap and the renderers together.
-import { init, Heap, BLOCK, BLOCK_FLAG } from "./heaplab.js";
-import { drawHeapMap, COLORS, LEGEND } from "./heap-map.js";
-import { blockAt } from "./layout.js";
-import { renderBlockTable, hex } from "./block-table.js";
+// The playground: loads the wasm heap, creates the session, and wires the
+// views (map, table, stats, hex view) and the inputs (controls, console, map
+// keys) to it. Every view redraws from the session's snapshot, once a frame at
+// most, and only after something changed.
+import { loadHeaplab } from "./wasm.js";
+import { Session } from "./session.js";
+import { MapView } from "./map-view.js";
+import { COLORS, LEGEND } from "./heap-map.js";
+import { renderBlockTable } from "./block-table.js";
+import { renderStats } from "./stats-panel.js";
+import { describeBlock } from "./blocks.js";
+import { hexModel, hexReadLength, parseBytes, renderHexView } from "./hex-view.js";
+import { mountControls } from "./controls.js";
+import { mountConsole } from "./console.js";
 
-const $ = (selector) => document.querySelector(selector);
-const canvas = $("#heap-map");
-const message = $("#message");
-let heap = null;
-let layout = null;
+const $ = (id) => document.getElementById(id);
+const message = $("message");
+let session = null;
+let map = null;
+let selected = null; // info of the selected (focused) block
+let panelsScheduled = false;
+let panelVersion = -1;
 
+/** Shows a message; errors are marked (colour, icon text and the class the tests read). */
 function say(text, isError = false) {
-  message.textContent = text;
+  message.textContent = isError ? `Error: ${text}` : text;
   message.classList.toggle("error", isError);
 }
 
-function render() {
-  // Views into wasm memory are re-read every frame: any call may have grown memory.
-  const state = { segments: heap.segments(), pages: heap.pages(), blocks: heap.blocks() };
-  layout = drawHeapMap(canvas, state);
-  renderBlockTable($("#block-list tbody"), state.blocks);
+/** Shows the outcome of any action. Never throws. */
+function act(result) {
+  if (!result) return;
+  if (result.message) say(result.code && !result.ok ? `${result.message} (${result.code})` : result.message, !result.ok);
 }
 
-/** Runs one heap operation; an error becomes a visible message, never an exception. */
-function act(operation, describe) {
-  try {
-    const result = operation();
-    say(describe(result));
-  } catch (error) {
-    say(`${error.message}${error.code ? ` (${error.code})` : ""}`, true);
-  }
-  render();
-}
+const ids = (payload) => {
+  const id = session.idOfPayload(payload);
+  return id ? { id, label: session.label(id) } : null;
+};
 
 function renderLegend() {
-  const items = LEGEND.map(([key, label]) => {
+  const items = LEGEND.map(([key, label, kind]) => {
     const li = document.createElement("li");
     const swatch = document.createElement("span");
-    swatch.className = "swatch";
+    swatch.className = kind === "line" ? "swatch line" : "swatch";
     swatch.style.background = COLORS[key];
     li.append(swatch, document.createTextNode(label));
     return li;
   });
-  $("#legend").replaceChildren(...items);
+  $("legend").replaceChildren(...items);
 }
 
-$("#alloc-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const size = Number($("#alloc-size").value);
-  act(() => heap.malloc(size), (address) => `malloc(${size}) returned ${hex(address)}`);
-});
+/** Updates everything but the map (which draws itself) after a change or a new selection. */
+function schedulePanels() {
+  if (panelsScheduled) return;
+  panelsScheduled = true;
+  requestAnimationFrame(() => {
+    panelsScheduled = false;
+    try {
+      renderPanels();
+    } catch (error) {
+      say(`could not draw the panels: ${error.message}`, true);
+    }
+  });
+}
 
-$("#reset-button").addEventListener("click", () => act(() => heap.reset(), () => "Heap reset"));
+function renderPanels() {
+  const snap = session.snapshot();
+  const focus = map.focusIndex(snap);
+  selected = focus < 0 ? null : map.focusedInfo();
+  if (panelVersion !== snap.version) renderStats($("stats"), snap.stats);
+  renderBlockTable($("block-list").tBodies[0], snap.blocks, { ids, focus, caption: $("block-caption") });
+  panelVersion = snap.version;
+  renderSelection();
+  const status = $("heap-status");
+  const corrupt = session.corruption ? `Heap corrupt: check() says ${session.corruption}. Operations are blocked; reset the heap to recover.` : "";
+  if (status.textContent !== corrupt) status.textContent = corrupt;
+  status.classList.toggle("corrupt", Boolean(corrupt));
+  document.body.dataset.version = String(snap.version);
+}
 
-canvas.addEventListener("click", (event) => {
-  if (!layout) return;
-  const rect = canvas.getBoundingClientRect();
-  const address = layout.addressAt(event.clientX - rect.left, event.clientY - rect.top);
-  if (address === null) return;
-  const blocks = heap.blocks();
-  const index = blockAt(blocks, BLOCK.COLUMNS, address);
-  if (index < 0) return;
-  const row = index * BLOCK.COLUMNS;
-  if (!(blocks[row + BLOCK.FLAGS] & BLOCK_FLAG.USED)) {
-    say(`The block at ${hex(blocks[row])} is free`);
+function renderSelection() {
+  const box = $("selection");
+  const freeButton = $("free-selected");
+  const hexView = $("hex-view");
+  if (!selected) {
+    const p = document.createElement("p");
+    p.className = "hint";
+    p.textContent = "No block selected: click one on the map, or focus the map and press an arrow key.";
+    box.replaceChildren(p);
+    hexView.replaceChildren();
+    freeButton.disabled = true;
     return;
   }
-  const payload = blocks[row + BLOCK.PAYLOAD];
-  act(() => heap.free(payload), () => `free(${hex(payload)})`);
-});
+  const dl = document.createElement("dl");
+  dl.className = "facts";
+  for (const [term, value] of describeBlock(selected)) {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+  box.replaceChildren(dl);
+  freeButton.disabled = !selected.used;
+  try {
+    let length = hexReadLength(selected);
+    let bytes;
+    try {
+      bytes = session.heap.read(selected.address, length);
+    } catch {
+      length = Math.min(selected.size, length);
+      bytes = session.heap.read(selected.address, length);
+    }
+    renderHexView(hexView, selected, hexModel(selected, bytes));
+  } catch (error) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = `Cannot read this block: ${error.message}`;
+    hexView.replaceChildren(p);
+  }
+}
 
-// A small handle for the console and the end-to-end tests.
-window.heaplabDebug = {
-  get heap() {
-    return heap;
-  },
-  /** Canvas coordinates (CSS pixels) of the middle of the byte at `address`. */
-  pointOf(address) {
-    const r = layout?.rects(address, address + 1)[0];
-    return r ? { x: r.x + r.w / 2, y: r.y + r.h / 2 } : null;
-  },
-};
+function freeBlock(info) {
+  if (!info) return;
+  if (!info.used) {
+    act({ ok: false, code: "not-allocated", message: `the block at 0x${info.address.toString(16)} is free: nothing to free` });
+    return;
+  }
+  act(session.free(info.id ? { id: info.id } : { address: info.payload }));
+}
 
-new ResizeObserver(() => heap && render()).observe(canvas);
+function mountWrite() {
+  $("write-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!selected || !selected.used) {
+      act({ ok: false, code: "invalid-write", message: "select a used block first (click it on the map)" });
+      return;
+    }
+    let bytes;
+    try {
+      bytes = parseBytes($("write-data").value, $("write-mode").value);
+    } catch (error) {
+      act({ ok: false, code: "invalid-bytes", message: error.message });
+      return;
+    }
+    const offset = Number($("write-offset").value === "" ? Number.NaN : $("write-offset").value);
+    act(session.write({ id: selected.id }, offset, bytes));
+  });
+}
+
+function mountZoom() {
+  $("zoom-in").addEventListener("click", () => map.zoom(0.5));
+  $("zoom-out").addEventListener("click", () => map.zoom(2));
+  $("zoom-fit").addEventListener("click", () => map.fit());
+}
+
+function installDebug() {
+  // A small handle for the end-to-end tests and the curious.
+  window.heaplabDebug = {
+    get session() {
+      return session;
+    },
+    get heap() {
+      return session.heap;
+    },
+    get map() {
+      return map;
+    },
+    /** Canvas coordinates (CSS pixels) of the byte at `address`, scrolled into view first. */
+    pointOf(address) {
+      map.draw();
+      let layout = map.layout;
+      const y = layout.yOf(address);
+      if (y === null) return null;
+      const scroller = $("map-scroller");
+      if (y < scroller.scrollTop || y + layout.rowHeight > scroller.scrollTop + map.viewHeight) {
+        scroller.scrollTop = Math.max(0, y - map.viewHeight / 3);
+      }
+      map.draw();
+      layout = map.layout;
+      const r = layout.rects(address, address + 1)[0];
+      return { x: r.x + Math.max(r.w, 1) / 2, y: r.y - map.top + r.h / 2 };
+    },
+    /** Redraws the map now; returns the milliseconds it took. */
+    redraw() {
+      return map.draw();
+    },
+    get frames() {
+      return map.frames;
+    },
+  };
+}
 
 async function start() {
   renderLegend();
+  window.addEventListener("error", (event) => say(`unexpected: ${event.message}`, true));
+  window.addEventListener("unhandledrejection", (event) => say(`unexpected: ${event.reason?.message ?? event.reason}`, true));
   try {
-    await init();
-    heap = new Heap();
-    render();
-    document.body.dataset.ready = "true";
+    await loadHeaplab();
+    session = new Session();
   } catch (error) {
     say(`Heaplab could not start: ${error.message}`, true);
+    return;
   }
+  map = new MapView(
+    {
+      scroller: $("map-scroller"),
+      canvas: $("heap-map"),
+      spacer: $("map-spacer"),
+      tooltip: $("tooltip"),
+      announcer: $("map-announcer"),
+      zoomLabel: $("zoom-label"),
+    },
+    {
+      snapshot: () => session.snapshot(),
+      ids,
+      onSelect: () => schedulePanels(),
+      onFree: freeBlock,
+    },
+  );
+  session.onChange(() => {
+    map.invalidate();
+    schedulePanels();
+  });
+  mountControls(document, { session: () => session, act });
+  mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act);
+  mountWrite();
+  mountZoom();
+  $("free-selected").addEventListener("click", () => freeBlock(selected));
+  installDebug();
+  map.draw();
+  renderPanels();
+  document.body.dataset.ready = "true";
 }
 
 start();

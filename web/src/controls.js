@@ -1,0 +1,112 @@
+// The controls: operation forms (malloc, calloc, realloc, free, reset, check)
+// and the heap options (policy, alignment, coalescing, split minimum, memory
+// limit), which rebuild the heap by replaying the session's trace. Every
+// handler turns its outcome into a result for `act`, which shows it.
+import { POLICY_NAMES } from "./session.js";
+
+/** Memory limits offered: `[bytes or "", label]`. */
+export const MEMORY_LIMITS = [
+  ["", "no limit"],
+  [64 * 1024, "64 KiB"],
+  [256 * 1024, "256 KiB"],
+  [1024 * 1024, "1 MiB"],
+  [4 * 1024 * 1024, "4 MiB"],
+  [16 * 1024 * 1024, "16 MiB"],
+  [64 * 1024 * 1024, "64 MiB"],
+  [256 * 1024 * 1024, "256 MiB"],
+];
+
+/** A form field's number: NaN for empty or non-numeric text (the heap reports it). */
+export function fieldNumber(text) {
+  const trimmed = String(text).trim();
+  if (trimmed === "") return Number.NaN;
+  return /^0x[0-9a-f]+$/i.test(trimmed) ? Number(trimmed) : Number(trimmed);
+}
+
+/** The options the form shows, as session options (null for no limit). */
+export function readOptions(values) {
+  return {
+    policy: values.policy,
+    align: Number(values.align),
+    coalesce: values.coalesce,
+    splitMin: fieldNumber(values.splitMin),
+    maxBytes: values.maxBytes === "" ? null : Number(values.maxBytes),
+  };
+}
+
+function option(doc, value, label) {
+  const o = doc.createElement("option");
+  o.value = String(value);
+  o.textContent = label;
+  return o;
+}
+
+/**
+ * @param {Document} doc
+ * @param {object} hooks `{ session(), act(result), selected() -> info|null }`
+ */
+export function mountControls(doc, hooks) {
+  const $ = (id) => doc.getElementById(id);
+  const submit = (id, handler) =>
+    $(id).addEventListener("submit", (event) => {
+      event.preventDefault();
+      hooks.act(handler());
+    });
+  const name = (input) => {
+    const text = input.value.trim();
+    return text === "" ? null : text;
+  };
+  const validName = (text) => text === null || /^[A-Za-z_][A-Za-z0-9_]{0,31}$/.test(text);
+
+  submit("alloc-form", () => {
+    const variable = name($("alloc-name"));
+    if (!validName(variable)) return { ok: false, code: "invalid-name", message: `"${variable}" is not a variable name (letters, digits, _)` };
+    return hooks.session().malloc(fieldNumber($("alloc-size").value), { align: Number($("alloc-align").value), name: variable });
+  });
+  submit("calloc-form", () => hooks.session().calloc(fieldNumber($("calloc-count").value), fieldNumber($("calloc-size").value)));
+  submit("realloc-form", () => {
+    const ref = $("realloc-ref").value.trim();
+    if (!ref) return { ok: false, code: "unknown-block", message: "realloc: name the block (#id or variable)" };
+    return hooks.session().realloc(ref, fieldNumber($("realloc-size").value));
+  });
+  submit("free-form", () => {
+    const ref = $("free-ref").value.trim();
+    if (!ref) return { ok: false, code: "unknown-block", message: "free: name the block (#id or variable)" };
+    return hooks.session().free(ref);
+  });
+  $("reset-button").addEventListener("click", () => hooks.act(hooks.session().reset()));
+  $("check-button").addEventListener("click", () => hooks.act(hooks.session().check()));
+
+  // Heap options.
+  const policy = $("opt-policy");
+  policy.replaceChildren(...POLICY_NAMES.map((p) => option(doc, p, p)));
+  const limit = $("opt-limit");
+  limit.replaceChildren(...MEMORY_LIMITS.map(([bytes, label]) => option(doc, bytes, label)));
+  const fields = { policy, align: $("opt-align"), coalesce: $("opt-coalesce"), splitMin: $("opt-split"), maxBytes: limit };
+
+  const show = (options) => {
+    fields.policy.value = options.policy;
+    fields.align.value = String(options.align);
+    fields.coalesce.value = options.coalesce;
+    fields.splitMin.value = String(options.splitMin);
+    fields.maxBytes.value = options.maxBytes === null ? "" : String(options.maxBytes);
+  };
+  show(hooks.session().options);
+
+  const apply = () => {
+    const values = Object.fromEntries(Object.entries(fields).map(([k, el]) => [k, el.value]));
+    const session = hooks.session();
+    const wanted = readOptions(values);
+    const same = Object.entries(wanted).every(([k, v]) => Object.is(session.options[k], v));
+    if (same) return; // nothing changed (e.g. Enter after a change already applied)
+    const result = session.setOptions(wanted);
+    if (result.code && !result.failed) show(session.options); // rejected: show what is in force
+    hooks.act(result);
+  };
+  for (const el of Object.values(fields)) el.addEventListener("change", apply);
+  $("options-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    apply();
+  });
+  return { show };
+}

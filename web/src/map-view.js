@@ -1,0 +1,371 @@
+// The heap map on the page: a scrolling viewport over a virtual map (only the
+// visible band is drawn, on a canvas the size of the viewport), zoom, hover
+// tooltip, and keyboard focus that moves between blocks. Draws at most once a
+// frame and only when something changed (data, scroll, size, zoom, focus).
+import { computeLayout, blockAt, clampBytesPerRow, fitBytesPerRow, MIN_BYTES_PER_ROW, MAX_BYTES_PER_ROW } from "./layout.js";
+import { drawHeapMap } from "./heap-map.js";
+import { blockInfo, blockCount, describeBlock, announceBlock } from "./blocks.js";
+import { formatBytes } from "./format.js";
+import { PAGE_SIZE } from "./heaplab.js";
+
+/** The viewport's height: the whole map when short, else most of the window (240–760 px). */
+function viewHeightFor(layout) {
+  const maxHeight = Math.max(240, Math.min(Math.round(window.innerHeight * 0.72), 760));
+  return Math.min(maxHeight, Math.max(layout.height, 80));
+}
+
+export class MapView {
+  /**
+   * @param {object} els `{ scroller, canvas, spacer, tooltip, announcer, zoomLabel }`
+   * @param {object} hooks `{ snapshot(), ids(payload) -> {id,label}|null, onSelect(info|null), onFree(info) }`
+   */
+  constructor(els, hooks) {
+    this.els = els;
+    this.hooks = hooks;
+    this.bytesPerRow = PAGE_SIZE;
+    this.layout = null;
+    this.layoutKey = "";
+    this.focusAddress = null; // the focused block, by header address (survives changes)
+    this.hover = -1;
+    this.frames = 0;
+    this.lastDraw = null;
+    this.scheduled = false;
+    this.pointer = null;
+
+    const { scroller, canvas } = els;
+    scroller.addEventListener("scroll", () => this.invalidate(), { passive: true });
+    new ResizeObserver(() => this.invalidate()).observe(scroller);
+    canvas.addEventListener("mousemove", (e) => this.#onMove(e));
+    canvas.addEventListener("mouseleave", () => {
+      this.hover = -1;
+      this.pointer = null;
+      this.#hideTooltip();
+      this.invalidate();
+    });
+    canvas.addEventListener("click", (e) => this.#onClick(e));
+    canvas.addEventListener("dblclick", (e) => this.#onDoubleClick(e));
+    canvas.addEventListener("keydown", (e) => this.#onKey(e));
+    canvas.addEventListener("blur", () => this.#hideTooltip());
+    canvas.addEventListener(
+      "wheel",
+      (e) => {
+        if (!e.ctrlKey) return;
+        e.preventDefault();
+        this.zoom(e.deltaY < 0 ? 0.5 : 2);
+      },
+      { passive: false },
+    );
+  }
+
+  /** Asks for a redraw on the next animation frame (at most one per frame). */
+  invalidate() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.draw();
+    });
+  }
+
+  /** The geometry for the current data, width and zoom (recomputed only when one changed). */
+  #relayout(snap) {
+    const width = this.els.scroller.clientWidth || 800;
+    const heapBytes = snap.segments.reduce((n, s) => n + s.bytes, 0);
+    this.bytesPerRow = clampBytesPerRow(this.bytesPerRow, heapBytes);
+    const key = `${snap.version}:${width}:${this.bytesPerRow}:${snap.segments.length}`;
+    if (key !== this.layoutKey) {
+      this.layout = computeLayout(snap.segments, { width, bytesPerRow: this.bytesPerRow });
+      this.layoutKey = key;
+    }
+    return this.layout;
+  }
+
+  /** Draws now; returns the time it took in ms. */
+  draw() {
+    const t0 = performance.now();
+    const snap = this.hooks.snapshot();
+    const layout = this.#relayout(snap);
+    const { scroller, canvas, spacer } = this.els;
+    const viewHeight = viewHeightFor(layout);
+    if (scroller.style.height !== `${viewHeight}px`) scroller.style.height = `${viewHeight}px`;
+    spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
+    const width = layout.width;
+    const dpr = window.devicePixelRatio || 1;
+    const pxW = Math.round(width * dpr);
+    const pxH = Math.round(viewHeight * dpr);
+    if (canvas.width !== pxW || canvas.height !== pxH) {
+      canvas.width = pxW;
+      canvas.height = pxH;
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${viewHeight}px`;
+    }
+    const top = Math.min(scroller.scrollTop, Math.max(0, layout.height - viewHeight));
+    const ctx = canvas.getContext("2d");
+    const focus = this.focusIndex(snap);
+    const result = drawHeapMap(ctx, layout, snap, {
+      top,
+      height: viewHeight,
+      width,
+      dpr,
+      focus,
+      hover: this.hover,
+      label: (payload) => this.hooks.ids(payload)?.label ?? "",
+    });
+    this.frames++;
+    this.top = top;
+    this.viewHeight = viewHeight;
+    this.#updateZoomLabel(layout);
+    this.lastDraw = { ms: performance.now() - t0, ...result };
+    return this.lastDraw.ms;
+  }
+
+  #updateZoomLabel(layout) {
+    const bpp = layout.bytesPerPixel;
+    const text = `${formatBytes(layout.bytesPerRow)} per row, ${bpp >= 10 ? Math.round(bpp) : bpp.toFixed(2)} bytes per pixel`;
+    if (this.els.zoomLabel.textContent !== text) this.els.zoomLabel.textContent = text;
+  }
+
+  // ---------------------------------------------------------------- zoom
+
+  /** Multiplies the bytes per row by `factor` (0.5 zooms in), keeping the top address in view. */
+  zoom(factor) {
+    const snap = this.hooks.snapshot();
+    const layout = this.#relayout(snap);
+    const anchor = this.#anchorAddress(layout);
+    this.bytesPerRow = Math.min(MAX_BYTES_PER_ROW, Math.max(MIN_BYTES_PER_ROW, this.bytesPerRow * factor));
+    this.#scrollTo(anchor);
+  }
+
+  /** The zoom that shows the whole heap in the viewport. */
+  fit() {
+    const snap = this.hooks.snapshot();
+    const heapBytes = snap.segments.reduce((n, s) => n + s.bytes, 0);
+    const rows = Math.floor((this.viewHeight || 400) / 18) - snap.segments.length;
+    this.bytesPerRow = fitBytesPerRow(heapBytes, Math.max(4, rows));
+    this.#scrollTo(null);
+  }
+
+  setBytesPerRow(bytes) {
+    const layout = this.#relayout(this.hooks.snapshot());
+    const anchor = this.#anchorAddress(layout);
+    this.bytesPerRow = bytes;
+    this.#scrollTo(anchor);
+  }
+
+  #anchorAddress(layout) {
+    const focus = this.focusAddress;
+    const y = this.els.scroller.scrollTop;
+    if (focus !== null && layout.yOf(focus) !== null) {
+      const fy = layout.yOf(focus);
+      if (fy >= y && fy < y + (this.viewHeight || 0)) return focus;
+    }
+    for (let dy = 0; dy < 40; dy += 6) {
+      const a = layout.addressAt(layout.left, y + dy);
+      if (a !== null) return a;
+    }
+    return null;
+  }
+
+  #scrollTo(address) {
+    const layout = this.#relayout(this.hooks.snapshot());
+    const y = address === null ? 0 : layout.yOf(address) ?? 0;
+    const viewHeight = viewHeightFor(layout);
+    this.els.spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
+    this.els.scroller.style.height = `${viewHeight}px`;
+    this.els.scroller.scrollTop = Math.max(0, y - (address === this.focusAddress ? viewHeight / 3 : 0));
+    this.invalidate();
+  }
+
+  // ---------------------------------------------------------------- focus
+
+  /** Index of the focused block in `snap` (follows it by address across changes), or -1. */
+  focusIndex(snap = this.hooks.snapshot()) {
+    if (this.focusAddress === null) return -1;
+    return blockAt(snap.blocks, 6, this.focusAddress);
+  }
+
+  /** The focused block's facts, or null. */
+  focusedInfo() {
+    const snap = this.hooks.snapshot();
+    const index = this.focusIndex(snap);
+    return index < 0 ? null : blockInfo(snap.blocks, index, this.hooks.ids);
+  }
+
+  /** Focuses block `index` (or none with -1): scrolls it into view, shows its tooltip, announces it. */
+  setFocus(index, { scroll = true, tooltip = true } = {}) {
+    const snap = this.hooks.snapshot();
+    const n = blockCount(snap.blocks);
+    if (index < 0 || n === 0) {
+      this.focusAddress = null;
+      this.#hideTooltip();
+      this.hooks.onSelect(null);
+      this.invalidate();
+      return;
+    }
+    index = Math.max(0, Math.min(n - 1, index));
+    const info = blockInfo(snap.blocks, index, this.hooks.ids);
+    this.focusAddress = info.address;
+    if (scroll) this.#ensureVisible(info);
+    this.els.announcer.textContent = announceBlock(info, n);
+    if (tooltip) this.#showTooltipForBlock(info);
+    this.hooks.onSelect(info);
+    this.invalidate();
+  }
+
+  #ensureVisible(info) {
+    const layout = this.#relayout(this.hooks.snapshot());
+    const y = layout.yOf(info.address);
+    if (y === null) return;
+    const scroller = this.els.scroller;
+    const h = this.viewHeight || scroller.clientHeight;
+    if (y < scroller.scrollTop || y + layout.rowHeight > scroller.scrollTop + h) {
+      scroller.scrollTop = Math.max(0, y - h / 3);
+      this.top = Math.min(scroller.scrollTop, Math.max(0, layout.height - h));
+    }
+  }
+
+  /** The block index under a mouse event, or -1. */
+  #indexAt(event) {
+    if (!this.layout) return -1;
+    const rect = this.els.canvas.getBoundingClientRect();
+    const address = this.layout.addressAt(event.clientX - rect.left, event.clientY - rect.top + (this.top ?? 0));
+    if (address === null) return -1;
+    return blockAt(this.hooks.snapshot().blocks, 6, address);
+  }
+
+  #onMove(event) {
+    const index = this.#indexAt(event);
+    const rect = this.els.canvas.getBoundingClientRect();
+    this.pointer = { x: event.clientX - rect.left, y: event.clientY - rect.top };
+    if (index !== this.hover) {
+      this.hover = index;
+      this.invalidate();
+    }
+    if (index < 0) {
+      this.#hideTooltip();
+      return;
+    }
+    const info = blockInfo(this.hooks.snapshot().blocks, index, this.hooks.ids);
+    this.#showTooltip(info, this.pointer.x + 14, this.pointer.y + 14);
+  }
+
+  #onClick(event) {
+    const index = this.#indexAt(event);
+    if (index < 0) return;
+    this.setFocus(index, { scroll: false, tooltip: false });
+  }
+
+  #onDoubleClick(event) {
+    const index = this.#indexAt(event);
+    if (index < 0) return;
+    const info = blockInfo(this.hooks.snapshot().blocks, index, this.hooks.ids);
+    this.hooks.onFree(info);
+  }
+
+  #onKey(event) {
+    const snap = this.hooks.snapshot();
+    const n = blockCount(snap.blocks);
+    const current = this.focusIndex(snap);
+    let target = null;
+    switch (event.key) {
+      case "ArrowRight":
+        target = current < 0 ? this.#firstVisible(snap) : current + 1;
+        break;
+      case "ArrowLeft":
+        target = current < 0 ? this.#firstVisible(snap) : current - 1;
+        break;
+      case "ArrowDown":
+      case "ArrowUp":
+        target = current < 0 ? this.#firstVisible(snap) : this.#vertical(snap, current, event.key === "ArrowDown" ? 1 : -1);
+        break;
+      case "Home":
+        target = 0;
+        break;
+      case "End":
+        target = n - 1;
+        break;
+      case "Enter":
+      case "Delete":
+      case "Backspace":
+        if (current >= 0) this.hooks.onFree(blockInfo(snap.blocks, current, this.hooks.ids));
+        else this.els.announcer.textContent = "No block is focused: use the arrow keys to pick one.";
+        event.preventDefault();
+        return;
+      case "+":
+      case "=":
+        this.zoom(0.5);
+        event.preventDefault();
+        return;
+      case "-":
+        this.zoom(2);
+        event.preventDefault();
+        return;
+      case "Escape":
+        this.#hideTooltip();
+        return;
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (n === 0) return;
+    this.setFocus(Math.max(0, Math.min(n - 1, target)));
+  }
+
+  #firstVisible(snap) {
+    const layout = this.#relayout(snap);
+    const ranges = layout.rangesIn(this.top ?? 0, (this.top ?? 0) + (this.viewHeight ?? 400));
+    if (!ranges.length) return 0;
+    const index = blockAt(snap.blocks, 6, ranges[0].start);
+    return index < 0 ? 0 : index;
+  }
+
+  /** The block one row above or below the middle of block `index` (or the next/previous block). */
+  #vertical(snap, index, direction) {
+    const layout = this.#relayout(snap);
+    const info = blockInfo(snap.blocks, index, null);
+    const r = layout.rects(info.address, info.address + info.size);
+    const piece = direction > 0 ? r[r.length - 1] : r[0];
+    if (!piece) return index + direction;
+    const x = piece.x + Math.min(piece.w / 2, 4);
+    const address = layout.addressAt(Math.max(layout.left, x), piece.y + (direction > 0 ? layout.rowHeight + 1 : -1));
+    const target = address === null ? -1 : blockAt(snap.blocks, 6, address);
+    return target < 0 || target === index ? index + direction : target;
+  }
+
+  // ---------------------------------------------------------------- tooltip
+
+  #showTooltipForBlock(info) {
+    const layout = this.layout;
+    const y = layout?.yOf(info.address);
+    if (y === null || y === undefined) return;
+    const r = layout.rects(info.address, info.address + 1)[0];
+    this.#showTooltip(info, r.x + 4, y - (this.top ?? 0) + layout.rowHeight + 6);
+  }
+
+  #showTooltip(info, x, y) {
+    const tip = this.els.tooltip;
+    const doc = tip.ownerDocument;
+    const title = doc.createElement("strong");
+    title.textContent = info.used ? `Block ${info.label || `#${info.id}`}` : "Free block";
+    const dl = doc.createElement("dl");
+    for (const [term, value] of describeBlock(info)) {
+      const dt = doc.createElement("dt");
+      dt.textContent = term;
+      const dd = doc.createElement("dd");
+      dd.textContent = value;
+      dl.append(dt, dd);
+    }
+    tip.replaceChildren(title, dl);
+    tip.hidden = false;
+    const host = this.els.scroller.getBoundingClientRect();
+    const w = tip.offsetWidth;
+    const h = tip.offsetHeight;
+    const left = Math.max(0, Math.min(x, host.width - w - 4));
+    const top = y + h > host.height && y - h - 28 > 0 ? y - h - 28 : y;
+    tip.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+  }
+
+  #hideTooltip() {
+    this.els.tooltip.hidden = true;
+  }
+}

@@ -1,0 +1,445 @@
+// Session state: one heap, the options it was built with, and the trace of
+// every operation that changed it, so that the heap can be rebuilt (with other
+// options, or later up to any point in time) by replaying the trace.
+//
+// Pure logic, no DOM. Every method returns a result and never throws:
+//   { ok: true, message, id?, address? } or { ok: false, message, code }.
+//
+// Allocation ids are the session's own: 1, 2, ... in the order of successful
+// allocations, written into the trace, so they stay the same across replays
+// (the wasm side's ids restart and skip differently when a replay fails).
+// Variable names (from the console, or the name field) bind to ids.
+//
+// Trace operations (plain objects, JSON-friendly):
+//   { op: "malloc",  id, size, align, name? }   align 0 = the heap's default
+//   { op: "calloc",  id, count, size, name? }
+//   { op: "realloc", id, size, name? }           the block keeps its id
+//   { op: "free",    id }
+//   { op: "write",   id, offset, bytes: number[] }   offset from the payload
+import { Heap, BLOCK, POLICIES } from "./heaplab.js";
+import { hex } from "./format.js";
+
+/** Every policy the heap knows, in the order the UI lists them. */
+export const POLICY_NAMES = POLICIES;
+
+/** The options a new session starts with (the heap's own defaults). */
+export const DEFAULT_OPTIONS = Object.freeze({
+  policy: "first-fit",
+  align: 8,
+  coalesce: "immediate",
+  splitMin: 0,
+  maxBytes: null, // null: no limit
+});
+
+/** The options object handed to `new Heap()`: no nulls. */
+export function heapOptions(options) {
+  const out = {};
+  for (const [key, value] of Object.entries(options)) if (value !== null && value !== undefined) out[key] = value;
+  return out;
+}
+
+function failure(error, prefix = "") {
+  const code = error?.code ?? "internal";
+  return { ok: false, code, message: `${prefix}${error?.message ?? String(error)}` };
+}
+
+function isDetached(view) {
+  return !view || view.buffer.byteLength === 0;
+}
+
+export class Session {
+  /** @param {object} [options] heap options; see DEFAULT_OPTIONS */
+  constructor(options = {}) {
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+    this.heap = new Heap(heapOptions(this.options));
+    this.#clear();
+    this.listeners = new Set();
+  }
+
+  #clear() {
+    /** The operations that built the current heap, in order. */
+    this.trace = [];
+    this.nextId = 1;
+    /** id -> payload address of every live allocation. */
+    this.addressOf = new Map();
+    /** payload address -> id. */
+    this.idAt = new Map();
+    /** variable name -> id (the id may have been freed: a dangling pointer). */
+    this.names = new Map();
+    /** Every id ever allocated -> its latest variable name. */
+    this.nameOf = new Map();
+    /** The integrity check's message once the heap is corrupt, else null. */
+    this.corruption = null;
+    this.version = (this.version ?? 0) + 1;
+    this.cache = null;
+  }
+
+  /** Calls `listener(session)` after every change. Returns an unsubscribe function. */
+  onChange(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  #changed() {
+    this.version++;
+    this.cache = null;
+    if (this.quiet) return;
+    for (const listener of this.listeners) listener(this);
+  }
+
+  // ------------------------------------------------------------ lookups
+
+  /** The id a reference names: `{ id }`, `{ name }`, `{ address }`, or a number (an id) or a string (name or "#id"). */
+  resolve(ref) {
+    if (typeof ref === "number") ref = { id: ref };
+    if (typeof ref === "string") {
+      const text = ref.trim();
+      if (/^#?\d+$/.test(text)) ref = { id: Number(text.replace("#", "")) };
+      else if (/^0x[0-9a-f]+$/i.test(text)) ref = { address: Number(text) };
+      else ref = { name: text };
+    }
+    if (ref.id !== undefined) {
+      if (!Number.isInteger(ref.id) || ref.id < 1 || ref.id >= this.nextId) {
+        return { ok: false, code: "unknown-block", message: `there is no block #${ref.id}` };
+      }
+      return { ok: true, id: ref.id, label: this.label(ref.id) };
+    }
+    if (ref.name !== undefined) {
+      if (!this.names.has(ref.name)) {
+        return { ok: false, code: "unknown-variable", message: `${ref.name || "(empty)"} is not a variable: assign it first, as in ${ref.name || "p"} = malloc(24)` };
+      }
+      return { ok: true, id: this.names.get(ref.name), label: ref.name };
+    }
+    if (ref.address !== undefined) {
+      const id = this.idAt.get(ref.address);
+      return { ok: true, id, address: ref.address, label: id ? this.label(id) : hex(ref.address) };
+    }
+    return { ok: false, code: "unknown-block", message: "no block given" };
+  }
+
+  /** What to call block `id` in messages and on the map: its variable name, else "#id". */
+  label(id) {
+    const name = this.nameOf.get(id);
+    return name && this.names.get(name) === id ? name : `#${id}`;
+  }
+
+  /** The variable names currently bound to `id`. */
+  namesFor(id) {
+    const out = [];
+    for (const [name, bound] of this.names) if (bound === id) out.push(name);
+    return out;
+  }
+
+  /** The id of the live allocation whose payload starts at `address`, or 0. */
+  idOfPayload(address) {
+    return this.idAt.get(address) ?? 0;
+  }
+
+  isLive(id) {
+    return this.addressOf.has(id);
+  }
+
+  // ------------------------------------------------------------ operations
+
+  #guard() {
+    if (this.corruption) {
+      return { ok: false, code: "corrupt-heap", message: `the heap is corrupt (${this.corruption}); reset to recover` };
+    }
+    return null;
+  }
+
+  #bind(id, address, name) {
+    this.addressOf.set(id, address);
+    this.idAt.set(address, id);
+    if (name) {
+      this.names.set(name, id);
+      this.nameOf.set(id, name);
+    }
+  }
+
+  /** `malloc(size)` with an optional alignment (0 = the heap's) and variable name. */
+  malloc(size, { align = 0, name = null } = {}) {
+    return this.#allocate({ op: "malloc", size, align, name }, () => this.heap.malloc(size, align), () =>
+      align ? `aligned_alloc(${align}, ${size})` : `malloc(${size})`,
+    );
+  }
+
+  /** `calloc(count, size)`: zeroed. */
+  calloc(count, size, { name = null } = {}) {
+    return this.#allocate({ op: "calloc", count, size, name }, () => this.heap.calloc(count, size), () => `calloc(${count}, ${size})`);
+  }
+
+  #allocate(op, run, text) {
+    const blocked = this.#guard();
+    if (blocked) return blocked;
+    let address;
+    try {
+      address = run();
+    } catch (error) {
+      return failure(error, `${text()} failed: `);
+    }
+    const id = this.nextId++;
+    const record = { ...op, id };
+    if (!record.name) delete record.name;
+    const leaked = op.name && this.names.has(op.name) && this.isLive(this.names.get(op.name)) ? this.names.get(op.name) : 0;
+    this.#bind(id, address, op.name);
+    this.trace.push(record);
+    this.#changed();
+    let message = `${op.name ? `${op.name} = ` : ""}${text()} returned ${hex(address)} (block #${id})`;
+    if (leaked) message += `; the block #${leaked} that ${op.name} pointed to is still allocated but no variable names it (a leak)`;
+    return { ok: true, id, address, message };
+  }
+
+  /** `realloc(ref, size)`; `realloc(NULL, size)` is `malloc(size)`. `name` binds the result. */
+  realloc(ref, size, { name = null } = {}) {
+    if (ref === null || ref?.null) return this.malloc(size, { name });
+    const blocked = this.#guard();
+    if (blocked) return blocked;
+    const found = this.resolve(ref);
+    if (!found.ok) return found;
+    if (!found.id || !this.isLive(found.id)) {
+      return { ok: false, code: "invalid-free", message: `realloc of ${found.label}: it is not an allocated block (already freed?)` };
+    }
+    const id = found.id;
+    const before = this.addressOf.get(id);
+    let address;
+    try {
+      address = this.heap.realloc(before, size);
+    } catch (error) {
+      return failure(error, `realloc(${found.label}, ${size}) failed: `);
+    }
+    this.idAt.delete(before);
+    this.#bind(id, address, name);
+    const record = { op: "realloc", id, size };
+    if (name) record.name = name;
+    this.trace.push(record);
+    this.#changed();
+    const moved = address === before ? "in place" : `moved from ${hex(before)}`;
+    return { ok: true, id, address, message: `${name ? `${name} = ` : ""}realloc(${found.label}, ${size}) returned ${hex(address)} (${moved})` };
+  }
+
+  /** `free(ref)`. A name or id already freed is a double free, caught before the heap sees it. */
+  free(ref) {
+    if (ref === null || ref?.null) return { ok: true, message: "free(NULL) does nothing" };
+    const blocked = this.#guard();
+    if (blocked) return blocked;
+    const found = this.resolve(ref);
+    if (!found.ok) return found;
+    if (found.address !== undefined && !found.id) {
+      // A raw address no allocation starts at: let the allocator judge it.
+      try {
+        this.heap.free(found.address);
+      } catch (error) {
+        return failure(error, `free(${hex(found.address)}): `);
+      }
+      return { ok: false, code: "internal", message: `free(${hex(found.address)}) was accepted for an unknown block` };
+    }
+    const id = found.id;
+    if (!this.isLive(id)) return { ok: false, code: "double-free", message: `double free of ${found.label}` };
+    const address = this.addressOf.get(id);
+    try {
+      this.heap.free(address);
+    } catch (error) {
+      return failure(error, `free(${found.label}): `);
+    }
+    this.addressOf.delete(id);
+    this.idAt.delete(address);
+    this.trace.push({ op: "free", id });
+    this.#changed();
+    return { ok: true, id, address, message: `free(${found.label}) released the block at ${hex(address - 8)}` };
+  }
+
+  /**
+   * Writes `bytes` into block `ref`'s payload at `offset`. Writing past the
+   * payload is allowed (that is the lesson): the integrity check runs after
+   * every write and a corrupt heap blocks further operations until reset.
+   */
+  write(ref, offset, bytes) {
+    const found = this.resolve(ref);
+    if (!found.ok) return found;
+    if (!found.id || !this.isLive(found.id)) {
+      return { ok: false, code: "invalid-write", message: `${found.label} is not an allocated block: select a used block to write into` };
+    }
+    if (!Number.isInteger(offset) || offset < 0) return { ok: false, code: "invalid-size", message: `offset must be a whole number of bytes, got ${offset}` };
+    const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+    if (data.length === 0) return { ok: false, code: "invalid-size", message: "nothing to write" };
+    const payload = this.addressOf.get(found.id);
+    try {
+      this.heap.write(payload + offset, data);
+    } catch (error) {
+      return failure(error, `write into ${found.label}: `);
+    }
+    this.trace.push({ op: "write", id: found.id, offset, bytes: Array.from(data) });
+    this.#checkIntegrity();
+    this.#changed();
+    const usable = this.usableSize(found.id);
+    const end = offset + data.length;
+    let message = `wrote ${data.length} byte${data.length === 1 ? "" : "s"} at ${hex(payload + offset)} (${found.label} + ${offset})`;
+    if (end > usable) message += `: ${end - usable} byte${end - usable === 1 ? "" : "s"} past the end of the payload`;
+    if (this.corruption) return { ok: false, code: "corrupt-heap", message: `${message}. check() found the heap corrupt: ${this.corruption}` };
+    return { ok: true, id: found.id, message };
+  }
+
+  /** Bytes a block's payload can hold (block size minus its header). */
+  usableSize(id) {
+    const address = this.addressOf.get(id);
+    if (address === undefined) return 0;
+    const { blocks } = this.snapshot();
+    for (let lo = 0, hi = blocks.length / BLOCK.COLUMNS; lo < hi; ) {
+      const mid = (lo + hi) >> 1;
+      const payload = blocks[mid * BLOCK.COLUMNS + BLOCK.PAYLOAD];
+      if (payload === address) return blocks[mid * BLOCK.COLUMNS + BLOCK.SIZE] - (payload - blocks[mid * BLOCK.COLUMNS]);
+      if (payload < address) lo = mid + 1;
+      else hi = mid;
+    }
+    return 0;
+  }
+
+  #checkIntegrity() {
+    try {
+      this.heap.check();
+      this.corruption = null;
+    } catch (error) {
+      this.corruption = error.message;
+    }
+  }
+
+  /** Runs the heap's integrity check now. */
+  check() {
+    const before = this.corruption;
+    this.#checkIntegrity();
+    if (before !== this.corruption) this.#changed();
+    return this.corruption
+      ? { ok: false, code: "corrupt-heap", message: `check() found the heap corrupt: ${this.corruption}` }
+      : { ok: true, message: "check() passed: every segment, block and free list is consistent" };
+  }
+
+  /** Frees everything and forgets the trace; memory already obtained stays. Recovers a corrupt heap. */
+  reset() {
+    try {
+      this.heap.reset();
+    } catch (error) {
+      return failure(error, "reset failed: ");
+    }
+    this.#clear();
+    this.#changed();
+    return { ok: true, message: "Heap reset: every block freed, the trace cleared" };
+  }
+
+  /**
+   * Rebuilds the heap with `options` (merged into the current ones) by
+   * replaying the trace. On invalid options nothing changes. Operations that
+   * fail under the new options are dropped from the trace and listed.
+   */
+  setOptions(changes) {
+    const options = { ...this.options, ...changes };
+    let heap;
+    try {
+      heap = new Heap(heapOptions(options));
+    } catch (error) {
+      return failure(error);
+    }
+    const old = { heap: this.heap, trace: this.trace, nextId: this.nextId };
+    this.heap = heap;
+    this.options = options;
+    this.quiet = true;
+    let replayed;
+    try {
+      replayed = this.#replay(old.trace);
+    } finally {
+      this.quiet = false;
+    }
+    this.nextId = Math.max(this.nextId, old.nextId);
+    old.heap.dispose();
+    this.#changed();
+    const failed = replayed.failed;
+    let message = `Rebuilt the heap (${describeOptions(options)}) by replaying ${old.trace.length} operation${old.trace.length === 1 ? "" : "s"}`;
+    if (failed.length) {
+      message += `; ${failed.length} failed and ${failed.length === 1 ? "was" : "were"} dropped: ${failed
+        .slice(0, 3)
+        .map((f) => `${f.op.op} #${f.op.id} (${f.message})`)
+        .join(", ")}${failed.length > 3 ? ", …" : ""}`;
+    }
+    return { ok: failed.length === 0, code: failed.length ? "replay-failed" : undefined, message, failed };
+  }
+
+  /** Rebuilds this session's state from `trace` on the current (fresh) heap. */
+  #replay(trace) {
+    const keepVersion = this.version;
+    this.#clear();
+    this.version = keepVersion;
+    const failed = [];
+    const dead = new Set();
+    for (const op of trace) {
+      if (dead.has(op.id)) {
+        failed.push({ op, message: `block #${op.id} was never allocated` });
+        continue;
+      }
+      const result = this.#apply(op);
+      if (!result.ok) {
+        failed.push({ op, message: result.code ?? result.message });
+        if (op.op === "malloc" || op.op === "calloc") dead.add(op.id);
+      }
+    }
+    return { failed };
+  }
+
+  /** Applies one recorded operation with its recorded id. */
+  #apply(op) {
+    const name = op.name ?? null;
+    let result;
+    switch (op.op) {
+      case "malloc":
+      case "calloc": {
+        this.nextId = op.id;
+        result = op.op === "malloc" ? this.malloc(op.size, { align: op.align ?? 0, name }) : this.calloc(op.count, op.size, { name });
+        this.nextId = Math.max(this.nextId, op.id + 1);
+        return result;
+      }
+      case "realloc":
+        return this.realloc({ id: op.id }, op.size, { name });
+      case "free":
+        return this.free({ id: op.id });
+      case "write":
+        return this.write({ id: op.id }, op.offset, op.bytes);
+      default:
+        return { ok: false, code: "bad-op", message: `unknown operation ${op.op}` };
+    }
+  }
+
+  // ------------------------------------------------------------ reading the heap
+
+  /**
+   * The heap as the renderers read it: `{ version, segments, pages, blocks, stats }`.
+   * `blocks` and `pages` are views into wasm memory, re-read when the heap
+   * changed or memory grew (which detaches them).
+   */
+  snapshot() {
+    const c = this.cache;
+    if (c && c.version === this.version && !isDetached(c.blocks) && !isDetached(c.pages)) return c;
+    const stats = c && c.version === this.version ? c.stats : this.heap.stats();
+    const segments = c && c.version === this.version ? c.segments : this.heap.segments();
+    // Either call may grow memory (its table is a Rust Vec), detaching the
+    // other view: read again until both are attached.
+    let pages = this.heap.pages();
+    let blocks = this.heap.blocks();
+    for (let tries = 0; isDetached(pages) && tries < 3; tries++) {
+      pages = this.heap.pages();
+      if (isDetached(blocks)) blocks = this.heap.blocks();
+    }
+    this.cache = { version: this.version, segments, pages, blocks, stats };
+    return this.cache;
+  }
+
+  /** Releases the wasm heap. */
+  dispose() {
+    this.heap.dispose();
+    this.listeners.clear();
+  }
+}
+
+/** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
+export function describeOptions(o) {
+  const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "no limit";
+  return `${o.policy}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;
+}
