@@ -92,7 +92,11 @@ impl Default for Config {
     }
 }
 
-/// Why an operation failed. Every error leaves the heap exactly as it was.
+/// Why an operation failed. Every error leaves the heap exactly as it was,
+/// with one exception: under [`Coalesce::Deferred`], an allocation (or a
+/// moving realloc) that fails with `OutOfMemory` has first run the sweep it
+/// runs before growing, so free neighbours may have merged and empty arenas
+/// gone back to the page layer; live blocks and live figures are unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AllocError {
     /// The page source has no more memory, or the limit was reached.
@@ -529,7 +533,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         if let Some(i) = self.pages.find_free_run(n) {
             return Ok(i);
         }
-        if self.release_empty_arenas() > 0 {
+        // Release empty arenas only when that yields the run: a request
+        // that fails must leave the heap as it was.
+        if self.free_run_after_release(n) {
+            self.release_empty_arenas();
             if let Some(i) = self.pages.find_free_run(n) {
                 return Ok(i);
             }
@@ -805,6 +812,46 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.c.arenas -= 1;
         let addr = self.pages.page_addr(idx);
         self.emit(Event::PagesReturned { addr, pages: n });
+    }
+
+    /// Whether a run of `n` pages would be free after
+    /// [`release_empty_arenas`](Self::release_empty_arenas) (O(pages)).
+    fn free_run_after_release(&self, n: usize) -> bool {
+        let total = self.pages.total_pages();
+        let (mut idx, mut run) = (0, 0);
+        while idx < total {
+            if self.pages.segment_first_page(idx) == idx {
+                run = 0;
+            }
+            let len = match self.pages.owner(idx) {
+                PageOwner::Free => 1,
+                // SAFETY: the first block of an arena is at page + G − 8.
+                PageOwner::ArenaHead if unsafe { self.arena_is_empty(idx) } => self.arena_len(idx),
+                _ => {
+                    run = 0;
+                    idx += 1;
+                    continue;
+                }
+            };
+            run += len;
+            if run >= n {
+                return true;
+            }
+            idx += len;
+        }
+        false
+    }
+
+    /// Whether the arena at page `idx` is one free block.
+    ///
+    /// # Safety
+    /// Page `idx` is an arena head of this heap.
+    unsafe fn arena_is_empty(&self, idx: usize) -> bool {
+        // SAFETY: the first block of an arena is at page + G − 8 (caller).
+        unsafe {
+            let first = Block::from_header(self.pages.page_ptr(idx)).add(self.granule - HEADER);
+            !first.is_used() && first.next().size() == 0
+        }
     }
 
     /// Releases every arena that is one free block (slow path: O(pages)).

@@ -40,6 +40,7 @@ pub mod events;
 pub mod stats;
 pub mod check;
 pub mod global;
+pub mod trace;
 
 #[cfg(feature = "bindings")]
 pub mod wasm;

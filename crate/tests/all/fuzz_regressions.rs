@@ -28,3 +28,23 @@ fn metadata_capacity_covers_57_to_62_pages() {
         assert_all_free(&mut t.heap);
     }
 }
+
+/// heap_ops crash 4fa91738 (immediate-mode form): a request that cannot be
+/// served released the cached empty arena before failing, so the heap
+/// changed although the allocation failed with `OutOfMemory`.
+#[test]
+fn failed_large_alloc_keeps_the_cached_arena() {
+    use crate::common::snapshot;
+    use heaplab::heap::{AllocError, MAX_SIZE};
+    use heaplab::pages::WASM_PAGE;
+    let mut t: TestHeap<AnyPolicy> = TestHeap::new(4 * WASM_PAGE, Config::DEFAULT);
+    let p = t.heap.alloc(100, 8).unwrap();
+    t.heap.free(p.as_ptr()).unwrap();
+    assert_eq!(t.heap.stats().arenas, 1);
+    for size in [MAX_SIZE, 8 * WASM_PAGE, 4 * WASM_PAGE] {
+        let before = snapshot(&t.heap);
+        assert_eq!(t.heap.alloc(size, 8), Err(AllocError::OutOfMemory));
+        assert_eq!(snapshot(&t.heap), before, "a failed alloc of {size} changed the heap");
+    }
+    t.heap.check().unwrap();
+}

@@ -6,6 +6,7 @@
 mod common;
 mod errors;
 mod fuzz_regressions;
+mod hostile;
 mod model;
 mod pages;
 mod suites;
