@@ -96,7 +96,7 @@ test("the whole page works from the keyboard alone", async ({ page }) => {
   // Zoom buttons and reset by keyboard.
   await page.locator("#zoom-in").focus();
   await page.keyboard.press("Enter");
-  await expect(page.locator("#zoom-label")).toContainText("2 KiB per row");
+  await expect(page.locator("#zoom-label")).toContainText("512 B per row");
   await page.locator("#reset-button").focus();
   await page.keyboard.press("Space");
   await expect(message(page)).toContainText("Heap reset");

@@ -25,6 +25,9 @@ test("the legend names every colour and the map draws them", async ({ page }) =>
 test("zoom changes bytes per pixel; fit shows the whole heap", async ({ page }) => {
   await openPlayground(page);
   const label = page.locator("#zoom-label");
+  await expect(label).toContainText("1 KiB per row");
+  await page.click("#zoom-out");
+  await page.click("#zoom-out");
   await expect(label).toContainText("4 KiB per row");
   await page.click("#zoom-in");
   await expect(label).toContainText("2 KiB per row");

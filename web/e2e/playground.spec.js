@@ -36,7 +36,15 @@ test("allocate three blocks, free the middle one by double-clicking it", async (
   await canvas.click({ position: await pointOf(page, p) });
   await expect(page.locator("#selection")).toContainText("p (#4)");
   await expect(page.locator("#hex-view")).toContainText("68 65 6c 6c 6f".split(" ")[0]);
+  await run(page, "arr = calloc(16, 8)", "node = malloc(48)", "free(a)");
   await settled(page);
+  await page.click("#zoom-in");
+  await page.click("#zoom-in");
+  await expect(page.locator("#zoom-label")).toContainText("256 B per row");
+  await page.evaluate((a) => {
+    window.heaplabDebug.pointOf(a);
+    document.querySelector("#map-scroller").scrollTop -= 120;
+  }, p);
   await page.mouse.move(0, 0);
   await page.screenshot({ path: testInfo.outputPath("playground.png"), fullPage: true });
 });

@@ -217,6 +217,7 @@ async function start() {
       ids,
       onSelect: () => schedulePanels(),
       onFree: freeBlock,
+      onError: (error) => say(`could not draw the map: ${error.message}`, true),
     },
   );
   session.onChange(() => {

@@ -22,7 +22,7 @@ export class MapView {
   constructor(els, hooks) {
     this.els = els;
     this.hooks = hooks;
-    this.bytesPerRow = PAGE_SIZE;
+    this.bytesPerRow = PAGE_SIZE / 4; // 1 KiB a row: small blocks readable at first sight
     this.layout = null;
     this.layoutKey = "";
     this.focusAddress = null; // the focused block, by header address (survives changes)
@@ -63,7 +63,11 @@ export class MapView {
     this.scheduled = true;
     requestAnimationFrame(() => {
       this.scheduled = false;
-      this.draw();
+      try {
+        this.draw();
+      } catch (error) {
+        this.hooks.onError?.(error);
+      }
     });
   }
 

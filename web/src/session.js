@@ -332,24 +332,32 @@ export class Session {
    * fail under the new options are dropped from the trace and listed.
    */
   setOptions(changes) {
-    const options = { ...this.options, ...changes };
+    return this.rebuild({ ...this.options, ...changes }, this.trace);
+  }
+
+  /**
+   * Replaces the heap with a fresh one built with `options` by replaying
+   * `trace` (recorded operations, as in `this.trace`). The base of
+   * `setOptions`, and of stepping through time: `rebuild(options, trace.slice(0, n))`
+   * is the heap after n operations. On invalid options nothing changes.
+   */
+  rebuild(options, trace) {
     let heap;
     try {
       heap = new Heap(heapOptions(options));
     } catch (error) {
       return failure(error);
     }
-    const old = { heap: this.heap, trace: this.trace, nextId: this.nextId };
+    const old = { heap: this.heap, trace };
     this.heap = heap;
-    this.options = options;
+    this.options = { ...options };
     this.quiet = true;
     let replayed;
     try {
-      replayed = this.#replay(old.trace);
+      replayed = this.#replay(trace);
     } finally {
       this.quiet = false;
     }
-    this.nextId = Math.max(this.nextId, old.nextId);
     old.heap.dispose();
     this.#changed();
     const failed = replayed.failed;

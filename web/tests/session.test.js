@@ -178,3 +178,19 @@ describe("History", () => {
     expect(h.down()).toBe("dra");
   });
 });
+
+describe("Session.rebuild", () => {
+  test("rebuilding from a prefix of the trace is the heap after that many operations", () => {
+    const s = new Session();
+    s.malloc(10, { name: "a" });
+    s.malloc(20, { name: "b" });
+    s.free("a");
+    const full = s.trace.slice();
+    expect(s.rebuild(s.options, full.slice(0, 2)).ok).toBe(true);
+    expect(s.trace).toEqual(full.slice(0, 2));
+    expect(s.isLive(1) && s.isLive(2)).toBe(true);
+    expect(s.rebuild(s.options, full).ok).toBe(true);
+    expect(s.isLive(1)).toBe(false);
+    expect(s.free("a")).toMatchObject({ code: "double-free" });
+  });
+});
