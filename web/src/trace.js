@@ -115,7 +115,12 @@ function firstNonBlank(text) {
 
 /** A JSON value as an error message shows it (cut short when long). */
 function show(value) {
-  const text = JSON.stringify(value) ?? String(value);
+  let text;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? "[...]" : "{...}"; // nested too deep to print
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
