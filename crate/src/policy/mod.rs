@@ -16,7 +16,7 @@ pub mod best_fit;
 pub mod first_fit;
 pub mod next_fit;
 pub mod segregated;
-mod size_index;
+pub mod size_index;
 #[cfg(test)]
 mod testkit;
 pub mod worst_fit;
@@ -188,6 +188,10 @@ pub trait Policy: Sized {
 }
 
 /// A policy chosen at run time: dispatches each call with one `match`.
+///
+/// As large as its largest index (segregated fit's list heads); a heap holds
+/// one, and `no_std` has no `Box` to shrink it.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum AnyPolicy {
     /// First fit.

@@ -68,12 +68,23 @@ fn random_size(rng: &mut Rng, min: usize) -> usize {
     s.clamp(min, MAX_BLOCK) & !7
 }
 
-/// A header-only free block of `size` bytes at slot `i`, `off` bytes in.
-fn fake_block(base: NonNull<u8>, i: usize, size: usize) -> Block {
+/// The handle of a block at slot `i`, `off` (0 or 8) bytes in.
+fn slot_block(base: NonNull<u8>, i: usize, off: usize) -> Block {
+    debug_assert!(off + 8 + 5 * 8 <= STRIDE, "links leave the slot");
     // SAFETY: slot `i` is inside the buffer (callers pass i < slots).
-    let b = Block::from_header(unsafe { base.add(i * STRIDE) });
-    // SAFETY: the header and five links lie inside the slot.
+    Block::from_header(unsafe { base.add(i * STRIDE + off) })
+}
+
+/// Writes the header of a free block of `size` bytes at `b`.
+fn write_header(b: Block, size: usize) {
+    // SAFETY: `b` is a slot block: the header lies inside the buffer.
     unsafe { b.set_header(Block::encode(size, false, true, false, 0)) };
+}
+
+/// A header-only free block of `size` bytes at slot `i`.
+fn fake_block(base: NonNull<u8>, i: usize, size: usize) -> Block {
+    let b = slot_block(base, i, 0);
+    write_header(b, size);
     b
 }
 
@@ -104,12 +115,14 @@ fn check_events(events: &[Event], s: &Search) {
     assert_eq!(s.fit.is_some(), events.iter().any(|e| matches!(e, Event::Choose { .. })), "Choose iff found");
 }
 
-/// Random inserts, removes and finds on an index of header-only blocks,
-/// compared with a shadow list after every step by `judge` (which knows the
-/// policy's choice rule) and by the index's own `check`.
-pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), seed: u64) {
+/// Random inserts, removes, `try_replace`s and finds on an index of
+/// header-only blocks, compared with a shadow list after every step by
+/// `judge` (which knows the policy's choice rule) and by the index's own
+/// `check`. `keeps_place(old, new, old_size, new_size)` says whether a
+/// replacement keeps the old block's place in its list (its age).
+pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), keeps_place: fn(Block, Block, usize, usize) -> bool, seed: u64) {
     let slots = if cfg!(miri) { 48 } else { 400 };
-    let steps = if cfg!(miri) { 400 } else { 20_000 };
+    let steps = if cfg!(miri) { 200 } else { 20_000 };
     let mut buf: Vec<u64> = vec![0; slots * STRIDE / 8];
     let base = NonNull::new(buf.as_mut_ptr().cast::<u8>()).unwrap();
     let mut p = P::new(P::KIND.unwrap());
@@ -128,10 +141,37 @@ pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), seed: u64
                 seq += 1;
                 shadow[i] = Some(Entry { block: b, size, seq });
             }
-            (0..=6, Some(e)) => {
+            (0..=3, Some(e)) => {
                 // SAFETY: `e.block` is indexed with its header unchanged.
                 unsafe { p.remove(e.block) };
                 shadow[i] = None;
+            }
+            (4..=6, Some(e)) => {
+                // Replace by a block in the same slot (maybe the same block,
+                // maybe 8 bytes on, overlapping its links) or in a free slot.
+                let j = rng.below(slots);
+                let (j, off) = if shadow[j].is_none() { (j, 0) } else { (i, 8 * rng.below(2)) };
+                let new = slot_block(base, j, off);
+                let new_size = if rng.below(4) == 0 { e.size } else { random_size(&mut rng, min) };
+                // SAFETY: `e.block` is indexed with its header unchanged;
+                // `new` has link room; the header is written after, and on
+                // `false` the heap's order (remove, write, insert) is kept.
+                unsafe {
+                    let done = p.try_replace(e.block, new, new_size);
+                    if !done {
+                        p.remove(e.block);
+                    }
+                    write_header(new, new_size);
+                    if !done {
+                        p.insert(new);
+                    }
+                }
+                let kept = keeps_place(e.block, new, e.size, new_size);
+                if !kept {
+                    seq += 1;
+                }
+                shadow[i] = None;
+                shadow[j] = Some(Entry { block: new, size: new_size, seq: if kept { e.seq } else { seq } });
             }
             _ => {
                 let size = random_size(&mut rng, min) - 8 - 8 * rng.below(3);
@@ -151,6 +191,7 @@ pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), seed: u64
                     assert_eq!(fits(e.block, e.size, &req), Ok(fit), "the fit is what `fits` says");
                     if rng.below(2) == 0 {
                         let j = (fit.block.addr() - base.as_ptr().addr()) / STRIDE;
+                        debug_assert!(shadow[j].is_some_and(|e| e.block == fit.block));
                         // SAFETY: indexed, header unchanged.
                         unsafe { p.remove(fit.block) };
                         shadow[j] = None;
@@ -227,7 +268,7 @@ pub fn heap_round_trip<P: Policy>() {
     use std::alloc::{alloc_zeroed, dealloc, Layout};
 
     let len = if cfg!(miri) { 256 * 1024 } else { 4 << 20 };
-    let steps = if cfg!(miri) { 150 } else { 4000 };
+    let steps = if cfg!(miri) { 100 } else { 4000 };
     for coalesce in [Coalesce::Immediate, Coalesce::Deferred] {
         let layout = Layout::from_size_align(len, 4096).unwrap();
         // SAFETY: non-zero size.
