@@ -115,8 +115,11 @@ impl<S: PageSource, P: Policy> GlobalHeap<S, P> {
     }
 }
 
-impl GlobalHeap<FixedRegion> {
-    /// A global heap over `len` bytes at `ptr`, with [`Config::DEFAULT`].
+impl<P: Policy> GlobalHeap<FixedRegion, P> {
+    /// A global heap over `len` bytes at `ptr`, with [`Config::DEFAULT`]
+    /// (the policy is the type's: `GlobalHeap<FixedRegion, Segregated>`
+    /// carries only segregated fit; the default [`AnyPolicy`] carries all
+    /// five and uses first fit).
     ///
     /// # Safety
     /// As [`FixedRegion::new`]: the region is valid, initialized and used
@@ -128,8 +131,10 @@ impl GlobalHeap<FixedRegion> {
 }
 
 #[cfg(target_arch = "wasm32")]
-impl GlobalHeap<crate::pages::WasmMemory> {
-    /// A global heap over wasm `memory.grow`, with [`Config::DEFAULT`].
+impl<P: Policy> GlobalHeap<crate::pages::WasmMemory, P> {
+    /// A global heap over wasm `memory.grow`, with [`Config::DEFAULT`]
+    /// (for the smallest and fastest build, name one policy:
+    /// `GlobalHeap<WasmMemory, Segregated>`).
     pub const fn wasm() -> Self {
         Self::new(Heap::new(crate::pages::WasmMemory::new(), Config::DEFAULT))
     }
@@ -149,12 +154,12 @@ unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalHeap<S
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        let r = self.with(|h| h.free(ptr));
+        let r = self.with(|h| h.free_unclassified(ptr));
         debug_assert!(r.is_ok(), "dealloc of an address this heap did not hand out");
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.with(|h| h.realloc_aligned(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.with(|h| h.realloc_unclassified(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 }

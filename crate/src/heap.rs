@@ -307,7 +307,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     #[inline]
     fn begin(&mut self) {
-        if !self.started {
+        // A single-policy type (`P::KIND` is some) is complete as `P::EMPTY`;
+        // only the run-time choice must be built from the config once.
+        if P::KIND.is_none() && !self.started {
             self.policy = P::new(self.config.policy);
             self.started = true;
         }
@@ -688,9 +690,28 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// (O(n) for first and next fit); a large object frees O(pages). The
     /// error path walks the arena holding `ptr`.
     pub fn free(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        self.free_impl::<true>(ptr)
+    }
+
+    /// [`Heap::free`] without telling bad addresses apart: an address that
+    /// is not a live payload fails with [`AllocError::NotAllocated`] and
+    /// changes nothing. For callers that discard the reason (the
+    /// `GlobalAlloc` adapter), so the classification code is not linked in.
+    ///
+    /// # Errors
+    /// `NotAllocated` for any address that is not a live payload.
+    ///
+    /// # Time complexity
+    /// As [`Heap::free`], and O(1) on the error path.
+    pub fn free_unclassified(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        self.free_impl::<false>(ptr)
+    }
+
+    #[inline]
+    fn free_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
         self.begin();
         self.emit(Event::Free { payload: ptr.addr() });
-        let r = match self.validate(ptr) {
+        let r = match self.validate::<CLASSIFY>(ptr) {
             // SAFETY: `validate` returned a live block of this heap.
             Ok(b) => {
                 let _: () = unsafe { self.free_block(b) };
@@ -896,12 +917,15 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.emit(Event::PagesReturned { addr: run, pages: n });
     }
 
-    /// The live block whose payload starts at `ptr`, or why there is none.
-    fn validate(&self, ptr: *mut u8) -> Result<Block, AllocError> {
+    /// The live block whose payload starts at `ptr`, or why there is none
+    /// (`NotAllocated` without looking further when `!CLASSIFY`).
+    #[inline]
+    fn validate<const CLASSIFY: bool>(&self, ptr: *mut u8) -> Result<Block, AllocError> {
         match self.pages.live_ptr(ptr.addr()) {
             // SAFETY: a live payload starts at `p`, so its header is at p − 8.
             Some(p) => Ok(unsafe { Block::from_payload(p) }),
-            None => Err(self.classify(ptr.addr())),
+            None if CLASSIFY => Err(self.classify(ptr.addr())),
+            None => Err(AllocError::NotAllocated),
         }
     }
 
@@ -1008,7 +1032,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(1) in place; otherwise as [`Heap::alloc`] + O(size) copy + [`Heap::free`].
     pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Result<NonNull<u8>, AllocError> {
-        self.realloc_impl(ptr, new_size, None)
+        self.realloc_impl::<true>(ptr, new_size, None)
     }
 
     /// [`Heap::realloc`] with the alignment stated (as `GlobalAlloc` does);
@@ -1020,14 +1044,27 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// As [`Heap::realloc`].
     pub fn realloc_aligned(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        self.realloc_impl(ptr, new_size, Some(align))
+        self.realloc_impl::<true>(ptr, new_size, Some(align))
     }
 
-    fn realloc_impl(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
+    /// [`Heap::realloc_aligned`] without telling bad addresses apart (see
+    /// [`Heap::free_unclassified`]), for the `GlobalAlloc` adapter.
+    ///
+    /// # Errors
+    /// As [`Heap::realloc_aligned`], but `NotAllocated` for every bad address.
+    ///
+    /// # Time complexity
+    /// As [`Heap::realloc`].
+    pub fn realloc_unclassified(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl::<false>(ptr, new_size, Some(align))
+    }
+
+    #[inline]
+    fn realloc_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
         self.begin();
         self.emit(Event::Realloc { payload: ptr.addr(), size: new_size });
         let r = match self.request(new_size, align.unwrap_or(1)) {
-            Ok(_) => match self.validate(ptr) {
+            Ok(_) => match self.validate::<CLASSIFY>(ptr) {
                 Ok(b) => {
                     let align = align.unwrap_or_else(|| self.block_align(b));
                     let req = Request::new(new_size, align, self.granule, self.min_block);
@@ -1157,7 +1194,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(1) (O(arena) on the error path).
     pub fn usable_size(&self, ptr: *mut u8) -> Result<usize, AllocError> {
-        let b = self.validate(ptr)?;
+        let b = self.validate::<true>(ptr)?;
         // SAFETY: `b` is live.
         Ok(unsafe { b.size() } - HEADER)
     }
@@ -1529,6 +1566,24 @@ mod tests {
         // SAFETY: deliberately corrupts the heap's own memory (the next header).
         unsafe { a.as_ptr().add(usable).write_bytes(0x41, 4) };
         assert!(h.check().is_err());
+    }
+}
+
+/// Time travel, for teaching: the timeline saves the heap at checkpoints and
+/// jumps back to them instead of replaying a long trace from the start.
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// A bitwise copy of the heap's bookkeeping (segment table, page map
+    /// pointer, policy heads, counters, observer), not of its memory.
+    ///
+    /// # Safety
+    /// The copy describes the heap's memory as it is now. Only replace this
+    /// heap with it (dropping neither twice: `Heap` owns no resources that a
+    /// drop would release) after putting back every byte of every non-free
+    /// page of the segments it lists, as they are now; never use both.
+    pub unsafe fn duplicate(&self) -> Self {
+        // SAFETY: `Heap` has no `Drop` and holds only plain data and raw
+        // pointers; the caller keeps the copy and `self` from being used together.
+        unsafe { ptr::read(self) }
     }
 }
 

@@ -1,5 +1,5 @@
-//! A small, fast, seedable PRNG (wyrand), so every allocator sees the same
-//! sequence of actions for the same seed.
+// A small, fast, seedable PRNG, shared by the native benchmark and (through
+// `include!`) the wasm modules, so both draw the same actions for a seed.
 
 /// wyrand: one 64-bit state word, one multiply per number.
 pub struct Rng(u64);

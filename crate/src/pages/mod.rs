@@ -247,8 +247,14 @@ impl Pages {
     /// The segment holding `addr`.
     #[inline]
     pub(crate) fn segment_of(&self, addr: usize) -> Option<&Segment> {
-        // The last segment is the likeliest (the heap grows at the end).
-        self.segments().iter().rev().find(|s| s.contains(addr))
+        // The last segment is the likeliest (the heap grows at the end, and
+        // most heaps have one segment): test it before any loop.
+        let segs = self.segments();
+        match segs.last() {
+            Some(last) if last.contains(addr) => Some(last),
+            Some(_) => segs[..segs.len() - 1].iter().rev().find(|s| s.contains(addr)),
+            None => None,
+        }
     }
 
     /// A pointer to `addr` with the provenance of its segment.

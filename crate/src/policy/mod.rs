@@ -124,7 +124,8 @@ pub trait Policy: Sized {
     /// An empty index usable in `const` contexts (a `static` heap).
     const EMPTY: Self;
 
-    /// An empty index for `kind` (ignored by single-policy types).
+    /// An empty index for `kind` (ignored by single-policy types, for which
+    /// it must equal [`Policy::EMPTY`]: the heap then skips calling it).
     fn new(kind: PolicyKind) -> Self;
     /// Which policy this is.
     fn kind(&self) -> PolicyKind;

@@ -1,0 +1,10 @@
+//! heaplab, segregated fit only, as the global allocator.
+
+use heaplab::global::GlobalHeap;
+use heaplab::pages::WasmMemory;
+use heaplab::policy::Segregated;
+
+#[global_allocator]
+static HEAP: GlobalHeap<WasmMemory, Segregated> = GlobalHeap::wasm();
+
+include!("../../module.rs");

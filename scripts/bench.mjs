@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// `npm run bench`: heaplab beside talc, rlsf, dlmalloc and linked_list_allocator,
+// natively and in wasm, printed as one table (see README, "Benchmarks").
+//
+//   1. the toolchain (scripts/setup.mjs --no-wasm: npm packages with wasm-opt,
+//      the wasm32 target);
+//   2. the wasm modules of crate/bench/wasm/ (one cdylib per allocator, each
+//      the module's #[global_allocator]), built twice: the random-actions
+//      workload (release), and a minimal module (a Vec and a Box<[u8]>,
+//      profile `size`, then `wasm-opt -Oz`) whose bytes are the code size;
+//   3. the workload timed here in Node, as natively: random actions in
+//      chunks of 100 until the time is up, several trials, actions per second;
+//   4. the native benchmark (crate/bench), which runs its own rows and prints
+//      the one table, wasm rows included.
+//
+// Usage: npm run bench [-- --quick]
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const quick = process.argv.includes("--quick");
+const wasmDir = join(root, "crate", "bench", "wasm");
+const targetDir = join(root, "target", "wasm-bench");
+const outDir = join(root, "target", "bench");
+const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
+
+/** The wasm modules: table column → crate directory under crate/bench/wasm/. */
+const MODULES = {
+  segregated: "heaplab-segregated",
+  "any(seg)": "heaplab-any",
+  talc: "talc",
+  rlsf: "rlsf",
+  dlmalloc: "dlmalloc",
+  lla: "lla",
+};
+
+function run(cmd, args, options = {}) {
+  console.error(`[bench] ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", options.stdout ?? "inherit", "inherit"], encoding: "utf8" });
+  if (r.status !== 0) {
+    console.error(`[bench] ${cmd} failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+  return r.stdout;
+}
+
+function buildWasm() {
+  const common = ["--target", "wasm32-unknown-unknown", "--manifest-path", join(wasmDir, "Cargo.toml"), "--target-dir", targetDir, "--workspace"];
+  run("cargo", ["build", "--release", ...common]);
+  run("cargo", ["build", "--profile", "size", "--features", "size", ...common]);
+}
+
+const wasmFile = (profile, dir) => join(targetDir, "wasm32-unknown-unknown", profile, `bench_wasm_${dir.replaceAll("-", "_")}.wasm`);
+
+function codeSize(dir) {
+  const raw = wasmFile("size", dir);
+  if (!existsSync(wasmOpt)) {
+    console.error(`[bench] no ${wasmOpt}: sizes are before wasm-opt`);
+    return statSync(raw).size;
+  }
+  const opt = join(outDir, `${dir}.size.wasm`);
+  run(wasmOpt, ["-Oz", raw, "-o", opt]);
+  return statSync(opt).size;
+}
+
+/** Random actions with sizes up to `max`: millions of successful actions per second. */
+async function timeModule(dir, max) {
+  const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile("release", dir)), {});
+  const { start, run: step, finish } = instance.exports;
+  const trials = quick ? 1 : 5;
+  const duration = quick ? 50 : 200;
+  const warmup = quick ? 5 : 20;
+  let total = 0;
+  for (let t = 0; t < trials; t++) {
+    start(1000 + t, max);
+    for (const end = performance.now() + warmup; performance.now() < end; ) step(100);
+    start(t, max);
+    let done = 0;
+    for (const end = performance.now() + duration; performance.now() < end; ) done += step(100);
+    finish();
+    total += done;
+  }
+  return total / ((trials * duration) / 1000) / 1e6;
+}
+
+run(process.execPath, [join(root, "scripts", "setup.mjs"), "--no-wasm"], { stdout: "pipe" });
+mkdirSync(outDir, { recursive: true });
+buildWasm();
+const lines = [];
+for (const [name, dir] of Object.entries(MODULES)) {
+  for (const [key, max] of [["wasm-ra-200", 200], ["wasm-ra-30k", 30000]]) {
+    const v = await timeModule(dir, max);
+    console.error(`[bench] ${key} ${name}: ${v.toFixed(3)} M actions/s`);
+    lines.push(`${key} ${name} ${v}`);
+  }
+  const size = codeSize(dir);
+  console.error(`[bench] wasm-size ${name}: ${size} bytes`);
+  lines.push(`wasm-size ${name} ${size}`);
+}
+const results = join(outDir, "wasm.txt");
+writeFileSync(results, lines.join("\n") + "\n");
+run("cargo", ["run", "--release", "-q", "-p", "heaplab-bench", "--", ...(quick ? ["--quick"] : []), "--wasm", results]);
