@@ -415,6 +415,23 @@ export class Session {
     }
   }
 
+  /**
+   * The trace in the shape `trace.js` reads and writes (`toRep`, `toJson`):
+   * ids from 0, calloc as `a` of count × size, aligned allocations as plain
+   * `a` (the formats have no alignment), writes left out.
+   */
+  toTrace() {
+    const ops = [];
+    for (const op of this.trace) {
+      const id = op.id - 1;
+      if (op.op === "malloc") ops.push({ op: "a", id, size: op.size });
+      else if (op.op === "calloc") ops.push({ op: "a", id, size: op.count * op.size });
+      else if (op.op === "realloc") ops.push({ op: "r", id, size: op.size });
+      else if (op.op === "free") ops.push({ op: "f", id });
+    }
+    return { ops, ids: Math.max(0, this.nextId - 1), header: "json", name: "session", options: heapOptions(this.options) };
+  }
+
   // ------------------------------------------------------------ reading the heap
 
   /**

@@ -194,3 +194,25 @@ describe("Session.rebuild", () => {
     expect(s.free("a")).toMatchObject({ code: "double-free" });
   });
 });
+
+describe("Session.toTrace", () => {
+  test("writes the session's operations as a malloc-lab trace that parses back", async () => {
+    const { toRep, toJson, parseTrace } = await import("../src/trace.js");
+    const s = new Session({ policy: "best-fit" });
+    s.malloc(24, { name: "p" });
+    s.calloc(4, 8);
+    s.realloc("p", 100);
+    s.free("#2");
+    s.write("p", 0, [1, 2, 3]);
+    const trace = s.toTrace();
+    expect(trace.ops).toEqual([
+      { op: "a", id: 0, size: 24 },
+      { op: "a", id: 1, size: 32 },
+      { op: "r", id: 0, size: 100 },
+      { op: "f", id: 1 },
+    ]);
+    const rep = parseTrace(toRep(trace));
+    expect(rep.ops.map(({ op, id, size }) => ({ op, id, ...(size === undefined ? {} : { size }) }))).toEqual(trace.ops);
+    expect(parseTrace(toJson(trace)).options).toMatchObject({ policy: "best-fit" });
+  });
+});
