@@ -188,6 +188,8 @@ test("keyboard: focus the map, arrows move between blocks, Enter and Delete free
   await expect(announcer).toContainText("b (#2)");
   await page.keyboard.press("Enter");
   await expect(message(page)).toContainText("free(b)");
+  await expect(page.locator("#tooltip")).toContainText("Free block"); // the tooltip follows the change
+  await expect(announcer).toContainText(": free,");
   await page.keyboard.press("ArrowRight");
   await expect(announcer).toContainText("c (#3)");
   await page.keyboard.press("ArrowLeft");

@@ -221,7 +221,7 @@ async function start() {
     },
   );
   session.onChange(() => {
-    map.invalidate();
+    map.refresh();
     schedulePanels();
   });
   mountControls(document, { session: () => session, act });

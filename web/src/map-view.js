@@ -180,6 +180,22 @@ export class MapView {
     this.invalidate();
   }
 
+  /** After the heap changed: a visible tooltip and the announcement describe the block as it is now. */
+  refresh() {
+    this.invalidate();
+    if (this.els.tooltip.hidden) return;
+    const canvas = this.els.canvas;
+    if (this.focusAddress !== null && canvas.ownerDocument.activeElement === canvas) {
+      this.setFocus(this.focusIndex(), { scroll: false });
+    } else if (this.pointer && this.layout) {
+      const snap = this.hooks.snapshot();
+      const address = this.layout.addressAt(this.pointer.x, this.pointer.y + (this.top ?? 0));
+      const index = address === null ? -1 : blockAt(snap.blocks, 6, address);
+      if (index < 0) this.#hideTooltip();
+      else this.#showTooltip(blockInfo(snap.blocks, index, this.hooks.ids), this.pointer.x + 14, this.pointer.y + 14);
+    }
+  }
+
   // ---------------------------------------------------------------- focus
 
   /** Index of the focused block in `snap` (follows it by address across changes), or -1. */
