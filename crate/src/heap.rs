@@ -393,29 +393,52 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.finish(r)
     }
 
+    /// The fast path: one search of the index, then placement. Everything
+    /// else (large objects, sweeping, growing) is in [`Heap::alloc_slow`].
+    #[inline]
     fn alloc_req(&mut self, req: &Request) -> Result<NonNull<u8>, AllocError> {
+        if req.worst_case() <= self.large_min {
+            if let Some(fit) = self.search(req) {
+                // SAFETY: `fit` was found by the index, so the block is free and fits.
+                return Ok(unsafe { self.place(fit, req) });
+            }
+        }
+        self.alloc_slow(req)
+    }
+
+    /// One search of the index, counted in the examined figures.
+    #[inline]
+    fn search(&mut self, req: &Request) -> Option<Fit> {
+        // SAFETY: the index holds exactly this heap's free blocks.
+        let s = unsafe { self.policy.find(req, &mut self.observer) };
+        self.c.last_examined += s.examined;
+        self.c.total_examined += s.examined as u64;
+        s.fit
+    }
+
+    /// After a failed search (or for a large request): sweep (deferred
+    /// mode) or grow, and search again, up to four growths.
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&mut self, req: &Request) -> Result<NonNull<u8>, AllocError> {
         if req.worst_case() > self.large_min {
             return self.alloc_large(req);
         }
         let mut attempt = 0;
         loop {
-            // SAFETY: the index holds exactly this heap's free blocks.
-            let s = unsafe { self.policy.find(req, &mut self.observer) };
-            self.c.last_examined += s.examined;
-            self.c.total_examined += s.examined as u64;
-            if let Some(fit) = s.fit {
-                // SAFETY: `fit` was found by the index, so the block is free and fits.
-                return Ok(unsafe { self.place(fit, req) });
-            }
             if self.dirty {
                 self.sweep_inner();
-                continue;
+            } else {
+                if attempt > 3 {
+                    return Err(AllocError::OutOfMemory);
+                }
+                self.add_arena(req.worst_case().saturating_mul(1 << attempt))?;
+                attempt += 1;
             }
-            if attempt > 3 {
-                return Err(AllocError::OutOfMemory);
+            if let Some(fit) = self.search(req) {
+                // SAFETY: as in `alloc_req`.
+                return Ok(unsafe { self.place(fit, req) });
             }
-            self.add_arena(req.worst_case().saturating_mul(1 << attempt))?;
-            attempt += 1;
         }
     }
 
@@ -445,6 +468,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     ///
     /// # Safety
     /// `fit` comes from this heap's index for `req`.
+    #[inline(always)]
     unsafe fn place(&mut self, fit: Fit, req: &Request) -> NonNull<u8> {
         let c = fit.block;
         // SAFETY: `c` is an indexed free block of this heap; every address
@@ -506,6 +530,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn alloc_large(&mut self, req: &Request) -> Result<NonNull<u8>, AllocError> {
         let a = max(req.align, HEADER);
         let n = (a + req.size).div_ceil(PAGE);
@@ -576,6 +602,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     /// Makes room for a free block of at least `block_bytes`: extends an
     /// arena into the free pages after it, or creates a new arena.
+    #[cold]
+    #[inline(never)]
     fn add_arena(&mut self, block_bytes: usize) -> Result<(), AllocError> {
         let block_bytes = min(block_bytes, MAX_BLOCK - 2 * PAGE);
         let min_pages = (block_bytes + self.granule).div_ceil(PAGE);
@@ -711,13 +739,16 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     fn free_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
         self.begin();
         self.emit(Event::Free { payload: ptr.addr() });
-        let r = match self.validate::<CLASSIFY>(ptr) {
-            // SAFETY: `validate` returned a live block of this heap.
-            Ok(b) => {
-                let _: () = unsafe { self.free_block(b) };
+        // One look-up both validates the address and clears its live bit.
+        let r = match self.pages.take_live(ptr.addr()) {
+            Some(p) => {
+                // SAFETY: a live payload started at `p` (its bit is now
+                // cleared), so its header at p − 8 is trusted.
+                let _: () = unsafe { self.free_taken(Block::from_payload(p)) };
                 Ok(())
-            },
-            Err(e) => Err(e),
+            }
+            None if CLASSIFY => Err(self.classify(ptr.addr())),
+            None => Err(AllocError::NotAllocated),
         };
         self.finish(r)
     }
@@ -727,13 +758,23 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Safety
     /// `b` is a live block of this heap.
     unsafe fn free_block(&mut self, b: Block) {
-        // SAFETY: `b` is live (caller), so its header is trusted.
+        self.pages.set_live(b.payload().as_ptr().addr(), false);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.free_taken(b) }
+    }
+
+    /// Frees block `b`, which was live until its live bit was just cleared.
+    ///
+    /// # Safety
+    /// As described: `b`'s header is that of a live block of this heap.
+    #[inline(always)]
+    unsafe fn free_taken(&mut self, b: Block) {
+        // SAFETY: `b` was live (caller), so its header is trusted.
         unsafe {
             if b.is_large() {
                 return self.free_large(b);
             }
             let size = b.size();
-            self.pages.set_live(b.payload().as_ptr().addr(), false);
             self.c.used_bytes -= size;
             self.c.live_requested -= b.requested();
             self.c.live_blocks -= 1;
@@ -822,6 +863,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     ///
     /// # Safety
     /// As described.
+    #[cold]
+    #[inline(never)]
     unsafe fn release_arena(&mut self, idx: usize, m: Block, size: usize) {
         // SAFETY: `m` is indexed.
         unsafe { self.policy.remove(m) };
@@ -899,6 +942,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     ///
     /// # Safety
     /// `b` is a live large object of this heap.
+    #[cold]
+    #[inline(never)]
     unsafe fn free_large(&mut self, b: Block) {
         let idx = self.pages.page_index(b.addr()).expect("large object outside the heap");
         let run = self.pages.page_addr(idx);
@@ -930,6 +975,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     }
 
     /// Slow path: why `addr` is not a live payload.
+    #[cold]
+    #[inline(never)]
     fn classify(&self, addr: usize) -> AllocError {
         let Some(idx) = self.pages.page_index(addr) else { return AllocError::NotAllocated };
         let owner = self.pages.owner(idx);
@@ -1212,6 +1259,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.sweep_inner();
     }
 
+    #[cold]
+    #[inline(never)]
     fn sweep_inner(&mut self) {
         self.emit(Event::SweepStart);
         let mut merged = 0;

@@ -27,6 +27,8 @@ export type ErrorCode =
   | "out-of-bounds"
   | "invalid-option"
   | "corrupt-heap"
+  | "invalid-trace"
+  | "invalid-save"
   | "not-initialised"
   | "disposed"
   | "internal";
@@ -105,6 +107,15 @@ export declare const PAGE: {
 };
 export declare const PAGE_SIZE: 4096;
 export declare const WASM_PAGE_SIZE: 65536;
+/** Operation codes of `Heap.run()`. */
+export declare const RUN: { readonly MALLOC: 0; readonly FREE: 1; readonly REALLOC: 2 };
+
+/** What `Heap.save()` returns. */
+export class SavedHeap {
+  /** Releases the saved copy. */
+  dispose(): void;
+}
+
 /** Every policy, in a stable order. */
 export declare const POLICIES: readonly Policy[];
 
@@ -144,6 +155,12 @@ export class Heap {
   segments(): Segment[];
   /** What the last operation did. */
   lastEvents(): HeapEvent[];
+  /** Runs `(code, id, size)` triples in wasm (RUN codes); throws the first failure with `index`. */
+  run(ops: Uint32Array | ArrayLike<number>): void;
+  /** Saves the whole heap (bookkeeping and pages in use). */
+  save(): SavedHeap;
+  /** Puts the heap back as it was at `saved`; throws "invalid-save" for another heap's save. */
+  restore(saved: SavedHeap): void;
   /** Releases the Rust object; later calls throw "disposed". */
   dispose(): void;
 }

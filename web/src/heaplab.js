@@ -88,6 +88,26 @@ function number(value, code, what) {
   return value;
 }
 
+/** Operation codes of `Heap.run()`. */
+export const RUN = Object.freeze({ MALLOC: 0, FREE: 1, REALLOC: 2 });
+
+/** A saved heap (`Heap.save()`); `dispose()` releases its copy of the memory. */
+export class SavedHeap {
+  #raw;
+  constructor(raw) {
+    this.#raw = raw;
+  }
+  /** The wasm object (for `Heap.restore`). */
+  get raw() {
+    if (!this.#raw) throw codedError("disposed", "this saved heap was disposed");
+    return this.#raw;
+  }
+  dispose() {
+    this.#raw?.free();
+    this.#raw = null;
+  }
+}
+
 /** A heap living in wasm linear memory. Several heaps can live at once. */
 export class Heap {
   #raw;
@@ -184,6 +204,28 @@ export class Heap {
   /** Frees every block, keeping the memory already obtained. */
   reset() {
     call(() => this.#live.reset());
+  }
+
+  /**
+   * Runs trace operations inside wasm, without a JS call each: `ops` is a
+   * Uint32Array (or array) of `(code, id, size)` triples, code RUN.MALLOC,
+   * RUN.FREE or RUN.REALLOC, `id` a trace id (its block's allocation id is
+   * id + 1). Stops at the first failure and throws it with `index`, the
+   * failing triple's position; the operations before it are done.
+   */
+  run(ops) {
+    call(() => this.#live.run(ops instanceof Uint32Array ? ops : Uint32Array.from(ops)));
+  }
+
+  /** Saves the whole heap, to come back to it with `restore(saved)`. */
+  save() {
+    return new SavedHeap(this.#live.save());
+  }
+
+  /** Puts the heap back as it was at `saved` (any number of times). */
+  restore(saved) {
+    if (!(saved instanceof SavedHeap)) throw codedError("invalid-save", "restore() takes what save() returned");
+    call(() => this.#live.restore(saved.raw));
   }
 
   /** Releases the Rust object; the heap cannot be used afterwards. */

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
-import { init, Heap, BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, POLICIES, wasmPolicyNames } from "../src/heaplab.js";
+import { init, Heap, BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, POLICIES, RUN, wasmPolicyNames } from "../src/heaplab.js";
 
 beforeAll(async () => {
   await init();
@@ -293,3 +293,69 @@ test("a Node script imports the package by name and runs random operations on ev
   expect(Object.keys(report)).toEqual([...POLICIES]);
   console.log("100k random operations per policy (ms):", Object.fromEntries(Object.entries(report).map(([p, r]) => [p, r.ms])));
 }, 300_000);
+
+describe("run, save and restore: replaying and time travel", () => {
+  const ops = (triples) => Uint32Array.from(triples.flat());
+
+  test("run replays trace operations in wasm; ids become allocation ids + 1", () => {
+    const heap = new Heap();
+    heap.run(ops([[RUN.MALLOC, 0, 100], [RUN.MALLOC, 1, 200], [RUN.REALLOC, 0, 300], [RUN.FREE, 1, 0]]));
+    expect(live(heap).map((b) => [b.id, b.requested])).toEqual([[1, 300]]);
+    heap.check();
+  });
+
+  test("run stops at the first failure, says where, and keeps what came before", () => {
+    const heap = new Heap();
+    let error;
+    try {
+      heap.run(ops([[RUN.MALLOC, 0, 64], [RUN.FREE, 0, 0], [RUN.FREE, 0, 0], [RUN.MALLOC, 1, 8]]));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: "invalid-trace", index: 2 });
+    expect(live(heap)).toEqual([]);
+    expect(() => heap.run([RUN.MALLOC, 0])).toThrow(code("invalid-trace"));
+    expect(() => heap.run([7, 0, 0])).toThrow(code("invalid-trace"));
+    expect(() => heap.run([RUN.MALLOC, 0, 0])).toThrow(code("invalid-size"));
+  });
+
+  test("restore puts blocks, pages, bytes and stats back, any number of times", () => {
+    const heap = new Heap();
+    const p = heap.malloc(40);
+    heap.write(p, [9, 8, 7]);
+    heap.malloc(5000);
+    const saved = heap.save();
+    const before = snapshot(heap);
+    heap.write(p, [1, 1, 1]);
+    heap.free(p);
+    for (let i = 0; i < 50; i++) heap.malloc(20_000); // grows memory
+    heap.restore(saved);
+    expect(snapshot(heap)).toBe(before);
+    expect([...heap.read(p, 3)]).toEqual([9, 8, 7]);
+    heap.check();
+    heap.free(p);
+    heap.restore(saved);
+    expect(snapshot(heap)).toBe(before);
+    saved.dispose();
+    expect(() => heap.restore(saved)).toThrow(code("disposed"));
+  });
+
+  test("replaying the same operations after a restore gives the same addresses", () => {
+    const heap = new Heap({ policy: "best-fit" });
+    const saved = heap.save();
+    const work = ops(Array.from({ length: 400 }, (_, i) => (i % 3 === 2 ? [RUN.FREE, i - 1, 0] : [RUN.MALLOC, i, 100 + ((i * 997) % 9000)])));
+    heap.run(work);
+    const first = [...heap.blocks()];
+    heap.restore(saved);
+    heap.run(work);
+    expect([...heap.blocks()]).toEqual(first);
+  });
+
+  test("a save only restores into its own heap", () => {
+    const a = new Heap();
+    const b = new Heap();
+    const saved = a.save();
+    expect(() => b.restore(saved)).toThrow(code("invalid-save"));
+    expect(() => b.restore({})).toThrow(code("invalid-save"));
+  });
+});

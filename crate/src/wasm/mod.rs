@@ -18,10 +18,13 @@ use js_sys::{Error as JsError, Reflect, Uint32Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+mod memory;
+
 use crate::check::CheckError;
 use crate::events::Recorder;
 use crate::heap::{AllocError, Coalesce, Config, Heap};
-use crate::pages::{PageSource, WasmMemory};
+use memory::{RecycledMemory, Saved};
+
 use crate::policy::{AnyPolicy, PolicyKind};
 
 /// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
@@ -117,13 +120,19 @@ const OPTION_NAMES: &[&str] = &["policy", "align", "maxBytes", "coalesce", "spli
 /// otherwise be silently ignored).
 fn reject_unknown_options(options: &JsValue) -> Result<(), JsValue> {
     if !options.is_object() {
-        return Err(coded_error("invalid-option", "heap options must be an object"));
+        return Err(coded_error(
+            "invalid-option",
+            "heap options must be an object",
+        ));
     }
     for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         if !OPTION_NAMES.contains(&key.as_str()) {
             let accepted = OPTION_NAMES.join(", ");
-            return Err(coded_error("invalid-option", &format!("unknown option `{key}`; the options are {accepted}")));
+            return Err(coded_error(
+                "invalid-option",
+                &format!("unknown option `{key}`; the options are {accepted}"),
+            ));
         }
     }
     Ok(())
@@ -146,7 +155,12 @@ fn size_arg(value: f64, what: &str) -> Result<usize, JsValue> {
 
 /// An address or length of a raw read or write.
 fn span_arg(value: f64) -> Result<usize, JsValue> {
-    whole_number(value).ok_or_else(|| coded_error("out-of-bounds", &format!("{value} is not an address or length in the heap")))
+    whole_number(value).ok_or_else(|| {
+        coded_error(
+            "out-of-bounds",
+            &format!("{value} is not an address or length in the heap"),
+        )
+    })
 }
 
 fn address_arg(value: f64) -> Result<usize, JsValue> {
@@ -188,40 +202,16 @@ struct JsOptions {
 /// mirrors it, and a test keeps the two equal).
 #[wasm_bindgen(js_name = policyNames)]
 pub fn policy_names() -> Vec<String> {
-    PolicyKind::ALL.iter().map(|k| k.name().to_string()).collect()
+    PolicyKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
 }
 
 #[derive(Serialize)]
 struct JsSegment {
     base: usize,
     bytes: usize,
-}
-
-std::thread_local! {
-    /// Segments of disposed heaps, `(base, bytes)`: wasm memory never
-    /// shrinks, so new heaps take these before growing memory again.
-    static RECYCLED: core::cell::RefCell<Vec<(usize, usize)>> = const { core::cell::RefCell::new(Vec::new()) };
-}
-
-/// The page source of JS-created heaps: segments left by disposed heaps
-/// first, then `memory.grow`. The playground rebuilds heaps often (every
-/// option change replays the trace into a new heap); without recycling,
-/// memory would only grow.
-struct RecycledMemory(WasmMemory);
-
-impl PageSource for RecycledMemory {
-    fn grow(&mut self, min_bytes: usize) -> Option<(core::ptr::NonNull<u8>, usize)> {
-        let reused = RECYCLED.with_borrow_mut(|runs| {
-            let i = runs.iter().position(|&(_, bytes)| bytes >= min_bytes)?;
-            Some(runs.swap_remove(i))
-        });
-        match reused {
-            Some((base, bytes)) => {
-                core::ptr::NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(base)).map(|p| (p, bytes))
-            }
-            None => self.0.grow(min_bytes),
-        }
-    }
 }
 
 /// A heap in wasm memory, as JS sees it (wrapped by `Heap` in `heaplab.js`).
@@ -235,7 +225,25 @@ pub struct RawHeap {
     block_table: Vec<[u32; BLOCK_COLUMNS]>,
     /// Backing store of the `pages()` view; rebuilt on each call.
     page_table: Vec<u8>,
+    /// Payload address of each trace id of `run` (0: not allocated).
+    slots: Vec<usize>,
 }
+
+/// A saved heap (`heap.save()`), to go back to with `heap.restore(saved)`.
+#[wasm_bindgen]
+pub struct SavedHeap {
+    /// The bookkeeping, a bitwise copy (boxed: the event recorder is large).
+    heap: std::boxed::Box<Heap<RecycledMemory, AnyPolicy, Recorder<EVENTS>>>,
+    memory: Saved,
+    ids: BTreeMap<usize, u32>,
+    next_id: u32,
+    slots: Vec<usize>,
+}
+
+/// Operation codes of `run`.
+const RUN_MALLOC: u32 = 0;
+const RUN_FREE: u32 = 1;
+const RUN_REALLOC: u32 = 2;
 
 #[wasm_bindgen]
 impl RawHeap {
@@ -251,11 +259,12 @@ impl RawHeap {
         };
         let config = options.into_config()?;
         Ok(RawHeap {
-            heap: Heap::with_observer(RecycledMemory(WasmMemory::new()), config, Recorder::new()),
+            heap: Heap::with_observer(RecycledMemory::new(), config, Recorder::new()),
             ids: BTreeMap::new(),
             next_id: 1,
             block_table: Vec::new(),
             page_table: Vec::new(),
+            slots: Vec::new(),
         })
     }
 
@@ -301,6 +310,80 @@ impl RawHeap {
         self.heap.reset();
         self.ids.clear();
         self.next_id = 1;
+        self.slots.clear();
+    }
+
+    /// Runs a batch of trace operations in wasm, without a JS call each:
+    /// `ops` holds triples `(code, id, size)`, code 0 malloc, 1 free, 2
+    /// realloc; `id` names the allocation as trace ids do, and its block's
+    /// allocation id is `id + 1`. Stops at the first failure, which it
+    /// throws with `index`, the failing triple's position (the operations
+    /// before it are done; the failing one changed nothing).
+    pub fn run(&mut self, ops: &[u32]) -> Result<(), JsValue> {
+        if !ops.len().is_multiple_of(3) {
+            return Err(coded_error(
+                "invalid-trace",
+                "run() takes (code, id, size) triples",
+            ));
+        }
+        for (index, op) in ops.chunks_exact(3).enumerate() {
+            self.heap.observer_mut().clear();
+            self.run_one(op[0], op[1] as usize, op[2] as usize)
+                .inspect_err(|error| {
+                    let _ = Reflect::set(
+                        error,
+                        &JsValue::from_str("index"),
+                        &JsValue::from(index as u32),
+                    );
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Saves the whole heap (bookkeeping and the bytes of every page in use).
+    pub fn save(&self) -> SavedHeap {
+        let heap = &self.heap;
+        let memory = Saved::capture(*heap.source(), heap.pages(), |addr, len| {
+            heap.bytes(addr, len)
+                .expect("a page in use lies inside the heap")
+        });
+        SavedHeap {
+            // SAFETY: the copy is only ever used by `restore`, which first
+            // writes back the bytes saved here (every page in use) and then
+            // replaces this heap with a copy of it.
+            heap: std::boxed::Box::new(unsafe { self.heap.duplicate() }),
+            memory,
+            ids: self.ids.clone(),
+            next_id: self.next_id,
+            slots: self.slots.clone(),
+        }
+    }
+
+    /// Puts the heap back as it was when `saved` was made; the same saved
+    /// heap can be restored any number of times.
+    pub fn restore(&mut self, saved: &SavedHeap) -> Result<(), JsValue> {
+        if !saved.memory.fits(*self.heap.source()) {
+            return Err(coded_error(
+                "invalid-save",
+                "this saved heap belongs to another heap, or to a history that was replaced",
+            ));
+        }
+        for (addr, bytes) in saved.memory.pages() {
+            // The saved segments are all still this heap's (checked above).
+            self.heap
+                .bytes_mut(*addr, bytes.len())
+                .map_err(alloc_error)?
+                .copy_from_slice(bytes);
+        }
+        // SAFETY: every page in use at the save was just written back, and
+        // the duplicate replaces the heap (the old bookkeeping is dropped).
+        self.heap = unsafe { saved.heap.duplicate() };
+        saved.memory.rewind();
+        self.heap.observer_mut().clear();
+        self.ids.clone_from(&saved.ids);
+        self.next_id = saved.next_id;
+        self.slots.clone_from(&saved.slots);
+        Ok(())
     }
 
     /// The options this heap runs with, defaults filled in.
@@ -337,8 +420,19 @@ impl RawHeap {
         rows.clear();
         rows.extend(self.heap.blocks().map(|b| {
             let flags = if b.used { FLAG_USED } else { 0 } | if b.large { FLAG_LARGE } else { 0 };
-            let id = if b.used { ids.get(&b.payload).copied().unwrap_or(0) } else { 0 };
-            [b.addr as u32, b.size as u32, b.payload as u32, b.requested as u32, flags, id]
+            let id = if b.used {
+                ids.get(&b.payload).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            [
+                b.addr as u32,
+                b.size as u32,
+                b.payload as u32,
+                b.requested as u32,
+                flags,
+                id,
+            ]
         }));
         // The core lists segments in the order obtained; recycled segments
         // may lie below later ones. Rows are sorted within each segment, so
@@ -354,10 +448,15 @@ impl RawHeap {
     /// `PageOwner` codes: 0 free, 1 metadata, 2 arena head, 3 arena, 4 large
     /// object head, 5 large object), as a view into wasm memory.
     pub fn pages(&mut self) -> Uint8Array {
-        let mut pages: Vec<(usize, u8)> = self.heap.pages().map(|(addr, owner)| (addr, owner as u8)).collect();
+        let mut pages: Vec<(usize, u8)> = self
+            .heap
+            .pages()
+            .map(|(addr, owner)| (addr, owner as u8))
+            .collect();
         pages.sort_by_key(|&(addr, _)| addr);
         self.page_table.clear();
-        self.page_table.extend(pages.into_iter().map(|(_, owner)| owner));
+        self.page_table
+            .extend(pages.into_iter().map(|(_, owner)| owner));
         // SAFETY: as for `blocks`: valid until the next call into this heap.
         unsafe { Uint8Array::view(&self.page_table) }
     }
@@ -420,10 +519,63 @@ impl RawHeap {
     }
 }
 
+impl RawHeap {
+    fn run_one(&mut self, code: u32, id: usize, size: usize) -> Result<(), JsValue> {
+        if id >= self.slots.len() {
+            if id > 1 << 24 {
+                return Err(coded_error(
+                    "invalid-trace",
+                    &format!("trace id {id} is too large"),
+                ));
+            }
+            self.slots.resize(id + 1, 0);
+        }
+        let slot = self.slots[id];
+        let align = self.heap.config().align;
+        match code {
+            RUN_MALLOC if slot != 0 => Err(coded_error(
+                "invalid-trace",
+                &format!("id {id} is already allocated"),
+            )),
+            RUN_MALLOC => {
+                let address = self.heap.alloc(size, align).map_err(alloc_error)?.as_ptr() as usize;
+                self.slots[id] = address;
+                self.ids.insert(address, id as u32 + 1);
+                Ok(())
+            }
+            RUN_FREE | RUN_REALLOC if slot == 0 => Err(coded_error(
+                "invalid-trace",
+                &format!("id {id} is not allocated"),
+            )),
+            RUN_FREE => {
+                self.heap.free(slot as *mut u8).map_err(alloc_error)?;
+                self.slots[id] = 0;
+                self.ids.remove(&slot);
+                Ok(())
+            }
+            RUN_REALLOC => {
+                let moved = self
+                    .heap
+                    .realloc(slot as *mut u8, size)
+                    .map_err(alloc_error)?
+                    .as_ptr() as usize;
+                self.slots[id] = moved;
+                if let Some(allocation) = self.ids.remove(&slot) {
+                    self.ids.insert(moved, allocation);
+                }
+                Ok(())
+            }
+            _ => Err(coded_error(
+                "invalid-trace",
+                &format!("unknown operation code {code}"),
+            )),
+        }
+    }
+}
+
 impl Drop for RawHeap {
-    /// Hands the heap's segments to the next heap (see [`RecycledMemory`]).
+    /// Hands the heap's memory to the next heap (see [`RecycledMemory`]).
     fn drop(&mut self) {
-        let segments: Vec<(usize, usize)> = self.heap.segments().collect();
-        RECYCLED.with_borrow_mut(|runs| runs.extend(segments));
+        self.heap.source().release();
     }
 }
