@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every suite, in order: Rust (cargo test), the Node and front-end unit
+// Runs every suite, in order: Rust (cargo test, and the core built without
+// std), the Node and front-end unit
 // tests (Vitest, incl. the built wasm package loaded in Node), the production
 // build, and the end-to-end tests in headless Chromium against that build.
 // Every suite runs even when an earlier one fails; the exit status says whether
@@ -13,6 +14,8 @@ const only = process.argv.slice(2);
 
 const SUITES = [
   ["rust", "cargo", ["test", "--workspace", "--quiet"]],
+  // The core builds without std (as a kernel would use it): the rlib for wasm32.
+  ["no_std", "cargo", ["rustc", "-p", "heaplab", "--lib", "--crate-type", "rlib", "--no-default-features", "--target", "wasm32-unknown-unknown", "--quiet"]],
   ["unit", "npx", ["vitest", "run"]],
   ["build", "npx", ["vite", "build", "--logLevel", "warn"]],
   ["e2e", "npx", ["playwright", "test", "-c", "web/e2e/playwright.config.js"]],
