@@ -21,7 +21,11 @@
 //! block is used, bit 1 [`PREV_USED`] = the physically previous block is used
 //! (when clear, the previous block is free and has a footer), bit 2 [`LARGE`] =
 //! this block is a large object (a run of pages of its own). Bits 32..64 hold
-//! the requested size of a used block (0 for a free block).
+//! the requested size of a used block (0 for a free block); in a used *arena*
+//! block, whose request is below 2^28 bytes, bits 60..64 hold log2 of the
+//! alignment it was allocated with (so `realloc` can keep it), while a large
+//! object uses all 32 bits for the request (its alignment is implied by the
+//! payload's offset in its first page).
 //!
 //! **Footer**: the last 8 bytes of a *free* block hold its size, so the next
 //! block can find the start of a free previous neighbour in O(1).
@@ -57,6 +61,10 @@ pub const PREV_USED: u64 = 2;
 pub const LARGE: u64 = 4;
 const FLAGS: u64 = 7;
 const SIZE_MASK: u64 = 0xFFFF_FFFF & !FLAGS;
+/// Bit position of log2(alignment) in a used arena block's header.
+pub const ALIGN_SHIFT: u32 = 60;
+/// Requests of arena blocks must stay below this (28 bits of the header).
+pub const MAX_ARENA_REQUEST: usize = (1 << 28) - 1;
 /// Largest block size the header can encode (bits 0..32 of the header).
 pub const MAX_BLOCK: usize = 0x8000_0000;
 /// Link index of the `next` pointer of address- or size-ordered lists.
@@ -225,7 +233,20 @@ impl Block {
     #[inline]
     pub unsafe fn requested(self) -> usize {
         // SAFETY: forwarded to the caller.
-        (unsafe { self.header() } >> 32) as usize
+        let h = unsafe { self.header() };
+        let r = h >> 32;
+        (if h & LARGE != 0 { r } else { r & MAX_ARENA_REQUEST as u64 }) as usize
+    }
+
+    /// The alignment a used arena block was allocated with (1 if none was
+    /// recorded; meaningless for large objects and free blocks).
+    ///
+    /// # Safety
+    /// As [`Block::header`].
+    #[inline]
+    pub unsafe fn align(self) -> usize {
+        // SAFETY: forwarded to the caller.
+        1 << ((unsafe { self.header() } >> ALIGN_SHIFT) & 0xF)
     }
 
     /// Encodes a header word.
@@ -240,14 +261,18 @@ impl Block {
             | ((requested as u64) << 32)
     }
 
-    /// Writes the header of a used block (no footer).
+    /// Writes the header of a used arena block (no footer), recording its
+    /// alignment (a power of two up to 4096).
     ///
     /// # Safety
     /// `size` bytes from this address must belong to this block and be writable.
     #[inline]
-    pub unsafe fn write_used(self, size: usize, requested: usize, prev_used: bool) {
+    pub unsafe fn write_used(self, size: usize, requested: usize, prev_used: bool, align: usize) {
+        debug_assert!(requested <= MAX_ARENA_REQUEST, "arena request too big for the header");
+        debug_assert!(align.is_power_of_two() && align <= 4096, "alignment must be a power of two up to 4096");
+        let a = (align.trailing_zeros() as u64) << ALIGN_SHIFT;
         // SAFETY: forwarded to the caller.
-        unsafe { self.set_header(Self::encode(size, true, prev_used, false, requested)) }
+        unsafe { self.set_header(Self::encode(size, true, prev_used, false, requested) | a) }
     }
 
     /// Writes the header and footer of a free block.
@@ -297,7 +322,9 @@ impl Block {
         // SAFETY: forwarded to the caller.
         unsafe {
             let h = self.header();
-            self.set_header((h & 0xFFFF_FFFF) | ((requested as u64) << 32));
+            let keep = if h & LARGE != 0 { h & 0xFFFF_FFFF } else { h & (0xFFFF_FFFF | 0xF << ALIGN_SHIFT) };
+            debug_assert!(h & LARGE != 0 || requested <= MAX_ARENA_REQUEST, "arena request too big for the header");
+            self.set_header(keep | ((requested as u64) << 32));
         }
     }
 
@@ -518,7 +545,7 @@ mod tests {
         let b = Block::from_header(base);
         // SAFETY: the buffer is 512 bytes, all blocks below lie inside it.
         unsafe {
-            b.write_used(64, 50, true);
+            b.write_used(64, 50, true, 32);
             assert!(b.is_used() && b.prev_used() && !b.is_large());
             assert_eq!((b.size(), b.requested()), (64, 50));
             assert_eq!(Block::from_payload(b.payload()), b);
@@ -536,7 +563,7 @@ mod tests {
             assert_eq!(n.prev_free(), None);
             assert_eq!(n.link(4), Some(e));
             b.set_requested(7);
-            assert_eq!(b.requested(), 7);
+            assert_eq!((b.requested(), b.align()), (7, 32));
             e.set_prev_used(true);
             assert!(e.prev_used() && e.is_used() && e.size() == 0);
         }

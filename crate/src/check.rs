@@ -207,6 +207,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                     if r == 0 || r > s - HEADER {
                         return fail(a, "requested size does not fit the block");
                     }
+                    if !payload.is_multiple_of(b.align()) {
+                        return fail(a, "payload not aligned to the block's recorded alignment");
+                    }
                     if let Some(x) = self.pages.next_live(payload + 8, a + s + HEADER) {
                         if x != a + s + HEADER {
                             return fail(x, "live bit inside a used block");

@@ -64,7 +64,7 @@ pub struct Config {
     pub coalesce: Coalesce,
     /// Requests whose block (with alignment slack) would exceed this many
     /// bytes become large objects (default 64 KiB; clamped to
-    /// `[4 KiB, MAX_BLOCK / 2]`).
+    /// `[4 KiB, 64 MiB]`).
     pub large_min: usize,
     /// Memory limit: the heap never grows past this many bytes of segments.
     pub max_bytes: usize,
@@ -223,7 +223,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         let g = config.align;
         let min_block = round_up(P::MIN_BLOCK, g);
         let split_min = max(round_up(config.split_min, g), min_block);
-        let large_min = min(max(config.large_min, PAGE), MAX_BLOCK / 2);
+        let large_min = min(max(config.large_min, PAGE), 1 << 26);
         Heap {
             source,
             config,
@@ -364,10 +364,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         let total = count.checked_mul(size);
         self.emit(Event::Alloc { size: total.unwrap_or(usize::MAX), align: 1 });
         let r = match total.ok_or(AllocError::InvalidSize).and_then(|t| self.request(t, 1)) {
-            Ok(req) => self.alloc_req(&req).map(|p| {
+            Ok(req) => self.alloc_req(&req).inspect(|p| {
                 // SAFETY: the payload has at least `req.size` writable bytes.
                 unsafe { p.as_ptr().write_bytes(0, req.size) };
-                p
             }),
             Err(e) => Err(e),
         };
@@ -461,14 +460,14 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             if split {
                 self.emit(Event::Split { block: u.addr(), size: need, remainder: rest });
             }
-            u.write_used(need, req.size, gap == 0 && c_prev_used);
+            u.write_used(need, req.size, gap == 0 && c_prev_used, req.align);
             if !split {
                 u.next().set_prev_used(true);
             }
             self.c.free_bytes -= need;
             self.c.used_bytes += need;
             self.mark_live(u, req.size);
-            debug_assert!(u.payload().as_ptr().addr() % req.align == 0, "payload misaligned");
+            debug_assert!(u.payload().as_ptr().addr().is_multiple_of(req.align), "payload misaligned");
             u.payload()
         }
     }
@@ -672,7 +671,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.emit(Event::Free { payload: ptr.addr() });
         let r = match self.validate(ptr) {
             // SAFETY: `validate` returned a live block of this heap.
-            Ok(b) => Ok(unsafe { self.free_block(b) }),
+            Ok(b) => {
+                let _: () = unsafe { self.free_block(b) };
+                Ok(())
+            },
             Err(e) => Err(e),
         };
         self.finish(r)
@@ -879,7 +881,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// Whether the 8 bytes before `addr` look like the header of a freed
     /// block ending by `limit`.
     fn stale_header(&self, addr: usize, limit: usize) -> bool {
-        if addr % self.granule != 0 {
+        if !addr.is_multiple_of(self.granule) {
             return false;
         }
         let Some(p) = addr.checked_sub(HEADER).and_then(|h| self.pages.ptr_at(h)) else { return false };
@@ -890,7 +892,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         let h = unsafe { Block::from_header(p).header() };
         let size = (h as u32 & !7) as usize;
         let in_page_layer = limit == usize::MAX;
-        let shape = if h & LARGE != 0 { in_page_layer && size % 8 == 0 } else { size % self.granule == 0 && size >= self.min_block };
+        let shape = if h & LARGE != 0 { in_page_layer && size.is_multiple_of(8) } else { size.is_multiple_of(self.granule) && size >= self.min_block };
         h & USED == 0 && h >> 32 == 0 && shape && (in_page_layer || addr - HEADER + size <= limit)
     }
 
@@ -904,7 +906,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             b = b.add(self.granule - HEADER);
             while b.addr() < end {
                 let s = b.size();
-                if s == 0 || s % self.granule != 0 || b.addr() + s > end {
+                if s == 0 || !s.is_multiple_of(self.granule) || b.addr() + s > end {
                     break;
                 }
                 let start = b.addr();
@@ -931,9 +933,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     // --------------------------------------------------------------- realloc
 
-    /// Resizes the allocation at `ptr` to `new_size` bytes, keeping its
-    /// alignment (the largest power of two, up to 4096, that the payload
-    /// address has; use [`Heap::realloc_aligned`] to state it).
+    /// Resizes the allocation at `ptr` to `new_size` bytes, keeping the
+    /// alignment it was allocated with (recorded in the header).
     ///
     /// Shrinks in place (splitting off the tail if it is at least
     /// `split_min`), grows in place into a free next neighbour or the free
@@ -946,11 +947,11 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(1) in place; otherwise as [`Heap::alloc`] + O(size) copy + [`Heap::free`].
     pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Result<NonNull<u8>, AllocError> {
-        let align = min(1 << ptr.addr().trailing_zeros().min(12), MAX_ALIGN);
-        self.realloc_aligned(ptr, new_size, align)
+        self.realloc_impl(ptr, new_size, None)
     }
 
-    /// [`Heap::realloc`] with the block's alignment stated.
+    /// [`Heap::realloc`] with the alignment stated (as `GlobalAlloc` does);
+    /// a moved block gets this alignment.
     ///
     /// # Errors
     /// As [`Heap::realloc`], and `InvalidAlign`.
@@ -958,17 +959,39 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// As [`Heap::realloc`].
     pub fn realloc_aligned(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl(ptr, new_size, Some(align))
+    }
+
+    fn realloc_impl(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
         self.begin();
         self.emit(Event::Realloc { payload: ptr.addr(), size: new_size });
-        let r = match self.request(new_size, align) {
-            Ok(req) => match self.validate(ptr) {
-                // SAFETY: `b` is a live block of this heap.
-                Ok(b) => unsafe { self.realloc_block(b, &req) },
+        let r = match self.request(new_size, align.unwrap_or(1)) {
+            Ok(_) => match self.validate(ptr) {
+                Ok(b) => {
+                    let align = align.unwrap_or_else(|| self.block_align(b));
+                    let req = Request::new(new_size, align, self.granule, self.min_block);
+                    // SAFETY: `b` is a live block of this heap.
+                    unsafe { self.realloc_block(b, &req) }
+                }
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         };
         self.finish(r)
+    }
+
+    /// The alignment live block `b` was allocated with.
+    fn block_align(&self, b: Block) -> usize {
+        // SAFETY: `b` is live (validated by the caller).
+        if unsafe { b.is_large() } {
+            // The payload sits `align` bytes (at least 8) into its first page.
+            let run = self.pages.page_index(b.addr()).map_or(0, |i| self.pages.page_addr(i));
+            let off = b.payload().as_ptr().addr() - run;
+            min(1 << off.trailing_zeros(), MAX_ALIGN)
+        } else {
+            // SAFETY: as above.
+            unsafe { b.align() }
+        }
     }
 
     /// # Safety
@@ -989,7 +1012,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 if need <= bs {
                     let rest = bs - need;
                     if rest >= self.split_min {
-                        b.write_used(need, old_req, b.prev_used());
+                        b.write_used(need, old_req, b.prev_used(), b.align());
                         let r = b.add(need);
                         r.set_header(Block::encode(rest, true, true, false, 0));
                         self.c.used_bytes -= rest;
@@ -1028,12 +1051,12 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                         let r = b.add(need);
                         self.index_swap(n, r, rest, true);
                         self.c.free_bytes += rest;
-                        b.write_used(need, old_req, b.prev_used());
+                        b.write_used(need, old_req, b.prev_used(), b.align());
                         self.c.used_bytes += need - bs;
                     } else {
                         self.policy.remove(n);
                         self.c.free_blocks -= 1;
-                        b.write_used(total, old_req, b.prev_used());
+                        b.write_used(total, old_req, b.prev_used(), b.align());
                         b.next().set_prev_used(true);
                         self.c.used_bytes += total - bs;
                     }
@@ -1267,9 +1290,7 @@ impl Iterator for Blocks<'_> {
                     _ => {}
                 }
             }
-            if self.cur.is_none() {
-                return None;
-            }
+            self.cur?;
         }
     }
 }
@@ -1416,6 +1437,25 @@ mod tests {
             h.check().unwrap();
         }
         assert_eq!(h.stats().arenas, 1);
+    }
+
+    #[test]
+    fn segments_from_gapped_growth() {
+        let r = Region::new(LEN);
+        // SAFETY: the region outlives the heap.
+        let src = unsafe { FixedRegion::with_gap(r.0, r.1, PAGE) };
+        let mut h: Heap<_, NextFit> = Heap::new(src, Config { coalesce: Coalesce::Deferred, ..Config::DEFAULT });
+        let mut v = std::vec::Vec::new();
+        while h.stats().segments < 2 {
+            v.push(h.alloc(3000, 16).unwrap());
+        }
+        h.check().unwrap();
+        for p in v {
+            h.free(p.as_ptr()).unwrap();
+        }
+        h.sweep();
+        h.check().unwrap();
+        assert!(h.stats().arenas <= 1);
     }
 
     #[test]

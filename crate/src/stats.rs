@@ -1,6 +1,6 @@
 //! Counters, utilization and fragmentation.
 //!
-//! The heap keeps [`Counters`] up to date in O(1) per operation. [`Stats`]
+//! The heap keeps its counters up to date in O(1) per operation. [`Stats`]
 //! is a snapshot built from them by [`Heap::stats`](crate::heap::Heap::stats);
 //! only `largest_free` (and so `external_fragmentation`) needs a walk over the
 //! blocks, which `stats()` does (O(blocks)).

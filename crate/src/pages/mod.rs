@@ -261,7 +261,7 @@ impl Pages {
         let bit = (s.first * PAGE + (addr - s.base.addr())) / 8;
         // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
         let live = unsafe { self.bitmap().add(bit / 64).read() >> (bit % 64) & 1 != 0 };
-        if live && addr % 8 == 0 {
+        if live && addr.is_multiple_of(8) {
             NonNull::new(s.base.with_addr(addr))
         } else {
             None
@@ -413,7 +413,7 @@ impl Pages {
     pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize) -> Result<Added, ()> {
         let n = len / PAGE;
         let addr = ptr.as_ptr().addr();
-        if n == 0 || addr % PAGE != 0 {
+        if n == 0 || !addr.is_multiple_of(PAGE) {
             return Err(());
         }
         let new_total = self.total + n;

@@ -89,7 +89,7 @@ impl<'h, P: Policy> Driver<'h, P> {
 
     fn step_done(&mut self) {
         self.steps += 1;
-        if self.check_every > 0 && self.steps % self.check_every == 0 {
+        if self.check_every > 0 && self.steps.is_multiple_of(self.check_every) {
             if let Err(e) = self.heap.check() {
                 panic!("check failed after step {}: {e}", self.steps);
             }

@@ -61,7 +61,7 @@ fn large_objects_take_and_return_pages() {
     assert!(s.pages_in_use >= before + large_pages);
     let before = s.pages_in_use - large_pages;
     assert!(t.heap.blocks().any(|b| b.large && b.used && b.payload == l.as_ptr().addr()));
-    assert_eq!(t.heap.usable_size(l.as_ptr()).unwrap() >= 300_000, true);
+    assert!(t.heap.usable_size(l.as_ptr()).unwrap() >= 300_000);
     // Realloc within its pages stays in place.
     assert_eq!(t.heap.realloc(l.as_ptr(), 300_010).unwrap(), l);
     t.heap.free(l.as_ptr()).unwrap();
@@ -183,4 +183,54 @@ fn global_heap_over_a_fixed_region() {
         assert!(g.alloc(Layout::from_size_align(8, 8192).unwrap()).is_null());
     }
     g.with(|h| h.check()).unwrap();
+}
+
+#[test]
+fn check_reports_a_payload_overflow_at_the_next_header() {
+    let mut t: TestHeap<FirstFit> = TestHeap::new(16 * WASM_PAGE, Config::DEFAULT);
+    let a = t.heap.alloc(24, 8).unwrap();
+    let b = t.heap.alloc(24, 8).unwrap();
+    t.heap.check().unwrap();
+    let usable = t.heap.usable_size(a.as_ptr()).unwrap();
+    // SAFETY: deliberately writes past the payload into the next header, as
+    // the teaching UI does; the memory belongs to the test region.
+    unsafe { a.as_ptr().add(usable).write_bytes(0x41, 3) };
+    let e = t.heap.check().unwrap_err();
+    assert_eq!(e.addr, b.as_ptr().addr() - 8, "{e}");
+    assert!(!e.to_string().is_empty());
+}
+
+#[test]
+fn deferred_coalescing_leaves_neighbours_until_a_sweep() {
+    use heaplab::heap::Coalesce;
+    let config = Config { coalesce: Coalesce::Deferred, ..Config::DEFAULT };
+    let mut t: TestHeap<FirstFit> = TestHeap::new(16 * WASM_PAGE, config);
+    let ptrs: Vec<_> = (0..4).map(|_| t.heap.alloc(100, 8).unwrap()).collect();
+    for p in &ptrs[..3] {
+        t.heap.free(p.as_ptr()).unwrap();
+    }
+    t.heap.check().unwrap();
+    let free_before = t.heap.stats().free_blocks;
+    assert!(free_before >= 3, "free only marks: {free_before}");
+    t.heap.sweep();
+    t.heap.check().unwrap();
+    assert_eq!(t.heap.stats().free_blocks, 2, "the sweep merged the run of three");
+    t.heap.free(ptrs[3].as_ptr()).unwrap();
+    assert_all_free(&mut t.heap);
+}
+
+#[test]
+fn realloc_keeps_the_original_alignment() {
+    let mut t: TestHeap<FirstFit> = TestHeap::new(64 * WASM_PAGE, Config::DEFAULT);
+    for align in [8usize, 32, 256, 4096] {
+        let p = t.heap.alloc(100, align).unwrap();
+        let _pin = t.heap.alloc(8, 8).unwrap(); // no room to grow in place
+        let q = t.heap.realloc(p.as_ptr(), 5000).unwrap();
+        assert_eq!(q.as_ptr().addr() % align, 0, "align {align}");
+        let r = t.heap.realloc(q.as_ptr(), 120_000).unwrap(); // becomes a large object
+        assert_eq!(r.as_ptr().addr() % align, 0, "large, align {align}");
+        let s = t.heap.realloc(r.as_ptr(), 200_000).unwrap();
+        assert_eq!(s.as_ptr().addr() % align, 0, "large moved, align {align}");
+        t.heap.check().unwrap();
+    }
 }
