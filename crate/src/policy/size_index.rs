@@ -279,6 +279,12 @@ impl SizeIndex {
         self.len
     }
 
+    /// Whether no block is indexed.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Adds free block `b` (header written, not indexed).
     ///
     /// # Time complexity
