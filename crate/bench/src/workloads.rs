@@ -183,7 +183,7 @@ pub fn replay(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>) -> Option<(
     let mut ok = true;
     for op in &t.ops {
         match *op {
-            Op::Alloc(id, size) => {
+            Op::Alloc { id, size } => {
                 let size = size.max(1);
                 // SAFETY: non-zero size.
                 let p = unsafe { a.alloc(layout(size, ALIGN)) };
@@ -196,7 +196,7 @@ pub fn replay(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>) -> Option<(
                 lo = lo.min(p.addr());
                 hi = hi.max(p.addr() + size);
             }
-            Op::Realloc(id, size) => {
+            Op::Realloc { id, size } => {
                 let size = size.max(1);
                 let l = slots[id];
                 let p = if l.ptr.is_null() {
@@ -215,7 +215,7 @@ pub fn replay(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>) -> Option<(
                 lo = lo.min(p.addr());
                 hi = hi.max(p.addr() + size);
             }
-            Op::Free(id) => {
+            Op::Free { id } => {
                 let l = std::mem::replace(&mut slots[id], Live { ptr: std::ptr::null_mut(), size: 0, align: ALIGN });
                 if !l.ptr.is_null() {
                     // SAFETY: `l` was live with this layout.

@@ -290,6 +290,30 @@ impl Pages {
         }
     }
 
+    /// If a live payload starts at `addr`, clears its live bit and returns a
+    /// pointer to it (one segment look-up for `free`'s check and clear);
+    /// otherwise changes nothing.
+    #[inline]
+    pub(crate) fn take_live(&mut self, addr: usize) -> Option<NonNull<u8>> {
+        let s = self.segment_of(addr)?;
+        if !addr.is_multiple_of(8) {
+            return None;
+        }
+        let bit = (s.first * PAGE + (addr - s.base.addr())) / 8;
+        let p = NonNull::new(s.base.with_addr(addr))?;
+        // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
+        unsafe {
+            let w = self.bitmap().add(bit / 64);
+            let m = 1u64 << (bit % 64);
+            let v = w.read();
+            if v & m == 0 {
+                return None;
+            }
+            w.write(v & !m);
+        }
+        Some(p)
+    }
+
     /// Global page index of `addr`.
     #[inline]
     pub fn page_index(&self, addr: usize) -> Option<usize> {
