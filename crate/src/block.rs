@@ -483,6 +483,9 @@ pub enum RejectReason {
     TooSmall = 0,
     /// Big enough, but not once the payload is aligned.
     Alignment = 1,
+    /// It fits, but the policy found a better block (best fit: a smaller
+    /// one; worst fit: a larger one).
+    NotBest = 2,
 }
 
 /// Where a request fits in a free block.

@@ -53,6 +53,14 @@ pub enum Event {
         /// Why.
         reason: RejectReason,
     },
+    /// A segregated-fit search went straight to the free list of the size
+    /// class holding blocks of `min..=max` bytes.
+    SizeClass {
+        /// Smallest block size of the class.
+        min: usize,
+        /// Largest block size of the class.
+        max: usize,
+    },
     /// The search chose this block.
     Choose {
         /// Block address.

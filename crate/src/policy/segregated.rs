@@ -90,7 +90,6 @@ fn class_up(size: usize) -> (usize, usize) {
 }
 
 /// Smallest size of class `(fl, sl)`.
-#[cfg(test)]
 fn class_floor(fl: usize, sl: usize) -> usize {
     if fl == 0 {
         sl << UNIT_LOG
@@ -100,12 +99,16 @@ fn class_floor(fl: usize, sl: usize) -> usize {
     }
 }
 
-/// The search jumped to the list of class `(fl, sl)`. No event yet: it
-/// needs a variant such as `Event::SizeClass { min, max }` (proposed), the
-/// size range of the list the search went to.
+/// The search jumped to the list of class `(fl, sl)`: reports the size
+/// range of that list as [`Event::SizeClass`].
 #[inline(always)]
 fn entered_class<O: Observer>(obs: &mut O, fl: usize, sl: usize) {
-    let _ = (obs, fl, sl);
+    if O::ENABLED {
+        let min = class_floor(fl, sl);
+        let (next_fl, next_sl) = if sl + 1 < SL_COUNT { (fl, sl + 1) } else { (fl + 1, 0) };
+        let max = if next_fl < FL_COUNT { class_floor(next_fl, next_sl) - 1 } else { u32::MAX as usize };
+        obs.event(Event::SizeClass { min, max });
+    }
 }
 
 /// Segregated fit with two-level bitmaps. See the module docs.

@@ -220,13 +220,14 @@ pub(super) fn report_too_small<O: Observer>(obs: &mut O, b: Block, size: usize) 
 }
 
 /// A block the search compared and then passed over because a better one
-/// (smaller for best fit, larger for worst fit) was found. Counted in
-/// `examined`; no event yet: it needs a reject reason such as
-/// `RejectReason::NotBest` (proposed), until then nothing is emitted so that
-/// every `Visit` is still followed by a `Reject` or a `Choose`.
+/// (smaller for best fit, larger for worst fit) was found: counted in
+/// `examined`, reported as a visit rejected with [`RejectReason::NotBest`].
 #[inline]
 fn passed_over<O: Observer>(obs: &mut O, b: Block, size: usize) {
-    let _ = (obs, b, size);
+    if O::ENABLED {
+        obs.event(Event::Visit { block: b.addr(), size });
+        obs.event(Event::Reject { block: b.addr(), size, reason: RejectReason::NotBest });
+    }
 }
 
 /// A candidate: a block and its size.

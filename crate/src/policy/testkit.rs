@@ -108,6 +108,11 @@ fn check_events(events: &[Event], s: &Search) {
                 }
                 i += 2;
             }
+            // Segregated fit says which size class it jumped to.
+            Event::SizeClass { min, max } => {
+                assert!(min <= max, "size class {min}..={max}");
+                i += 1;
+            }
             e => panic!("unexpected event {e:?}"),
         }
     }
@@ -178,9 +183,10 @@ pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), keeps_pla
                 let align = [8, 8, 8, 8, 16, 64, 256, 4096][rng.below(8)];
                 let req = Request::new(size.max(1), align, 8, min);
                 let entries: Vec<Entry> = shadow.iter().flatten().copied().collect();
-                let mut rec = Recorder::<256>::new();
+                let mut rec = Recorder::<4096>::new();
                 // SAFETY: the index holds valid free blocks.
                 let s = unsafe { p.find(&req, &mut rec) };
+                assert_eq!(rec.dropped(), 0, "the recorder is big enough for a whole search");
                 check_events(rec.events(), &s);
                 // SAFETY: as above, without events.
                 let quiet = unsafe { p.find(&req, &mut NoObserver) };
