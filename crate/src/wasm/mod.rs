@@ -406,10 +406,20 @@ impl RawHeap {
         to_js(&self.heap.stats())
     }
 
-    /// What the last operation did: an array of events `{ kind, ... }` (see `Event`).
+    /// What the last operation did: an array of events `{ kind, ... }` (see
+    /// `Event`). A search that examined more blocks than the recorder holds
+    /// keeps the first events and says on the browser console how many it dropped.
     #[wasm_bindgen(js_name = lastEvents)]
     pub fn last_events(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.heap.observer().events())
+        let recorder = self.heap.observer();
+        if recorder.dropped() > 0 {
+            let note = format!(
+                "heaplab: the last operation's events were cut to {EVENTS}; {} dropped",
+                recorder.dropped()
+            );
+            web_sys::console::warn_1(&JsValue::from_str(&note));
+        }
+        to_js(&recorder.events())
     }
 
     /// The block table as a view into wasm memory: 6 numbers per block
