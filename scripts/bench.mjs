@@ -9,7 +9,8 @@
 //      workload (release), and a minimal module (a Vec and a Box<[u8]>,
 //      profile `size`, then `wasm-opt -Oz`) whose bytes are the code size;
 //   3. the workload timed here in Node, as natively: random actions in
-//      chunks of 100 until the time is up, several trials, actions per second;
+//      chunks of 100 until the time is up, several trials (interleaved
+//      across modules), actions per second;
 //   4. the native benchmark (crate/bench), which runs its own rows and prints
 //      the one table, wasm rows included.
 //
@@ -65,36 +66,46 @@ function codeSize(dir) {
   return statSync(opt).size;
 }
 
-/** Random actions with sizes up to `max`: millions of successful actions per second. */
-async function timeModule(dir, max) {
-  const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile("release", dir)), {});
-  const { start, run: step, finish } = instance.exports;
+/**
+ * Random actions with sizes up to `max` on every module: millions of
+ * successful actions per second each. Trials are the outer loop, so every
+ * module sees the same spread of machine load (these machines are shared).
+ */
+function timeModules(modules, max) {
   const trials = quick ? 1 : 5;
   const duration = quick ? 50 : 200;
   const warmup = quick ? 5 : 20;
-  let total = 0;
+  const totals = new Map();
   for (let t = 0; t < trials; t++) {
-    start(1000 + t, max);
-    for (const end = performance.now() + warmup; performance.now() < end; ) step(100);
-    start(t, max);
-    let done = 0;
-    for (const end = performance.now() + duration; performance.now() < end; ) done += step(100);
-    finish();
-    total += done;
+    for (const [name, { start, run: step, finish }] of modules) {
+      start(1000 + t, max);
+      for (const end = performance.now() + warmup; performance.now() < end; ) step(100);
+      start(t, max);
+      let done = 0;
+      for (const end = performance.now() + duration; performance.now() < end; ) done += step(100);
+      finish();
+      totals.set(name, (totals.get(name) ?? 0) + done);
+    }
   }
-  return total / ((trials * duration) / 1000) / 1e6;
+  return new Map([...totals].map(([name, n]) => [name, n / ((trials * duration) / 1000) / 1e6]));
 }
 
 run(process.execPath, [join(root, "scripts", "setup.mjs"), "--no-wasm"], { stdout: "pipe" });
 mkdirSync(outDir, { recursive: true });
 buildWasm();
 const lines = [];
+const modules = new Map();
 for (const [name, dir] of Object.entries(MODULES)) {
-  for (const [key, max] of [["wasm-ra-200", 200], ["wasm-ra-30k", 30000]]) {
-    const v = await timeModule(dir, max);
+  const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile("release", dir)), {});
+  modules.set(name, instance.exports);
+}
+for (const [key, max] of [["wasm-ra-200", 200], ["wasm-ra-30k", 30000]]) {
+  for (const [name, v] of timeModules(modules, max)) {
     console.error(`[bench] ${key} ${name}: ${v.toFixed(3)} M actions/s`);
     lines.push(`${key} ${name} ${v}`);
   }
+}
+for (const [name, dir] of Object.entries(MODULES)) {
   const size = codeSize(dir);
   console.error(`[bench] wasm-size ${name}: ${size} bytes`);
   lines.push(`wasm-size ${name} ${size}`);

@@ -93,34 +93,40 @@ fn make(c: &Contender, r: &Region, len: usize) -> Box<dyn std::alloc::GlobalAllo
     unsafe { (c.make)(r.ptr, len.min(r.len)) }
 }
 
+/// Runs `trial(contender, t)` for every trial and contender, trials in the
+/// outer loop, so that every contender sees the same spread of machine load
+/// (these machines are shared), and returns the mean per second in millions.
+fn interleaved(label: &str, plan: &Plan, r: &Region, trial: impl Fn(&dyn std::alloc::GlobalAlloc, u64) -> u64) -> HashMap<String, f64> {
+    let mut totals = vec![0u64; ALL.len()];
+    for t in 0..plan.trials {
+        for (i, c) in ALL.iter().enumerate() {
+            let a = make(c, r, r.len);
+            totals[i] += trial(&*a, u64::from(t));
+        }
+    }
+    let secs = plan.duration.as_secs_f64() * f64::from(plan.trials);
+    ALL.iter()
+        .zip(totals)
+        .map(|(c, n)| {
+            let m = n as f64 / secs / 1e6;
+            eprintln!("  {label:<28} {:<10} {m:>8.3} M actions/s", c.name);
+            (c.name.to_string(), m)
+        })
+        .collect()
+}
+
 fn random_actions_row(key: &'static str, label: &'static str, max: usize, r: &Region, plan: &Plan) -> Row {
     let mut row = Row::new(key, label, "M actions/s", true);
-    for c in ALL {
-        let mut total = 0u64;
-        for t in 0..plan.trials {
-            let a = make(c, r, r.len);
-            workloads::random_actions(&*a, 1000 + u64::from(t), max, plan.warmup);
-            total += workloads::random_actions(&*a, u64::from(t), max, plan.duration);
-        }
-        let per_s = total as f64 / (plan.duration.as_secs_f64() * f64::from(plan.trials));
-        eprintln!("  {label:<28} {:<10} {:>8.2} M actions/s", c.name, per_s / 1e6);
-        row.values.insert(c.name.to_string(), per_s / 1e6);
-    }
+    row.values = interleaved(label, plan, r, |a, t| {
+        workloads::random_actions(a, 1000 + t, max, plan.warmup);
+        workloads::random_actions(a, t, max, plan.duration)
+    });
     row
 }
 
 fn steady_row(r: &Region, plan: &Plan) -> Row {
     let mut row = Row::new("live-10k", "10k live blocks, ≤200 B", "M actions/s", true);
-    for c in ALL {
-        let mut total = 0u64;
-        for t in 0..plan.trials {
-            let a = make(c, r, r.len);
-            total += workloads::steady_live(&*a, u64::from(t), LIVE_BLOCKS, 200, plan.duration);
-        }
-        let per_s = total as f64 / (plan.duration.as_secs_f64() * f64::from(plan.trials));
-        eprintln!("  10k live blocks              {:<10} {:>8.3} M actions/s", c.name, per_s / 1e6);
-        row.values.insert(c.name.to_string(), per_s / 1e6);
-    }
+    row.values = interleaved("10k live blocks", plan, r, |a, t| workloads::steady_live(a, t, LIVE_BLOCKS, 200, plan.duration));
     row
 }
 
