@@ -609,6 +609,8 @@ mod tests {
             ("2\n3\na 0 8\nf 0\nr 0 8\n", 5, Reason::ReallocAfterFree { id: 0 }),
             ("2\n1\nf 0\n", 3, Reason::FreeBeforeAlloc { id: 0 }),
             ("2\n3\na 0 8\nf 0\nf 0\n", 5, Reason::DoubleFree { id: 0 }),
+            // Met while scanning, before the short count is known.
+            ("6\n5\nf 5\n", 3, Reason::FreeBeforeAlloc { id: 5 }),
             ("65\n0\n", 1, Reason::ScratchTooSmall { needed: 65 }),
         ];
         for (text, line, reason) in cases {
