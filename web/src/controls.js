@@ -43,7 +43,8 @@ function option(doc, value, label) {
 
 /**
  * @param {Document} doc
- * @param {object} hooks `{ session(), act(result), selected() -> info|null }`
+ * @param {object} hooks `{ session(), act(result), setOptions?(changes) -> result }`
+ *   (`setOptions` defaults to the session's; the timeline's keeps the operations after the present)
  */
 export function mountControls(doc, hooks) {
   const $ = (id) => doc.getElementById(id);
@@ -99,7 +100,7 @@ export function mountControls(doc, hooks) {
     const wanted = readOptions(values);
     const same = Object.entries(wanted).every(([k, v]) => Object.is(session.options[k], v));
     if (same) return; // nothing changed (e.g. Enter after a change already applied)
-    const result = session.setOptions(wanted);
+    const result = hooks.setOptions ? hooks.setOptions(wanted) : session.setOptions(wanted);
     if (result.code && !result.failed) show(session.options); // rejected: show what is in force
     hooks.act(result);
   };

@@ -30,6 +30,19 @@ export const COLORS = Object.freeze({
   hover: "#009E73",
 });
 
+/** Step mode's highlights (steps.js roles): outline colour, translucent fill, dashed. */
+export const MARK_STYLES = Object.freeze({
+  visit: { color: "#009E73", fill: "rgba(0, 158, 115, 0.18)", dash: [4, 3], label: "looked at" },
+  reject: { color: "#D55E00", fill: "rgba(213, 94, 0, 0.22)", dash: [], label: "rejected" },
+  choose: { color: "#000000", fill: "rgba(0, 0, 0, 0.12)", dash: [], label: "chosen" },
+  split: { color: "#0072B2", fill: "rgba(0, 114, 178, 0.22)", dash: [], label: "used part" },
+  remainder: { color: "#009E73", fill: "rgba(0, 158, 115, 0.22)", dash: [2, 2], label: "free remainder" },
+  header: { color: "#CC79A7", fill: "rgba(204, 121, 167, 0.6)", dash: [], label: "header written" },
+  free: { color: "#E69F00", fill: "rgba(230, 159, 0, 0.3)", dash: [], label: "marked free" },
+  merge: { color: "#009E73", fill: "rgba(0, 158, 115, 0.3)", dash: [], label: "merged" },
+  memory: { color: "#D55E00", fill: "rgba(213, 94, 0, 0.1)", dash: [6, 3], label: "memory / pages" },
+});
+
 export const LEGEND = [
   ["header", "header / footer (boundary tags)"],
   ["payload", "payload (requested bytes)"],
@@ -83,8 +96,9 @@ export class Painter {
 /**
  * Renders the band [view.top, view.top + view.height) of the map.
  * `snap` is a session snapshot `{ segments, pages, blocks }`;
- * `view` is `{ top, height, width, dpr, focus, hover, label }` where focus and
- * hover are block indexes (or -1) and `label(payload)` names a used block.
+ * `view` is `{ top, height, width, dpr, focus, hover, label, marks }` where focus and
+ * hover are block indexes (or -1), `label(payload)` names a used block and
+ * `marks` are step mode's highlights (`[{ start, end, role }]`, see steps.js).
  * Returns `{ blocks, fills }`: how many blocks and rectangles were drawn.
  */
 export function drawHeapMap(ctx, layout, snap, view) {
@@ -106,6 +120,7 @@ export function drawHeapMap(ctx, layout, snap, view) {
   drawLabels(ctx, layout, snap, ranges, view);
   drawRowLabels(ctx, layout, rows);
   drawHighlights(ctx, layout, snap, view, ranges);
+  if (view.marks?.length) drawMarks(ctx, layout, view.marks, ranges);
   ctx.restore();
   return { blocks: drawn, fills: painter.calls };
 }
@@ -372,6 +387,26 @@ function drawRowLabels(ctx, layout, rows) {
   for (const row of rows) ctx.fillRect(0, row.y, layout.left - 8, layout.rowHeight);
   ctx.fillStyle = COLORS.text;
   for (const row of rows) ctx.fillText(hex(row.addr), 4, row.y + layout.rowHeight / 2);
+}
+
+/** Step mode's highlights: `[{ start, end, role }]` byte ranges, filled and outlined by role. */
+function drawMarks(ctx, layout, marks, ranges) {
+  for (const { start, end, role } of marks) {
+    const style = MARK_STYLES[role] ?? MARK_STYLES.choose;
+    const pieces = [];
+    for (const band of ranges) {
+      if (start < band.end && end > band.start) pieces.push(...layout.rects(Math.max(start, band.start), Math.min(end, band.end)));
+    }
+    ctx.setLineDash(style.dash);
+    for (const r of pieces) {
+      ctx.fillStyle = style.fill;
+      ctx.fillRect(r.x, r.y, Math.max(r.w, 2), r.h - 1);
+      ctx.strokeStyle = style.color;
+      ctx.lineWidth = 3;
+      ctx.strokeRect(r.x + 1.5, r.y + 1.5, Math.max(r.w - 3, 1), r.h - 4);
+    }
+    ctx.setLineDash([]);
+  }
 }
 
 function drawHighlights(ctx, layout, { blocks }, { hover = -1, focus = -1 }, ranges) {

@@ -5,21 +5,34 @@
 import { loadHeaplab } from "./wasm.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
-import { COLORS, LEGEND } from "./heap-map.js";
+import { COLORS, LEGEND, MARK_STYLES } from "./heap-map.js";
 import { renderBlockTable } from "./block-table.js";
 import { renderStats } from "./stats-panel.js";
 import { describeBlock } from "./blocks.js";
 import { hexModel, hexReadLength, parseBytes, renderHexView } from "./hex-view.js";
 import { mountControls } from "./controls.js";
 import { mountConsole } from "./console.js";
+import { Timeline } from "./timeline.js";
+import { mountTimelineControls } from "./timeline-controls.js";
+import { stepFrames } from "./steps.js";
+import { StepPlayer } from "./step-player.js";
+import { mountTracePanel } from "./trace-panel.js";
+import { mountKeep } from "./keep.js";
 
 const $ = (id) => document.getElementById(id);
 const message = $("message");
 let session = null;
+let timeline = null;
+let player = null;
 let map = null;
 let selected = null; // info of the selected (focused) block
 let panelsScheduled = false;
 let panelVersion = -1;
+let timelineControls = null;
+let panelsDrawnAt = 0;
+
+/** While the timeline plays, the panels (table, stats, hex view) follow at most this often; the map every frame. */
+const PLAYING_PANEL_MS = 250;
 
 /** Shows a message; errors are marked (colour, icon text and the class the tests read). */
 function say(text, isError = false) {
@@ -55,7 +68,16 @@ function schedulePanels() {
   if (panelsScheduled) return;
   panelsScheduled = true;
   requestAnimationFrame(() => {
+    const wait = PLAYING_PANEL_MS - (performance.now() - panelsDrawnAt);
+    if (timelineControls?.playing && wait > 0) {
+      setTimeout(() => {
+        panelsScheduled = false;
+        schedulePanels();
+      }, wait);
+      return;
+    }
     panelsScheduled = false;
+    panelsDrawnAt = performance.now();
     try {
       renderPanels();
     } catch (error) {
@@ -66,9 +88,10 @@ function schedulePanels() {
 
 function renderPanels() {
   const snap = session.snapshot();
+  if (panelVersion !== snap.version) renderStats($("stats"), snap.stats);
+  if (timelineControls?.playing) return; // the table and the selection follow when playing stops (their layout is costly)
   const focus = map.focusIndex(snap);
   selected = focus < 0 ? null : map.focusedInfo();
-  if (panelVersion !== snap.version) renderStats($("stats"), snap.stats);
   renderBlockTable($("block-list").tBodies[0], snap.blocks, { ids, focus, caption: $("block-caption") });
   panelVersion = snap.version;
   renderSelection();
@@ -86,7 +109,7 @@ function renderSelection() {
   if (!selected) {
     const p = document.createElement("p");
     p.className = "hint";
-    p.textContent = "No block selected: click one on the map, or focus the map and press an arrow key.";
+    p.textContent = "No block selected: pick one in the table of blocks, set \"Click: select\" and click it on the map, or focus the map and press an arrow key.";
     box.replaceChildren(p);
     hexView.replaceChildren();
     freeButton.disabled = true;
@@ -134,7 +157,7 @@ function mountWrite() {
   $("write-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!selected || !selected.used) {
-      act({ ok: false, code: "invalid-write", message: "select a used block first (click it on the map)" });
+      act({ ok: false, code: "invalid-write", message: "select a used block first (in the table of blocks, or with Click: select on the map)" });
       return;
     }
     let bytes;
@@ -149,6 +172,85 @@ function mountWrite() {
   });
 }
 
+/** Step mode: the events of each operation done one step forward, animated on the map with captions. */
+function mountSteps() {
+  const mode = $("step-mode");
+  const caption = $("step-caption");
+  const pause = $("step-pause");
+  const legend = $("step-legend");
+  legend.replaceChildren(
+    ...Object.values(MARK_STYLES).map((style) => {
+      const li = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = style.fill;
+      swatch.style.borderColor = style.color;
+      li.append(swatch, document.createTextNode(style.label));
+      return li;
+    }),
+  );
+  player = new StepPlayer({
+    show(frame, index, count) {
+      map.setMarks(frame ? frame.marks : []);
+      caption.textContent = frame ? `Event ${index + 1} of ${count}: ${frame.caption}` : "";
+      document.body.dataset.stepEvent = frame ? `${index + 1}/${count}` : "";
+      if (frame?.marks.length) map.reveal(frame.marks[frame.marks.length - 1].start);
+    },
+  });
+  player.delay = Number($("step-speed").value);
+  $("step-speed").addEventListener("change", () => {
+    player.delay = Number($("step-speed").value);
+  });
+  const showPaused = () => {
+    pause.textContent = player.paused ? "Resume" : "Pause";
+    pause.setAttribute("aria-pressed", String(player.paused));
+  };
+  pause.addEventListener("click", () => {
+    if (player.paused) player.resume();
+    else player.pause();
+    showPaused();
+  });
+  $("step-next").addEventListener("click", () => {
+    if (!mode.checked) {
+      act({ ok: false, code: "step-mode-off", message: "turn step mode on first, then do an operation (or step forward in time)" });
+      return;
+    }
+    player.next();
+    showPaused();
+  });
+  mode.addEventListener("change", () => {
+    legend.hidden = !mode.checked;
+    if (!mode.checked) player.clear();
+    else caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
+  });
+  let previous = timeline.at;
+  timeline.onChange(() => {
+    const forwardOne = timeline.at === previous + 1;
+    previous = timeline.at;
+    if (!mode.checked) return;
+    if (!forwardOne) {
+      player.clear();
+      return;
+    }
+    const op = timeline.ops[timeline.at - 1];
+    if (op.op === "write") return;
+    player.play(stepFrames(session.heap.lastEvents(), session.options));
+  });
+}
+
+function mountClickMode() {
+  for (const radio of document.querySelectorAll('input[name="click-mode"]')) {
+    radio.addEventListener("change", () => {
+      if (radio.checked) map.clickAction = radio.value;
+    });
+  }
+  // A row of the table of blocks selects its block.
+  $("block-list").tBodies[0].addEventListener("click", (event) => {
+    const row = event.target.closest("tr[data-index]");
+    if (row) map.setFocus(Number(row.dataset.index), { tooltip: false });
+  });
+}
+
 function mountZoom() {
   $("zoom-in").addEventListener("click", () => map.zoom(0.5));
   $("zoom-out").addEventListener("click", () => map.zoom(2));
@@ -160,6 +262,12 @@ function installDebug() {
   window.heaplabDebug = {
     get session() {
       return session;
+    },
+    get timeline() {
+      return timeline;
+    },
+    get player() {
+      return player;
     },
     get heap() {
       return session.heap;
@@ -224,7 +332,19 @@ async function start() {
     map.refresh();
     schedulePanels();
   });
-  mountControls(document, { session: () => session, act });
+  timeline = new Timeline(session);
+  const controls = mountControls(document, { session: () => session, act, setOptions: (changes) => timeline.setOptions(changes) });
+  timeline.onChange(() => controls.show(session.options));
+  timelineControls = mountTimelineControls(document, timeline, {
+    act,
+    stopped: () => {
+      panelVersion = -1;
+      schedulePanels();
+    },
+  });
+  mountSteps();
+  mountClickMode();
+  mountTracePanel(document, { timeline: () => timeline, act, dropTarget: document.querySelector(".map-wrap") });
   mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act);
   mountWrite();
   mountZoom();
@@ -232,6 +352,11 @@ async function start() {
   installDebug();
   map.draw();
   renderPanels();
+  try {
+    await mountKeep(document, { timeline: () => timeline, act });
+  } catch (error) {
+    say(`could not restore saved work: ${error.message}`, true);
+  }
   document.body.dataset.ready = "true";
 }
 

@@ -31,6 +31,10 @@ export class MapView {
     this.lastDraw = null;
     this.scheduled = false;
     this.pointer = null;
+    /** Step mode's highlights, drawn over the blocks. */
+    this.marks = [];
+    /** What a click on a block does: "free" it, or "select" it (for the hex view). */
+    this.clickAction = "free";
 
     const { scroller, canvas } = els;
     scroller.addEventListener("scroll", () => this.invalidate(), { passive: true });
@@ -43,7 +47,6 @@ export class MapView {
       this.invalidate();
     });
     canvas.addEventListener("click", (e) => this.#onClick(e));
-    canvas.addEventListener("dblclick", (e) => this.#onDoubleClick(e));
     canvas.addEventListener("keydown", (e) => this.#onKey(e));
     canvas.addEventListener("blur", () => this.#hideTooltip());
     canvas.addEventListener(
@@ -113,6 +116,7 @@ export class MapView {
       dpr,
       focus,
       hover: this.hover,
+      marks: this.marks,
       label: (payload) => this.hooks.ids(payload)?.label ?? "",
     });
     this.frames++;
@@ -269,17 +273,33 @@ export class MapView {
     this.#showTooltip(info, this.pointer.x + 14, this.pointer.y + 14);
   }
 
+  /** Shows step mode's highlights (`[]` clears them). */
+  setMarks(marks) {
+    this.marks = marks ?? [];
+    this.invalidate();
+  }
+
+  /** Scrolls so that `address` is in view (step mode follows the event). */
+  reveal(address) {
+    const layout = this.#relayout(this.hooks.snapshot());
+    const y = layout.yOf(address);
+    if (y === null) return;
+    const scroller = this.els.scroller;
+    const h = this.viewHeight || scroller.clientHeight;
+    if (y < scroller.scrollTop || y + layout.rowHeight > scroller.scrollTop + h) scroller.scrollTop = Math.max(0, y - h / 3);
+    this.invalidate();
+  }
+
+  // A click frees the block (clickAction "free", the default) or selects it
+  // ("select"); selection is also by keyboard and from the block table.
   #onClick(event) {
     const index = this.#indexAt(event);
     if (index < 0) return;
-    this.setFocus(index, { scroll: false, tooltip: false });
-  }
-
-  #onDoubleClick(event) {
-    const index = this.#indexAt(event);
-    if (index < 0) return;
-    const info = blockInfo(this.hooks.snapshot().blocks, index, this.hooks.ids);
-    this.hooks.onFree(info);
+    if (this.clickAction === "select") {
+      this.setFocus(index, { scroll: false, tooltip: false });
+      return;
+    }
+    this.hooks.onFree(blockInfo(this.hooks.snapshot().blocks, index, this.hooks.ids));
   }
 
   #onKey(event) {

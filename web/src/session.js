@@ -52,8 +52,15 @@ export class Session {
   constructor(options = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
     this.heap = new Heap(heapOptions(this.options));
+    /** The heap at time 0 (just created, or just reset), for time travel (timeline.js). */
+    this.origin = this.heap.save();
     this.#clear();
     this.listeners = new Set();
+  }
+
+  #newOrigin() {
+    this.origin?.dispose();
+    this.origin = this.heap.save();
   }
 
   #clear() {
@@ -321,6 +328,7 @@ export class Session {
     } catch (error) {
       return failure(error, "reset failed: ");
     }
+    this.#newOrigin();
     this.#clear();
     this.#changed();
     return { ok: true, message: "Heap reset: every block freed, the trace cleared" };
@@ -350,6 +358,7 @@ export class Session {
     }
     const old = { heap: this.heap, trace };
     this.heap = heap;
+    this.#newOrigin();
     this.options = { ...options };
     this.quiet = true;
     let replayed;
@@ -390,6 +399,91 @@ export class Session {
       }
     }
     return { failed };
+  }
+
+  // ------------------------------------------------------------ time travel (timeline.js)
+
+  /** A copy of the JS bookkeeping (ids, names, corruption), to keep with a checkpoint. */
+  bookkeeping() {
+    return {
+      nextId: this.nextId,
+      addressOf: new Map(this.addressOf),
+      idAt: new Map(this.idAt),
+      names: new Map(this.names),
+      nameOf: new Map(this.nameOf),
+      corruption: this.corruption,
+    };
+  }
+
+  /**
+   * Makes `trace` (a prefix of the recorded operations) the session's trace,
+   * for a heap that already holds the state after it (restored and replayed
+   * by the timeline). The bookkeeping is `books` (copied), or else derived:
+   * ids and names from the trace, addresses from the heap's block table,
+   * whose allocation ids are the session's ids when the heap was built by
+   * `Heap.run()` (trace id = session id - 1).
+   */
+  adopt(trace, books = null, { notify = true } = {}) {
+    this.trace = trace;
+    if (books) {
+      Object.assign(this, this.#copyBooks(books));
+    } else {
+      let nextId = 1;
+      const names = new Map();
+      const nameOf = new Map();
+      for (const op of trace) {
+        if (op.id >= nextId) nextId = op.id + 1;
+        if (op.name) {
+          names.set(op.name, op.id);
+          nameOf.set(op.id, op.name);
+        }
+      }
+      const addressOf = new Map();
+      const idAt = new Map();
+      const blocks = this.heap.blocks();
+      for (let i = 0; i < blocks.length; i += BLOCK.COLUMNS) {
+        const id = blocks[i + BLOCK.ID];
+        if (id === 0) continue;
+        addressOf.set(id, blocks[i + BLOCK.PAYLOAD]);
+        idAt.set(blocks[i + BLOCK.PAYLOAD], id);
+      }
+      Object.assign(this, { nextId, names, nameOf, addressOf, idAt, corruption: null });
+    }
+    this.version++;
+    this.cache = null;
+    if (notify) this.#changed();
+  }
+
+  #copyBooks(books) {
+    return {
+      nextId: books.nextId,
+      addressOf: new Map(books.addressOf),
+      idAt: new Map(books.idAt),
+      names: new Map(books.names),
+      nameOf: new Map(books.nameOf),
+      corruption: books.corruption,
+    };
+  }
+
+  /** Replays recorded operations (their ids kept) without telling the listeners; returns those that failed. */
+  applyRecorded(ops) {
+    const failed = [];
+    const quiet = this.quiet;
+    this.quiet = true;
+    try {
+      for (const op of ops) {
+        const result = this.#apply(op);
+        if (!result.ok) failed.push({ op, message: result.code ?? result.message });
+      }
+    } finally {
+      this.quiet = quiet;
+    }
+    return failed;
+  }
+
+  /** Tells the listeners that the session changed (after quiet work). */
+  touch() {
+    this.#changed();
   }
 
   /** Applies one recorded operation with its recorded id. */
@@ -458,6 +552,7 @@ export class Session {
 
   /** Releases the wasm heap. */
   dispose() {
+    this.origin?.dispose();
     this.heap.dispose();
     this.listeners.clear();
   }

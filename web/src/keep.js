@@ -1,0 +1,135 @@
+// Share and keep, on the page: the "Share link" button (the work encoded in
+// the URL's fragment by share.js, or a file download when it is too long for
+// a URL), opening such a URL, the last work kept in local storage across
+// reloads, and "Clear saved work". Whatever is read back is validated by
+// share.js; when it is not valid the page says so and starts empty.
+import { encodeWork, decodeWork, shareUrl, encodedFromHash, MAX_URL_CHARS, MAX_ENCODED_CHARS, STORAGE_KEY } from "./share.js";
+import { traceText } from "./trace-files.js";
+import { download } from "./trace-panel.js";
+
+/** Milliseconds of quiet before the work is written to local storage. */
+export const SAVE_DELAY = 400;
+
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+const work = (timeline) => ({ options: timeline.session.options, ops: timeline.ops, at: timeline.at });
+
+/**
+ * Restores the work from the URL (first) or local storage, then keeps saving it.
+ * @param {Document} doc
+ * @param {object} hooks `{ timeline(), act(result) }`
+ */
+export async function mountKeep(doc, hooks) {
+  const $ = (id) => doc.getElementById(id);
+  const status = $("saved-status");
+  const store = storage();
+  let timer = null;
+  let saving = Promise.resolve();
+
+  const load = async (encoded, where) => {
+    let decoded;
+    try {
+      decoded = await decodeWork(encoded);
+    } catch (error) {
+      hooks.act({ ok: false, code: "invalid-share", message: `The ${where} could not be read (${error.message}); starting with an empty heap` });
+      return false;
+    }
+    const timeline = hooks.timeline();
+    const result = timeline.load(decoded.ops, { ...timeline.session.options, ...decoded.options }, decoded.at);
+    hooks.act({ ...result, message: `Restored the heap from the ${where}: ${result.message}, at operation ${timeline.at}` });
+    return result.ok !== false || Boolean(result.ms);
+  };
+
+  // 1. A shared URL, 2. the saved work.
+  const fromUrl = encodedFromHash(window.location.hash);
+  let restored = false;
+  if (fromUrl !== null) restored = await load(fromUrl, "shared link");
+  if (!restored && fromUrl === null && store) {
+    const saved = store.getItem(STORAGE_KEY);
+    if (saved !== null) {
+      restored = await load(saved, "saved work");
+      if (!restored) store.removeItem(STORAGE_KEY);
+    }
+  }
+
+  const save = () => {
+    timer = null;
+    if (!store) return;
+    const timeline = hooks.timeline();
+    saving = saving.then(async () => {
+      try {
+        if (timeline.length === 0) {
+          store.removeItem(STORAGE_KEY);
+          status.textContent = "Nothing to keep yet: your work is kept in this browser as you go.";
+          return;
+        }
+        const encoded = await encodeWork(work(timeline));
+        if (encoded.length > MAX_ENCODED_CHARS) {
+          status.textContent = `Too much to keep in this browser (${timeline.length} operations): export the trace to keep it.`;
+          return;
+        }
+        store.setItem(STORAGE_KEY, encoded);
+        status.textContent = `Kept in this browser: ${timeline.length} operations, at ${timeline.at}.`;
+        doc.body.dataset.saved = String(timeline.at);
+      } catch (error) {
+        status.textContent = `Could not keep your work in this browser (${error.message}).`;
+      }
+    });
+  };
+  const schedule = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(save, SAVE_DELAY);
+  };
+  hooks.timeline().onChange(schedule);
+
+  $("clear-saved").addEventListener("click", async () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    await saving;
+    store?.removeItem(STORAGE_KEY);
+    if (encodedFromHash(window.location.hash) !== null) history.replaceState(null, "", window.location.pathname + window.location.search);
+    delete doc.body.dataset.saved;
+    status.textContent = "Saved work cleared: a reload starts with an empty heap (until you do something new).";
+    hooks.act({ ok: true, message: "Saved work cleared from this browser" });
+  });
+
+  $("share-button").addEventListener("click", async () => {
+    const timeline = hooks.timeline();
+    const field = $("share-url");
+    try {
+      const encoded = await encodeWork(work(timeline));
+      if (encoded.length > MAX_URL_CHARS) {
+        const text = traceText(timeline.ops.slice(0, timeline.at), timeline.session.options, "json");
+        download(doc, "heaplab-trace.json", text, "application/json");
+        field.value = "";
+        hooks.act({
+          ok: true,
+          message: `Too long for a link (${timeline.length} operations make ${Math.ceil(encoded.length / 1024)} KB; a link holds ${MAX_URL_CHARS / 1024} KB): downloaded heaplab-trace.json instead. Share the file; "Open a trace" reads it.`,
+        });
+        return;
+      }
+      const url = shareUrl(window.location.href, encoded);
+      field.value = url;
+      field.select();
+      history.replaceState(null, "", url);
+      let copied = false;
+      try {
+        await navigator.clipboard?.writeText(url);
+        copied = Boolean(navigator.clipboard);
+      } catch {
+        copied = false;
+      }
+      hooks.act({ ok: true, message: `Share link ready (${url.length} characters)${copied ? ", copied to the clipboard" : ": copy it from the field"}. Opening it restores this heap.` });
+    } catch (error) {
+      hooks.act({ ok: false, code: "share-failed", message: `could not make a link: ${error.message}` });
+    }
+  });
+
+  return { restored, flush: () => save() };
+}

@@ -1,0 +1,82 @@
+// Step mode's player: shows the frames of one operation (steps.js) one at a
+// time, `delay` ms apart, with pause, resume and "next event". What a frame
+// looks like is the caller's (`show(frame, index, count)`); this only keeps
+// time. A new operation replaces the frames still to show.
+export class StepPlayer {
+  /**
+   * @param {object} hooks `{ show(frame|null, index, count), done?() }`
+   * @param {object} [timers] `{ setTimeout, clearTimeout }` (tests pass fakes)
+   */
+  constructor(hooks, timers = globalThis) {
+    this.hooks = hooks;
+    this.timers = timers;
+    this.frames = [];
+    this.index = -1;
+    this.delay = 800;
+    this.paused = false;
+    this.timer = null;
+  }
+
+  /** Starts showing `frames` from the first. */
+  play(frames) {
+    this.#stop();
+    this.frames = frames;
+    this.index = -1;
+    this.#advance();
+  }
+
+  get playing() {
+    return this.index >= 0 && this.index < this.frames.length - 1 && !this.paused;
+  }
+
+  /** Shows the next frame now (one event at a time); pauses the clock. */
+  next() {
+    this.paused = true;
+    this.#stop();
+    if (this.index < this.frames.length - 1) this.#show(this.index + 1);
+    return this.index;
+  }
+
+  pause() {
+    this.paused = true;
+    this.#stop();
+  }
+
+  resume() {
+    this.paused = false;
+    this.#schedule();
+  }
+
+  /** Clears the highlights and forgets the frames. */
+  clear() {
+    this.#stop();
+    this.frames = [];
+    this.index = -1;
+    this.hooks.show(null, -1, 0);
+  }
+
+  #show(index) {
+    this.index = index;
+    this.hooks.show(this.frames[index], index, this.frames.length);
+    if (index === this.frames.length - 1) this.hooks.done?.();
+  }
+
+  #advance() {
+    if (this.index < this.frames.length - 1) this.#show(this.index + 1);
+    this.#schedule();
+  }
+
+  #schedule() {
+    this.#stop();
+    if (this.paused || this.index >= this.frames.length - 1) return;
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      this.#advance();
+    }, this.delay);
+  }
+
+  #stop() {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

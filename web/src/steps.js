@@ -1,0 +1,182 @@
+// Step mode, the pure part: what one operation did (the core's events, from
+// `Heap.lastEvents()`) as a list of frames to show one at a time, each with a
+// caption in words and the byte ranges to highlight on the map. No DOM, no
+// timers (step-player.js plays the frames).
+//
+//   stepFrames(events, { policy, coalesce, align }) ->
+//     [{ kind, caption, marks: [{ start, end, role }] }]
+//
+// Roles: "visit" (the search looks at a free block), "reject" (it does not
+// fit; stays marked while the search goes on), "choose", "split" (the part
+// used), "remainder" (the part left free), "header" (a header written),
+// "free" (a block marked free), "merge" (the merged free block), "memory"
+// (pages or memory obtained or returned).
+import { hex, formatBytes } from "./format.js";
+
+/** Bytes of a block header. */
+export const HEADER_BYTES = 8;
+
+/** How each policy searches, said once at the start of an allocation. */
+export const POLICY_SEARCH = Object.freeze({
+  "first-fit": "walks the free list from the start and takes the first block big enough",
+  "next-fit": "walks the free list from where the last search stopped and takes the first block big enough",
+  "best-fit": "searches its size index for the smallest free block big enough",
+  "worst-fit": "searches its size index for the largest free block",
+  segregated: "jumps to the free list of the request's size class (constant time)",
+});
+
+/** "first-fit" → "first fit", "segregated" → "segregated fit". */
+export function policyWords(policy) {
+  return policy === "segregated" ? "segregated fit" : String(policy ?? "the policy").replace("-", " ");
+}
+
+const bytes = (n) => `${n} byte${n === 1 ? "" : "s"}`;
+const at = (address) => hex(address);
+
+/**
+ * The frames of one operation's events.
+ * @param {Array<object>} events `Heap.lastEvents()`
+ * @param {object} [context] `{ policy, coalesce, align }` of the heap
+ */
+export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8 } = {}) {
+  const who = policyWords(policy);
+  const frames = [];
+  let request = 0;
+  let requestAlign = align;
+  let rejected = []; // marks of the blocks rejected so far in this search
+  const frame = (kind, caption, marks = []) => frames.push({ kind, caption, marks: [...rejected, ...marks] });
+
+  for (const e of Array.isArray(events) ? events : []) {
+    switch (e?.kind) {
+      case "alloc":
+        request = e.size;
+        requestAlign = e.align || align;
+        rejected = [];
+        frame(
+          "alloc",
+          `malloc(${e.size})${requestAlign !== align ? ` aligned to ${requestAlign}` : ""}: needs ${bytes(e.size)} of payload plus an ${HEADER_BYTES}-byte header; ${who} ${POLICY_SEARCH[policy] ?? "looks for a free block"}`,
+        );
+        break;
+      case "realloc":
+        request = e.size;
+        rejected = [];
+        frame("realloc", `realloc(${at(e.payload)}, ${e.size}): first tries to grow or shrink the block where it is`, [
+          { start: e.payload - HEADER_BYTES, end: e.payload, role: "header" },
+        ]);
+        break;
+      case "free":
+        rejected = [];
+        frame("free", `free(${at(e.payload)}): the block's header is just before the payload, at ${at(e.payload - HEADER_BYTES)}`, [
+          { start: e.payload - HEADER_BYTES, end: e.payload, role: "header" },
+        ]);
+        break;
+      case "visit":
+        frame("visit", `${who}: looks at the free block at ${at(e.block)} (${bytes(e.size)})`, [{ start: e.block, end: e.block + e.size, role: "visit" }]);
+        break;
+      case "reject": {
+        const why =
+          e.reason === "alignment"
+            ? `cannot place ${bytes(request)} aligned to ${requestAlign} in it`
+            : e.reason === "not-best"
+              ? `would fit, but a ${policy === "worst-fit" ? "larger" : "smaller"} free block is better`
+              : `is too small for ${bytes(request)}`;
+        frame("reject", `${who}: block at ${at(e.block)} (${bytes(e.size)}) ${why}`);
+        rejected.push({ start: e.block, end: e.block + e.size, role: "reject" });
+        frames[frames.length - 1].marks = [...rejected];
+        break;
+      }
+      case "size-class":
+        frame("size-class", `${who}: jumps to the free list of the size class ${e.min}–${e.max} bytes`);
+        break;
+      case "choose":
+        frame("choose", `${who}: chooses the block at ${at(e.block)} (${bytes(e.size)})`, [{ start: e.block, end: e.block + e.size, role: "choose" }]);
+        rejected = [];
+        break;
+      case "split":
+        frame(
+          "split",
+          `splits it: the first ${bytes(e.size)} serve the request, the remaining ${bytes(e.remainder)} at ${at(e.block + e.size)} stay a free block`,
+          [
+            { start: e.block, end: e.block + e.size, role: "split" },
+            { start: e.block + e.size, end: e.block + e.size + e.remainder, role: "remainder" },
+          ],
+        );
+        break;
+      case "mark-used":
+        frame(
+          "mark-used",
+          `writes the header at ${at(e.block)}: ${bytes(e.size)}, used; the payload (${bytes(e.requested)} asked for) starts at ${at(e.block + HEADER_BYTES)}`,
+          [{ start: e.block, end: e.block + HEADER_BYTES, role: "header" }, { start: e.block + HEADER_BYTES, end: e.block + e.size, role: "split" }],
+        );
+        break;
+      case "mark-free":
+        frame(
+          "mark-free",
+          `marks the block at ${at(e.block)} (${bytes(e.size)}) free: its header and footer are rewritten${
+            coalesce === "deferred" ? "; coalescing is deferred, so its free neighbours merge only at the next sweep" : ""
+          }`,
+          [{ start: e.block, end: e.block + e.size, role: "free" }],
+        );
+        break;
+      case "merge":
+        frame("merge", `merges the free neighbours at ${at(e.block)} and ${at(e.with)} into one free block of ${bytes(e.size)}`, [
+          { start: e.block, end: e.block + e.size, role: "merge" },
+        ]);
+        break;
+      case "resize":
+        frame("resize", `resizes the block at ${at(e.block)} in place to ${bytes(e.size)}`, [{ start: e.block, end: e.block + e.size, role: "choose" }]);
+        break;
+      case "grow":
+        frame(
+          "grow",
+          `no free block fits: asks for ${formatBytes(e.bytes)} more memory (memory.grow, ${e.bytes / 65536} wasm page${e.bytes === 65536 ? "" : "s"}) at ${at(e.addr)}, ${
+            e.newSegment ? "a new segment (not next to the last one)" : "extending the last segment"
+          }`,
+          [{ start: e.addr, end: e.addr + e.bytes, role: "memory" }],
+        );
+        break;
+      case "pages-taken":
+        frame("pages-taken", `takes ${e.pages} page${e.pages === 1 ? "" : "s"} of 4 KiB at ${at(e.addr)} for ${String(e.owner).replace("-", " ")}`, [
+          { start: e.addr, end: e.addr + e.pages * 4096, role: "memory" },
+        ]);
+        break;
+      case "pages-returned":
+        frame("pages-returned", `returns ${e.pages} page${e.pages === 1 ? "" : "s"} at ${at(e.addr)} to the page layer`, [
+          { start: e.addr, end: e.addr + e.pages * 4096, role: "memory" },
+        ]);
+        break;
+      case "meta-moved":
+        frame("meta-moved", `the page map moves to a bigger run of ${e.pages} page${e.pages === 1 ? "" : "s"} at ${at(e.addr)}`, [
+          { start: e.addr, end: e.addr + e.pages * 4096, role: "memory" },
+        ]);
+        break;
+      case "large-alloc":
+        frame("large-alloc", `the request is large: it skips the blocks and takes a run of ${e.pages} pages of its own at ${at(e.block)}`, [
+          { start: e.block, end: e.block + e.pages * 4096, role: "choose" },
+        ]);
+        break;
+      case "arena-new":
+        frame("arena-new", `starts a new arena of ${e.pages} page${e.pages === 1 ? "" : "s"} at ${at(e.addr)}, to be carved into blocks`, [
+          { start: e.addr, end: e.addr + e.pages * 4096, role: "memory" },
+        ]);
+        break;
+      case "arena-extend":
+        frame("arena-extend", `the arena grows by ${e.pages} page${e.pages === 1 ? "" : "s"} at ${at(e.addr)}`, [
+          { start: e.addr, end: e.addr + e.pages * 4096, role: "memory" },
+        ]);
+        break;
+      case "sweep-start":
+        frame("sweep-start", "deferred coalescing: the sweep walks the heap and merges every run of neighbouring free blocks");
+        break;
+      case "sweep-end":
+        frame("sweep-end", `the sweep is done: ${e.merged} merge${e.merged === 1 ? "" : "s"}`);
+        break;
+      case "error":
+        frame("error", `fails: ${e.code}`);
+        break;
+      default:
+        if (e && typeof e.kind === "string") frame(e.kind, e.kind);
+    }
+  }
+  return frames;
+}

@@ -1,0 +1,373 @@
+// The timeline: every operation of the session in order, the point in time
+// the heap shows, and checkpoints that rebuild any point quickly.
+//
+// The heap is deterministic, so the state after n operations is the state of
+// a checkpoint (a `Heap.save()` at or before n) plus the operations between
+// them replayed. Traces of malloc / free / realloc only (imported traces,
+// workloads, most console sessions) replay inside wasm with `Heap.run()`, no
+// JS call per operation; others (calloc, aligned malloc, writes) replay
+// through the session. A checkpoint is taken every `spacing` operations as
+// replays pass; when there are more than MAX_CHECKPOINTS or their bytes pass
+// CHECKPOINT_BYTES, the spacing doubles and every other one is disposed, so
+// memory stays bounded and a jump replays at most `spacing` operations.
+//
+// Going back and then doing something new drops the operations after that
+// point (as undo does in an editor). Pure logic over a Session: no DOM.
+import { RUN } from "./heaplab.js";
+
+/** Operations between checkpoints at first. */
+export const CHECKPOINT_SPACING = 512;
+/** Checkpoints kept at most (the spacing doubles beyond). */
+export const MAX_CHECKPOINTS = 64;
+/** Bytes of heap the checkpoints may hold together (estimated from `heapBytes`). */
+export const CHECKPOINT_BYTES = 256 * 1024 * 1024;
+
+/** A checkpoint fewer operations ahead than this is not restored: replaying is as fast. */
+const NEAR = 64;
+
+/** Whether `Heap.run()` can replay a recorded operation. */
+export function runnable(op) {
+  return op.op === "free" || op.op === "realloc" || (op.op === "malloc" && !op.align);
+}
+
+/** `(code, trace id, size)` triples of `ops[from, to)` for `Heap.run()` (trace id = session id - 1). */
+export function runTriples(ops, from, to) {
+  const out = new Uint32Array((to - from) * 3);
+  for (let i = from, k = 0; i < to; i++, k += 3) {
+    const op = ops[i];
+    out[k] = op.op === "malloc" ? RUN.MALLOC : op.op === "free" ? RUN.FREE : RUN.REALLOC;
+    out[k + 1] = op.id - 1;
+    out[k + 2] = op.op === "free" ? 0 : op.size;
+  }
+  return out;
+}
+
+export class Timeline {
+  /** @param {import("./session.js").Session} session */
+  constructor(session) {
+    this.session = session;
+    this.listeners = new Set();
+    this.#reset(session.trace.slice(), session.trace.length);
+    session.onChange(() => this.#sync());
+  }
+
+  /** Calls `listener(timeline)` after the position or the operations changed. */
+  onChange(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  #emit() {
+    for (const listener of this.listeners) listener(this);
+  }
+
+  /** Forgets every checkpoint and takes `ops` as the recorded operations, the heap being at `at`. */
+  #reset(ops, at) {
+    this.#dropCheckpoints(-1);
+    /** Every recorded operation (the session's trace is `ops.slice(0, at)`). */
+    this.ops = ops;
+    /** The point in time shown: the number of operations done. */
+    this.at = at;
+    this.heap = this.session.heap;
+    this.origin = this.session.origin;
+    this.spacing = CHECKPOINT_SPACING;
+    /** `[{ at, saved, books, runBuilt, bytes }]` in time order; time 0 is the session's origin. */
+    this.checkpoints = [];
+    this.bytes = 0;
+    /** Index of the first operation `run()` cannot replay (ops.length if none). */
+    this.firstSlow = this.#firstSlow(0);
+    /** Whether the heap's own run() bookkeeping matches `at` (then run() may continue from it). */
+    this.liveRun = at === 0;
+  }
+
+  #firstSlow(from) {
+    let i = from;
+    while (i < this.ops.length && runnable(this.ops[i])) i++;
+    return i;
+  }
+
+  /** Disposes of the checkpoints after time `after`. */
+  #dropCheckpoints(after) {
+    if (!this.checkpoints) return;
+    const keep = [];
+    for (const c of this.checkpoints) {
+      if (c.at > after) {
+        c.saved.dispose();
+        this.bytes -= c.bytes;
+      } else keep.push(c);
+    }
+    this.checkpoints = keep;
+  }
+
+  /** Keeps up with what the session did by itself (a new operation, a reset, new options). */
+  #sync() {
+    if (this.busy) return;
+    const s = this.session;
+    if (s.heap !== this.heap || s.origin !== this.origin || s.trace.length < this.at || s.trace.length > this.at + 1) {
+      this.#reset(s.trace.slice(), s.trace.length);
+      this.#emit();
+      return;
+    }
+    if (s.trace.length === this.at + 1) {
+      // A new operation: the future after `at` is gone.
+      this.#dropCheckpoints(this.at);
+      this.ops.length = this.at;
+      const op = s.trace[this.at];
+      this.ops.push(op);
+      if (this.firstSlow >= this.at) this.firstSlow = runnable(op) ? this.at + 1 : this.at;
+      this.at++;
+      this.liveRun = false;
+      this.#emit();
+    }
+  }
+
+  get length() {
+    return this.ops.length;
+  }
+  get canUndo() {
+    return this.at > 0;
+  }
+  get canRedo() {
+    return this.at < this.ops.length;
+  }
+
+  /** Goes one operation back (undo). */
+  undo() {
+    return this.goto(this.at - 1);
+  }
+
+  /** Goes one operation forward (redo). */
+  redo() {
+    return this.goto(this.at + 1);
+  }
+
+  /** The checkpoint at time 0: the session's origin (the heap as created or just reset). */
+  #origin() {
+    return { at: 0, saved: this.session.origin, books: null, runBuilt: true, bytes: 0 };
+  }
+
+  /** The latest checkpoint at or before `n` (run-built ones only when `fast`), time 0 included. */
+  #checkpointBefore(n, fast) {
+    let best = this.#origin();
+    for (const c of this.checkpoints) if (c.at <= n && c.at > best.at && (!fast || c.runBuilt)) best = c;
+    return best;
+  }
+
+  /**
+   * The latest checkpoint in `(from, n]` that can be restored now: `restore()`
+   * writes a saved heap back into the memory the heap has now, so a checkpoint
+   * later than the present qualifies only if the heap did not grow in between
+   * (same heap bytes; memory only grows along one history).
+   */
+  #checkpointAhead(from, n, fast) {
+    const bytes = this.heap.stats().heapBytes;
+    let best = null;
+    for (const c of this.checkpoints) {
+      // Near ones are not worth it: replaying a few operations keeps the last one's events.
+      if (c.at > from + NEAR && c.at <= n && c.bytes === bytes && (!fast || c.runBuilt) && (!best || c.at > best.at)) best = c;
+    }
+    return best;
+  }
+
+  #hasCheckpoint(at) {
+    return this.checkpoints.some((c) => c.at === at);
+  }
+
+  #addCheckpoint(at, runBuilt) {
+    if (at === 0 || this.#hasCheckpoint(at)) return;
+    const bytes = this.heap.stats().heapBytes;
+    const c = { at, saved: this.heap.save(), books: runBuilt ? null : this.session.bookkeeping(), runBuilt, bytes };
+    this.checkpoints.push(c);
+    this.checkpoints.sort((a, b) => a.at - b.at);
+    this.bytes += bytes;
+    while (this.checkpoints.length > MAX_CHECKPOINTS || (this.bytes > CHECKPOINT_BYTES && this.checkpoints.length > 1)) this.#thin();
+  }
+
+  /** Doubles the spacing and disposes of the checkpoints off it. */
+  #thin() {
+    this.spacing *= 2;
+    const keep = [];
+    for (const c of this.checkpoints) {
+      if (c.at % this.spacing !== 0) {
+        c.saved.dispose();
+        this.bytes -= c.bytes;
+      } else keep.push(c);
+    }
+    // Past the byte budget with every checkpoint on the spacing: drop the oldest.
+    if (keep.length === this.checkpoints.length && this.bytes > CHECKPOINT_BYTES) {
+      const c = keep.shift();
+      c.saved.dispose();
+      this.bytes -= c.bytes;
+    }
+    this.checkpoints = keep;
+  }
+
+  /**
+   * Rebuilds the heap after the first `n` operations (clamped to 0..length).
+   * Returns `{ ok, message, ms }`.
+   */
+  goto(n) {
+    n = Math.max(0, Math.min(this.ops.length, Math.trunc(Number(n) || 0)));
+    if (n === this.at && this.session.heap === this.heap) return { ok: true, message: `at operation ${n}`, ms: 0 };
+    const t0 = performance.now();
+    this.busy = true;
+    let result;
+    try {
+      if (n <= this.firstSlow) this.#fastTo(n);
+      else this.#slowTo(n);
+      this.at = n;
+      result = { ok: true, message: `at operation ${n} of ${this.ops.length}` };
+    } catch (error) {
+      // Should not happen (the same operations succeeded before): rebuild from scratch.
+      const rebuilt = this.session.rebuild(this.session.options, this.ops.slice(0, n));
+      this.#reset(this.ops, n);
+      result = { ok: false, code: "replay-failed", message: `time travel fell back to a full replay (${error.message}); ${rebuilt.message}` };
+    }
+    result.ms = performance.now() - t0;
+    try {
+      this.session.touch();
+    } finally {
+      this.busy = false;
+    }
+    this.#emit();
+    return result;
+  }
+
+  /**
+   * Replays with `Heap.run()`: from the live heap when run() can continue
+   * from it, else from the latest checkpoint before; on the way, jumps to any
+   * later checkpoint made with the same memory, and saves new checkpoints.
+   */
+  #fastTo(n) {
+    let i;
+    if (this.liveRun && this.at <= n) i = this.at;
+    else {
+      const start = this.#checkpointBefore(Math.min(n, this.at), true);
+      this.heap.restore(start.saved);
+      i = start.at;
+    }
+    while (i < n) {
+      const ahead = this.#checkpointAhead(i, n, true);
+      if (ahead) {
+        this.heap.restore(ahead.saved);
+        i = ahead.at;
+        if (i === n) break;
+      }
+      const next = Math.min(n, (Math.floor(i / this.spacing) + 1) * this.spacing);
+      this.heap.run(runTriples(this.ops, i, next));
+      i = next;
+      if (i % this.spacing === 0) this.#addCheckpoint(i, true);
+    }
+    this.liveRun = true;
+    this.session.adopt(this.ops.slice(0, n), null, { notify: false });
+  }
+
+  /** Puts the heap and the bookkeeping at checkpoint `c`. */
+  #restoreSlow(c) {
+    this.heap.restore(c.saved);
+    this.session.adopt(this.ops.slice(0, c.at), c.books, { notify: false });
+    return c.at;
+  }
+
+  /** Replays through the session (any operation), the same way as `#fastTo`. */
+  #slowTo(n) {
+    let i;
+    if (this.at <= n) i = this.at;
+    else i = this.#restoreSlow(this.#checkpointBefore(n, false));
+    while (i < n) {
+      const ahead = this.#checkpointAhead(i, n, false);
+      if (ahead) {
+        i = this.#restoreSlow(ahead);
+        if (i === n) break;
+      }
+      const next = Math.min(n, (Math.floor(i / this.spacing) + 1) * this.spacing);
+      const failed = this.session.applyRecorded(this.ops.slice(i, next));
+      if (failed.length) throw new Error(`${failed[0].op.op} #${failed[0].op.id} failed: ${failed[0].message}`);
+      i = next;
+      if (i % this.spacing === 0) this.#addCheckpoint(i, false);
+    }
+    this.liveRun = false;
+    this.session.adopt(this.ops.slice(0, n), this.session.bookkeeping(), { notify: false });
+  }
+
+  /**
+   * Replaces everything with `ops` (recorded operations) on a fresh heap with
+   * `options`, then goes to time `at` (default: the start). Operations that
+   * fail under these options are dropped and reported. Invalid options change nothing.
+   */
+  load(ops, options = this.session.options, at = 0) {
+    const t0 = performance.now();
+    this.busy = true;
+    let rebuilt;
+    try {
+      rebuilt = this.session.rebuild(options, []);
+    } finally {
+      this.busy = false;
+    }
+    if (rebuilt.code && !rebuilt.failed) return rebuilt; // invalid options
+    this.#reset(ops.slice(), 0);
+    let dropped = 0;
+    let message = "";
+    // Build the checkpoints (and check every operation) by going to the end once.
+    const end = this.goto(this.ops.length);
+    if (!end.ok) {
+      dropped = this.ops.length - this.session.trace.length;
+      message = end.message;
+      this.#reset(this.session.trace.slice(), this.session.trace.length);
+    }
+    this.goto(Math.min(at, this.ops.length));
+    const ms = performance.now() - t0;
+    const ok = dropped === 0;
+    return {
+      ok,
+      code: ok ? undefined : "replay-failed",
+      ms,
+      message: ok ? `${this.ops.length} operations loaded` : `${message} (${dropped} operations dropped)`,
+    };
+  }
+
+  /** New heap options: the whole timeline is replayed with them, and the heap goes back to the same time. */
+  setOptions(changes) {
+    const options = { ...this.session.options, ...changes };
+    const at = this.at;
+    this.busy = true;
+    let result;
+    try {
+      result = this.session.rebuild(options, this.ops);
+    } finally {
+      this.busy = false;
+    }
+    if (result.code && !result.failed) return result; // invalid options: nothing changed
+    const ops = this.session.trace.slice();
+    this.#reset(ops, ops.length);
+    this.goto(Math.min(at, ops.length));
+    return result;
+  }
+
+  /** A short description of operation `i` (0-based) in C. */
+  describe(i) {
+    const op = this.ops[i];
+    if (!op) return "";
+    const name = op.name ? `${op.name} = ` : "";
+    switch (op.op) {
+      case "malloc":
+        return `${name}${op.align ? `aligned_alloc(${op.align}, ${op.size})` : `malloc(${op.size})`} → #${op.id}`;
+      case "calloc":
+        return `${name}calloc(${op.count}, ${op.size}) → #${op.id}`;
+      case "realloc":
+        return `${name}realloc(#${op.id}, ${op.size})`;
+      case "free":
+        return `free(#${op.id})`;
+      case "write":
+        return `write ${op.bytes.length} bytes into #${op.id} at offset ${op.offset}`;
+      default:
+        return op.op;
+    }
+  }
+
+  /** Releases every checkpoint. */
+  dispose() {
+    this.#dropCheckpoints(-1);
+    this.listeners.clear();
+  }
+}

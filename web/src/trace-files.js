@@ -1,0 +1,63 @@
+// Trace files in and out of the playground: text (malloc-lab `.rep` or
+// Heaplab JSON, read and written by trace.js) to the session's recorded
+// operations and back. Pure: no DOM (trace-panel.js does the files).
+import { parseTrace, toRep, toJson, TraceError } from "./trace.js";
+
+/** Largest trace file read (bytes of text). */
+export const MAX_TRACE_TEXT = 64 * 1024 * 1024;
+
+/** Recorded operations (session.js's shape) of a parsed trace: ids + 1, sizes as they are. */
+export function recordedOps(trace) {
+  return trace.ops.map((op) =>
+    op.op === "a"
+      ? { op: "malloc", id: op.id + 1, size: op.size, align: 0 }
+      : op.op === "r"
+        ? { op: "realloc", id: op.id + 1, size: op.size }
+        : { op: "free", id: op.id + 1 },
+  );
+}
+
+/**
+ * Reads a trace file's text. Returns `{ ok: true, ops, options, trace }` or
+ * `{ ok: false, code, line, message }` naming the first bad line.
+ */
+export function readTraceText(text, name = "trace") {
+  if (typeof text !== "string") return { ok: false, code: "malformed-trace", line: 0, message: `${name}: not text` };
+  if (text.length > MAX_TRACE_TEXT) return { ok: false, code: "malformed-trace", line: 0, message: `${name}: too big (${text.length} bytes; at most ${MAX_TRACE_TEXT})` };
+  try {
+    const trace = parseTrace(text, { name });
+    return { ok: true, trace, ops: recordedOps(trace), options: trace.options ?? null };
+  } catch (error) {
+    if (error instanceof TraceError || error?.code === "malformed-trace") {
+      return { ok: false, code: "malformed-trace", line: error.line, message: error.message };
+    }
+    return { ok: false, code: "malformed-trace", line: 0, message: `${name}: ${error.message}` };
+  }
+}
+
+/**
+ * The text of a trace file for recorded operations: `format` "rep" (short
+ * header) or "json" (with the heap options). Operations the formats cannot
+ * say are turned into what they can: calloc as malloc of count × size,
+ * aligned malloc as plain malloc; writes are left out.
+ */
+export function traceText(ops, options, format) {
+  const out = [];
+  let ids = 0;
+  for (const op of ops) {
+    const id = op.id - 1;
+    if (id + 1 > ids) ids = id + 1;
+    if (op.op === "malloc") out.push({ op: "a", id, size: op.size });
+    else if (op.op === "calloc") out.push({ op: "a", id, size: op.count * op.size });
+    else if (op.op === "realloc") out.push({ op: "r", id, size: op.size });
+    else if (op.op === "free") out.push({ op: "f", id });
+  }
+  const trace = { ops: out, ids };
+  if (format === "rep") return toRep(trace);
+  if (format === "json") {
+    const clean = {};
+    for (const [k, v] of Object.entries(options ?? {})) if (v !== null && v !== undefined) clean[k] = v;
+    return toJson({ ...trace, options: clean });
+  }
+  throw new Error(`unknown trace format "${format}" (rep or json)`);
+}
