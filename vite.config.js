@@ -17,7 +17,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     rollupOptions: {
-      input: { main: resolve(web, "index.html") },
+      input: { main: resolve(web, "index.html"), compare: resolve(web, "compare.html") },
     },
   },
   test: {

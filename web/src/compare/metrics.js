@@ -1,0 +1,91 @@
+// The figures of a comparison: the malloc-lab performance index, the results
+// table's rows and their CSV. Pure; the same in the page, the worker and Node.
+import { formatBytes, formatPercent } from "../format.js";
+
+/**
+ * The malloc-lab performance index as CS:APP's driver (mdriver.c) computes it:
+ *   P = w·U + (1 − w)·min(1, T / Tlibc)
+ * U the average utilization, T the throughput, Tlibc the reference throughput.
+ * The malloc-lab handout's config.h (read by mdriver.c): `#define UTIL_WEIGHT .60`
+ * and `#define AVG_LIBC_THRUPUT 600E3`
+ * (600 Kops/s, libc malloc on the course's grading machine).
+ */
+export const INDEX = Object.freeze({ weight: 0.6, libcKops: 600 });
+
+/** P in [0, 1] from utilization U in [0, 1] and throughput in Kops/s. */
+export function performanceIndex(utilization, kops, { weight = INDEX.weight, libcKops = INDEX.libcKops } = {}) {
+  if (!Number.isFinite(utilization) || !Number.isFinite(kops)) return null;
+  return weight * utilization + (1 - weight) * Math.min(1, kops / libcKops);
+}
+
+/** The formula as the page shows it. */
+export const INDEX_FORMULA = `P = ${INDEX.weight}·U + ${(1 - INDEX.weight).toFixed(1)}·min(1, T / Tlibc), Tlibc = ${INDEX.libcKops} Kops/s`;
+
+/** Columns of the results table: key, title, how a cell is shown, the CSV value. */
+export const COLUMNS = Object.freeze([
+  { key: "policy", title: "Policy", show: (v) => v, csv: (v) => v },
+  { key: "operations", title: "Operations", show: (v) => v.toLocaleString("en-US"), csv: (v) => v },
+  { key: "utilization", title: "Utilization (U)", show: formatPercent, csv: (v) => round(v, 6) },
+  { key: "peakHeap", title: "Peak heap", show: formatBytes, csv: (v) => v },
+  { key: "fragmentationMean", title: "Fragmentation (mean)", show: formatPercent, csv: (v) => round(v, 6) },
+  { key: "fragmentationEnd", title: "Fragmentation (end)", show: formatPercent, csv: (v) => round(v, 6) },
+  { key: "examinedMean", title: "Blocks examined (mean)", show: (v) => fixed(v, 2), csv: (v) => round(v, 4) },
+  { key: "examinedMax", title: "Blocks examined (max)", show: (v, row) => (v === null ? "–" : `${row.examinedMaxExact ? "" : "≥ "}${v}`), csv: (v) => v ?? "" },
+  { key: "kops", title: "Kops/s in wasm (T)", show: (v) => fixed(v, 0), csv: (v) => round(v, 1) },
+  { key: "index", title: "Performance index (P)", show: (v) => fixed(v, 3), csv: (v) => round(v, 4) },
+]);
+
+function fixed(v, digits) {
+  return v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function round(v, digits) {
+  return v === null || v === undefined || !Number.isFinite(v) ? "" : Number(v.toFixed(digits));
+}
+
+/**
+ * One row of the results table from a policy's finished run (worker.js's
+ * `result`): `{ policy, operations, failure, stats, fragmentationMean,
+ * examinedMax, examinedMaxExact, seconds }`.
+ */
+export function resultRow(result) {
+  const { stats } = result;
+  const kops = result.seconds > 0 && !result.failure ? result.operations / result.seconds / 1000 : null;
+  const utilization = stats.highWaterMark > 0 ? stats.peakLiveRequested / stats.highWaterMark : 0;
+  return {
+    policy: result.policy,
+    operations: result.operations,
+    failure: result.failure ?? null,
+    utilization,
+    peakHeap: stats.highWaterMark,
+    fragmentationMean: result.fragmentationMean,
+    fragmentationEnd: stats.externalFragmentation,
+    examinedMean: result.operations > 0 ? stats.totalExamined / result.operations : 0,
+    examinedMax: result.examinedMax,
+    examinedMaxExact: result.examinedMaxExact,
+    kops,
+    index: result.failure ? null : performanceIndex(utilization, kops),
+  };
+}
+
+/** A CSV field, quoted when it holds a comma, quote or line break (RFC 4180). */
+function csvField(value) {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The results as CSV: a header line, one line per policy, then the trace and the index formula as comments-free rows. */
+export function toCsv(rows, { trace = "" } = {}) {
+  const header = ["trace", ...COLUMNS.map((c) => c.title), "failure"];
+  const lines = [header.map(csvField).join(",")];
+  for (const row of rows) {
+    const cells = [trace, ...COLUMNS.map((c) => c.csv(row[c.key])), row.failure ?? ""];
+    lines.push(cells.map(csvField).join(","));
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** Operations between samples so that a trace of `count` operations gives at most `points` + 1 samples. */
+export function sampleEvery(count, points = 2000) {
+  return Math.max(1, Math.ceil(count / points));
+}

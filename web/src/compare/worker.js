@@ -1,0 +1,82 @@
+// The compare page's Web Worker: one per policy, each with its own wasm
+// instance (so every heap grows its memory exactly as it would alone). It
+// reads or generates traces, replays one on its policy's heap in slices
+// (yielding between them, posting progress and the samples so far), times it,
+// and answers the timeline's seeks with copies of the heap's tables.
+//
+// Messages in:  { type: "load", source }              → "loaded" | "invalid"
+//               { type: "start", policy, options, ops } → "progress"…, "done" | "failed"
+//               { type: "seek", index }                → "frame"
+// A worker is cancelled by terminating it.
+import { init, Heap } from "../heaplab.js";
+import { parseTrace } from "../trace.js";
+import { generate, toTriples } from "./generators.js";
+import { PolicyRun } from "./engine.js";
+
+let run = null;
+
+/** Lets queued messages in (a MessageChannel round trip: no timer clamping). */
+function yieldNow() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(0);
+  });
+}
+
+/** Reads a trace file or builds a workload; the operations go back as run triples. */
+export function loadSource(source) {
+  if (source.kind === "workload") return generate(source.key, source);
+  const trace = parseTrace(source.text, { name: source.name });
+  return { name: source.name, ops: toTriples(trace), ids: trace.ids };
+}
+
+async function start({ policy, options, ops }) {
+  await init();
+  run?.dispose();
+  run = new PolicyRun(Heap, ops, policy, options);
+  let budget = 2000;
+  let lastPost = 0;
+  while (!run.finished) {
+    const started = performance.now();
+    run.advance(budget);
+    const spent = performance.now() - started;
+    // Slices of about 25 ms: the worker answers messages between them.
+    budget = Math.max(run.every, Math.min(1_000_000, Math.round((budget * 25) / Math.max(1, spent))));
+    if (performance.now() - lastPost > 150 || run.finished) {
+      lastPost = performance.now();
+      postMessage({ type: "progress", policy, done: run.done, total: run.count, series: run.series() });
+    }
+    await yieldNow();
+  }
+  postMessage({ type: "progress", policy, done: run.count, total: run.count, timing: true, series: run.series() });
+  await yieldNow();
+  const seconds = run.time({ minSeconds: run.count >= 200_000 ? 0 : 0.1 });
+  const snapshot = frame(run.done);
+  postMessage({ type: "done", policy, result: run.result(seconds), series: run.series(), frame: snapshot }, [snapshot.pages.buffer, snapshot.blocks.buffer]);
+}
+
+function frame(index) {
+  run.seek(index);
+  return { policy: run.policy, ...run.snapshot() };
+}
+
+/** The worker's message handler (Node imports this module for loadSource only). */
+function onMessage({ data }) {
+  if (data.type === "load") {
+    try {
+      const trace = loadSource(data.source);
+      const ops = trace.ops.byteOffset === 0 && trace.ops.byteLength === trace.ops.buffer.byteLength ? trace.ops : trace.ops.slice();
+      postMessage({ type: "loaded", name: trace.name, ids: trace.ids, ops }, [ops.buffer]);
+    } catch (error) {
+      postMessage({ type: "invalid", message: error.message, line: error.line ?? null, reason: error.reason ?? error.message });
+    }
+  } else if (data.type === "start") {
+    start(data).catch((error) => postMessage({ type: "failed", policy: data.policy, message: error?.message ?? String(error) }));
+  } else if (data.type === "seek" && run) {
+    const snapshot = frame(data.index);
+    postMessage({ type: "frame", id: data.id, frame: snapshot }, [snapshot.pages.buffer, snapshot.blocks.buffer]);
+  }
+}
+
+if (typeof WorkerGlobalScope !== "undefined") self.onmessage = onMessage;
