@@ -89,15 +89,22 @@ function newest(dir) {
 
 function buildWasm() {
   const output = join(root, "web", "pkg", "heaplab_bg.wasm");
-  const inputs = [join(root, "crate", "src"), join(root, "crate", "Cargo.toml"), join(root, "Cargo.lock"), join(root, "Cargo.toml")];
+  const inputs = [
+    join(root, "crate", "src"),
+    join(root, "crate", "Cargo.toml"),
+    join(root, "crate", "wasm", "src"),
+    join(root, "crate", "wasm", "Cargo.toml"),
+    join(root, "Cargo.lock"),
+    join(root, "Cargo.toml"),
+  ];
   const inputTime = Math.max(...inputs.map((p) => (statSync(p).isDirectory() ? newest(p) : statSync(p).mtimeMs)));
   if (!args.has("--force-wasm") && existsSync(output) && statSync(output).mtimeMs >= inputTime) {
     log("wasm package is up to date");
     return;
   }
   run("wasm-pack", [
-    "build", "crate", "--release", "--target", "web", "--out-dir", "../web/pkg", "--out-name", "heaplab",
-    "--no-pack", "--", "--features", "bindings",
+    "build", "crate/wasm", "--release", "--target", "web", "--out-dir", "../../web/pkg", "--out-name", "heaplab",
+    "--no-pack",
   ]);
 }
 

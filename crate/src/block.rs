@@ -476,7 +476,7 @@ impl Request {
 
 /// Why a visited block was not chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "bindings", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
 #[repr(u8)]
 pub enum RejectReason {
     /// The block is smaller than the request's block size.

@@ -12,7 +12,7 @@ use crate::pages::PageOwner;
 /// One step of an operation. Addresses are plain numbers (header addresses
 /// for blocks, payload addresses where named `payload`).
 #[cfg_attr(
-    feature = "bindings",
+    feature = "serde",
     derive(serde::Serialize),
     serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "camelCase")
 )]

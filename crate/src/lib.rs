@@ -29,7 +29,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-#[cfg(feature = "std")]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 pub mod pages;
@@ -42,8 +42,6 @@ pub mod check;
 pub mod global;
 pub mod trace;
 
-#[cfg(feature = "bindings")]
-pub mod wasm;
 
 pub use heap::{AllocError, BlockInfo, Coalesce, Config, Heap};
 pub use policy::{AnyPolicy, PolicyKind};

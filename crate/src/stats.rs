@@ -39,7 +39,7 @@ pub(crate) struct Counters {
 }
 
 /// A snapshot of the heap's numbers.
-#[cfg_attr(feature = "bindings", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Stats {
     /// Sum of the requested sizes of live allocations.

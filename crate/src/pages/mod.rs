@@ -50,7 +50,7 @@ pub trait PageSource {
 
 /// The owner of a 4 KiB page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "bindings", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
 #[repr(u8)]
 pub enum PageOwner {
     /// Not in use; available for arenas, large objects or metadata.

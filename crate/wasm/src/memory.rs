@@ -12,9 +12,8 @@
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use std::collections::BTreeMap;
-use std::vec::Vec;
 
-use crate::pages::{PageOwner, PageSource, WasmMemory};
+use heaplab::pages::{PageOwner, PageSource, WasmMemory};
 
 /// A run of memory: `(base address, bytes)`.
 type Run = (usize, usize);
@@ -122,8 +121,8 @@ impl Saved {
                 continue;
             }
             match spans.last_mut() {
-                Some((start, len)) if *start + *len == addr => *len += crate::pages::PAGE,
-                _ => spans.push((addr, crate::pages::PAGE)),
+                Some((start, len)) if *start + *len == addr => *len += heaplab::pages::PAGE,
+                _ => spans.push((addr, heaplab::pages::PAGE)),
             }
         }
         let pages = spans

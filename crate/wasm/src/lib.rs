@@ -1,5 +1,6 @@
-//! The JS-facing API, exported with wasm-bindgen. Thin: it converts JS values
-//! to Rust ones, delegates to [`Heap`], and converts results and errors back.
+//! Heaplab's JS-facing API, exported with wasm-bindgen (the package that
+//! `wasm-pack` builds into `web/pkg/`). Thin: it converts JS values
+//! to Rust ones, delegates to [`heaplab::Heap`], and converts results and errors back.
 //!
 //! The hand-written module `web/src/heaplab.js` wraps the `RawHeap` class
 //! exported here (so that `free(address)` can be C's free) and is the public
@@ -9,10 +10,11 @@
 //! [`RawHeap::pages`] return typed-array views into wasm memory, which JS
 //! must re-read after any call that may grow memory.
 
+// Only wasm has `memory.grow`; on other targets (`cargo test --workspace`)
+// this crate is empty.
+#![cfg(target_arch = "wasm32")]
+
 use std::collections::BTreeMap;
-use std::format;
-use std::string::{String, ToString};
-use std::vec::Vec;
 
 use js_sys::{Error as JsError, Reflect, Uint32Array, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -20,12 +22,12 @@ use wasm_bindgen::prelude::*;
 
 mod memory;
 
-use crate::check::CheckError;
-use crate::events::Recorder;
-use crate::heap::{AllocError, Coalesce, Config, Heap};
+use heaplab::check::CheckError;
+use heaplab::events::Recorder;
+use heaplab::heap::{AllocError, Coalesce, Config, Heap};
 use memory::{RecycledMemory, Saved};
 
-use crate::policy::{AnyPolicy, PolicyKind};
+use heaplab::policy::{AnyPolicy, PolicyKind};
 
 /// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
 const BLOCK_COLUMNS: usize = 6;
@@ -233,7 +235,7 @@ pub struct RawHeap {
 #[wasm_bindgen]
 pub struct SavedHeap {
     /// The bookkeeping, a bitwise copy (boxed: the event recorder is large).
-    heap: std::boxed::Box<Heap<RecycledMemory, AnyPolicy, Recorder<EVENTS>>>,
+    heap: Box<Heap<RecycledMemory, AnyPolicy, Recorder<EVENTS>>>,
     memory: Saved,
     ids: BTreeMap<usize, u32>,
     next_id: u32,
@@ -351,7 +353,7 @@ impl RawHeap {
             // SAFETY: the copy is only ever used by `restore`, which first
             // writes back the bytes saved here (every page in use) and then
             // replaces this heap with a copy of it.
-            heap: std::boxed::Box::new(unsafe { self.heap.duplicate() }),
+            heap: Box::new(unsafe { self.heap.duplicate() }),
             memory,
             ids: self.ids.clone(),
             next_id: self.next_id,
