@@ -14,6 +14,7 @@
 // Going back and then doing something new drops the operations after that
 // point (as undo does in an editor). Pure logic over a Session: no DOM.
 import { RUN } from "./heaplab.js";
+import { describeOptions } from "./session.js";
 
 /** Operations between checkpoints at first. */
 export const CHECKPOINT_SPACING = 512;
@@ -326,22 +327,18 @@ export class Timeline {
     };
   }
 
-  /** New heap options: the whole timeline is replayed with them, and the heap goes back to the same time. */
+  /**
+   * New heap options: the whole timeline is replayed with them (in wasm when
+   * it can be) and the heap goes back to the same time. Operations that fail
+   * under the new options are dropped and listed; invalid options change nothing.
+   */
   setOptions(changes) {
     const options = { ...this.session.options, ...changes };
-    const at = this.at;
-    this.busy = true;
-    let result;
-    try {
-      result = this.session.rebuild(options, this.ops);
-    } finally {
-      this.busy = false;
-    }
-    if (result.code && !result.failed) return result; // invalid options: nothing changed
-    const ops = this.session.trace.slice();
-    this.#reset(ops, ops.length);
-    this.goto(Math.min(at, ops.length));
-    return result;
+    const count = this.ops.length;
+    const result = this.load(this.ops, options, this.at);
+    if (result.code && result.code !== "replay-failed") return result; // invalid options: nothing changed
+    const dropped = result.ok ? "" : `; ${result.message}`;
+    return { ...result, message: `Rebuilt the heap (${describeOptions(options)}) by replaying ${count} operation${count === 1 ? "" : "s"}${dropped}` };
   }
 
   /** A short description of operation `i` (0-based) in C. */

@@ -196,3 +196,20 @@ describe("Timeline", () => {
     expect(Array.from(runTriples(ops, 0, 3))).toEqual([0, 0, 24, 2, 0, 48, 1, 0, 0]);
   });
 });
+
+describe("Timeline.setOptions", () => {
+  test("operations that fail under the new options are dropped and said", async () => {
+    const session = new Session();
+    const timeline = new Timeline(session);
+    for (let i = 0; i < 8; i++) session.malloc(100_000);
+    const r = timeline.setOptions({ maxBytes: 256 * 1024 });
+    expect(r.ok).toBe(false);
+    expect(r.message).toMatch(/^Rebuilt the heap \(first-fit, .*limit 256 KiB\) by replaying 8 operations; .*dropped/);
+    expect(timeline.length).toBeLessThan(8);
+    expect(session.options.maxBytes).toBe(256 * 1024);
+    const bad = timeline.setOptions({ policy: "no-such-fit" });
+    expect(bad.code).toBe("invalid-option");
+    expect(session.options.policy).toBe("first-fit");
+    session.dispose();
+  });
+});
