@@ -1,0 +1,122 @@
+// <heap-playground>: three independent embeds in the demo page's text, links
+// that move one to step N, the one-line embed of the built module, the
+// iframe page, attribute errors shown in the element, axe-core.
+import { test, expect } from "./fixtures.js";
+import { axeViolations } from "./axe.js";
+
+async function openDemo(page) {
+  await page.goto("demo.html");
+  await expect(page.locator("body")).toHaveAttribute("data-ready", "true");
+}
+
+const used = (page, id) => page.locator(`#${id} .block-list tbody tr[data-state=used]`);
+const stat = (page, id, key) => page.evaluate(([id, key]) => document.getElementById(id).session.snapshot().stats[key], [id, key]);
+
+test("the demo page holds three independent embeds, each with its options, trace and panels", async ({ page }) => {
+  await openDemo(page);
+  await expect(page.locator("heap-playground")).toHaveCount(3);
+  await expect(page.locator("#e1")).toHaveAttribute("data-step", "4");
+  await expect(page.locator("#e1 .where")).toHaveText("Step 4 of 9: #4 = malloc(16)");
+  await expect(page.locator("#e2 .where")).toContainText("Step 6 of 7");
+  await expect(page.locator("#e3")).toHaveAttribute("data-step", "7", { timeout: 15_000 }); // autoplay ran to the end
+
+  const facts = await page.evaluate(() =>
+    ["e1", "e2", "e3"].map((id) => {
+      const e = document.getElementById(id);
+      return { policy: e.session.options.policy, live: e.session.snapshot().stats.liveBlocks };
+    }),
+  );
+  expect(facts).toEqual([
+    { policy: "first-fit", live: 4 },
+    { policy: "best-fit", live: 2 },
+    { policy: "segregated", live: 3 },
+  ]);
+  expect(await page.evaluate(() => document.getElementById("e1").session.heap !== document.getElementById("e2").session.heap)).toBe(true);
+
+  // Panels: e1 map + table, e2 map + stats, e3 map + console + stats.
+  await expect(page.locator("#e1 [data-panel=table]")).toBeVisible();
+  await expect(page.locator("#e1 [data-panel=console]")).toBeHidden();
+  await expect(page.locator("#e2 [data-panel=stats]")).toBeVisible();
+  await expect(page.locator("#e2 [data-panel=table]")).toBeHidden();
+  await expect(page.locator("#e3 [data-panel=console]")).toBeVisible();
+
+  // Acting in e3's console changes e3 only.
+  await page.locator("#e3 #console-input").fill("p = malloc(500)");
+  await page.locator("#e3 #console-input").press("Enter");
+  await expect(page.locator("#e3 .console-log")).toContainText("p = malloc(500) returned");
+  await expect(page.locator("#e3 .where")).toHaveText("Step 8 of 8: #6 = malloc(500)");
+  expect(await stat(page, "e3", "liveBlocks")).toBe(4);
+  expect(await stat(page, "e1", "liveBlocks")).toBe(4);
+  expect(await stat(page, "e2", "liveBlocks")).toBe(2);
+});
+
+test("a link in the text jumps an embed to step N; the step buttons move it on", async ({ page }) => {
+  await openDemo(page);
+  await page.click('a[data-embed="e1"][data-step="7"]');
+  await expect(page.locator("#e1 .where")).toHaveText("Step 7 of 9: free(#2)");
+  await expect(page.locator("#e1")).toHaveAttribute("step", "7");
+  await expect(used(page, "e1")).toHaveCount(1); // a, b, c freed and merged; only #4 live
+  const merged = await page.locator("#e1 .block-list tbody tr").first();
+  await expect(merged).toHaveAttribute("data-state", "free");
+  await expect(merged.locator("td:nth-child(2)")).toHaveText("144");
+  expect(page.url()).not.toContain("#e1"); // the link did not navigate
+
+  await page.click('a[data-embed="e1"][data-step="8"]');
+  await expect(page.locator("#e1 .where")).toHaveText("Step 8 of 9: #5 = malloc(100)");
+  await expect(used(page, "e1")).toHaveCount(2);
+  await page.locator("#e1").getByRole("button", { name: "Step back" }).click();
+  await expect(page.locator("#e1 .where")).toHaveText("Step 7 of 9: free(#2)");
+  await page.locator("#e1").getByRole("button", { name: "First step" }).click();
+  await expect(page.locator("#e1 .where")).toHaveText("Step 0 of 9: the empty heap");
+  await expect(used(page, "e1")).toHaveCount(0);
+
+  // The other embeds did not move; goTo() and the step attribute work from script.
+  await expect(page.locator("#e2 .where")).toContainText("Step 6 of 7");
+  await page.click('a[data-embed="e2"][data-step="7"]');
+  await expect(page.locator("#e2 .where")).toHaveText("Step 7 of 7: #5 = malloc(40)");
+  await page.evaluate(() => document.getElementById("e2").setAttribute("step", "2"));
+  await expect(page.locator("#e2 .where")).toHaveText("Step 2 of 7: #2 = malloc(16)");
+});
+
+test("the one-line embed: a page with the built module and one element", async ({ page }) => {
+  await page.route("**/host.html", (route) =>
+    route.fulfill({
+      contentType: "text/html",
+      body: '<!doctype html><html lang="en"><title>host</title><script type="module" src="./heap-playground.js"></script><p>Some docs.</p><heap-playground id="h" policy="best-fit" trace="traces/coalesce.rep" panels="map table" height="300"></heap-playground>',
+    }),
+  );
+  await page.goto("host.html");
+  await expect(page.locator("#h")).toHaveAttribute("data-ready", "true");
+  await expect(page.locator("#h .where")).toHaveText("Step 9 of 9: #6 = malloc(24)");
+  await expect(used(page, "h")).toHaveCount(3);
+  const height = await page.locator("#h .frame").evaluate((el) => el.getBoundingClientRect().height);
+  expect(height).toBe(300);
+});
+
+test("the iframe page builds an embed from its query string", async ({ page }) => {
+  await openDemo(page);
+  const frame = page.frameLocator("#frame");
+  await expect(frame.locator("heap-playground .where")).toHaveText("Step 9 of 9: #6 = malloc(24)");
+  await expect(frame.locator("heap-playground [data-panel=stats]")).toBeVisible();
+  await expect(frame.locator("heap-playground [data-panel=table]")).toBeHidden();
+
+  await page.goto(`embed.html?policy=next-fit&step=2&trace=${encodeURIComponent("2\n3\na 0 24\na 1 48\nf 0\n")}`);
+  await expect(page.locator("body")).toHaveAttribute("data-ready", "true");
+  await expect(page.locator("#embed .where")).toHaveText("Step 2 of 3: #2 = malloc(48)");
+  expect(await page.evaluate(() => document.getElementById("embed").session.options.policy)).toBe("next-fit");
+});
+
+test("a bad option or trace is reported inside the element, as text", async ({ page }) => {
+  await page.goto(`embed.html?policy=no-such-fit`);
+  await expect(page.locator("#embed")).toHaveAttribute("data-ready", "error");
+  await expect(page.locator("#embed .message")).toContainText("policy");
+  await page.goto(`embed.html?trace=${encodeURIComponent("2\n1\n<img src=x onerror=alert(1)>\n")}`);
+  await expect(page.locator("#embed")).toHaveAttribute("data-ready", "error");
+  await expect(page.locator("#embed .message")).toContainText("trace:3:");
+  expect(await page.locator("#embed img").count()).toBe(0);
+});
+
+test("axe-core finds no violations on the demo page", async ({ page }) => {
+  await openDemo(page);
+  expect(await axeViolations(page)).toEqual([]);
+});

@@ -1,0 +1,110 @@
+// The lessons page: a lesson completed through the UI (console, answer, Check),
+// progress kept across reloads and reset, every lesson opens, axe-core.
+import { test, expect } from "./fixtures.js";
+import { axeViolations } from "./axe.js";
+
+async function openLessons(page, hash = "") {
+  await page.goto(`learn.html${hash}`);
+  await expect(page.locator("body")).toHaveAttribute("data-ready", "true");
+}
+
+async function run(page, ...statements) {
+  for (const statement of statements) {
+    await page.fill("#console-input", statement);
+    await page.press("#console-input", "Enter");
+  }
+}
+
+const usedRow = (page, variable) => page.locator(".block-list tbody tr[data-state=used]").filter({ has: page.locator("td:nth-child(8)", { hasText: new RegExp(`^${variable}$`) }) });
+
+test("complete the first-fit lesson through the UI; progress is kept and can be reset", async ({ page }) => {
+  await page.goto("learn.html");
+  await page.evaluate(() => localStorage.clear());
+  await openLessons(page, "#first-fit");
+  await expect(page.locator("#lesson-title")).toHaveText("First fit, step by step");
+  await expect(page.locator("#progress")).toHaveText("0 of 13 lessons done");
+  await expect(page.locator("#lesson-setup")).toContainText("free(b)");
+
+  // Checking before acting says what to do.
+  await page.click("#check-lesson");
+  await expect(page.locator("#lesson-result")).toContainText("Not yet. Allocate 64 bytes first");
+
+  await run(page, "p = malloc(64)");
+  await expect(usedRow(page, "p")).toHaveCount(1);
+  const header = await usedRow(page, "p").locator("td:nth-child(1)").textContent();
+  const payload = await usedRow(page, "p").locator("td:nth-child(3)").textContent();
+
+  // The payload's address is the classic wrong answer.
+  await page.fill("#lesson-answer", payload);
+  await page.click("#check-lesson");
+  await expect(page.locator("#lesson-result")).toContainText("is the payload's address");
+  await expect(page.locator('#lesson-list li[data-lesson="first-fit"]')).not.toHaveAttribute("data-done", "true");
+
+  await page.fill("#lesson-answer", header);
+  await page.click("#check-lesson");
+  await expect(page.locator("#lesson-result")).toContainText("Well done.");
+  await expect(page.locator("#lesson-result")).toContainText("size 72");
+  await expect(page.locator('#lesson-list li[data-lesson="first-fit"]')).toHaveAttribute("data-done", "true");
+  await expect(page.locator("#progress")).toHaveText("1 of 13 lessons done");
+
+  // Kept across a reload.
+  await openLessons(page, "#first-fit");
+  await expect(page.locator("#progress")).toHaveText("1 of 13 lessons done");
+  await expect(page.locator('#lesson-list li[data-lesson="first-fit"]')).toContainText("done");
+
+  // Next lesson, then reset.
+  await page.click("#next-lesson");
+  await expect(page.locator("#lesson-title")).toHaveText("Splitting a free block");
+  await expect(page.locator("#lesson-result")).toBeEmpty();
+  await page.click("#reset-progress");
+  await expect(page.locator("#progress")).toHaveText("0 of 13 lessons done");
+  expect(await page.evaluate(() => localStorage.getItem("heaplab.lessons.v1"))).toBeNull();
+});
+
+test("a lesson solved in the console says so at once; a heap overflow shows the corrupt heap; restart recovers", async ({ page }) => {
+  await openLessons(page, "#coalescing");
+  await run(page, "free(guard)");
+  await expect(page.locator("#lesson-result")).toBeEmpty(); // a wrong step says nothing until Check
+  await page.click("#restart-lesson");
+  await run(page, "free(b)");
+  await expect(page.locator("#lesson-result")).toContainText("Well done. free(b) merged b");
+
+  await openLessons(page, "#overflow");
+  await run(page, `strcpy(p, "${"A".repeat(39)}")`);
+  await expect(page.locator("#heap-status")).toContainText("Heap corrupt");
+  await expect(page.locator("#lesson-result")).toContainText("overwrote q's header");
+  await page.click("#restart-lesson");
+  await expect(page.locator("#heap-status")).toBeEmpty();
+});
+
+test("a stored progress value that is not valid is ignored", async ({ page }) => {
+  await page.goto("learn.html");
+  await page.evaluate(() => localStorage.setItem("heaplab.lessons.v1", '{"version":1,"done":["pages","<img src=x>",3]}'));
+  await openLessons(page);
+  await expect(page.locator("#progress")).toHaveText("1 of 13 lessons done");
+  await page.evaluate(() => localStorage.setItem("heaplab.lessons.v1", "not json"));
+  await openLessons(page);
+  await expect(page.locator("#progress")).toHaveText("0 of 13 lessons done");
+});
+
+test("every lesson opens from the list and sets up its heap", async ({ page }) => {
+  await openLessons(page);
+  const links = page.locator("#lesson-list a");
+  await expect(links).toHaveCount(13);
+  for (let i = 0; i < 13; i++) {
+    const title = await links.nth(i).textContent();
+    await links.nth(i).click();
+    await expect(page.locator("#lesson-title")).toHaveText(title);
+    await expect(links.nth(i)).toHaveAttribute("aria-current", "page");
+    await expect(page.locator(".block-list caption")).toContainText(/blocks?, in address order/);
+    await expect(page.locator("#lesson-setup")).toContainText("// heap options");
+  }
+});
+
+test("axe-core finds no violations on the lessons page, with a result shown", async ({ page }) => {
+  await openLessons(page, "#pages");
+  await run(page, "a = malloc(24)");
+  await page.click("#check-lesson");
+  await expect(page.locator("#lesson-result")).toContainText("Not yet");
+  expect(await axeViolations(page)).toEqual([]);
+});

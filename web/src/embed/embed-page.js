@@ -1,0 +1,16 @@
+// embed.html: one <heap-playground> filling the page, configured by the query
+// string (embed.html?policy=best-fit&trace=traces/coalesce.rep&panels=map),
+// for hosts that can place an iframe but not load a module.
+import "./heap-playground.js";
+import { EMBED_ATTRIBUTES } from "./embed-options.js";
+
+const params = new URLSearchParams(location.search);
+const element = document.createElement("heap-playground");
+element.id = "embed";
+for (const name of EMBED_ATTRIBUTES) {
+  const value = params.get(name);
+  if (value !== null) element.setAttribute(name, value);
+}
+if (!params.has("panels")) element.setAttribute("panels", "map console stats table");
+document.querySelector("main").append(element);
+element.ready.then(() => (document.body.dataset.ready = "true"));

@@ -1,0 +1,58 @@
+// The stylesheet of <heap-playground>'s shadow root (a constructed
+// stylesheet, so pages with a strict Content-Security-Policy need no
+// 'unsafe-inline'). The map, console and table rules follow style.css.
+export const EMBED_STYLE = `
+:host { display: block; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; background: #fff;
+  --line: #d6d6d6; --muted: #505050; --accent: #0072b2; --error: #a00000; --panel: #f6f7f8;
+  border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; }
+:host([hidden]) { display: none; }
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+.frame { padding: 0.5rem 0.6rem; }
+.frame.fixed { overflow: auto; }
+.bar { display: flex; flex-wrap: wrap; gap: 0.35rem; align-items: center; }
+.bar label { font-size: 0.85rem; margin-left: 0.4rem; }
+.bar input[type=range] { flex: 1 1 8rem; min-width: 6rem; }
+.where { display: block; font-family: ui-monospace, monospace; font-size: 0.85rem; margin: 0.3rem 0; }
+.message { min-height: 1.2em; margin: 0 0 0.3rem; font-size: 0.85rem; }
+.message:empty { display: none; }
+.message.error { color: var(--error); font-weight: 600; }
+button { font: inherit; font-size: 0.85rem; padding: 0.2rem 0.6rem; border: 1px solid #6b6b6b; border-radius: 4px; background: #fff; color: #1b1b1b; cursor: pointer; }
+button:hover:not(:disabled) { background: #eaf3fa; }
+button:disabled { color: #6b6b6b; cursor: not-allowed; }
+button[type="submit"] { background: var(--accent); border-color: var(--accent); color: #fff; }
+:focus-visible { outline: 3px solid #e69f00; outline-offset: 2px; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.hint { font-size: 0.78rem; color: var(--muted); margin: 0.3rem 0; }
+h3 { font-size: 0.9rem; margin: 0.6rem 0 0.3rem; }
+.panel { margin-top: 0.5rem; }
+.legend { display: flex; flex-wrap: wrap; gap: 0.2rem 0.8rem; list-style: none; padding: 0; margin: 0.3rem 0; font-size: 0.75rem; }
+.legend li { display: flex; align-items: center; gap: 0.3rem; }
+.legend .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border: 1px solid #555; }
+.legend .swatch.line { height: 0.25rem; border: none; }
+.zoom-label { font-size: 0.75rem; color: var(--muted); }
+.map-wrap { position: relative; }
+.map-scroller { box-sizing: content-box; overflow-y: auto; overflow-x: hidden; border: 1px solid var(--line); border-radius: 4px; height: 200px; }
+#heap-map { display: block; position: sticky; top: 0; width: 100%; cursor: crosshair; }
+#heap-map:focus-visible { outline: 3px solid #e69f00; outline-offset: -3px; }
+.tooltip { position: absolute; left: 0; top: 0; z-index: 5; pointer-events: none; background: #fff; border: 1px solid #333; border-radius: 4px; box-shadow: 0 2px 8px rgb(0 0 0 / 20%); padding: 0.35rem 0.5rem; font-size: 0.8rem; min-width: 14rem; }
+.tooltip dl { display: grid; grid-template-columns: auto 1fr; gap: 0.05rem 0.6rem; margin: 0.2rem 0 0; }
+.tooltip dt { color: var(--muted); }
+.tooltip dd { margin: 0; font-family: ui-monospace, monospace; }
+.console-log { height: 6rem; overflow-y: auto; background: #1d1f21; color: #e8e8e8; font-family: ui-monospace, monospace; font-size: 0.8rem; padding: 0.3rem 0.5rem; border-radius: 4px 4px 0 0; white-space: pre-wrap; }
+.console-log .input { color: #9ecbff; }
+.console-log .error { color: #ffb3b3; }
+.console-form { display: flex; gap: 0.5rem; align-items: center; border: 1px solid var(--line); border-top: none; padding: 0.3rem 0.5rem; border-radius: 0 0 4px 4px; }
+.console-form label { font-size: 0.85rem; }
+.console-form input { flex: 1; font-family: ui-monospace, monospace; font-size: 0.88rem; padding: 0.2rem 0.4rem; min-width: 6rem; }
+.stats { display: grid; grid-template-columns: 1fr auto; gap: 0.1rem 0.8rem; font-size: 0.8rem; margin: 0; }
+.stats dt { color: var(--muted); }
+.stats dd { margin: 0; text-align: right; font-family: ui-monospace, monospace; }
+.table-scroll { max-height: 14rem; overflow: auto; border: 1px solid var(--line); border-radius: 4px; }
+table { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 0.8rem; width: 100%; }
+caption { text-align: left; font-family: system-ui, sans-serif; font-size: 0.78rem; color: var(--muted); padding: 0.3rem 0.5rem; }
+th, td { padding: 0.1rem 0.5rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
+thead th { position: sticky; top: 0; background: var(--panel); }
+tr[aria-current="true"] td { background: #fff4d6; font-weight: 600; }
+tr[data-state="free"] td { color: #555; }
+`;

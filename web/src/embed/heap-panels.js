@@ -1,0 +1,131 @@
+// The heap's panels outside the playground: the map (with legend, tooltip and
+// keyboard focus), the console, the stats and the table of blocks, built with
+// DOM calls (no HTML strings) into any root, a page or a shadow root, and wired
+// to a session. Used by the lessons page and by <heap-playground>. Ids are
+// fixed, so one set per document or shadow root.
+import { MapView } from "../map-view.js";
+import { COLORS, LEGEND } from "../heap-map.js";
+import { renderBlockTable } from "../block-table.js";
+import { renderStats } from "../stats-panel.js";
+import { mountConsole } from "../console.js";
+
+function el(doc, tag, props = {}, ...children) {
+  const node = doc.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else if (value === true) node.setAttribute(key, "");
+    else if (value !== false && value !== null && value !== undefined) node.setAttribute(key, String(value));
+  }
+  node.append(...children);
+  return node;
+}
+
+function legend(doc) {
+  const items = LEGEND.map(([key, label, kind]) => {
+    const swatch = el(doc, "span", { class: kind === "line" ? "swatch line" : "swatch" });
+    swatch.style.background = COLORS[key];
+    return el(doc, "li", {}, swatch, doc.createTextNode(label));
+  });
+  return el(doc, "ul", { class: "legend", "aria-label": "Legend" }, ...items);
+}
+
+/**
+ * Builds the panels' DOM. Returns `{ nodes: { map, console, stats, table }, els }`;
+ * the caller places `nodes` where it wants them.
+ */
+export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
+  const h = `h${headingLevel}`;
+  const canvas = el(doc, "canvas", { id: "heap-map", tabindex: 0, role: "application", "aria-label": "Heap map", "aria-describedby": "map-hint" });
+  const spacer = el(doc, "div", { class: "map-spacer" });
+  const scroller = el(doc, "div", { class: "map-scroller" }, canvas, spacer);
+  const tooltip = el(doc, "div", { class: "tooltip", role: "tooltip", hidden: true });
+  const announcer = el(doc, "p", { class: "sr-only", "aria-live": "polite" });
+  const zoomLabel = el(doc, "span", { class: "zoom-label" });
+  const map = el(
+    doc,
+    "div",
+    { class: "panel map-panel", "data-panel": "map" },
+    legend(doc),
+    el(doc, "div", { class: "map-wrap" }, scroller, tooltip),
+    el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; double-click frees it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." }),
+    zoomLabel,
+    announcer,
+  );
+
+  const log = el(doc, "div", { class: "console-log", role: "log", "aria-live": "polite", tabindex: 0, "aria-label": "Console output" });
+  const input = el(doc, "input", { id: "console-input", type: "text", autocomplete: "off", spellcheck: "false", placeholder: "p = malloc(24)" });
+  const form = el(doc, "form", { class: "console-form", novalidate: true }, el(doc, "label", { for: "console-input", text: "Statement" }), input, el(doc, "button", { type: "submit", text: "Run" }));
+  const console = el(doc, "div", { class: "panel console", "data-panel": "console" }, log, form);
+
+  const statsList = el(doc, "dl", { class: "stats" });
+  const stats = el(doc, "div", { class: "panel stats-panel", "data-panel": "stats" }, el(doc, h, { text: "Stats" }), statsList);
+
+  const caption = el(doc, "caption", { text: "Blocks in address order" });
+  const head = el(doc, "tr", {}, ...["Address", "Size", "Payload", "Requested", "Usable", "State", "Id", "Variable"].map((t) => el(doc, "th", { scope: "col", text: t })));
+  const tbody = el(doc, "tbody");
+  const tableEl = el(doc, "table", { class: "block-list" }, caption, el(doc, "thead", {}, head), tbody);
+  const table = el(doc, "div", { class: "panel table-panel", "data-panel": "table" }, el(doc, "div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "Table of blocks, scrollable" }, tableEl));
+
+  return {
+    nodes: { map, console, stats, table },
+    els: { scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption },
+  };
+}
+
+/**
+ * Wires built panels to a session. `getSession()` returns the current one;
+ * `onResult(result)` hears every action's outcome (console, double-click).
+ * Returns `{ map, changed(), clearLog() }`: call `changed()` after the session
+ * changed (or was replaced) to redraw, at most once a frame.
+ */
+export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {} } = {}) {
+  const ids = (payload) => {
+    const session = getSession();
+    const id = session.idOfPayload(payload);
+    return id ? { id, label: session.label(id) } : null;
+  };
+  const map = new MapView(
+    { scroller: els.scroller, canvas: els.canvas, spacer: els.spacer, tooltip: els.tooltip, announcer: els.announcer, zoomLabel: els.zoomLabel },
+    {
+      snapshot: () => getSession().snapshot(),
+      ids,
+      onSelect: () => schedule(),
+      onFree: (info) => {
+        if (!info?.used) return;
+        onResult(getSession().free(info.id ? { id: info.id } : { address: info.payload }));
+      },
+      onError,
+    },
+  );
+  mountConsole({ form: els.form, input: els.input, log: els.log }, getSession, onResult);
+  let scheduled = false;
+  function render() {
+    const snap = getSession().snapshot();
+    renderStats(els.statsList, snap.stats);
+    renderBlockTable(els.tbody, snap.blocks, { ids, focus: map.focusIndex(snap), caption: els.caption });
+  }
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      try {
+        render();
+      } catch (error) {
+        onError(error);
+      }
+    });
+  }
+  return {
+    map,
+    render,
+    changed() {
+      map.refresh();
+      schedule();
+    },
+    clearLog() {
+      els.log.replaceChildren();
+    },
+  };
+}

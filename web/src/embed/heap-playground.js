@@ -1,0 +1,310 @@
+// <heap-playground>: a Heaplab heap in any page, with one line:
+//
+//   <script type="module" src="https://…/heap-playground.js"></script>
+//   <heap-playground policy="best-fit" trace="demo.rep" panels="map stats"></heap-playground>
+//
+// Attributes: policy, align, coalesce, split-min, max-bytes (heap options);
+// trace (inline .rep or JSON text, or a URL to fetch, relative to the page);
+// autoplay (play the trace through once loaded); panels (which of map,
+// console, stats, table show; default map stats table); height (of the
+// element, e.g. 480 or 30rem); step (the heap after that many operations).
+// Methods: goTo(n), play(), pause(); properties: step, length, session;
+// `ready` resolves once the heap and trace are loaded. Events: "heap-step"
+// ({ detail: { step, length } }) after every move.
+//
+// Each element has its own heap (a wasm Heap of its own) and its own shadow
+// root, so several on one page stay independent. Text from the trace and the
+// heap reaches the page through textContent only.
+import { loadHeaplab } from "../wasm.js";
+import { Session } from "../session.js";
+import { parseTrace } from "../trace.js";
+import { buildHeapPanels, mountHeapPanels } from "./heap-panels.js";
+import { EMBED_STYLE } from "./embed-style.js";
+import { readHeapOptions, readPanels, readHeight, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep, EMBED_ATTRIBUTES } from "./embed-options.js";
+
+/** Milliseconds between steps when playing. */
+export const PLAY_INTERVAL = 700;
+
+let sheet = null;
+function styleSheet() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(EMBED_STYLE);
+  }
+  return sheet;
+}
+
+function button(doc, text, label) {
+  const b = doc.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  if (label) b.setAttribute("aria-label", label);
+  return b;
+}
+
+export class HeapPlayground extends HTMLElement {
+  static observedAttributes = EMBED_ATTRIBUTES;
+
+  #session = null;
+  #panels = null;
+  #els = null;
+  #ops = []; // the trace, as recorded session operations
+  #traceOptions = null;
+  #step = 0;
+  #timer = null;
+  #loadVersion = 0;
+  #reloadScheduled = false;
+  #resolveReady = null;
+
+  constructor() {
+    super();
+    this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
+  }
+
+  /** The number of operations in the trace (the last step). */
+  get length() {
+    return this.#ops.length;
+  }
+
+  /** The step shown: the heap after this many operations. */
+  get step() {
+    return this.#step;
+  }
+
+  set step(n) {
+    this.goTo(n);
+  }
+
+  /** This element's session (heap, trace, ids), once loaded. */
+  get session() {
+    return this.#session;
+  }
+
+  connectedCallback() {
+    if (!this.#els) this.#build();
+    this.#scheduleReload();
+  }
+
+  disconnectedCallback() {
+    this.pause();
+    // Moving the element in the DOM reconnects it at once: keep the heap then.
+    queueMicrotask(() => {
+      if (this.isConnected || !this.#session) return;
+      this.#session.dispose();
+      this.#session = null;
+    });
+  }
+
+  attributeChangedCallback(name, oldValue, value) {
+    if (!this.#els || oldValue === value) return;
+    if (name === "panels" || name === "height") this.#applyLayout();
+    else if (name === "step") {
+      const n = readStep(value);
+      if (n !== null && n !== this.#step && this.#session) this.goTo(n);
+    } else if (name !== "autoplay") this.#scheduleReload();
+  }
+
+  // ------------------------------------------------------------------ DOM
+
+  #build() {
+    const root = this.attachShadow({ mode: "open" });
+    root.adoptedStyleSheets = [styleSheet()];
+    const doc = this.ownerDocument;
+    const built = buildHeapPanels(doc, { headingLevel: 3 });
+    const first = button(doc, "⏮", "First step");
+    const back = button(doc, "◀ Back", "Step back");
+    const play = button(doc, "▶ Play");
+    const forward = button(doc, "Step ▶", "Step forward");
+    const last = button(doc, "⏭", "Last step");
+    const slider = doc.createElement("input");
+    slider.type = "range";
+    slider.min = "0";
+    slider.max = "0";
+    slider.value = "0";
+    slider.id = "step-slider";
+    const sliderLabel = doc.createElement("label");
+    sliderLabel.htmlFor = "step-slider";
+    sliderLabel.textContent = "Step";
+    const where = doc.createElement("output");
+    where.className = "where";
+    where.setAttribute("aria-live", "polite");
+    const bar = doc.createElement("div");
+    bar.className = "bar";
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", "Steps through the trace");
+    bar.append(first, back, play, forward, last, sliderLabel, slider);
+    const message = doc.createElement("p");
+    message.className = "message";
+    message.setAttribute("role", "status");
+    const frame = doc.createElement("div");
+    frame.className = "frame";
+    frame.setAttribute("part", "frame");
+    frame.append(bar, where, message, built.nodes.map, built.nodes.console, built.nodes.stats, built.nodes.table);
+    root.append(frame);
+    this.#els = { ...built.els, nodes: built.nodes, frame, first, back, play, forward, last, slider, where, message };
+
+    first.addEventListener("click", () => this.goTo(0));
+    back.addEventListener("click", () => this.goTo(this.#step - 1));
+    forward.addEventListener("click", () => this.goTo(this.#step + 1));
+    last.addEventListener("click", () => this.goTo(this.#ops.length));
+    play.addEventListener("click", () => (this.#timer ? this.pause() : this.play()));
+    slider.addEventListener("input", () => this.goTo(Number(slider.value)));
+
+    this.#panels = mountHeapPanels(built.els, () => this.#session, {
+      onResult: (result) => this.#onConsole(result),
+      onError: (error) => this.#say(`could not draw the heap: ${error.message}`, true),
+    });
+    this.#applyLayout();
+  }
+
+  #applyLayout() {
+    const { panels, errors } = readPanels(this.getAttribute("panels"));
+    for (const [name, node] of Object.entries(this.#els.nodes)) node.hidden = !panels.includes(name);
+    const height = readHeight(this.getAttribute("height"));
+    this.#els.frame.style.height = height ?? "";
+    this.#els.frame.classList.toggle("fixed", Boolean(height));
+    if (errors.length) this.#say(errors.join("; "), true);
+    this.#panels?.changed();
+  }
+
+  #say(text, isError = false) {
+    this.#els.message.textContent = text;
+    this.#els.message.classList.toggle("error", isError);
+  }
+
+  // ------------------------------------------------------------------ loading
+
+  #scheduleReload() {
+    if (this.#reloadScheduled) return;
+    this.#reloadScheduled = true;
+    queueMicrotask(() => {
+      this.#reloadScheduled = false;
+      if (this.isConnected) this.#load();
+    });
+  }
+
+  async #load() {
+    const version = ++this.#loadVersion;
+    this.pause();
+    let ops = [];
+    let traceOptions = null;
+    try {
+      await loadHeaplab();
+      const text = this.getAttribute("trace");
+      if (text && text.trim()) {
+        const inline = isInlineTrace(text);
+        const source = inline ? text : await this.#fetchTrace(text.trim());
+        if (version !== this.#loadVersion) return;
+        const trace = parseTrace(source, { name: inline ? "trace" : text.trim() });
+        ops = sessionOps(trace);
+        traceOptions = trace.options ?? null;
+      }
+    } catch (error) {
+      if (version === this.#loadVersion) this.#fail(error);
+      return;
+    }
+    if (version !== this.#loadVersion) return;
+    const { options, errors } = readHeapOptions((name) => this.getAttribute(name));
+    if (errors.length) return this.#fail(new Error(errors.join("; ")));
+    this.#ops = ops;
+    this.#traceOptions = traceOptions;
+    const merged = mergeOptions(traceOptions, options);
+    if (!this.#session) {
+      try {
+        this.#session = new Session(merged);
+      } catch (error) {
+        return this.#fail(error);
+      }
+      this.#session.onChange(() => this.#panels.changed());
+    }
+    const autoplay = this.hasAttribute("autoplay");
+    const start = autoplay ? 0 : (readStep(this.getAttribute("step")) ?? ops.length);
+    this.#say("");
+    if (!this.#show(start, merged)) return;
+    this.dataset.ready = "true";
+    this.#resolveReady(this);
+    if (autoplay && ops.length) this.play();
+  }
+
+  async #fetchTrace(url) {
+    const response = await fetch(new URL(url, this.ownerDocument.baseURI));
+    if (!response.ok) throw new Error(`the trace ${url} could not be loaded (HTTP ${response.status})`);
+    return response.text();
+  }
+
+  #fail(error) {
+    this.#say(`Heaplab: ${error.message}`, true);
+    this.dataset.ready = "error";
+    this.#resolveReady(this);
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  /** Shows the heap after `n` operations (clamped to 0 … length). */
+  goTo(n) {
+    if (!this.#session) return;
+    const step = Math.max(0, Math.min(this.#ops.length, Math.trunc(Number(n) || 0)));
+    this.#show(step, this.#session.options);
+  }
+
+  #show(step, options) {
+    const result = this.#session.rebuild(options, this.#ops.slice(0, step));
+    if (!result.ok && result.code !== "replay-failed") {
+      this.#fail(new Error(result.message));
+      return false;
+    }
+    if (!result.ok) this.#say(result.message, true);
+    this.#step = step;
+    const { slider, where, back, forward, first, last } = this.#els;
+    slider.max = String(this.#ops.length);
+    slider.value = String(step);
+    slider.setAttribute("aria-valuetext", `step ${step} of ${this.#ops.length}`);
+    where.textContent = `Step ${step} of ${this.#ops.length}: ${describeOp(this.#ops[step - 1])}`;
+    first.disabled = back.disabled = step === 0;
+    forward.disabled = last.disabled = step === this.#ops.length;
+    if (this.getAttribute("step") !== null && readStep(this.getAttribute("step")) !== step) {
+      // Keep the attribute in step with what is shown (no reload: same value is ignored).
+      this.setAttribute("step", String(step));
+    }
+    this.dataset.step = String(step);
+    this.#panels.changed();
+    this.dispatchEvent(new CustomEvent("heap-step", { detail: { step, length: this.#ops.length } }));
+    return true;
+  }
+
+  /** Plays the trace from the current step to the end, one step every PLAY_INTERVAL ms. */
+  play() {
+    if (!this.#session || this.#timer) return;
+    if (this.#step >= this.#ops.length) this.goTo(0);
+    this.#els.play.textContent = "⏸ Pause";
+    this.#timer = setInterval(() => {
+      if (this.#step >= this.#ops.length) return this.pause();
+      this.goTo(this.#step + 1);
+    }, PLAY_INTERVAL);
+  }
+
+  pause() {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    if (this.#els) this.#els.play.textContent = "▶ Play";
+  }
+
+  /** A console statement ran: what the learner did becomes the trace from here on. */
+  #onConsole(result) {
+    if (!result) return;
+    this.pause();
+    if (result.message) this.#say(result.ok ? result.message : `Error: ${result.message}`, !result.ok);
+    if (result.ok && this.#session.trace.length !== this.#step) {
+      this.#ops = this.#session.trace.slice();
+      this.#step = this.#ops.length;
+      const { slider, where, forward, last, back, first } = this.#els;
+      slider.max = String(this.#ops.length);
+      slider.value = String(this.#step);
+      where.textContent = `Step ${this.#step} of ${this.#ops.length}: ${describeOp(this.#ops[this.#step - 1])}`;
+      forward.disabled = last.disabled = true;
+      first.disabled = back.disabled = this.#step === 0;
+    }
+  }
+}
+
+if (!customElements.get("heap-playground")) customElements.define("heap-playground", HeapPlayground);

@@ -1,0 +1,158 @@
+// The lessons page: the list of lessons with progress, the open lesson (text,
+// setup, task, answer, check), and the heap panels the learner acts on. The
+// lesson is chosen by the URL's fragment (learn.html#first-fit). Text is set
+// with textContent only.
+import { loadHeaplab } from "../wasm.js";
+import { Session } from "../session.js";
+import { buildHeapPanels, mountHeapPanels } from "../embed/heap-panels.js";
+import { LESSONS, lessonById, setUpLesson } from "./lessons.js";
+import { loadProgress, saveProgress, resetProgress } from "./progress.js";
+
+const $ = (id) => document.getElementById(id);
+const storage = (() => {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: progress lasts as long as the page
+  }
+})();
+const known = LESSONS.map((l) => l.id);
+let done = loadProgress(storage, known);
+let session = null;
+let panels = null;
+let lesson = LESSONS[0];
+let settingUp = false;
+
+function showResult(result) {
+  const box = $("lesson-result");
+  box.textContent = result ? `${result.ok ? "Well done. " : "Not yet. "}${result.message}` : "";
+  box.classList.toggle("ok", Boolean(result?.ok));
+  box.classList.toggle("not-yet", Boolean(result && !result.ok));
+}
+
+function renderList() {
+  const items = LESSONS.map((l, i) => {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = `#${l.id}`;
+    a.textContent = l.title;
+    if (l === lesson) a.setAttribute("aria-current", "page");
+    li.append(a);
+    li.dataset.lesson = l.id;
+    if (done.has(l.id)) {
+      li.dataset.done = "true";
+      const mark = document.createElement("span");
+      mark.className = "done-mark";
+      mark.textContent = " ✓ done";
+      li.append(mark);
+    }
+    li.value = i + 1;
+    return li;
+  });
+  $("lesson-list").replaceChildren(...items);
+  $("progress").textContent = `${done.size} of ${LESSONS.length} lessons done`;
+}
+
+function markDone(id) {
+  if (done.has(id)) return;
+  done.add(id);
+  saveProgress(storage, done);
+  renderList();
+}
+
+function check({ quiet = false } = {}) {
+  const result = lesson.check(session, $("lesson-answer").value);
+  if (result.ok) {
+    markDone(lesson.id);
+    showResult(result);
+  } else if (!quiet) {
+    showResult(result);
+  }
+  return result;
+}
+
+function open(id, { focus = false } = {}) {
+  lesson = lessonById(id) ?? LESSONS[0];
+  $("lesson-title").textContent = lesson.title;
+  $("lesson-text").replaceChildren(
+    ...lesson.text.map((text) => {
+      const p = document.createElement("p");
+      p.textContent = text;
+      return p;
+    }),
+  );
+  $("lesson-setup").textContent = [describeOptions(lesson.setup.options), ...lesson.setup.statements].join("\n");
+  $("lesson-task").textContent = lesson.task;
+  $("answer-field").hidden = !lesson.question;
+  $("answer-label").textContent = lesson.question ?? "Answer";
+  $("lesson-answer").value = "";
+  $("next-lesson").disabled = LESSONS.indexOf(lesson) === LESSONS.length - 1;
+  document.body.dataset.lesson = lesson.id;
+  document.title = `${lesson.title} · Heaplab lessons`;
+  showResult(null);
+  restart();
+  renderList();
+  if (focus) $("lesson").focus();
+}
+
+function describeOptions(options) {
+  const parts = Object.entries(options).map(([key, value]) => `${key}: ${value}`);
+  return `// heap options: ${parts.join(", ") || "defaults"}`;
+}
+
+function restart() {
+  settingUp = true;
+  let result;
+  try {
+    result = setUpLesson(session, lesson);
+  } finally {
+    settingUp = false;
+  }
+  panels.clearLog();
+  panels.changed();
+  if (!result.ok) showResult(result);
+}
+
+async function start() {
+  const heap = $("lesson-heap");
+  try {
+    await loadHeaplab();
+    session = new Session();
+  } catch (error) {
+    $("heap-status").textContent = `Heaplab could not start: ${error.message}`;
+    return;
+  }
+  const built = buildHeapPanels(document, { headingLevel: 3 });
+  heap.append(built.nodes.map, built.nodes.console, built.nodes.stats, built.nodes.table);
+  panels = mountHeapPanels(built.els, () => session, {
+    onError: (error) => ($("heap-status").textContent = `could not draw the heap: ${error.message}`),
+  });
+  session.onChange(() => {
+    panels.changed();
+    $("heap-status").textContent = session.corruption ? `Heap corrupt: check() says ${session.corruption}. Restart the lesson to recover.` : "";
+    // A lesson the learner has just solved says so at once; a wrong step says nothing until Check.
+    if (!settingUp) check({ quiet: true });
+  });
+  $("answer-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    check();
+  });
+  $("restart-lesson").addEventListener("click", () => {
+    showResult(null);
+    restart();
+  });
+  $("next-lesson").addEventListener("click", () => {
+    const next = LESSONS[LESSONS.indexOf(lesson) + 1];
+    if (next) location.hash = next.id;
+  });
+  $("reset-progress").addEventListener("click", () => {
+    resetProgress(storage);
+    done = new Set();
+    renderList();
+  });
+  window.addEventListener("hashchange", () => open(location.hash.slice(1), { focus: true }));
+  open(location.hash.slice(1));
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,368 @@
+// The lessons: a short course on heap allocation that follows the classic
+// text (why pages are too big, first fit, splitting, coalescing, the sweep,
+// fragmentation, best / next / worst / segregated fit, alignment, realloc, a
+// heap overflow). Content as data; pure logic over a Session, no DOM.
+//
+// Each lesson:
+//   id, title
+//   setup      { options, statements }: heap options and console statements
+//              that build the heap the lesson starts from (shown to the learner)
+//   text       paragraphs that explain
+//   task       what the learner is asked to do
+//   question?  label of an answer field (when the task asks for a value)
+//   check(session, answer) -> { ok, message }: judges the heap state (block
+//              table, stats, check()) and explains the result
+//   solve      { statements, answer?(session) }: a correct answer, scripted
+//   mistake    { statements, answer?(session) }: a plausible wrong one
+// `solve` and `mistake` drive the unit tests (and the "Show me" button).
+import { DEFAULT_OPTIONS } from "../session.js";
+import { runStatement } from "../console.js";
+import { blockRows } from "../block-table.js";
+import { decodeHeader, headerText } from "../hex-view.js";
+import { hex } from "../format.js";
+
+/** The session's blocks as plain facts, with its ids and variable names. */
+export function blocksOf(session) {
+  const ids = (payload) => {
+    const id = session.idOfPayload(payload);
+    return id ? { id, label: session.label(id) } : null;
+  };
+  return blockRows(session.snapshot().blocks, ids);
+}
+
+/** The block of variable `name` while it is allocated, else null. */
+export function blockOf(session, name) {
+  const id = session.names.get(name);
+  if (!id || !session.isLive(id)) return null;
+  const payload = session.addressOf.get(id);
+  return blocksOf(session).find((b) => b.payload === payload) ?? null;
+}
+
+/** Used blocks allocated after the setup (id above `after`) with `requested` bytes (any when null). */
+function newBlocks(session, after, requested = null) {
+  return blocksOf(session).filter((b) => b.used && b.id > after && (requested === null || b.requested === requested));
+}
+
+/** Reads "0x141000", "141000" (hex when it has a-f), or a decimal number. */
+export function parseAddress(text) {
+  const t = String(text ?? "").trim().toLowerCase();
+  if (/^0x[0-9a-f]+$/.test(t)) return Number.parseInt(t, 16);
+  if (/^\d+$/.test(t)) return Number(t);
+  if (/^[0-9a-f]+$/.test(t)) return Number.parseInt(t, 16);
+  return null;
+}
+
+const ok = (message) => ({ ok: true, message });
+const no = (message) => ({ ok: false, message });
+const PAGE = 4096;
+
+/** Builds a lesson's heap on `session`; returns `{ ok, message }` (the first failed statement). */
+export function setUpLesson(session, lesson) {
+  const rebuilt = session.rebuild({ ...DEFAULT_OPTIONS, ...lesson.setup.options }, []);
+  if (!rebuilt.ok) return rebuilt;
+  for (const statement of lesson.setup.statements) {
+    const result = runStatement(session, statement);
+    if (!result.ok) return { ok: false, message: `setup statement ${statement} failed: ${result.message}` };
+  }
+  return { ok: true, message: `Heap set up: ${lesson.setup.statements.length} statements` };
+}
+
+/** Runs scripted statements (a solution or a mistake); returns the last result. */
+export function runScript(session, statements) {
+  let result = { ok: true, message: "" };
+  for (const statement of statements) result = runStatement(session, statement);
+  return result;
+}
+
+const sixBlocks = (size) => [1, 2, 3, 4, 5, 6].map((i) => `p${i} = malloc(${size})`);
+
+export const LESSONS = Object.freeze([
+  {
+    id: "pages",
+    title: "Why pages are too big for small requests",
+    setup: { options: { policy: "first-fit" }, statements: [] },
+    text: [
+      "The heap gets its memory from WebAssembly in 64 KiB wasm pages, which it splits into 4 KiB pages. The operating system of a C program does the same: memory comes by the page.",
+      "Programs mostly ask for a few dozen bytes at a time. Giving each request its own 4 KiB page would waste over 99% of it. So the allocator carves pages into blocks: each block is an 8-byte header followed by the payload, rounded up to a multiple of 8.",
+    ],
+    task: "Allocate three 24-byte blocks in the console (a = malloc(24), then b and c) and look where they land on the map and in the table.",
+    check(session) {
+      const small = blocksOf(session).filter((b) => b.used && b.requested > 0 && b.requested <= 64);
+      const byPage = new Map();
+      for (const b of small) byPage.set(Math.floor(b.address / PAGE), (byPage.get(Math.floor(b.address / PAGE)) ?? 0) + 1);
+      const [page, count] = [...byPage].sort((x, y) => y[1] - x[1])[0] ?? [0, 0];
+      if (count < 3) return no(`There ${small.length === 1 ? "is 1 small block" : `are ${small.length} small blocks`}: allocate three blocks of 24 bytes (a = malloc(24), b = malloc(24), c = malloc(24)).`);
+      const bytes = small.filter((b) => Math.floor(b.address / PAGE) === page).reduce((n, b) => n + b.size, 0);
+      return ok(`${count} small blocks share the 4 KiB page at ${hex(page * PAGE)}: ${bytes} bytes of it, headers included. One page each would have taken ${count * PAGE} bytes for ${count * 24} bytes requested.`);
+    },
+    solve: { statements: ["a = malloc(24)", "b = malloc(24)", "c = malloc(24)"] },
+    mistake: { statements: ["a = malloc(24)"] },
+  },
+  {
+    id: "first-fit",
+    title: "First fit, step by step",
+    setup: { options: { policy: "first-fit" }, statements: ["a = malloc(40)", "x = malloc(8)", "b = malloc(100)", "y = malloc(8)", "free(a)", "free(b)"] },
+    text: [
+      "First fit walks the free blocks in address order and takes the first one big enough for the request plus its header. It marks that block used in its header and returns the address of the payload, just after the header.",
+      "Here a and b were freed: there is a 48-byte free block at the start, and a 112-byte one between x and y. The header, 8 bytes, holds the block's size and, in its low bits, whether the block and the one before it are in use.",
+    ],
+    task: "Allocate 64 bytes (p = malloc(64)), then type the address of its header (the Address column of the table, or the returned address minus 8) and press Check.",
+    question: "Header address of the 64-byte block",
+    check(session, answer) {
+      const [p] = newBlocks(session, 4, 64);
+      if (!p) return no("Allocate 64 bytes first: p = malloc(64).");
+      const x = blockOf(session, "x");
+      const y = blockOf(session, "y");
+      if (!x || !y || !(p.address > x.address && p.address < y.address)) {
+        return no(`The 64-byte block is at ${hex(p.address)}, not in b's old place between x and y: restart the lesson and allocate it first.`);
+      }
+      const typed = parseAddress(answer);
+      if (typed === null) return no(`The block is there. Now type the address of its header (hex, as the table shows it) in the answer field.`);
+      if (typed === p.payload) return no(`${hex(typed)} is the payload's address, what malloc returned. The header sits just before it.`);
+      if (typed !== p.address) return no(`${hex(typed)} is not its header. The header is the block's first 8 bytes, 8 bytes before the payload ${hex(p.payload)}.`);
+      const header = decodeHeader(session.heap.read(p.address, 8));
+      return ok(
+        `Right: the header at ${hex(p.address)} reads ${headerText(header)}. First fit visited the 48-byte free block (too small for 64 + 8), then took the 112-byte one, split off the rest, set the used bit and returned ${hex(p.payload)}, the header's address + 8.`,
+      );
+    },
+    solve: { statements: ["p = malloc(64)"], answer: (session) => hex(blockOf(session, "p").address) },
+    mistake: { statements: ["p = malloc(64)"], answer: (session) => hex(blockOf(session, "p").payload) },
+  },
+  {
+    id: "splitting",
+    title: "Splitting a free block",
+    setup: { options: { policy: "first-fit" }, statements: ["big = malloc(200)", "guard = malloc(8)", "free(big)"] },
+    text: [
+      "When the chosen free block is bigger than the request needs, the allocator splits it: the front becomes the used block, the rest a new free block with its own header.",
+      "Splitting only pays when the rest can hold a header and a useful payload; the split minimum option sets that threshold. Here a 208-byte free block sits before guard.",
+    ],
+    task: "Allocate 100 bytes (p = malloc(100)) and find the free block that splitting left behind.",
+    check(session) {
+      const [p] = newBlocks(session, 2, 100);
+      const guard = blockOf(session, "guard");
+      if (!p) return no("Allocate 100 bytes: p = malloc(100).");
+      if (!guard || p.address > guard.address) return no(`The 100-byte block went to ${hex(p.address)}, after guard: restart the lesson and allocate it while the 208-byte block is free.`);
+      const rest = blocksOf(session).find((b) => b.address === p.address + p.size);
+      if (!rest || rest.used || rest.address + rest.size !== guard.address) return no("The block after p is not a free remainder: restart the lesson and try again.");
+      return ok(`The 208-byte block was split: ${p.size} bytes used at ${hex(p.address)} (8 header + ${p.size - 8} payload) and a new ${rest.size}-byte free block at ${hex(rest.address)}, right up to guard.`);
+    },
+    solve: { statements: ["p = malloc(100)"] },
+    mistake: { statements: ["p = malloc(300)"] },
+  },
+  {
+    id: "coalescing",
+    title: "Free and coalescing",
+    setup: { options: { policy: "first-fit", coalesce: "immediate" }, statements: ["a = malloc(32)", "b = malloc(32)", "c = malloc(32)", "guard = malloc(8)", "free(a)", "free(c)"] },
+    text: [
+      "free() clears the used bit in the block's header. Left at that, the heap would fill with small free blocks side by side that no bigger request could use.",
+      "With immediate coalescing, free() also merges the block with free neighbours: the next block's header says whether it is free, and a free block before it has a footer (a copy of its header at its end, the boundary tag) that gives its start.",
+    ],
+    task: "a and c are free. Free b, between them (free(b)), and watch the three blocks become one.",
+    check(session) {
+      if (session.isLive(session.names.get("b"))) return no("b is still allocated: free(b).");
+      const guard = blockOf(session, "guard");
+      if (!guard) return no("guard must stay allocated: restart the lesson.");
+      const merged = blocksOf(session).find((b) => !b.used && b.address + b.size === guard.address);
+      if (!merged || merged.size < 120) return no(`The free space before guard is ${merged ? `a ${merged.size}-byte block` : "not one block"}, not all three merged: restart the lesson.`);
+      return ok(`free(b) merged b with the free block before it (found through its footer) and the one after it: one ${merged.size}-byte free block at ${hex(merged.address)}, where a, b and c were.`);
+    },
+    solve: { statements: ["free(b)"] },
+    mistake: { statements: ["free(guard)"] },
+  },
+  {
+    id: "deferred",
+    title: "Deferred coalescing: the sweep",
+    setup: {
+      options: { policy: "first-fit", coalesce: "deferred" },
+      statements: ["a = malloc(32)", "b = malloc(32)", "c = malloc(32)", "guard = malloc(8)", "fill = malloc(16224)", "free(a)", "free(b)", "free(c)"],
+    },
+    text: [
+      "The classic first-fit design defers coalescing: free() only marks the block free, which is cheap, and neighbours stay apart. Here a, b and c were freed: three 40-byte free blocks side by side, and fill takes the rest of the heap.",
+      "When no free block fits a request, the allocator sweeps the heap once, merging every run of free neighbours, and tries again before it grows memory.",
+    ],
+    task: "Allocate 100 bytes (p = malloc(100)): none of the 40-byte free blocks can hold it alone.",
+    check(session) {
+      const guard = blockOf(session, "guard");
+      const [p] = newBlocks(session, 5).filter((b) => b.requested > 32);
+      if (!p) return no("Allocate more than 32 bytes (p = malloc(100)): a smaller request fits one 40-byte block without a sweep.");
+      if (!guard || p.address > guard.address) return no(`The block went to ${hex(p.address)}, after the free blocks: restart the lesson.`);
+      return ok(`First fit rejected the three 40-byte blocks, then swept: they merged into one ${p.size + (blocksOf(session).find((b) => b.address === p.address + p.size && !b.used)?.size ?? 0)}-byte block, which served your ${p.requested} bytes at ${hex(p.payload)} without growing the heap.`);
+    },
+    solve: { statements: ["p = malloc(100)"] },
+    mistake: { statements: ["p = malloc(16)"] },
+  },
+  {
+    id: "fragmentation",
+    title: "Fragmentation",
+    setup: {
+      options: { policy: "first-fit" },
+      statements: [...sixBlocks(56), "fill = malloc(15984)", "free(p1)", "free(p3)", "free(p5)"],
+    },
+    text: [
+      "192 bytes are free here, in three 64-byte holes between p2, p4 and p6, yet malloc(150) cannot use them: no single hole is big enough. That is external fragmentation: free memory cut into pieces too small to serve requests. The stats show it as 1 − largest free block ÷ free bytes.",
+      "(Internal fragmentation is the other kind: the bytes a block holds beyond what was requested, its header and rounding.)",
+    ],
+    task: "Free one more block so that malloc(150) fits in the holes, without freeing fill.",
+    check(session) {
+      const fill = blockOf(session, "fill");
+      if (!fill) return no("fill must stay allocated: restart the lesson.");
+      const holes = blocksOf(session).filter((b) => !b.used && b.address < fill.address);
+      const largest = holes.reduce((m, b) => Math.max(m, b.size), 0);
+      if (largest < 160) return no(`The largest free block before fill is ${largest} bytes; malloc(150) needs 160 (150 rounded up to 152, plus the 8-byte header). Free a block between two holes.`);
+      const stats = session.snapshot().stats;
+      return ok(`The block you freed merged with the holes on both sides: a ${largest}-byte free block now serves malloc(150). External fragmentation is down to ${Math.round(stats.externalFragmentation * 100)}%.`);
+    },
+    solve: { statements: ["free(p2)"] },
+    mistake: { statements: ["free(p6)"] },
+  },
+  {
+    id: "best-fit",
+    title: "Best fit and its size-ordered index",
+    setup: { options: { policy: "best-fit" }, statements: ["big = malloc(200)", "g1 = malloc(16)", "small = malloc(48)", "g2 = malloc(16)", "free(big)", "free(small)"] },
+    text: [
+      "First fit takes the first block that fits, often a big one that a later, bigger request would have needed. Best fit takes the smallest block that fits.",
+      "Walking every free block to find it would be slow, so Heaplab's best fit keeps the free blocks in an index ordered by size: exact-size bins below 256 bytes, found through a bitmap, and a bitwise tree for bigger blocks. The search costs the same however many blocks are free.",
+    ],
+    task: "Two blocks are free: 208 bytes before g1, 56 bytes between g1 and g2. Allocate 40 bytes (p = malloc(40)).",
+    check(session) {
+      const [p] = newBlocks(session, 4, 40);
+      if (!p) return no("Allocate 40 bytes: p = malloc(40).");
+      const g1 = blockOf(session, "g1");
+      const g2 = blockOf(session, "g2");
+      if (!g1 || !g2 || !(p.address > g1.address && p.address < g2.address)) return no(`The block went to ${hex(p.address)}, not between g1 and g2: restart the lesson.`);
+      return ok(`Best fit took the 56-byte block between g1 and g2 (${hex(p.address)}), the smallest that holds 40 + 8 bytes, and left the 208-byte block whole for a bigger request. First fit would have split the 208-byte block.`);
+    },
+    solve: { statements: ["p = malloc(40)"] },
+    mistake: { statements: ["p = malloc(100)"] },
+  },
+  {
+    id: "next-fit",
+    title: "Next fit",
+    setup: { options: { policy: "next-fit" }, statements: [...sixBlocks(40), "free(p1)", "free(p3)", "free(p5)"] },
+    text: [
+      "Next fit is first fit that remembers where its last search stopped and starts the next one there, wrapping around at the end. Searches get shorter because the small holes at the start are not walked every time.",
+      "The price: blocks from the same phase of a program spread across the heap, and fragmentation is often worse than with first fit.",
+    ],
+    task: "p1, p3 and p5 were freed: 48-byte holes. The last search ended after p6. Allocate 40 bytes (q = malloc(40)).",
+    check(session) {
+      const [q] = newBlocks(session, 6, 40);
+      if (!q) return no("Allocate 40 bytes: q = malloc(40).");
+      const p6 = blockOf(session, "p6");
+      if (!p6 || q.address < p6.address) return no(`The block went to ${hex(q.address)}, into a hole before p6: restart the lesson.`);
+      return ok(`Next fit went on from where it stopped, after p6, and took ${hex(q.address)}. First fit would have started from the lowest address and reused p1's hole.`);
+    },
+    solve: { statements: ["q = malloc(40)"] },
+    mistake: { statements: ["q = malloc(4000)"] },
+  },
+  {
+    id: "worst-fit",
+    title: "Worst fit",
+    setup: {
+      options: { policy: "worst-fit" },
+      statements: ["big = malloc(200)", "g1 = malloc(16)", "small = malloc(48)", "g2 = malloc(16)", "fill = malloc(16056)", "free(big)", "free(small)"],
+    },
+    text: [
+      "Worst fit takes the largest free block, on the idea that what is left after the split stays big enough to be useful.",
+      "In practice it breaks up exactly the big blocks that large requests need, and studies find it the worst of the simple policies for fragmentation.",
+    ],
+    task: "Two blocks are free: 208 bytes before g1 and 56 bytes between g1 and g2. Allocate 40 bytes (p = malloc(40)).",
+    check(session) {
+      const [p] = newBlocks(session, 5, 40);
+      if (!p) return no("Allocate 40 bytes: p = malloc(40).");
+      const g1 = blockOf(session, "g1");
+      if (!g1 || p.address > g1.address) return no(`The block went to ${hex(p.address)}, not into the 208-byte block: restart the lesson.`);
+      const rest = blocksOf(session).find((b) => b.address === p.address + p.size && !b.used);
+      return ok(`Worst fit split the largest free block: ${p.size} bytes used at ${hex(p.address)}${rest ? `, ${rest.size} bytes left free` : ""}, while the 56-byte block, a perfect home for 40 bytes, stays free.`);
+    },
+    solve: { statements: ["p = malloc(40)"] },
+    mistake: { statements: ["p = malloc(300)"] },
+  },
+  {
+    id: "segregated",
+    title: "Segregated fit",
+    setup: {
+      options: { policy: "segregated" },
+      statements: [
+        ...[1, 2, 3, 4, 5, 6, 7, 8].flatMap((i) => [`h${i} = malloc(24)`, `k${i} = malloc(24)`]),
+        ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `free(h${i})`),
+      ],
+    },
+    text: [
+      "Segregated fit keeps a separate free list for each size class, and a bitmap of which lists are non-empty. A request looks only at lists whose blocks are all big enough: one bit search, then the head of the list. That is constant time, the property real-time systems need (TLSF).",
+      "Here eight 32-byte holes lie between the k blocks. A first-fit search for a big block would visit each of them first.",
+    ],
+    task: "Allocate 500 bytes (p = malloc(500)) and read \"Blocks examined by the last operation\" in the stats.",
+    check(session) {
+      const [p] = newBlocks(session, 16, 500);
+      if (!p) return no("Allocate 500 bytes: p = malloc(500).");
+      const examined = session.snapshot().stats.lastExamined;
+      if (examined > 2) return no(`The last operation examined ${examined} blocks: make p = malloc(500) the last thing you do, then check.`);
+      return ok(`Segregated fit examined ${examined} block${examined === 1 ? "" : "s"}: it rounded 508 bytes up to a size class, found a non-empty class at or above it in the bitmap and took that list's head. First fit would have visited the eight 32-byte holes first.`);
+    },
+    solve: { statements: ["p = malloc(500)"] },
+    mistake: { statements: ["p = malloc(24)"] },
+  },
+  {
+    id: "alignment",
+    title: "Alignment",
+    setup: { options: { policy: "first-fit", align: 8 }, statements: ["a = malloc(24)"] },
+    text: [
+      "Every payload starts at a multiple of the heap's alignment (8 here), so that any 8-byte value can be stored in it. That is why sizes are rounded up to multiples of 8, and why a block's low 3 size bits are free to hold flags.",
+      "Some data needs more: SIMD vectors, cache lines (64 bytes), pages. aligned_alloc(align, size) asks for a payload at a multiple of align, and the allocator may have to leave a gap before the block to get there.",
+    ],
+    task: "Allocate 24 bytes aligned to 64: p = aligned_alloc(64, 24). Compare its payload address with a's.",
+    check(session) {
+      const [p] = newBlocks(session, 1, 24);
+      if (!p) return no("Allocate 24 bytes aligned to 64: p = aligned_alloc(64, 24).");
+      if (p.payload % 64 !== 0) return no(`p's payload ${hex(p.payload)} is ${p.payload % 64} bytes past a multiple of 64: plain malloc only guarantees 8. Restart and use aligned_alloc(64, 24).`);
+      const a = blockOf(session, "a");
+      return ok(`p's payload ${hex(p.payload)} is a multiple of 64 (0x40)${a ? `; a's payload ${hex(a.payload)} is only a multiple of 8` : ""}. The allocator chose a free block that has a 64-byte boundary far enough in, and left the gap before it free.`);
+    },
+    solve: { statements: ["p = aligned_alloc(64, 24)"] },
+    mistake: { statements: ["p = malloc(24)"] },
+  },
+  {
+    id: "realloc",
+    title: "realloc",
+    setup: { options: { policy: "first-fit" }, statements: ["p = malloc(32)", 'strcpy(p, "hello")', "q = malloc(32)"] },
+    text: [
+      "realloc(p, size) resizes a block and keeps its bytes. If the block is followed by enough free space it grows in place; otherwise the allocator allocates a new block, copies the payload and frees the old one, so the address changes and every other pointer into the old block dangles.",
+      "p holds the string \"hello\", and q sits right after p.",
+    ],
+    task: "Grow p to 200 bytes with p = realloc(p, 200), then read p's bytes in the table or the console.",
+    check(session) {
+      const id = session.names.get("p");
+      const p = blockOf(session, "p");
+      if (!p) return no("p is not allocated: restart the lesson.");
+      if (!session.trace.some((op) => op.op === "realloc" && op.id === id && op.size >= 200)) return no("p was not resized with realloc: p = realloc(p, 200). A fresh malloc does not keep the bytes.");
+      if (p.usable < 200) return no(`p holds ${p.usable} bytes; grow it to 200: p = realloc(p, 200).`);
+      const text = new TextDecoder().decode(session.heap.read(p.payload, 5));
+      if (text !== "hello") return no(`p's first bytes are no longer "hello" but "${text}": restart the lesson.`);
+      const q = blockOf(session, "q");
+      const moved = q && p.address > q.address;
+      return ok(`realloc ${moved ? `moved p to ${hex(p.payload)}, after q, because q left no room to grow in place,` : `grew p in place at ${hex(p.payload)}`} and kept its bytes: "hello" is still there. The old block was freed; any copy of the old address now dangles.`);
+    },
+    solve: { statements: ["p = realloc(p, 200)"] },
+    mistake: { statements: ["free(p)", "p = malloc(200)"] },
+  },
+  {
+    id: "overflow",
+    title: "A heap overflow corrupts a header",
+    setup: { options: { policy: "first-fit" }, statements: ["p = malloc(24)", "q = malloc(24)"] },
+    text: [
+      "The allocator trusts its headers: their size says where the next block starts. C does not check array bounds, so writing past the end of a payload overwrites the next block's header.",
+      "Nothing fails at the moment of the write. The damage shows later, when malloc or free follows the broken size, which is what makes heap overflows both hard to debug and a classic attack. Heaplab runs the integrity check after each write, so you see it at once.",
+    ],
+    task: "p's payload holds 24 bytes. Write a 40-byte string into it: strcpy(p, \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\") (39 letters and the closing zero).",
+    check(session) {
+      if (!session.corruption) return no("The heap is still consistent: write more than 24 bytes into p, enough to reach q's header.");
+      const q = blockOf(session, "q");
+      return ok(`The bytes past p's payload overwrote q's header${q ? ` at ${hex(q.address)}` : ""}. check() says: ${session.corruption}. A real program would crash or worse later, far from the bug. Restart the lesson to recover.`);
+    },
+    solve: { statements: [`strcpy(p, "${"A".repeat(39)}")`] },
+    mistake: { statements: ['strcpy(p, "hello")'] },
+  },
+]);
+
+/** The lesson with `id`, or undefined. */
+export const lessonById = (id) => LESSONS.find((l) => l.id === id);

@@ -1,0 +1,99 @@
+// The lessons on the real wasm heap: for each one, its scripted correct answer
+// passes the check and a scripted wrong one fails; progress storage validates.
+import { beforeAll, describe, expect, test } from "vitest";
+import { init } from "../src/heaplab.js";
+import { Session } from "../src/session.js";
+import { LESSONS, setUpLesson, runScript, blocksOf, parseAddress, lessonById } from "../src/learn/lessons.js";
+import { loadProgress, saveProgress, resetProgress, PROGRESS_KEY } from "../src/learn/progress.js";
+
+beforeAll(async () => {
+  await init();
+});
+
+function attempt(lesson, script) {
+  const session = new Session();
+  const setup = setUpLesson(session, lesson);
+  expect(setup.ok, setup.message).toBe(true);
+  const before = session.check();
+  expect(before.ok, `${lesson.id}: setup leaves a consistent heap`).toBe(true);
+  const unanswered = lesson.check(session, "");
+  runScript(session, script.statements);
+  const result = lesson.check(session, script.answer ? script.answer(session) : "");
+  session.dispose();
+  return { unanswered, result };
+}
+
+describe("lessons", () => {
+  test("cover the classic text in order, with unique ids", () => {
+    expect(LESSONS.map((l) => l.id)).toEqual([
+      "pages", "first-fit", "splitting", "coalescing", "deferred", "fragmentation",
+      "best-fit", "next-fit", "worst-fit", "segregated", "alignment", "realloc", "overflow",
+    ]);
+    for (const l of LESSONS) {
+      expect(l.title && l.task && l.text.length, l.id).toBeTruthy();
+      expect(typeof l.check, l.id).toBe("function");
+    }
+  });
+
+  for (const lesson of LESSONS) {
+    test(`${lesson.id}: the setup alone does not pass; the solution passes; the mistake fails`, () => {
+      const good = attempt(lesson, lesson.solve);
+      expect(good.unanswered.ok, `${lesson.id} before acting: ${good.unanswered.message}`).toBe(false);
+      expect(good.result.ok, `${lesson.id} solution: ${good.result.message}`).toBe(true);
+      expect(good.result.message.length).toBeGreaterThan(20);
+      const bad = attempt(lesson, lesson.mistake);
+      expect(bad.result.ok, `${lesson.id} mistake: ${bad.result.message}`).toBe(false);
+    });
+  }
+
+  test("setups that fill the heap leave no free space at its end", () => {
+    for (const id of ["deferred", "fragmentation", "worst-fit"]) {
+      const session = new Session();
+      setUpLesson(session, lessonById(id));
+      const last = blocksOf(session).at(-1);
+      expect(last.used, `${id}: the last block is fill`).toBe(true);
+      session.dispose();
+    }
+  });
+
+  test("first fit: the header answer accepts hex with or without 0x and decimal", () => {
+    expect(parseAddress("0x141000")).toBe(0x141000);
+    expect(parseAddress("141a00")).toBe(0x141a00);
+    expect(parseAddress("1314816")).toBe(1314816);
+    expect(parseAddress("p")).toBe(null);
+    expect(parseAddress("")).toBe(null);
+  });
+});
+
+describe("progress", () => {
+  const memory = () => {
+    const data = new Map();
+    return { getItem: (k) => (data.has(k) ? data.get(k) : null), setItem: (k, v) => data.set(k, String(v)), removeItem: (k) => data.delete(k), data };
+  };
+  const known = LESSONS.map((l) => l.id);
+
+  test("round-trips finished lessons and resets", () => {
+    const s = memory();
+    expect(saveProgress(s, new Set(["pages", "realloc"]))).toBe(true);
+    expect([...loadProgress(s, known)]).toEqual(["pages", "realloc"]);
+    resetProgress(s);
+    expect(loadProgress(s, known).size).toBe(0);
+  });
+
+  test("validates what it reads: bad JSON, wrong shape or version, unknown ids", () => {
+    const s = memory();
+    for (const bad of ["{", "42", "null", '{"version":2,"done":["pages"]}', '{"version":1,"done":"pages"}', "[]"]) {
+      s.setItem(PROGRESS_KEY, bad);
+      expect(loadProgress(s, known).size, bad).toBe(0);
+    }
+    s.setItem(PROGRESS_KEY, '{"version":1,"done":["pages",7,"nope","overflow",{"x":1}]}');
+    expect([...loadProgress(s, known)]).toEqual(["pages", "overflow"]);
+  });
+
+  test("a storage that throws is survived", () => {
+    const broken = { getItem() { throw new Error("denied"); }, setItem() { throw new Error("quota"); }, removeItem() { throw new Error("denied"); } };
+    expect(loadProgress(broken, known).size).toBe(0);
+    expect(saveProgress(broken, new Set(["pages"]))).toBe(false);
+    expect(() => resetProgress(broken)).not.toThrow();
+  });
+});
