@@ -37,9 +37,22 @@ test("step mode: an allocation animates the search (rejected blocks and why), th
   await page.click("#step-next");
   await expect(caption).toHaveText(/^Event 5 of 7: first fit: chooses the block at 0x[0-9a-f]+ \(72 bytes\)$/);
   expect(await roles()).toEqual(["reject", "choose"]);
+  // While the policy only looks, the map shows the heap as it was before: the chosen hole still free, whole.
+  const body = page.locator("body");
+  await expect(body).toHaveAttribute("data-step-shows", "before");
+  const chosen = await page.evaluate(() => window.heaplabDebug.map.marks[1].start);
+  const stateAt = (address) =>
+    page.evaluate((a) => {
+      const { blocks } = window.heaplabDebug.map.hooks.snapshot();
+      for (let i = 0; i < blocks.length; i += 6) if (blocks[i] === a) return [blocks[i + 1], blocks[i + 4] & 1];
+      return null;
+    }, address);
+  expect(await stateAt(chosen)).toEqual([72, 0]);
   await page.click("#step-next");
   await expect(caption).toHaveText(/^Event 6 of 7: splits it: the first 48 bytes serve the request, the remaining 24 bytes/);
   expect(await roles()).toEqual(["split", "remainder"]);
+  await expect(body).toHaveAttribute("data-step-shows", "after");
+  expect(await stateAt(chosen)).toEqual([48, 1]);
   // Resumed at the fast speed, it plays to the last event: the header written.
   await page.selectOption("#step-speed", "250");
   await page.click("#step-pause");

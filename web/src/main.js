@@ -26,6 +26,15 @@ let timeline = null;
 let player = null;
 let map = null;
 let selected = null; // info of the selected (focused) block
+/** Step mode: a copy of the heap before the operation being animated, shown while its search runs. */
+let before = null;
+let shownBefore = false;
+let copies = 0;
+
+/** A copy of a snapshot (the views into wasm memory copied), with a version of its own. */
+function copySnapshot(snap) {
+  return { version: -++copies, segments: snap.segments.slice(), pages: snap.pages.slice(), blocks: snap.blocks.slice(), stats: snap.stats };
+}
 let panelsScheduled = false;
 let panelVersion = -1;
 let timelineControls = null;
@@ -191,6 +200,8 @@ function mountSteps() {
   );
   player = new StepPlayer({
     show(frame, index, count) {
+      shownBefore = Boolean(frame && frame.phase === "before" && before);
+      document.body.dataset.stepShows = shownBefore ? "before" : "after";
       map.setMarks(frame ? frame.marks : []);
       caption.textContent = frame ? `Event ${index + 1} of ${count}: ${frame.caption}` : "";
       document.body.dataset.stepEvent = frame ? `${index + 1}/${count}` : "";
@@ -218,16 +229,27 @@ function mountSteps() {
     player.next();
     showPaused();
   });
+  let copy = null; // the heap after the last change, copied while step mode is on
   mode.addEventListener("change", () => {
     legend.hidden = !mode.checked;
     if (!mode.checked) player.clear();
-    else caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
+    else {
+      before = null;
+      copy = copySnapshot(session.snapshot());
+      caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
+    }
   });
   let previous = timeline.at;
   timeline.onChange(() => {
     const forwardOne = timeline.at === previous + 1;
     previous = timeline.at;
-    if (!mode.checked) return;
+    if (!mode.checked || timelineControls?.playing) {
+      copy = null;
+      if (mode.checked) player.clear();
+      return;
+    }
+    before = forwardOne ? copy : null;
+    copy = copySnapshot(session.snapshot());
     if (!forwardOne) {
       player.clear();
       return;
@@ -321,7 +343,7 @@ async function start() {
       zoomLabel: $("zoom-label"),
     },
     {
-      snapshot: () => session.snapshot(),
+      snapshot: () => (shownBefore && before ? before : session.snapshot()),
       ids,
       onSelect: () => schedulePanels(),
       onFree: freeBlock,

@@ -4,7 +4,11 @@
 // timers (step-player.js plays the frames).
 //
 //   stepFrames(events, { policy, coalesce, align }) ->
-//     [{ kind, caption, marks: [{ start, end, role }] }]
+//     [{ kind, caption, marks: [{ start, end, role }], phase }]
+//
+// `phase` is "before" while the operation has only looked (the search: the
+// map can show the heap as it was before the operation) and "after" from its
+// first change on (a split, a header written, a merge, new memory).
 //
 // Roles: "visit" (the search looks at a free block), "reject" (it does not
 // fit; stays marked while the search goes on), "choose", "split" (the part
@@ -15,6 +19,23 @@ import { hex, formatBytes } from "./format.js";
 
 /** Bytes of a block header. */
 export const HEADER_BYTES = 8;
+
+/** Events that change the heap: from the first of them on, a frame shows the heap after the operation. */
+export const CHANGES = new Set([
+  "split",
+  "mark-used",
+  "mark-free",
+  "merge",
+  "resize",
+  "grow",
+  "pages-taken",
+  "pages-returned",
+  "meta-moved",
+  "large-alloc",
+  "arena-new",
+  "arena-extend",
+  "sweep-start",
+]);
 
 /** How each policy searches, said once at the start of an allocation. */
 export const POLICY_SEARCH = Object.freeze({
@@ -44,7 +65,11 @@ export function stepFrames(events, { policy = "first-fit", coalesce = "immediate
   let request = 0;
   let requestAlign = align;
   let rejected = []; // marks of the blocks rejected so far in this search
-  const frame = (kind, caption, marks = []) => frames.push({ kind, caption, marks: [...rejected, ...marks] });
+  let phase = "before";
+  const frame = (kind, caption, marks = []) => {
+    if (CHANGES.has(kind)) phase = "after";
+    frames.push({ kind, caption, marks: [...rejected, ...marks], phase });
+  };
 
   for (const e of Array.isArray(events) ? events : []) {
     switch (e?.kind) {

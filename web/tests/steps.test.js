@@ -25,6 +25,8 @@ describe("stepFrames", () => {
     const events = heap.lastEvents();
     const frames = stepFrames(events, { policy: "first-fit" });
     expect(frames.map((f) => f.kind)).toEqual(["alloc", "visit", "reject", "visit", "choose", "split", "mark-used"]);
+    // The search only looks (the map may show the heap before); from the split on, the heap has changed.
+    expect(frames.map((f) => f.phase)).toEqual(["before", "before", "before", "before", "before", "after", "after"]);
     const reject = events.find((e) => e.kind === "reject");
     expect(frames[2].caption).toBe(`first fit: block at ${hex(reject.block)} (${reject.size} bytes) is too small for 40 bytes`);
     // The rejected block stays marked while the search goes on, until one is chosen.
@@ -54,6 +56,7 @@ describe("stepFrames", () => {
     heap.free(p[2]);
     const frames = stepFrames(heap.lastEvents(), { policy: "first-fit" });
     expect(frames.map((f) => f.kind)).toEqual(["free", "mark-free", "merge", "merge"]);
+    expect(frames.map((f) => f.phase)).toEqual(["before", "after", "after", "after"]);
     expect(frames[0].caption).toBe(`free(${hex(p[2])}): the block's header is just before the payload, at ${hex(p[2] - 8)}`);
     expect(frames[3].caption).toMatch(/^merges the free neighbours at 0x[0-9a-f]+ and 0x[0-9a-f]+ into one free block of \d+ bytes$/);
     heap.dispose();
