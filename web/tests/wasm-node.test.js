@@ -176,6 +176,41 @@ describe("errors carry a stable code and leave the heap unchanged", () => {
     expect(snapshot(heap)).toBe(before);
   });
 
+  test("hostile addresses and arguments: metadata pages, interiors, non-numbers, overflow", () => {
+    const heap = new Heap();
+    const p = heap.malloc(64);
+    const large = heap.malloc(200_000);
+    heap.free(heap.malloc(16)); // a free block too
+    const before = snapshot(heap);
+    const pages = heap.pages();
+    const base = heap.segments()[0].base;
+    const meta = [];
+    for (let i = 0; i < pages.length; i++) if (pages[i] === PAGE.META) meta.push(base + i * PAGE_SIZE);
+    expect(meta.length).toBeGreaterThan(0);
+    for (const page of meta) {
+      for (let offset = 0; offset < PAGE_SIZE; offset += 8) {
+        expect(() => heap.free(page + offset)).toThrow(code("invalid-free"));
+      }
+      expect(() => heap.realloc(page, 8)).toThrow(code("invalid-free"));
+    }
+    for (const offset of [1, 8, 4096, 199_999]) expect(() => heap.free(large + offset)).toThrow(code("invalid-free"));
+    expect(() => heap.free(p - 8)).toThrow(code("invalid-free"));
+    for (const address of [undefined, null, "16", {}, [p], 10n, true]) {
+      expect(() => heap.free(address), `free(${String(address)})`).toThrow(code("invalid-free"));
+    }
+    for (const size of [-1, Number.NaN, 2 ** 32, Infinity, "8", undefined]) {
+      expect(() => heap.realloc(p, size), `realloc(p, ${String(size)})`).toThrow(code("invalid-size"));
+    }
+    for (const [n, size] of [[2 ** 31, 2 ** 31], [2 ** 32 - 1, 2], [-1, 8], [8, Number.NaN]]) {
+      expect(() => heap.calloc(n, size), `calloc(${n}, ${size})`).toThrow(code("invalid-size"));
+    }
+    for (const [address, length] of [[-1, 4], [0, 8], [base, 2 ** 32], [2 ** 32 - 4, 8]]) {
+      expect(() => heap.read(address, length), `read(${address}, ${length})`).toThrow(code("out-of-bounds"));
+    }
+    expect(snapshot(heap)).toBe(before);
+    heap.check();
+  });
+
   test("out of memory at the memory limit", () => {
     const heap = new Heap({ maxBytes: 256 * 1024 });
     heap.malloc(1000);
