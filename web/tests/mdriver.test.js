@@ -453,5 +453,5 @@ describe("the command line, as a child process", () => {
     expect(status).toBe(0);
     expect(report.summary.map((s) => s.policy)).toEqual(POLICIES);
     for (const s of report.summary) console.log(`${s.policy}: mean utilization ${(100 * s.meanUtilization).toFixed(1)}%, ${s.kops?.toFixed(0)} Kops/s`);
-  });
+  }, 120_000);
 });

@@ -386,6 +386,33 @@ describe("run, save and restore: replaying and time travel", () => {
     expect([...heap.blocks()]).toEqual(first);
   });
 
+  test("a later save restores after going back to an earlier one (forward jumps)", () => {
+    const heap = new Heap();
+    const early = heap.save();
+    const p = heap.malloc(100);
+    for (let i = 0; i < 40; i++) heap.malloc(30_000); // grows memory past the early segments
+    heap.write(p, [4, 5, 6]);
+    const late = heap.save();
+    const lateState = snapshot(heap);
+    heap.restore(early);
+    expect(live(heap)).toEqual([]);
+    heap.restore(late);
+    expect(snapshot(heap)).toBe(lateState);
+    expect([...heap.read(p, 3)]).toEqual([4, 5, 6]);
+    heap.check();
+    heap.malloc(200_000); // and it keeps working from there
+    heap.check();
+  });
+
+  test("many heaps one after another stay within few segments each", () => {
+    for (let round = 0; round < 30; round++) {
+      const heap = new Heap();
+      for (let i = 0; i < 60; i++) heap.malloc(4000 + ((round * 7919 + i * 104729) % 60_000));
+      expect(heap.stats().segments).toBeLessThan(8);
+      heap.dispose();
+    }
+  });
+
   test("a save only restores into its own heap", () => {
     const a = new Heap();
     const b = new Heap();

@@ -370,17 +370,20 @@ impl RawHeap {
                 "this saved heap belongs to another heap, or to a history that was replaced",
             ));
         }
-        for (addr, bytes) in saved.memory.pages() {
-            // The saved segments are all still this heap's (checked above).
-            self.heap
-                .bytes_mut(*addr, bytes.len())
-                .map_err(alloc_error)?
-                .copy_from_slice(bytes);
-        }
-        // SAFETY: every page in use at the save was just written back, and
-        // the duplicate replaces the heap (the old bookkeeping is dropped).
+        // SAFETY: the saved bookkeeping replaces the heap's, and right below,
+        // before any other use, every page in use at the save is written
+        // back; its runs are this heap's again (checked above, and `rewind`).
         self.heap = unsafe { saved.heap.duplicate() };
         saved.memory.rewind();
+        for (addr, bytes) in saved.memory.pages() {
+            // Through the saved segment table: the save may hold segments
+            // obtained after the state being replaced.
+            let target = self
+                .heap
+                .bytes_mut(*addr, bytes.len())
+                .expect("saved pages lie in the saved segments");
+            target.copy_from_slice(bytes);
+        }
         self.heap.observer_mut().clear();
         self.ids.clone_from(&saved.ids);
         self.next_id = saved.next_id;

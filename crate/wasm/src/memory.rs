@@ -13,7 +13,7 @@ use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use std::collections::BTreeMap;
 
-use heaplab::pages::{PageOwner, PageSource, WasmMemory};
+use heaplab::pages::{PageOwner, PageSource, WasmMemory, WASM_PAGE};
 
 /// A run of memory: `(base address, bytes)`.
 type Run = (usize, usize);
@@ -57,9 +57,48 @@ impl RecycledMemory {
     /// Gives every run of this heap to the pool (the heap is being dropped).
     pub(super) fn release(self) {
         if let Some(log) = LOGS.with_borrow_mut(|logs| logs.remove(&self.serial)) {
-            POOL.with_borrow_mut(|pool| pool.extend(log.runs));
+            give_to_pool(log.runs);
         }
     }
+}
+
+/// Adds runs to the pool, merging neighbours so that the pool stays a few
+/// large runs rather than many small ones.
+fn give_to_pool(runs: Vec<Run>) {
+    POOL.with_borrow_mut(|pool| {
+        pool.extend(runs);
+        pool.sort_unstable_by_key(|&(base, _)| base);
+        let mut merged: Vec<Run> = Vec::with_capacity(pool.len());
+        for &(base, bytes) in pool.iter() {
+            match merged.last_mut() {
+                Some((b, n)) if *b + *n == base => *n += bytes,
+                _ => merged.push((base, bytes)),
+            }
+        }
+        *pool = merged;
+    });
+}
+
+/// Takes `min_bytes` (rounded up to whole wasm pages, as `memory.grow` would
+/// give them) from the pool: from the run that starts at `after` (the end of
+/// the heap's last run, so that its segment just grows) if there is one,
+/// else from the lowest run big enough. The rest of the run stays pooled.
+/// A heap fed this way gets few segments, each no bigger than it asked for.
+fn take_from_pool(min_bytes: usize, after: Option<usize>) -> Option<Run> {
+    let want = min_bytes.checked_add(WASM_PAGE - 1)? & !(WASM_PAGE - 1);
+    POOL.with_borrow_mut(|pool| {
+        let i = pool
+            .iter()
+            .position(|&(base, bytes)| Some(base) == after && bytes >= want)
+            .or_else(|| pool.iter().position(|&(_, bytes)| bytes >= want))?;
+        let (base, bytes) = pool[i];
+        if bytes == want {
+            pool.remove(i);
+        } else {
+            pool[i] = (base + want, bytes - want);
+        }
+        Some((base, want))
+    })
 }
 
 impl PageSource for RecycledMemory {
@@ -73,14 +112,10 @@ impl PageSource for RecycledMemory {
                 }
                 // The operations went another way than before the restore:
                 // the handed-back runs are no longer needed in order.
-                let spare = log.runs.split_off(log.next);
-                POOL.with_borrow_mut(|pool| pool.extend(spare));
+                give_to_pool(log.runs.split_off(log.next));
             }
-            let from_pool = POOL.with_borrow_mut(|pool| {
-                let i = pool.iter().position(|&(_, bytes)| bytes >= min_bytes)?;
-                Some(pool.swap_remove(i))
-            });
-            let run = match from_pool {
+            let after = log.runs.last().map(|&(base, bytes)| base + bytes);
+            let run = match take_from_pool(min_bytes, after) {
                 Some(run) => run,
                 None => WasmMemory::new()
                     .grow(min_bytes)
