@@ -57,10 +57,13 @@ function fuzz(target, seconds) {
     let cov = 0;
     let crashed = false;
     let tail = "";
+    let pending = ""; // a line cut between two chunks
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk) => {
       tail = (tail + chunk).slice(-20000);
-      for (const line of chunk.split("\n")) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop();
+      for (const line of lines) {
         const stat = /^#(\d+)\s.*cov: (\d+)/.exec(line);
         if (stat) {
           runs = Number(stat[1]);
