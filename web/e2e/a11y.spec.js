@@ -1,18 +1,8 @@
 // Accessibility: axe-core finds no violations; every control is labelled; the
 // whole page works from the keyboard; the map has a table as text alternative.
-import { createRequire } from "node:module";
 import { test, expect, openPlayground } from "./fixtures.js";
 import { usedRows, message, run, settled } from "./helpers.js";
-
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-
-async function axe(page) {
-  await page.addScriptTag({ path: axePath });
-  return page.evaluate(async () => {
-    const result = await window.axe.run(document);
-    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
-  });
-}
+import { axeViolations as axe } from "./axe.js";
 
 test("axe-core finds no violations, empty and busy, with the tooltip and an error shown", async ({ page }) => {
   await openPlayground(page);
