@@ -65,5 +65,8 @@ export default defineConfig({
     root: import.meta.dirname,
     include: ["web/tests/**/*.test.js"],
     environment: "node",
+    // Many tests run the real wasm heap over thousands of operations; on a
+    // busy 2-core machine 5 s is too tight. Timings are never asserted.
+    testTimeout: 30_000,
   },
 });

@@ -155,17 +155,14 @@ export class Timeline {
   }
 
   /**
-   * The latest checkpoint in `(from, n]` that can be restored now: `restore()`
-   * writes a saved heap back into the memory the heap has now, so a checkpoint
-   * later than the present qualifies only if the heap did not grow in between
-   * (same heap bytes; memory only grows along one history).
+   * The latest checkpoint in `(from, n]`: `restore()` also jumps forward (it
+   * takes back the memory the heap had obtained by then along this history).
    */
   #checkpointAhead(from, n, fast) {
-    const bytes = this.heap.stats().heapBytes;
     let best = null;
     for (const c of this.checkpoints) {
       // Near ones are not worth it: replaying a few operations keeps the last one's events.
-      if (c.at > from + NEAR && c.at <= n && c.bytes === bytes && (!fast || c.runBuilt) && (!best || c.at > best.at)) best = c;
+      if (c.at > from + NEAR && c.at <= n && (!fast || c.runBuilt) && (!best || c.at > best.at)) best = c;
     }
     return best;
   }

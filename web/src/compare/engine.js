@@ -67,7 +67,7 @@ export class PolicyRun {
   checkpoint() {
     const stats = this.heap.stats();
     const bytes = stats.pagesInUse * 4096 + 1024;
-    this.checkpoints.push({ index: this.position, saved: this.heap.save(), bytes, heapBytes: stats.heapBytes });
+    this.checkpoints.push({ index: this.position, saved: this.heap.save(), bytes });
     let total = this.checkpoints.reduce((sum, c) => sum + c.bytes, 0);
     while (total > CHECKPOINT_BYTES && this.checkpoints.length > 2) {
       // Thin out: keep every other checkpoint (always the first), twice as far apart.
@@ -155,17 +155,12 @@ export class PolicyRun {
   /**
    * Puts the heap at `index` operations done (clamped to what the sampled pass
    * reached): restores the latest checkpoint at or before it, then runs the
-   * operations in between. A checkpoint is only restored when the heap already
-   * holds every segment the checkpoint's pages lie in (restore() writes the
-   * saved pages through the current heap, so a checkpoint saved after the heap
-   * grew cannot be restored into an earlier state); otherwise the heap runs
-   * forward from where it is.
+   * operations in between (restore() jumps forward too).
    */
   seek(index) {
     const target = Math.max(0, Math.min(index, this.done));
     if (target < this.position) this.restoreBefore(target, Infinity);
-    // Forward: restore the latest checkpoint the heap can take, else run up
-    // to the next checkpoint (the heap grows as it did) and try again.
+    // Forward: restore the latest checkpoint on the way, else run there.
     while (this.position < target) {
       if (this.restoreBefore(target, this.position)) continue;
       const next = this.checkpoints.find((c) => c.index > this.position);
@@ -175,12 +170,11 @@ export class PolicyRun {
     return this.position;
   }
 
-  /** Restores the latest checkpoint after `after` and at or before `target` that fits the heap's memory; true if one did. */
+  /** Restores the latest checkpoint after `after` and at or before `target`; true if one did. */
   restoreBefore(target, after) {
-    const have = this.heap.stats().heapBytes;
     let best = null;
     for (const c of this.checkpoints) {
-      if (c.index <= target && (after === Infinity || c.index > after) && c.heapBytes <= have && (!best || c.index > best.index)) best = c;
+      if (c.index <= target && (after === Infinity || c.index > after) && (!best || c.index > best.index)) best = c;
     }
     if (!best) return false;
     this.heap.restore(best.saved);
