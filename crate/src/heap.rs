@@ -92,11 +92,9 @@ impl Default for Config {
     }
 }
 
-/// Why an operation failed. Every error leaves the heap exactly as it was,
-/// with one exception: under [`Coalesce::Deferred`], an allocation (or a
-/// moving realloc) that fails with `OutOfMemory` has first run the sweep it
-/// runs before growing, so free neighbours may have merged and empty arenas
-/// gone back to the page layer; live blocks and live figures are unchanged.
+/// Why an operation failed. Every error leaves the heap exactly as it was
+/// (under [`Coalesce::Deferred`] too: the sweep runs only when it serves the
+/// request).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AllocError {
     /// The page source has no more memory, or the limit was reached.
@@ -426,7 +424,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         }
         let mut attempt = 0;
         loop {
-            if self.dirty {
+            // Deferred coalescing sweeps only when that serves the request,
+            // so that an allocation that fails leaves the heap as it was.
+            if self.dirty && self.sweep_would_serve(req) {
                 self.sweep_inner();
             } else {
                 if attempt > 3 {
@@ -904,6 +904,79 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             idx += len;
         }
         false
+    }
+
+    /// Deferred coalescing: whether a sweep would let `req` be served without
+    /// new memory: some run of adjacent free blocks holds `worst_case` bytes,
+    /// or the arenas the sweep would release (entirely free ones, in page
+    /// order, keeping the last arena) leave a run of free pages for a new
+    /// arena. O(blocks + pages); only on the slow path.
+    fn sweep_would_serve(&self, req: &Request) -> bool {
+        let want = req.worst_case();
+        let block_bytes = min(want, MAX_BLOCK - 2 * PAGE);
+        let pages_needed = (block_bytes + self.granule).div_ceil(PAGE);
+        let total = self.pages.total_pages();
+        let mut releases = self.c.arenas.saturating_sub(1);
+        let (mut idx, mut run) = (0, 0);
+        while idx < total {
+            if self.pages.segment_first_page(idx) == idx {
+                run = 0;
+            }
+            let len = match self.pages.owner(idx) {
+                PageOwner::Free => 1,
+                PageOwner::ArenaHead => {
+                    // SAFETY: page `idx` is an arena head of this heap.
+                    let (largest_run, all_free) = unsafe { self.free_runs(idx) };
+                    if largest_run >= want {
+                        return true;
+                    }
+                    if all_free && releases > 0 {
+                        releases -= 1;
+                        self.arena_len(idx)
+                    } else {
+                        run = 0;
+                        idx += self.arena_len(idx);
+                        continue;
+                    }
+                }
+                _ => {
+                    run = 0;
+                    idx += 1;
+                    continue;
+                }
+            };
+            run += len;
+            if run >= pages_needed {
+                return true;
+            }
+            idx += len;
+        }
+        false
+    }
+
+    /// The largest run of adjacent free blocks of the arena at page `idx`
+    /// (its size once merged), and whether every block of it is free.
+    ///
+    /// # Safety
+    /// Page `idx` is an arena head of this heap.
+    unsafe fn free_runs(&self, idx: usize) -> (usize, bool) {
+        let (mut largest, mut run, mut all_free) = (0, 0, true);
+        // SAFETY: the first block of an arena is at page + G − 8 (caller);
+        // the walk stops at the epilogue.
+        unsafe {
+            let mut b = Block::from_header(self.pages.page_ptr(idx)).add(self.granule - HEADER);
+            while b.size() != 0 {
+                if b.is_used() {
+                    all_free = false;
+                    run = 0;
+                } else {
+                    run += b.size();
+                    largest = max(largest, run);
+                }
+                b = b.next();
+            }
+        }
+        (largest, all_free)
     }
 
     /// Whether the arena at page `idx` is one free block.

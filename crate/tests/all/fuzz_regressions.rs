@@ -44,7 +44,61 @@ fn failed_large_alloc_keeps_the_cached_arena() {
     for size in [MAX_SIZE, 8 * WASM_PAGE, 4 * WASM_PAGE] {
         let before = snapshot(&t.heap);
         assert_eq!(t.heap.alloc(size, 8), Err(AllocError::OutOfMemory));
-        assert_eq!(snapshot(&t.heap), before, "a failed alloc of {size} changed the heap");
+        assert_eq!(
+            snapshot(&t.heap),
+            before,
+            "a failed alloc of {size} changed the heap"
+        );
     }
     t.heap.check().unwrap();
+}
+
+/// Deferred coalescing swept before growing, even when the allocation then
+/// failed: the failure changed the heap (free neighbours merged). The sweep
+/// now runs only when it serves the request; both sides are checked here.
+#[test]
+fn deferred_oom_does_not_sweep() {
+    let config = Config {
+        coalesce: heaplab::heap::Coalesce::Deferred,
+        max_bytes: 64 * 1024,
+        ..Config::DEFAULT
+    };
+    let mut t: TestHeap<AnyPolicy> = TestHeap::new(64 * 1024, config);
+    let mut ptrs = Vec::new();
+    while let Ok(p) = t.heap.alloc(200, 8) {
+        ptrs.push(p);
+    }
+    // Free pairs of neighbours: adjacent free blocks stay unmerged (deferred).
+    for pair in ptrs.chunks(4) {
+        for p in &pair[..2] {
+            t.heap.free(p.as_ptr()).unwrap();
+        }
+    }
+    let snapshot = |h: &heaplab::Heap<_, AnyPolicy>| {
+        (
+            h.stats(),
+            h.blocks().collect::<Vec<_>>(),
+            h.pages().collect::<Vec<_>>(),
+        )
+    };
+    let before = snapshot(&t.heap);
+    // Bigger than any merged pair and than the memory left: out of memory, nothing changed.
+    assert_eq!(
+        t.heap.alloc(3000, 8).unwrap_err(),
+        heaplab::AllocError::OutOfMemory
+    );
+    assert_eq!(
+        snapshot(&t.heap),
+        before,
+        "a failed allocation swept the heap"
+    );
+    t.heap.check().unwrap();
+    // Fits only once a pair is merged: the sweep runs and serves it.
+    let p = t.heap.alloc(300, 8).unwrap();
+    t.heap.check().unwrap();
+    assert!(
+        t.heap.stats().free_blocks < before.0.free_blocks,
+        "the sweep merged free neighbours"
+    );
+    t.heap.free(p.as_ptr()).unwrap();
 }
