@@ -1,15 +1,18 @@
 // Built-in workloads: traces the project generates (seeded, so the same seed
-// gives the same trace everywhere) and one recorded from a real program. Each
+// gives the same trace everywhere) and two recorded from real programs. Each
 // returns a trace in trace.js's shape, `{ ops: [{ op: "a"|"f"|"r", id, size }], ids, name }`,
 // and says in one line what it shows.
 //
-// The recorded one is `ls -lR /usr/share/doc` under Valgrind's
-// `--trace-malloc=yes`, converted by `scripts/record-trace.mjs` (its first
-// 4000 calls, then the blocks still live freed).
+// The recorded ones, under Valgrind's `--trace-malloc=yes`, converted by
+// `scripts/record-trace.mjs` (the first N calls, then the blocks still live
+// freed): `ls -lR /usr/share/doc` (--limit 4000) and GCC's preprocessor,
+// `node scripts/record-trace.mjs --limit 6000 --out web/src/workloads/cc1-recorded.rep
+// -- $(gcc -print-prog-name=cc1) -E -quiet /usr/include/stdio.h -o /dev/null`.
 import { parseTrace } from "./trace.js";
 
-/** Where the recorded trace lies (Vite emits it as an asset; Node reads the file). */
+/** Where the recorded traces lie (Vite emits them as assets; Node reads the files). */
 const LS_RECORDED = new URL("./workloads/ls-recorded.rep", import.meta.url);
+const CC1_RECORDED = new URL("./workloads/cc1-recorded.rep", import.meta.url);
 
 async function readText(url) {
   if (typeof process !== "undefined" && process.versions?.node && url.protocol === "file:") {
@@ -147,12 +150,17 @@ function reallocWork({ seed, count }) {
   return done;
 }
 
-let recorded = null;
-async function recordedWork({ count }) {
-  recorded ??= parseTrace(await readText(LS_RECORDED), { name: "ls-recorded.rep" });
-  const trace = { ...recorded, name: "ls -lR (recorded)", ops: recorded.ops.map(({ op, id, size }) => (op === "f" ? { op, id } : { op, id, size })) };
-  if (count < trace.ops.length) trace.ops = trace.ops.slice(0, count);
-  return trace;
+const recordings = new Map(); // url -> parsed trace
+
+/** A workload that replays a recorded trace (the first `count` operations of it). */
+function recordedWork(url, name) {
+  return async ({ count }) => {
+    if (!recordings.has(url.href)) recordings.set(url.href, parseTrace(await readText(url), { name: url.pathname.split("/").pop() }));
+    const recorded = recordings.get(url.href);
+    const trace = { ...recorded, name, ops: recorded.ops.map(({ op, id, size }) => (op === "f" ? { op, id } : { op, id, size })) };
+    if (count < trace.ops.length) trace.ops = trace.ops.slice(0, count);
+    return trace;
+  };
 }
 
 /** Every built-in workload: `{ key, title, explain, count (default), generate({ seed, count }) }`. */
@@ -197,7 +205,15 @@ export const WORKLOADS = Object.freeze([
     title: "Recorded: ls -lR",
     explain: "The real malloc/free/realloc calls of `ls -lR` (recorded with Valgrind): many small strings, a few big buffers.",
     count: Infinity,
-    generate: recordedWork,
+    generate: recordedWork(LS_RECORDED, "ls -lR (recorded)"),
+  },
+  {
+    key: "recorded-cc1",
+    title: "Recorded: the C preprocessor",
+    explain:
+      "The real calls of GCC's cc1 preprocessing <stdio.h> (recorded with Valgrind), the same kind of program as malloc-lab's cccp trace: symbol-table entries of a few sizes, many kept to the end.",
+    count: Infinity,
+    generate: recordedWork(CC1_RECORDED, "cc1 -E stdio.h (recorded)"),
   },
 ]);
 
