@@ -78,7 +78,8 @@ test("a lesson solved in the console says so at once; a heap overflow shows the 
 });
 
 test("a stored progress value that is not valid is ignored", async ({ page }) => {
-  await page.goto("learn.html");
+  // Opened and ready first: navigating away mid-load would abort the wasm request.
+  await openLessons(page);
   await page.evaluate(() => localStorage.setItem("heaplab.lessons.v1", '{"version":1,"done":["pages","<img src=x>",3]}'));
   await openLessons(page);
   await expect(page.locator("#progress")).toHaveText("1 of 13 lessons done");
