@@ -310,6 +310,7 @@ function installDebug() {
       map.draw();
       layout = map.layout;
       const r = layout.rects(address, address + 1)[0];
+      if (!r) return null;
       return { x: r.x + Math.max(r.w, 1) / 2, y: r.y - map.top + r.h / 2 };
     },
     /** Redraws the map now; returns the milliseconds it took. */
