@@ -881,6 +881,13 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// Whether a run of `n` pages would be free after
     /// [`release_empty_arenas`](Self::release_empty_arenas) (O(pages)).
     fn free_run_after_release(&self, n: usize) -> bool {
+        // SAFETY: the scan passes arena heads of this heap.
+        self.free_run_if_released(n, |idx| unsafe { self.arena_is_empty(idx) })
+    }
+
+    /// Whether a run of `n` pages would be free if the arenas for which
+    /// `released(head page)` says so (asked in page order) were released.
+    fn free_run_if_released(&self, n: usize, mut released: impl FnMut(usize) -> bool) -> bool {
         let total = self.pages.total_pages();
         let (mut idx, mut run) = (0, 0);
         while idx < total {
@@ -889,8 +896,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             }
             let len = match self.pages.owner(idx) {
                 PageOwner::Free => 1,
-                // SAFETY: the first block of an arena is at page + G − 8.
-                PageOwner::ArenaHead if unsafe { self.arena_is_empty(idx) } => self.arena_len(idx),
+                PageOwner::ArenaHead if released(idx) => self.arena_len(idx),
                 _ => {
                     run = 0;
                     idx += 1;
@@ -913,45 +919,20 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// arena. O(blocks + pages); only on the slow path.
     fn sweep_would_serve(&self, req: &Request) -> bool {
         let want = req.worst_case();
-        let block_bytes = min(want, MAX_BLOCK - 2 * PAGE);
-        let pages_needed = (block_bytes + self.granule).div_ceil(PAGE);
-        let total = self.pages.total_pages();
-        let mut releases = self.c.arenas.saturating_sub(1);
-        let (mut idx, mut run) = (0, 0);
-        while idx < total {
-            if self.pages.segment_first_page(idx) == idx {
-                run = 0;
-            }
-            let len = match self.pages.owner(idx) {
-                PageOwner::Free => 1,
-                PageOwner::ArenaHead => {
-                    // SAFETY: page `idx` is an arena head of this heap.
-                    let (largest_run, all_free) = unsafe { self.free_runs(idx) };
-                    if largest_run >= want {
-                        return true;
-                    }
-                    if all_free && releases > 0 {
-                        releases -= 1;
-                        self.arena_len(idx)
-                    } else {
-                        run = 0;
-                        idx += self.arena_len(idx);
-                        continue;
-                    }
-                }
-                _ => {
-                    run = 0;
-                    idx += 1;
-                    continue;
-                }
-            };
-            run += len;
-            if run >= pages_needed {
-                return true;
-            }
-            idx += len;
+        let mut arena_heads = (0..self.pages.total_pages()).filter(|&idx| self.pages.owner(idx) == PageOwner::ArenaHead);
+        // SAFETY: each `idx` is an arena head of this heap.
+        if arena_heads.any(|idx| unsafe { self.free_runs(idx) }.0 >= want) {
+            return true;
         }
-        false
+        let block_bytes = min(want, MAX_BLOCK - 2 * PAGE);
+        let mut releases = self.c.arenas.saturating_sub(1);
+        self.free_run_if_released((block_bytes + self.granule).div_ceil(PAGE), |idx| {
+            // SAFETY: the scan passes arena heads of this heap.
+            let all_free = unsafe { self.free_runs(idx) }.1;
+            let released = all_free && releases > 0;
+            releases -= usize::from(released);
+            released
+        })
     }
 
     /// The largest run of adjacent free blocks of the arena at page `idx`
