@@ -9,6 +9,10 @@
 // `node scripts/record-trace.mjs --limit 6000 --out web/src/workloads/cc1-recorded.rep
 // -- $(gcc -print-prog-name=cc1) -E -quiet /usr/include/stdio.h -o /dev/null`.
 import { parseTrace } from "./trace.js";
+import { seededRandom } from "./random.js";
+
+export { seededRandom };
+
 
 /** Where the recorded traces lie (Vite emits them as assets; Node reads the files). */
 const LS_RECORDED = new URL("./workloads/ls-recorded.rep", import.meta.url);
@@ -25,17 +29,6 @@ async function readText(url) {
   return response.text();
 }
 
-/** A small, fast, seeded random generator (mulberry32): `() => [0, 1)`. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Records operations on fresh ids (each id used once). */
 class Recorder {

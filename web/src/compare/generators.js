@@ -3,20 +3,13 @@
 // RUN.REALLOC 2), so a million operations cost 12 MB and no object each. The
 // same key, seed and count give the same trace everywhere. Pure; no DOM.
 
+import { seededRandom } from "../random.js";
+
+export { seededRandom };
+
 /** Operation codes of a triple (the values of heaplab's RUN, repeated here so the module is wasm-free). */
 export const OP = Object.freeze({ MALLOC: 0, FREE: 1, REALLOC: 2 });
 
-/** A small, fast, seeded random generator (mulberry32): `() => [0, 1)`. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes triples into a growing Uint32Array and hands out ids (freed ids are reused). */
 class Builder {
