@@ -11,21 +11,10 @@
 // replays a failing session; HEAPLAB_STEPS changes the number of actions;
 // HEAPLAB_PROFILE=1 prints the time spent in each kind of action.
 import { test, expect, openPlayground } from "./fixtures.js";
+import { seededRandom as prng } from "../src/random.js";
 
 const SEED = Number(process.env.HEAPLAB_SEED ?? 20240610) >>> 0;
 const STEPS = Number(process.env.HEAPLAB_STEPS ?? 2000);
-
-/** mulberry32: small, fast, good enough to pick actions. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Messages the page shows only when something went wrong inside it (not a user error).
 const BROKEN = /unexpected:|could not draw|could not restore|\(internal\)|could not make a link|could not export/;
