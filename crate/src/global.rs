@@ -1,6 +1,33 @@
-//! `GlobalAlloc` adapter: the same core as a `#[global_allocator]`, with no
-//! event overhead ([`NoObserver`](crate::events::NoObserver)).
+//! `GlobalAlloc` adapters: the same core as a `#[global_allocator]`, with no
+//! event overhead ([`NoObserver`](crate::events::NoObserver)), in two builds:
 //!
+//! * [`GlobalLeanHeap`] wraps a [`LeanHeap`]: blocks, headers and a fit
+//!   policy over segments, nothing else. The fast, small one; what a
+//!   program or kernel should use.
+//! * [`GlobalHeap`] wraps the full [`Heap`]: pages, the live bitmap and
+//!   counters, so every `dealloc` is validated and `with(|h| h.stats())` or
+//!   `h.check()` work at any time. For debugging a program's heap.
+//!
+//! ```
+//! use heaplab::global::GlobalLeanHeap;
+//! use heaplab::pages::FixedRegion;
+//! use heaplab::policy::Segregated;
+//!
+//! const LEN: usize = 1 << 20;
+//! static mut REGION: [u8; LEN] = [0; LEN];
+//!
+//! #[global_allocator]
+//! // SAFETY: REGION is used by nothing else.
+//! static HEAP: GlobalLeanHeap<FixedRegion, Segregated> = unsafe { GlobalLeanHeap::fixed(&raw mut REGION as *mut u8, LEN) };
+//!
+//! fn main() {
+//!     let v: Vec<u32> = (0..1000).collect();
+//!     assert_eq!(v.iter().sum::<u32>(), 499_500);
+//!     assert!(HEAP.with(|h| h.check()).is_ok());
+//! }
+//! ```
+//!
+//! The checked build
 //! Over a fixed region, on any target (this example runs as a doctest):
 //!
 //! ```
@@ -22,25 +49,27 @@
 //! }
 //! ```
 //!
-//! On wasm32, over `memory.grow`:
+//! On wasm32, over `memory.grow` (the lean build):
 //!
 //! ```no_run
 //! # #[cfg(target_arch = "wasm32")]
 //! # mod demo {
-//! use heaplab::global::GlobalHeap;
+//! use heaplab::global::GlobalLeanHeap;
 //! use heaplab::pages::WasmMemory;
+//! use heaplab::policy::Segregated;
 //!
 //! #[global_allocator]
-//! static HEAP: GlobalHeap<WasmMemory> = GlobalHeap::wasm();
+//! static HEAP: GlobalLeanHeap<WasmMemory, Segregated> = GlobalLeanHeap::wasm();
 //! # }
 //! # fn main() {}
 //! ```
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 use crate::heap::{Config, Heap, MAX_ALIGN};
+use crate::lean::LeanHeap;
 use crate::pages::{FixedRegion, PageSource};
 use crate::policy::{AnyPolicy, Policy};
 
@@ -161,5 +190,78 @@ unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalHeap<S
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         self.with(|h| h.realloc_unclassified(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+    }
+}
+
+/// A [`LeanHeap`] behind a lock, usable as `#[global_allocator]`.
+pub struct GlobalLeanHeap<S: PageSource, P: Policy> {
+    lock: lock::Lock,
+    /// Only accessed while `lock` is held.
+    heap: UnsafeCell<LeanHeap<S, P>>,
+}
+
+// SAFETY: every access to `heap` happens while `lock` is held (or, on
+// single-threaded wasm, there is only one thread).
+unsafe impl<S: PageSource + Send, P: Policy + Send> Sync for GlobalLeanHeap<S, P> {}
+
+impl<S: PageSource, P: Policy> GlobalLeanHeap<S, P> {
+    /// Wraps a lean heap.
+    pub const fn new(heap: LeanHeap<S, P>) -> Self {
+        GlobalLeanHeap { lock: lock::Lock::new(), heap: UnsafeCell::new(heap) }
+    }
+
+    /// Runs `f` with the heap locked (for `stats` and `check`). Do not
+    /// allocate through the global allocator inside `f`: the lock is not
+    /// reentrant.
+    #[inline(always)]
+    pub fn with<R>(&self, f: impl FnOnce(&mut LeanHeap<S, P>) -> R) -> R {
+        self.lock.acquire();
+        // SAFETY: the lock is held, so this is the only reference.
+        let r = f(unsafe { &mut *self.heap.get() });
+        self.lock.release();
+        r
+    }
+}
+
+impl<P: Policy> GlobalLeanHeap<FixedRegion, P> {
+    /// A global lean heap over `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    /// As [`FixedRegion::new`]: the region is valid, initialized and used
+    /// by nothing else for the life of the program.
+    pub const unsafe fn fixed(ptr: *mut u8, len: usize) -> Self {
+        // SAFETY: forwarded to the caller.
+        Self::new(LeanHeap::new(unsafe { FixedRegion::new(ptr, len) }))
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<P: Policy> GlobalLeanHeap<crate::pages::WasmMemory, P> {
+    /// A global lean heap over wasm `memory.grow`.
+    pub const fn wasm() -> Self {
+        Self::new(LeanHeap::new(crate::pages::WasmMemory::new()))
+    }
+}
+
+// SAFETY: `alloc` returns null or a block of at least `layout.size()` bytes
+// aligned to `layout.align()` that no other allocation overlaps; `dealloc`
+// and `realloc` receive only what this allocator returned, with the layout
+// it was allocated with (the `GlobalAlloc` contract), as `LeanHeap` requires.
+unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalLeanHeap<S, P> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.with(|h| h.alloc(layout.size(), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        // SAFETY: `ptr` is a live allocation of this heap (GlobalAlloc contract).
+        self.with(|h| unsafe { h.free(NonNull::new_unchecked(ptr)) })
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as in `dealloc`; `layout` is the one it was allocated with.
+        self.with(|h| unsafe { h.realloc(NonNull::new_unchecked(ptr), layout.size(), new_size, layout.align()) }.map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 }

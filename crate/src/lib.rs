@@ -40,6 +40,7 @@ pub mod events;
 pub mod stats;
 pub mod check;
 pub mod global;
+pub mod lean;
 pub mod trace;
 
 

@@ -5,11 +5,11 @@
 use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::{self, NonNull};
 
-use heaplab::global::GlobalHeap;
+use heaplab::global::{GlobalHeap, GlobalLeanHeap};
 use heaplab::heap::{Config, Heap};
+use heaplab::lean::LeanHeap;
 use heaplab::pages::FixedRegion;
-use heaplab::policy::{AnyPolicy, BestFit, FirstFit, NextFit, Policy, Segregated, WorstFit};
-use heaplab::PolicyKind;
+use heaplab::policy::{BestFit, FirstFit, NextFit, Policy, Segregated, WorstFit};
 
 /// A column of the table.
 pub struct Contender {
@@ -23,10 +23,19 @@ pub struct Contender {
     pub make: unsafe fn(base: *mut u8, len: usize) -> Box<dyn GlobalAlloc>,
 }
 
-unsafe fn heaplab<P: Policy + Send + 'static>(base: *mut u8, len: usize, policy: PolicyKind) -> Box<dyn GlobalAlloc> {
+/// heaplab's lean heap with policy `P`, as `GlobalLeanHeap<FixedRegion, P>`.
+unsafe fn heaplab<P: Policy + Send + 'static>(base: *mut u8, len: usize) -> Box<dyn GlobalAlloc> {
     // SAFETY: forwarded to the caller of `make`.
     let src = unsafe { FixedRegion::new(base, len) };
-    Box::new(GlobalHeap::<FixedRegion, P>::new(Heap::new(src, Config { policy, ..Config::DEFAULT })))
+    Box::new(GlobalLeanHeap::<FixedRegion, P>::new(LeanHeap::new(src)))
+}
+
+/// heaplab's checked heap (page map, live bitmap, counters) with segregated
+/// fit, as `GlobalHeap<FixedRegion, Segregated>`.
+unsafe fn checked(base: *mut u8, len: usize) -> Box<dyn GlobalAlloc> {
+    // SAFETY: forwarded to the caller of `make`.
+    let src = unsafe { FixedRegion::new(base, len) };
+    Box::new(GlobalHeap::<FixedRegion, Segregated>::new(Heap::new(src, Config::DEFAULT)))
 }
 
 /// talc 5 over the region, claimed on first use (`source::Claim`), with its
@@ -132,15 +141,16 @@ unsafe impl GlobalAlloc for Lla {
     }
 }
 
-/// heaplab's five policies (compile-time, as a `#[global_allocator]` user
-/// gets them), then the runtime-dispatch build, then the peers.
+/// heaplab's five policies in the lean heap (compile-time, as a
+/// `#[global_allocator]` user gets them), then the checked heap, then the
+/// peers.
 pub const ALL: &[Contender] = &[
-    Contender { name: "first", make: |b, l| unsafe { heaplab::<FirstFit>(b, l, PolicyKind::FirstFit) } },
-    Contender { name: "next", make: |b, l| unsafe { heaplab::<NextFit>(b, l, PolicyKind::NextFit) } },
-    Contender { name: "best", make: |b, l| unsafe { heaplab::<BestFit>(b, l, PolicyKind::BestFit) } },
-    Contender { name: "worst", make: |b, l| unsafe { heaplab::<WorstFit>(b, l, PolicyKind::WorstFit) } },
-    Contender { name: "segregated", make: |b, l| unsafe { heaplab::<Segregated>(b, l, PolicyKind::Segregated) } },
-    Contender { name: "any(seg)", make: |b, l| unsafe { heaplab::<AnyPolicy>(b, l, PolicyKind::Segregated) } },
+    Contender { name: "first", make: |b, l| unsafe { heaplab::<FirstFit>(b, l) } },
+    Contender { name: "next", make: |b, l| unsafe { heaplab::<NextFit>(b, l) } },
+    Contender { name: "best", make: |b, l| unsafe { heaplab::<BestFit>(b, l) } },
+    Contender { name: "worst", make: |b, l| unsafe { heaplab::<WorstFit>(b, l) } },
+    Contender { name: "segregated", make: |b, l| unsafe { heaplab::<Segregated>(b, l) } },
+    Contender { name: "checked(seg)", make: |b, l| unsafe { checked(b, l) } },
     Contender {
         name: "talc",
         // SAFETY: the region is valid and unused (caller of `make`).

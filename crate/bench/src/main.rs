@@ -280,10 +280,15 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut quick = false;
     let mut wasm = None;
+    let mut only: Option<Vec<String>> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--quick" => quick = true,
+            "--only" => {
+                i += 1;
+                only = Some(args.get(i).expect("--only needs row keys").split(',').map(str::to_string).collect());
+            }
             "--wasm" => {
                 i += 1;
                 wasm = Some(args.get(i).expect("--wasm needs a file").clone());
@@ -300,7 +305,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX]");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX]");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),
@@ -310,15 +315,25 @@ fn main() {
     let plan = if quick { &QUICK } else { &FULL };
     eprintln!("heaplab-bench: {} run; progress on stderr, the table on stdout", if quick { "quick" } else { "full" });
     let r = Region::new(REGION);
-    let mut rows = vec![
-        random_actions_row("ra-200", "random actions ≤200 B", 200, &r, plan),
-        random_actions_row("ra-30k", "random actions ≤30 KB", 30_000, &r, plan),
-        steady_row(&r, plan),
-        efficiency_row(&r, plan),
-    ];
-    if let Some((s, u)) = trace_rows(&r, plan) {
-        rows.push(s);
-        rows.push(u);
+    let want = |key: &str| only.as_ref().is_none_or(|o| o.iter().any(|k| k == key));
+    let mut rows = Vec::new();
+    if want("ra-200") {
+        rows.push(random_actions_row("ra-200", "random actions ≤200 B", 200, &r, plan));
+    }
+    if want("ra-30k") {
+        rows.push(random_actions_row("ra-30k", "random actions ≤30 KB", 30_000, &r, plan));
+    }
+    if want("live-10k") {
+        rows.push(steady_row(&r, plan));
+    }
+    if want("efficiency") {
+        rows.push(efficiency_row(&r, plan));
+    }
+    if want("traces") {
+        if let Some((s, u)) = trace_rows(&r, plan) {
+            rows.push(s);
+            rows.push(u);
+        }
     }
     if let Some(path) = &wasm {
         rows.extend(wasm_rows(path));
@@ -326,7 +341,7 @@ fn main() {
     println!();
     print!("{}", print_table(&rows));
     println!();
-    println!("Columns: heaplab's policies as compile-time `GlobalHeap<FixedRegion, P>` (any(seg): runtime `AnyPolicy` set to segregated), then the peers; seg÷peer: how many times better heaplab segregated is (> 1 = better).");
+    println!("Columns: heaplab's policies in the lean heap, compile-time `GlobalLeanHeap<FixedRegion, P>`; checked(seg): the checked heap `GlobalHeap<FixedRegion, Segregated>` (page map, live bitmap, counters; every free validated); then the peers; seg÷peer: how many times better heaplab segregated is (> 1 = better).");
     println!("Every native allocator runs over the same 4 KiB-aligned region through `GlobalAlloc` behind a spin lock: talc 5 (`source::Claim`), rlsf (`insert_free_block_ptr`), dlmalloc (the whole region handed over once through its `Allocator` trait), linked_list_allocator (`Heap::new`).");
     if wasm.is_none() {
         println!("(wasm rows: run `npm run bench`.)");

@@ -156,6 +156,24 @@ pub trait Policy: Sized {
     /// See the trait docs.
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search;
 
+    /// Finds a free block for `req` as [`find`](Policy::find) does and
+    /// removes it from the index: the lean heap's allocation path. The
+    /// default is `find` then `remove`; a policy whose search already holds
+    /// the block's list position (segregated fit pops a list head)
+    /// overrides it to skip the second look-up.
+    ///
+    /// # Safety
+    /// See the trait docs.
+    #[inline(always)]
+    unsafe fn take(&mut self, req: &Request) -> Option<Fit> {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let fit = self.find(req, &mut crate::events::NoObserver).fit?;
+            self.remove(fit.block);
+            Some(fit)
+        }
+    }
+
     /// Optional fast path: `old` (indexed, header unchanged) is about to be
     /// replaced by a free block at `new` of `new_size` bytes that takes its
     /// place in address order (no other indexed block lies between them).
@@ -272,6 +290,11 @@ impl Policy for AnyPolicy {
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.find(req, obs) })
+    }
+    #[inline]
+    unsafe fn take(&mut self, req: &Request) -> Option<Fit> {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.take(req) })
     }
     #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {

@@ -197,6 +197,27 @@ impl Segregated {
         Some((fl, self.sl_map[fl].trailing_zeros() as usize))
     }
 
+    /// `take`'s fallback: the first block of the request's own class that
+    /// fits, removed.
+    ///
+    /// # Safety
+    /// The lists are well formed.
+    #[cold]
+    #[inline(never)]
+    unsafe fn take_from_own_class(&mut self, req: &Request) -> Option<crate::block::Fit> {
+        let wc = req.worst_case();
+        if wc > MAX_BLOCK {
+            return None;
+        }
+        let (fl, sl) = class(wc);
+        // SAFETY: forwarded to the caller; a found block is listed.
+        unsafe {
+            let fit = self.scan_class(fl, sl, req, &mut crate::events::NoObserver, &mut 0)?;
+            self.unlink(fit.block, fl, sl);
+            Some(fit)
+        }
+    }
+
     /// Walks the list of class `(fl, sl)` for the first block that fits.
     ///
     /// # Safety
@@ -309,6 +330,46 @@ impl Policy for Segregated {
         // SAFETY: the lists are well formed (trait contract).
         let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
         Search { fit, examined }
+    }
+
+    /// O(1) like `find`, and the block found is the head of its list, so it
+    /// is popped without recomputing its class.
+    #[inline(always)]
+    unsafe fn take(&mut self, req: &Request) -> Option<crate::block::Fit> {
+        let wc = req.worst_case();
+        let (fl, sl) = class_up(wc);
+        let Some((fl, sl)) = self.first_class_from(fl, sl) else {
+            // SAFETY: forwarded to the caller.
+            return unsafe { self.take_from_own_class(req) };
+        };
+        // SAFETY: `first_class_from` only returns classes whose sl_map bit
+        // is set, so `fl < FL_COUNT`, `sl < SL_COUNT` and the list is not
+        // empty; its blocks are free blocks with valid links (trait
+        // contract), and every block of a class at or above `class_up(wc)`
+        // is at least `wc` bytes, so it fits the request.
+        unsafe {
+            let b = self.heads.get_unchecked(fl).get_unchecked(sl).unwrap_unchecked();
+            let n = b.next_free();
+            *self.heads.get_unchecked_mut(fl).get_unchecked_mut(sl) = n;
+            match n {
+                Some(n) => n.set_prev_free(None),
+                None => {
+                    let m = self.sl_map.get_unchecked_mut(fl);
+                    *m &= !(1 << sl);
+                    if *m == 0 {
+                        self.fl_map &= !(1 << fl);
+                    }
+                }
+            }
+            self.len -= 1;
+            if req.align <= req.granule {
+                debug_assert!(b.size() >= req.need, "a block of class ({fl}, {sl}) must fit {req:?}");
+                return Some(crate::block::Fit { block: b, gap: 0, need: req.need });
+            }
+            let fit = fits(b, b.size(), req);
+            debug_assert!(fit.is_ok(), "a block of class ({fl}, {sl}) must fit {req:?}");
+            Some(fit.unwrap_unchecked())
+        }
     }
 
     /// Always takes the fast path, in O(1): when `new_size` stays in

@@ -1,0 +1,575 @@
+//! The lean heap: the same blocks, headers and fit policies as [`Heap`],
+//! without the teaching machinery, for use as a `#[global_allocator]`.
+//!
+//! [`Heap`] keeps a page map, a live bitmap and exact counters so that it can
+//! reject any invalid or double free, report figures and verify itself after
+//! every step. Rust's `GlobalAlloc` contract makes that validation
+//! unnecessary (only what `alloc` returned is ever freed, once), so
+//! [`LeanHeap`] keeps only what allocation needs:
+//!
+//! * **Segments, no pages.** Memory from the [`PageSource`] (64 KiB wasm
+//!   pages) is carved into blocks directly. Growth contiguous with the last
+//!   segment extends it (its free tail block grows); anything else starts a
+//!   new segment.
+//! * **Blocks** are [`crate::block`]'s: an 8-byte header with the size and the
+//!   used / prev-used flags, a footer on free blocks, coalescing with both
+//!   neighbours on every free. The header does not record the requested
+//!   size (the caller's `Layout` has it).
+//! * **The free list** is any [`Policy`]; `LeanHeap<_, Segregated>` is the
+//!   constant-time build.
+//!
+//! ```text
+//!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
+//!             16 bytes              G-8                        8 bytes
+//! ```
+//!
+//! The segment head links each segment to the one before it, so
+//! [`LeanHeap::check`] and [`LeanHeap::stats`] can walk every block (O(n);
+//! the allocation paths never walk).
+//!
+//! ```
+//! use heaplab::lean::LeanHeap;
+//! use heaplab::pages::FixedRegion;
+//! use heaplab::policy::Segregated;
+//!
+//! #[repr(align(4096))]
+//! struct Region([u8; 1 << 18]);
+//! let mut region = Box::new(Region([0; 1 << 18]));
+//! // SAFETY: the region outlives the heap and nothing else uses it.
+//! let src = unsafe { FixedRegion::new(region.0.as_mut_ptr(), region.0.len()) };
+//! let mut heap: LeanHeap<_, Segregated> = LeanHeap::new(src);
+//! let p = heap.alloc(100, 8).unwrap();
+//! // SAFETY: `p` came from this heap and is freed once.
+//! let p = unsafe { heap.realloc(p, 100, 300, 8) }.unwrap();
+//! // SAFETY: as above.
+//! unsafe { heap.free(p) };
+//! heap.check().unwrap();
+//! assert_eq!(heap.stats().used_blocks, 0);
+//! ```
+
+use core::ptr::{self, NonNull};
+
+use crate::block::{round_up, Block, Fit, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, USED};
+use crate::check::CheckError;
+use crate::pages::PageSource;
+use crate::policy::{Policy, PolicyKind};
+
+/// Granule: payload alignment and block size unit (8 on wasm32, 16 elsewhere,
+/// as `malloc` aligns).
+pub const GRANULE: usize = if cfg!(target_pointer_width = "32") { 8 } else { 16 };
+/// Bytes at the start of every segment: the link to the previous segment and
+/// the segment's length.
+const SEGMENT_HEAD: usize = 2 * core::mem::size_of::<usize>();
+/// Offset of a segment's first block header from the segment base (payloads
+/// are granule-aligned).
+const FIRST_BLOCK: usize = round_up(SEGMENT_HEAD + HEADER, GRANULE) - HEADER;
+/// Largest alignment `alloc` accepts.
+pub const MAX_ALIGN: usize = 1 << 16;
+/// Largest request `alloc` accepts (block sizes live in 32 header bits).
+pub const MAX_SIZE: usize = MAX_BLOCK - MAX_ALIGN - 64;
+/// Size bits of a header word.
+const SIZE_MASK: u64 = 0xFFFF_FFF8;
+
+/// Figures from one walk over every block ([`LeanHeap::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+pub struct LeanStats {
+    /// Segments obtained from the page source.
+    pub segments: usize,
+    /// Bytes of all segments.
+    pub segment_bytes: usize,
+    /// Used blocks.
+    pub used_blocks: usize,
+    /// Bytes of used blocks (headers included).
+    pub used_bytes: usize,
+    /// Free blocks.
+    pub free_blocks: usize,
+    /// Bytes of free blocks.
+    pub free_bytes: usize,
+    /// The largest free block.
+    pub largest_free: usize,
+}
+
+/// A heap over segments of a [`PageSource`], with fit policy `P`. See the
+/// module docs.
+pub struct LeanHeap<S: PageSource, P: Policy> {
+    source: S,
+    policy: P,
+    /// Base of the newest segment (null before the first growth).
+    last: *mut u8,
+}
+
+// SAFETY: the heap owns its segments exclusively (page source contract);
+// moving it moves that ownership. Block handles inside the policy point only
+// into those segments.
+unsafe impl<S: PageSource + Send, P: Policy + Send> Send for LeanHeap<S, P> {}
+
+/// The block size serving `size` payload bytes: header plus payload rounded
+/// to the granule, at least the policy's minimum block.
+#[inline(always)]
+const fn block_size<P: Policy>(size: usize) -> usize {
+    let need = round_up(size + HEADER, GRANULE);
+    let min = round_up(P::MIN_BLOCK, GRANULE);
+    if need < min {
+        min
+    } else {
+        need
+    }
+}
+
+impl<S: PageSource, P: Policy> LeanHeap<S, P> {
+    /// Smallest block: header, the policy's links and a footer.
+    const MIN: usize = round_up(P::MIN_BLOCK, GRANULE);
+
+    /// An empty heap over `source` with the policy type's empty index (for
+    /// [`AnyPolicy`](crate::AnyPolicy) that is first fit; see
+    /// [`LeanHeap::with_policy`]). Takes no memory until the first `alloc`.
+    pub const fn new(source: S) -> Self {
+        LeanHeap { source, policy: P::EMPTY, last: ptr::null_mut() }
+    }
+
+    /// An empty heap using `kind` (meaningful for
+    /// [`AnyPolicy`](crate::AnyPolicy)).
+    pub fn with_policy(source: S, kind: PolicyKind) -> Self {
+        LeanHeap { source, policy: P::new(kind), last: ptr::null_mut() }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> PolicyKind {
+        self.policy.kind()
+    }
+
+    /// Allocates `size` bytes aligned to `align` (a power of two; raised to
+    /// the granule). `None` when out of memory, or when `size` is above
+    /// [`MAX_SIZE`] or `align` above [`MAX_ALIGN`] or not a power of two.
+    #[inline(always)]
+    pub fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        if align <= GRANULE && size <= MAX_SIZE {
+            // The common case, inlined: no alignment gap to compute.
+            let req = Request::new(size, GRANULE, GRANULE, Self::MIN);
+            // SAFETY: every indexed block is a valid free block of this heap.
+            if let Some(fit) = unsafe { self.policy.take(&req) } {
+                // SAFETY: the policy took `fit` for `req` from our free blocks.
+                return Some(unsafe { self.place(fit) });
+            }
+        }
+        self.alloc_slow(size, align)
+    }
+
+    /// Over-aligned requests, bad arguments, and growing the heap until the
+    /// request fits: first by only what the newest segment's free tail
+    /// lacks (enough when the source's memory is contiguous with it), then,
+    /// if that memory turned out to be elsewhere, by the whole block.
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        if size > MAX_SIZE || align > MAX_ALIGN || !align.is_power_of_two() {
+            return None;
+        }
+        let req = Request::new(size, align, GRANULE, Self::MIN);
+        for whole in [None, Some(false), Some(true)] {
+            if let Some(whole) = whole {
+                self.grow(req.worst_case(), whole)?;
+            }
+            // SAFETY: as in `alloc`.
+            if let Some(fit) = unsafe { self.policy.take(&req) } {
+                // SAFETY: as in `alloc`.
+                return Some(unsafe { self.place(fit) });
+            }
+        }
+        None
+    }
+
+    /// Turns the free block of `fit`, just taken out of the index, into a
+    /// used block of `fit.need` bytes (the alignment gap before it and the
+    /// rest after it, when big enough, become free blocks) and returns its
+    /// payload.
+    ///
+    /// # Safety
+    /// `fit` was just taken by the policy from this heap's free blocks.
+    #[inline(always)]
+    unsafe fn place(&mut self, fit: Fit) -> NonNull<u8> {
+        // SAFETY: `fit.block` is a free block of this heap, out of the
+        // index; every block written below lies inside it, and the block
+        // after it is a valid header (a used block or the epilogue: no two
+        // free blocks are adjacent).
+        unsafe {
+            let mut b = fit.block;
+            let h = b.header();
+            let mut size = (h & SIZE_MASK) as usize;
+            let mut prev = h & PREV_USED;
+            if fit.gap != 0 {
+                b.write_free(fit.gap, prev != 0);
+                self.policy.insert(b);
+                b = b.add(fit.gap);
+                size -= fit.gap;
+                prev = 0;
+            }
+            let tail = size - fit.need;
+            if tail >= Self::MIN {
+                let t = b.add(fit.need);
+                t.write_free(tail, true);
+                self.policy.insert(t);
+                size = fit.need;
+            } else {
+                b.add(size).set_prev_used(true);
+            }
+            b.set_header(size as u64 | USED | prev);
+            b.payload()
+        }
+    }
+
+    /// Frees the block at `ptr`, merging it with free neighbours.
+    ///
+    /// # Safety
+    /// `ptr` was returned by this heap's `alloc` or `realloc` and is not
+    /// freed yet (it is not validated: [`Heap::free`] is the checked one).
+    #[inline(always)]
+    pub unsafe fn free(&mut self, ptr: NonNull<u8>) {
+        // SAFETY: `ptr` is a live payload of this heap (caller), so its
+        // header, the next header (a block or the epilogue) and, when the
+        // prev-used bit is clear, the previous block's footer are valid.
+        unsafe {
+            let b = Block::from_payload(ptr);
+            let h = b.header();
+            debug_assert!(h & USED != 0, "free of a block that is not used");
+            let mut size = (h & SIZE_MASK) as usize;
+            let next = b.add(size);
+            let nh = next.header();
+            let prev_free = h & PREV_USED == 0;
+            if nh & USED == 0 {
+                // Next is free: the merged block takes its index place
+                // unless the previous block is free too.
+                size += (nh & SIZE_MASK) as usize;
+                if prev_free {
+                    self.policy.remove(next);
+                } else {
+                    if !self.policy.try_replace(next, b, size) {
+                        self.policy.remove(next);
+                        b.write_free(size, true);
+                        self.policy.insert(b);
+                    } else {
+                        b.write_free(size, true);
+                    }
+                    return;
+                }
+            } else {
+                next.set_header(nh & !PREV_USED);
+            }
+            if prev_free {
+                let p = b.prev();
+                let total = p.size() + size;
+                if !self.policy.try_replace(p, p, total) {
+                    self.policy.remove(p);
+                    p.write_free(total, true);
+                    self.policy.insert(p);
+                } else {
+                    p.write_free(total, true);
+                }
+                return;
+            }
+            b.write_free(size, true);
+            self.policy.insert(b);
+        }
+    }
+
+    /// Resizes the allocation at `ptr` to `new_size` bytes, in place when
+    /// the block or its free successor has room, else by moving it (copying
+    /// `min(old_size, new_size)` bytes) to a block aligned to `align`.
+    /// `None` (the old allocation untouched) when out of memory.
+    ///
+    /// # Safety
+    /// As [`LeanHeap::free`]; `old_size` is at most the size it was
+    /// allocated (or last resized) with, and `align` is the alignment it was
+    /// allocated with.
+    #[inline]
+    pub unsafe fn realloc(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
+        if new_size > MAX_SIZE {
+            return None;
+        }
+        let need = block_size::<P>(new_size);
+        // SAFETY: as in `free`: `b` is a used block of this heap.
+        unsafe {
+            let b = Block::from_payload(ptr);
+            let h = b.header();
+            let size = (h & SIZE_MASK) as usize;
+            if need <= size {
+                self.shrink(b, h, size, need);
+                return Some(ptr);
+            }
+            let next = b.add(size);
+            let nh = next.header();
+            let total = size + (nh & SIZE_MASK) as usize;
+            if nh & USED == 0 && total >= need {
+                let tail = total - need;
+                if tail >= Self::MIN {
+                    let t = b.add(need);
+                    if !self.policy.try_replace(next, t, tail) {
+                        self.policy.remove(next);
+                        t.write_free(tail, true);
+                        self.policy.insert(t);
+                    } else {
+                        t.write_free(tail, true);
+                    }
+                    b.set_header((h & !SIZE_MASK) | need as u64);
+                } else {
+                    self.policy.remove(next);
+                    b.add(total).set_prev_used(true);
+                    b.set_header((h & !SIZE_MASK) | total as u64);
+                }
+                return Some(ptr);
+            }
+        }
+        self.realloc_move(ptr, old_size, new_size, align)
+    }
+
+    /// Gives the tail of used block `b` (header `h`, `size` bytes) beyond
+    /// `need` bytes back, when it makes a block.
+    ///
+    /// # Safety
+    /// `b` is a used block of this heap with header `h`; `need <= size`.
+    #[inline]
+    unsafe fn shrink(&mut self, b: Block, h: u64, size: usize, need: usize) {
+        let tail = size - need;
+        if tail < Self::MIN {
+            return;
+        }
+        // SAFETY: the tail lies inside `b`; the next header is valid (caller).
+        unsafe {
+            b.set_header((h & !SIZE_MASK) | need as u64);
+            let t = b.add(need);
+            let next = b.add(size);
+            let nh = next.header();
+            if nh & USED == 0 {
+                let merged = tail + (nh & SIZE_MASK) as usize;
+                if !self.policy.try_replace(next, t, merged) {
+                    self.policy.remove(next);
+                    t.write_free(merged, true);
+                    self.policy.insert(t);
+                } else {
+                    t.write_free(merged, true);
+                }
+            } else {
+                next.set_header(nh & !PREV_USED);
+                t.write_free(tail, true);
+                self.policy.insert(t);
+            }
+        }
+    }
+
+    /// `realloc` that moves: allocate, copy, free.
+    #[inline(never)]
+    fn realloc_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
+        let to = self.alloc(new_size, align)?;
+        // SAFETY: both are live allocations of this heap, distinct blocks,
+        // each at least `min(old_size, new_size)` bytes (caller of `realloc`);
+        // `ptr` is then freed once.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), old_size.min(new_size));
+            self.free(ptr);
+        }
+        Some(to)
+    }
+
+    /// The usable bytes of the allocation at `ptr` (at least what was asked).
+    ///
+    /// # Safety
+    /// `ptr` is a live allocation of this heap.
+    pub unsafe fn usable_size(&self, ptr: NonNull<u8>) -> usize {
+        // SAFETY: a live payload has its header before it (caller).
+        unsafe { Block::from_payload(ptr).size() - HEADER }
+    }
+
+    /// Obtains memory for a block of `bytes` bytes: extends the newest
+    /// segment when the source's memory is contiguous with it, else starts
+    /// a segment. Unless `whole`, asks only for what the segment's free tail
+    /// lacks.
+    fn grow(&mut self, bytes: usize, whole: bool) -> Option<()> {
+        // SAFETY: `last`, when set, is a segment base of this heap with a
+        // valid segment head; its epilogue is its last 8 bytes and, when the
+        // epilogue's prev-used bit is clear, a free block with a footer is
+        // before it. The source's memory is fresh and ours.
+        unsafe {
+            let mut want = bytes;
+            let mut end = ptr::null_mut();
+            if !self.last.is_null() {
+                end = self.last.add(segment_len(self.last));
+                let e = Block::from_header(NonNull::new_unchecked(end.sub(HEADER)));
+                if !whole && !e.prev_used() {
+                    want = bytes.saturating_sub(e.prev().size()).max(1);
+                }
+            }
+            let (p, len) = self.source.grow(want.checked_add(FIRST_BLOCK + HEADER)?)?;
+            let p = p.as_ptr();
+            if p != end {
+                return self.new_segment(p, len);
+            }
+            // Contiguous: the old epilogue becomes the header of a free
+            // block over the new memory, merged with a free tail.
+            let e = Block::from_header(NonNull::new_unchecked(end.sub(HEADER)));
+            let (mut b, mut size) = (e, len);
+            if !e.prev_used() {
+                b = e.prev();
+                size += b.size();
+            }
+            if size > MAX_BLOCK {
+                // Too big for one header: a segment of its own.
+                return self.new_segment(p, len);
+            }
+            if b != e {
+                self.policy.remove(b);
+            }
+            b.write_free(size, true);
+            self.policy.insert(b);
+            Block::from_header(NonNull::new_unchecked(p.add(len - HEADER))).write_epilogue(false);
+            set_segment_len(self.last, segment_len(self.last) + len);
+            Some(())
+        }
+    }
+
+    /// Formats `len` bytes at `p` as a new segment with one free block.
+    ///
+    /// # Safety
+    /// `p..p + len` is fresh memory from the source, 4 KiB aligned.
+    unsafe fn new_segment(&mut self, p: *mut u8, len: usize) -> Option<()> {
+        let size = (len - FIRST_BLOCK - HEADER).min(MAX_BLOCK) & !(GRANULE - 1);
+        if size < Self::MIN {
+            return None;
+        }
+        // SAFETY: every write lies inside `p..p + len` (caller).
+        unsafe {
+            p.cast::<*mut u8>().write(self.last);
+            set_segment_len(p, FIRST_BLOCK + size + HEADER);
+            let b = Block::from_header(NonNull::new_unchecked(p.add(FIRST_BLOCK)));
+            b.write_free(size, true);
+            b.add(size).write_epilogue(false);
+            self.policy.insert(b);
+        }
+        self.last = p;
+        Some(())
+    }
+
+    /// Visits every segment, newest first, with its base and length.
+    fn segments(&self, mut f: impl FnMut(*mut u8, usize)) {
+        let mut s = self.last;
+        while !s.is_null() {
+            // SAFETY: every segment head was written by `new_segment`.
+            let (len, prev) = unsafe { (segment_len(s), s.cast::<*mut u8>().read()) };
+            f(s, len);
+            s = prev;
+        }
+    }
+
+    /// Walks every block: `f(block, size, used)`; stops at the first error.
+    fn walk(&self, mut f: impl FnMut(Block, usize, bool) -> Result<(), CheckError>) -> Result<(), CheckError> {
+        let mut r = Ok(());
+        self.segments(|base, len| {
+            if r.is_err() {
+                return;
+            }
+            let end = base.addr() + len - HEADER;
+            // SAFETY: the segment's first block is at FIRST_BLOCK; each size
+            // is checked to stay inside the segment before moving on.
+            unsafe {
+                let mut b = Block::from_header(NonNull::new_unchecked(base.add(FIRST_BLOCK)));
+                let mut prev_used = true;
+                while b.addr() < end {
+                    let h = b.header();
+                    let size = (h & SIZE_MASK) as usize;
+                    if size < Self::MIN || size % GRANULE != 0 || b.addr() + size > end {
+                        r = Err(CheckError::new(b.addr(), "block size out of its segment"));
+                        return;
+                    }
+                    if (h & PREV_USED != 0) != prev_used {
+                        r = Err(CheckError::new(b.addr(), "prev-used bit does not match the previous block"));
+                        return;
+                    }
+                    let used = h & USED != 0;
+                    if !used && (!prev_used || b.footer() != size as u64) {
+                        r = Err(CheckError::new(b.addr(), "free block next to a free block, or without its footer"));
+                        return;
+                    }
+                    if let Err(e) = f(b, size, used) {
+                        r = Err(e);
+                        return;
+                    }
+                    prev_used = used;
+                    b = b.add(size);
+                }
+                let h = b.header();
+                if b.addr() != end || h & SIZE_MASK != 0 || h & USED == 0 || (h & PREV_USED != 0) != prev_used {
+                    r = Err(CheckError::new(b.addr(), "segment does not end with its epilogue"));
+                }
+            }
+        });
+        r
+    }
+
+    /// Walks every block and the policy's index: sizes, flags, footers, no
+    /// adjacent free blocks, and the index holding exactly the free blocks.
+    ///
+    /// # Errors
+    /// The first broken invariant.
+    pub fn check(&self) -> Result<(), CheckError> {
+        let mut free = 0;
+        self.walk(|b, _, used| {
+            if !used {
+                free += 1;
+                // SAFETY: `b` is a valid free block (walk checked its header).
+                if !unsafe { self.policy.contains(b) } {
+                    return Err(CheckError::new(b.addr(), "free block missing from the free list"));
+                }
+            }
+            Ok(())
+        })?;
+        if free != self.policy.len() {
+            return Err(CheckError::new(0, "free list holds blocks that are not free"));
+        }
+        // SAFETY: the index holds exactly this heap's free blocks (above).
+        unsafe { self.policy.check() }
+    }
+
+    /// Figures from a walk over every block (O(blocks)).
+    pub fn stats(&self) -> LeanStats {
+        let mut s = LeanStats::default();
+        self.segments(|_, len| {
+            s.segments += 1;
+            s.segment_bytes += len;
+        });
+        let _ = self.walk(|_, size, used| {
+            if used {
+                s.used_blocks += 1;
+                s.used_bytes += size;
+            } else {
+                s.free_blocks += 1;
+                s.free_bytes += size;
+                s.largest_free = s.largest_free.max(size);
+            }
+            Ok(())
+        });
+        s
+    }
+}
+
+/// The length recorded in the head of the segment at `base`.
+///
+/// # Safety
+/// `base` is a segment base of a lean heap.
+#[inline]
+unsafe fn segment_len(base: *mut u8) -> usize {
+    // SAFETY: the head's second word is the length (caller).
+    unsafe { base.cast::<usize>().add(1).read() }
+}
+
+/// Records `len` in the head of the segment at `base`.
+///
+/// # Safety
+/// `base` is a segment base of a lean heap (or fresh memory being made one).
+#[inline]
+unsafe fn set_segment_len(base: *mut u8, len: usize) {
+    // SAFETY: the head's second word is the length (caller).
+    unsafe { base.cast::<usize>().add(1).write(len) }
+}
+
+const _: () = assert!(FIRST_BLOCK + HEADER >= SEGMENT_HEAD && (FIRST_BLOCK + HEADER) % GRANULE == 0);
+const _: () = assert!(FOOTER == HEADER);
