@@ -30,7 +30,7 @@ const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
 /** The wasm modules: table column → crate directory under crate/bench/wasm/. */
 const MODULES = {
   segregated: "heaplab-segregated",
-  "any(seg)": "heaplab-any",
+  "checked(seg)": "heaplab-checked",
   talc: "talc",
   rlsf: "rlsf",
   dlmalloc: "dlmalloc",

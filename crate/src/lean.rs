@@ -142,15 +142,17 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// Allocates `size` bytes aligned to `align` (a power of two; raised to
     /// the granule). `None` when out of memory, or when `size` is above
     /// [`MAX_SIZE`] or `align` above [`MAX_ALIGN`] or not a power of two.
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     pub fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         if align <= GRANULE && size <= MAX_SIZE {
             // The common case, inlined: no alignment gap to compute.
-            let req = Request::new(size, GRANULE, GRANULE, Self::MIN);
+            let need = block_size::<P>(size);
             // SAFETY: every indexed block is a valid free block of this heap.
-            if let Some(fit) = unsafe { self.policy.take(&req) } {
-                // SAFETY: the policy took `fit` for `req` from our free blocks.
-                return Some(unsafe { self.place(fit) });
+            if let Some(b) = unsafe { self.policy.take_quick(need) } {
+                // SAFETY: the policy took `b`, of at least `need` bytes,
+                // from our free blocks.
+                return Some(unsafe { self.place(Fit { block: b, gap: 0, need }) });
             }
         }
         self.alloc_slow(size, align)
@@ -187,7 +189,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     ///
     /// # Safety
     /// `fit` was just taken by the policy from this heap's free blocks.
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn place(&mut self, fit: Fit) -> NonNull<u8> {
         // SAFETY: `fit.block` is a free block of this heap, out of the
         // index; every block written below lies inside it, and the block
@@ -223,50 +226,31 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     ///
     /// # Safety
     /// `ptr` was returned by this heap's `alloc` or `realloc` and is not
-    /// freed yet (it is not validated: [`Heap::free`] is the checked one).
-    #[inline(always)]
+    /// freed yet (it is not validated: [`Heap::free`](crate::Heap::free) is
+    /// the checked one).
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     pub unsafe fn free(&mut self, ptr: NonNull<u8>) {
         // SAFETY: `ptr` is a live payload of this heap (caller), so its
         // header, the next header (a block or the epilogue) and, when the
         // prev-used bit is clear, the previous block's footer are valid.
         unsafe {
-            let b = Block::from_payload(ptr);
+            let mut b = Block::from_payload(ptr);
             let h = b.header();
             debug_assert!(h & USED != 0, "free of a block that is not used");
             let mut size = (h & SIZE_MASK) as usize;
             let next = b.add(size);
             let nh = next.header();
-            let prev_free = h & PREV_USED == 0;
             if nh & USED == 0 {
-                // Next is free: the merged block takes its index place
-                // unless the previous block is free too.
+                self.policy.remove(next);
                 size += (nh & SIZE_MASK) as usize;
-                if prev_free {
-                    self.policy.remove(next);
-                } else {
-                    if !self.policy.try_replace(next, b, size) {
-                        self.policy.remove(next);
-                        b.write_free(size, true);
-                        self.policy.insert(b);
-                    } else {
-                        b.write_free(size, true);
-                    }
-                    return;
-                }
             } else {
                 next.set_header(nh & !PREV_USED);
             }
-            if prev_free {
-                let p = b.prev();
-                let total = p.size() + size;
-                if !self.policy.try_replace(p, p, total) {
-                    self.policy.remove(p);
-                    p.write_free(total, true);
-                    self.policy.insert(p);
-                } else {
-                    p.write_free(total, true);
-                }
-                return;
+            if h & PREV_USED == 0 {
+                b = b.prev();
+                self.policy.remove(b);
+                size += b.size();
             }
             b.write_free(size, true);
             self.policy.insert(b);
@@ -301,21 +285,12 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let nh = next.header();
             let total = size + (nh & SIZE_MASK) as usize;
             if nh & USED == 0 && total >= need {
-                let tail = total - need;
-                if tail >= Self::MIN {
-                    let t = b.add(need);
-                    if !self.policy.try_replace(next, t, tail) {
-                        self.policy.remove(next);
-                        t.write_free(tail, true);
-                        self.policy.insert(t);
-                    } else {
-                        t.write_free(tail, true);
-                    }
-                    b.set_header((h & !SIZE_MASK) | need as u64);
-                } else {
-                    self.policy.remove(next);
+                // Grow into the free block after it.
+                self.policy.remove(next);
+                b.set_header((h & !SIZE_MASK) | total as u64);
+                self.shrink(b, h, total, need);
+                if total - need < Self::MIN {
                     b.add(total).set_prev_used(true);
-                    b.set_header((h & !SIZE_MASK) | total as u64);
                 }
                 return Some(ptr);
             }
@@ -324,13 +299,15 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     }
 
     /// Gives the tail of used block `b` (header `h`, `size` bytes) beyond
-    /// `need` bytes back, when it makes a block.
+    /// `need` bytes back, merged with a free block after it, when it makes
+    /// a block.
     ///
     /// # Safety
-    /// `b` is a used block of this heap with header `h`; `need <= size`.
+    /// `b` is a used block of this heap with header `h` (flags) and size
+    /// `size`; `need <= size`.
     #[inline]
     unsafe fn shrink(&mut self, b: Block, h: u64, size: usize, need: usize) {
-        let tail = size - need;
+        let mut tail = size - need;
         if tail < Self::MIN {
             return;
         }
@@ -341,19 +318,13 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let next = b.add(size);
             let nh = next.header();
             if nh & USED == 0 {
-                let merged = tail + (nh & SIZE_MASK) as usize;
-                if !self.policy.try_replace(next, t, merged) {
-                    self.policy.remove(next);
-                    t.write_free(merged, true);
-                    self.policy.insert(t);
-                } else {
-                    t.write_free(merged, true);
-                }
+                self.policy.remove(next);
+                tail += (nh & SIZE_MASK) as usize;
             } else {
                 next.set_header(nh & !PREV_USED);
-                t.write_free(tail, true);
-                self.policy.insert(t);
             }
+            t.write_free(tail, true);
+            self.policy.insert(t);
         }
     }
 

@@ -174,6 +174,20 @@ pub trait Policy: Sized {
         }
     }
 
+    /// Optional constant-time fast path of the lean heap: a free block of at
+    /// least `need` bytes (a granule multiple) that can hold a payload with
+    /// no alignment beyond the granule, removed from the index; or `None`
+    /// (the default) when the policy has no such quick answer, and the heap
+    /// falls back to [`take`](Policy::take).
+    ///
+    /// # Safety
+    /// See the trait docs.
+    #[inline(always)]
+    unsafe fn take_quick(&mut self, need: usize) -> Option<Block> {
+        let _ = need;
+        None
+    }
+
     /// Optional fast path: `old` (indexed, header unchanged) is about to be
     /// replaced by a free block at `new` of `new_size` bytes that takes its
     /// place in address order (no other indexed block lies between them).
@@ -295,6 +309,11 @@ impl Policy for AnyPolicy {
     unsafe fn take(&mut self, req: &Request) -> Option<Fit> {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.take(req) })
+    }
+    #[inline]
+    unsafe fn take_quick(&mut self, need: usize) -> Option<Block> {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.take_quick(need) })
     }
     #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {

@@ -59,7 +59,18 @@ const LINEAR_LOG: u32 = SL_LOG + UNIT_LOG;
 /// from `2^7` to `2^31` (block sizes fit in the header's 32 bits).
 const FL_COUNT: usize = (32 - LINEAR_LOG + 1) as usize;
 
-const _: () = assert!(FL_COUNT <= 32 && SL_COUNT <= 32);
+/// Rows of the bitmap and list-head arrays: `FL_COUNT` rounded up to a
+/// power of two, so that every index is masked in range (no bounds check,
+/// no panic path in the allocator).
+const FL_ROWS: usize = 32;
+
+const _: () = assert!(FL_COUNT <= FL_ROWS && SL_COUNT <= 32 && FL_ROWS.is_power_of_two() && SL_COUNT.is_power_of_two());
+
+/// Masks a class into the arrays' range (a no-op for valid classes).
+#[inline(always)]
+const fn ix(fl: usize, sl: usize) -> (usize, usize) {
+    (fl & (FL_ROWS - 1), sl & (SL_COUNT - 1))
+}
 
 /// The class `(fl, sl)` holding blocks of `size` bytes (< 2^32, as every
 /// header size is). Branch-free: with `t = log2(size | 64)`, sizes below
@@ -117,20 +128,46 @@ pub struct Segregated {
     /// Bit `fl` is set iff `sl_map[fl] != 0`.
     fl_map: u32,
     /// Bit `sl` of `sl_map[fl]` is set iff `heads[fl][sl]` is some.
-    sl_map: [u32; FL_COUNT],
+    sl_map: [u32; FL_ROWS],
     /// `heads[fl][sl]`: first block of the list of free blocks whose size is
     /// in class `(fl, sl)`; its `prev` link is `None`.
-    heads: [[Option<Block>; SL_COUNT]; FL_COUNT],
+    heads: [[Option<Block>; SL_COUNT]; FL_ROWS],
     /// Number of listed blocks.
     len: usize,
 }
 
 impl Segregated {
+    /// The head of list `(fl, sl)` (masked in range: no bounds check).
+    #[inline(always)]
+    fn head(&self, fl: usize, sl: usize) -> Option<Block> {
+        let (f, s) = ix(fl, sl);
+        self.heads[f][s]
+    }
+
+    /// Sets the head of list `(fl, sl)`.
+    #[inline(always)]
+    fn set_head(&mut self, fl: usize, sl: usize, b: Option<Block>) {
+        let (f, s) = ix(fl, sl);
+        self.heads[f][s] = b;
+    }
+
+    /// The second-level bitmap of `fl`.
+    #[inline(always)]
+    fn sl_bits(&self, fl: usize) -> u32 {
+        self.sl_map[fl & (FL_ROWS - 1)]
+    }
+
+    /// The second-level bitmap of `fl`, for update.
+    #[inline(always)]
+    fn sl_bits_mut(&mut self, fl: usize) -> &mut u32 {
+        &mut self.sl_map[fl & (FL_ROWS - 1)]
+    }
     /// Unlinks `b` from the list of class `(fl, sl)`.
     ///
     /// # Safety
     /// `b` is in that list.
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn unlink(&mut self, b: Block, fl: usize, sl: usize) {
         debug_assert!(self.len > 0, "remove from an empty segregated index");
         // SAFETY: `b` and its list neighbours are listed blocks (caller).
@@ -143,10 +180,10 @@ impl Segregated {
                 Some(p) => p.set_next_free(n),
                 None => {
                     debug_assert_eq!(self.heads[fl][sl], Some(b), "block without prev is not its list's head");
-                    self.heads[fl][sl] = n;
+                    self.set_head(fl, sl, n);
                     if n.is_none() {
-                        self.sl_map[fl] &= !(1 << sl);
-                        if self.sl_map[fl] == 0 {
+                        *self.sl_bits_mut(fl) &= !(1 << sl);
+                        if self.sl_bits(fl) == 0 {
                             self.fl_map &= !(1 << fl);
                         }
                     }
@@ -161,20 +198,24 @@ impl Segregated {
     /// # Safety
     /// `b` is a free block with room for two links, not listed, whose size
     /// is (or is about to be written as) in class `(fl, sl)`.
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn push(&mut self, b: Block, fl: usize, sl: usize) {
         // SAFETY: `b` has link room (caller); the old head is listed.
         unsafe {
-            let head = self.heads[fl][sl];
+            let head = self.head(fl, sl);
             b.set_next_free(head);
             b.set_prev_free(None);
-            if let Some(h) = head {
-                h.set_prev_free(Some(b));
+            match head {
+                Some(h) => h.set_prev_free(Some(b)),
+                None => {
+                    // The list was empty: its bits go on.
+                    *self.sl_bits_mut(fl) |= 1 << sl;
+                    self.fl_map |= 1 << fl;
+                }
             }
         }
-        self.heads[fl][sl] = Some(b);
-        self.sl_map[fl] |= 1 << sl;
-        self.fl_map |= 1 << fl;
+        self.set_head(fl, sl, Some(b));
         self.len += 1;
     }
 
@@ -184,7 +225,7 @@ impl Segregated {
         if fl >= FL_COUNT {
             return None;
         }
-        let sl_bits = self.sl_map[fl] & (u32::MAX << sl);
+        let sl_bits = self.sl_bits(fl) & (u32::MAX << sl);
         if sl_bits != 0 {
             return Some((fl, sl_bits.trailing_zeros() as usize));
         }
@@ -194,28 +235,7 @@ impl Segregated {
         }
         let fl = fl_bits.trailing_zeros() as usize;
         debug_assert!(self.sl_map[fl] != 0, "fl_map bit {fl} set over an empty sl_map");
-        Some((fl, self.sl_map[fl].trailing_zeros() as usize))
-    }
-
-    /// `take`'s fallback: the first block of the request's own class that
-    /// fits, removed.
-    ///
-    /// # Safety
-    /// The lists are well formed.
-    #[cold]
-    #[inline(never)]
-    unsafe fn take_from_own_class(&mut self, req: &Request) -> Option<crate::block::Fit> {
-        let wc = req.worst_case();
-        if wc > MAX_BLOCK {
-            return None;
-        }
-        let (fl, sl) = class(wc);
-        // SAFETY: forwarded to the caller; a found block is listed.
-        unsafe {
-            let fit = self.scan_class(fl, sl, req, &mut crate::events::NoObserver, &mut 0)?;
-            self.unlink(fit.block, fl, sl);
-            Some(fit)
-        }
+        Some((fl, self.sl_bits(fl).trailing_zeros() as usize))
     }
 
     /// Walks the list of class `(fl, sl)` for the first block that fits.
@@ -228,7 +248,7 @@ impl Segregated {
             return None;
         }
         entered_class(obs, fl, sl);
-        let mut cur = self.heads[fl][sl];
+        let mut cur = self.head(fl, sl);
         while let Some(b) = cur {
             *examined += 1;
             // SAFETY: listed blocks are free blocks with valid headers and links.
@@ -259,7 +279,7 @@ impl Segregated {
 impl Policy for Segregated {
     const LINKS: usize = 2;
     const KIND: Option<PolicyKind> = Some(PolicyKind::Segregated);
-    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_COUNT], heads: [[None; SL_COUNT]; FL_COUNT], len: 0 };
+    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0 };
 
     fn new(_kind: PolicyKind) -> Self {
         Self::EMPTY
@@ -277,7 +297,8 @@ impl Policy for Segregated {
     }
 
     /// Pushes `b` on the front of its class's list. O(1).
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn insert(&mut self, b: Block) {
         // SAFETY: forwarded to the caller; a header is there.
         unsafe {
@@ -287,7 +308,8 @@ impl Policy for Segregated {
     }
 
     /// Unlinks `b` from its class's list. O(1).
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn remove(&mut self, b: Block) {
         // SAFETY: forwarded to the caller; a header is there.
         unsafe {
@@ -298,13 +320,13 @@ impl Policy for Segregated {
 
     /// O(1): round the request up to a class, find the first non-empty
     /// list at or above it with bit scans, take its head.
-    #[inline(always)]
+    #[inline]
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         let wc = req.worst_case();
         let (fl, sl) = class_up(wc);
         if let Some((fl, sl)) = self.first_class_from(fl, sl) {
             entered_class(obs, fl, sl);
-            let head = self.heads[fl][sl];
+            let head = self.head(fl, sl);
             debug_assert!(head.is_some(), "sl_map bit set over an empty list ({fl}, {sl})");
             if let Some(b) = head {
                 // SAFETY: listed blocks have valid headers.
@@ -332,29 +354,44 @@ impl Policy for Segregated {
         Search { fit, examined }
     }
 
-    /// O(1) like `find`, and the block found is the head of its list, so it
-    /// is popped without recomputing its class.
-    #[inline(always)]
+    /// `find` then `remove` in one: the O(1) head pop of
+    /// [`take_quick`](Policy::take_quick) for the block size (or, when
+    /// over-aligned, the worst case), then the alignment gap; the own-class
+    /// scan when no class at or above the rounded one has a block.
+    #[inline]
     unsafe fn take(&mut self, req: &Request) -> Option<crate::block::Fit> {
-        let wc = req.worst_case();
-        let (fl, sl) = class_up(wc);
-        let Some((fl, sl)) = self.first_class_from(fl, sl) else {
-            // SAFETY: forwarded to the caller.
-            return unsafe { self.take_from_own_class(req) };
-        };
-        // SAFETY: `first_class_from` only returns classes whose sl_map bit
-        // is set, so `fl < FL_COUNT`, `sl < SL_COUNT` and the list is not
-        // empty; its blocks are free blocks with valid links (trait
-        // contract), and every block of a class at or above `class_up(wc)`
-        // is at least `wc` bytes, so it fits the request.
+        // SAFETY: forwarded to the caller.
         unsafe {
-            let b = self.heads.get_unchecked(fl).get_unchecked(sl).unwrap_unchecked();
+            if let Some(b) = self.take_quick(req.worst_case()) {
+                let fit = fits(b, b.size(), req);
+                debug_assert!(fit.is_ok(), "a block of worst_case bytes fits {req:?}");
+                return Some(fit.unwrap_unchecked());
+            }
+            let fit = self.find(req, &mut crate::events::NoObserver).fit?;
+            self.remove(fit.block);
+            Some(fit)
+        }
+    }
+
+    /// O(1): rounds `need` up to a class, finds the first non-empty list at
+    /// or above it with bit scans, and pops its head.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn take_quick(&mut self, need: usize) -> Option<Block> {
+        let (fl, sl) = class_up(need);
+        let (fl, sl) = self.first_class_from(fl, sl)?;
+        // SAFETY: `first_class_from` only returns classes whose sl_map bit
+        // is set, so the list is not empty; its blocks are free blocks with
+        // valid links (trait contract), and every block of a class at or
+        // above `class_up(need)` is at least `need` bytes.
+        unsafe {
+            let b = self.head(fl, sl).unwrap_unchecked();
             let n = b.next_free();
-            *self.heads.get_unchecked_mut(fl).get_unchecked_mut(sl) = n;
+            self.set_head(fl, sl, n);
             match n {
                 Some(n) => n.set_prev_free(None),
                 None => {
-                    let m = self.sl_map.get_unchecked_mut(fl);
+                    let m = self.sl_bits_mut(fl);
                     *m &= !(1 << sl);
                     if *m == 0 {
                         self.fl_map &= !(1 << fl);
@@ -362,13 +399,8 @@ impl Policy for Segregated {
                 }
             }
             self.len -= 1;
-            if req.align <= req.granule {
-                debug_assert!(b.size() >= req.need, "a block of class ({fl}, {sl}) must fit {req:?}");
-                return Some(crate::block::Fit { block: b, gap: 0, need: req.need });
-            }
-            let fit = fits(b, b.size(), req);
-            debug_assert!(fit.is_ok(), "a block of class ({fl}, {sl}) must fit {req:?}");
-            Some(fit.unwrap_unchecked())
+            debug_assert!(b.size() >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
+            Some(b)
         }
     }
 
@@ -393,7 +425,7 @@ impl Policy for Segregated {
                 new.set_next_free(n);
                 match p {
                     Some(p) => p.set_next_free(Some(new)),
-                    None => self.heads[fl][sl] = Some(new),
+                    None => self.set_head(fl, sl, Some(new)),
                 }
                 if let Some(n) = n {
                     n.set_prev_free(Some(new));
@@ -409,7 +441,7 @@ impl Policy for Segregated {
         if fl >= FL_COUNT {
             return false;
         }
-        let mut cur = self.heads[fl][sl];
+        let mut cur = self.head(fl, sl);
         for _ in 0..self.len {
             match cur {
                 Some(c) if c == b => return true,
@@ -439,7 +471,7 @@ impl Policy for Segregated {
             }
             for sl in 0..SL_COUNT {
                 let head = self.heads[fl][sl];
-                if (self.sl_map[fl] >> sl & 1 != 0) != head.is_some() {
+                if (self.sl_bits(fl) >> sl & 1 != 0) != head.is_some() {
                     return Err(CheckError::new(0, "sl_map bit disagrees with its list"));
                 }
                 let mut prev: Option<Block> = None;

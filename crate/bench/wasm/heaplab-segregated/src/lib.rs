@@ -1,10 +1,10 @@
-//! heaplab, segregated fit only, as the global allocator.
+//! heaplab's lean heap, segregated fit only, as the global allocator.
 
-use heaplab::global::GlobalHeap;
+use heaplab::global::GlobalLeanHeap;
 use heaplab::pages::WasmMemory;
 use heaplab::policy::Segregated;
 
 #[global_allocator]
-static HEAP: GlobalHeap<WasmMemory, Segregated> = GlobalHeap::wasm();
+static HEAP: GlobalLeanHeap<WasmMemory, Segregated> = GlobalLeanHeap::wasm();
 
 include!("../../module.rs");
