@@ -250,7 +250,7 @@ impl<P: Policy> GlobalLeanHeap<crate::pages::WasmMemory, P> {
 unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalLeanHeap<S, P> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.with(|h| h.alloc(layout.size(), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.with(|h| h.alloc_pow2(layout.size(), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 
     #[inline]

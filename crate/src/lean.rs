@@ -142,9 +142,20 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// Allocates `size` bytes aligned to `align` (a power of two; raised to
     /// the granule). `None` when out of memory, or when `size` is above
     /// [`MAX_SIZE`] or `align` above [`MAX_ALIGN`] or not a power of two.
+    #[inline]
+    pub fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        if !align.is_power_of_two() {
+            return None;
+        }
+        self.alloc_pow2(size, align)
+    }
+
+    /// [`LeanHeap::alloc`] for an `align` known to be a power of two (a
+    /// `Layout`'s): the `GlobalAlloc` path.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    pub fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+    pub(crate) fn alloc_pow2(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        debug_assert!(align.is_power_of_two(), "alloc_pow2 needs a power-of-two alignment");
         if align <= GRANULE && size <= MAX_SIZE {
             // The common case, inlined: no alignment gap to compute.
             let need = block_size::<P>(size);
@@ -165,21 +176,23 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cold]
     #[inline(never)]
     fn alloc_slow(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
-        if size > MAX_SIZE || align > MAX_ALIGN || !align.is_power_of_two() {
+        if size > MAX_SIZE || align > MAX_ALIGN {
             return None;
         }
         let req = Request::new(size, align, GRANULE, Self::MIN);
-        for whole in [None, Some(false), Some(true)] {
-            if let Some(whole) = whole {
-                self.grow(req.worst_case(), whole)?;
-            }
+        let mut grown = 0;
+        loop {
             // SAFETY: as in `alloc`.
             if let Some(fit) = unsafe { self.policy.take(&req) } {
                 // SAFETY: as in `alloc`.
                 return Some(unsafe { self.place(fit) });
             }
+            if grown == 2 {
+                return None;
+            }
+            self.grow(req.worst_case(), grown == 1)?;
+            grown += 1;
         }
-        None
     }
 
     /// Turns the free block of `fit`, just taken out of the index, into a
@@ -294,6 +307,29 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 }
                 return Some(ptr);
             }
+            if h & PREV_USED == 0 {
+                // Slide down into the free block before it (and take the
+                // free block after it too): the same bytes move as with a
+                // new block, without searching, and the hole gets filled.
+                let p = b.prev();
+                let psize = p.size();
+                let avail = psize + if nh & USED == 0 { total } else { size };
+                if avail >= need && p.payload().as_ptr().addr() & (align - 1) == 0 {
+                    self.policy.remove(p);
+                    if nh & USED == 0 {
+                        self.policy.remove(next);
+                    }
+                    let to = p.payload();
+                    ptr::copy(ptr.as_ptr(), to.as_ptr(), old_size.min(new_size));
+                    let ph = p.header() & PREV_USED;
+                    p.set_header(avail as u64 | USED | ph);
+                    if avail - need < Self::MIN {
+                        p.add(avail).set_prev_used(true);
+                    }
+                    self.shrink(p, USED | ph, avail, need);
+                    return Some(to);
+                }
+            }
         }
         self.realloc_move(ptr, old_size, new_size, align)
     }
@@ -331,7 +367,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// `realloc` that moves: allocate, copy, free.
     #[inline(never)]
     fn realloc_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
-        let to = self.alloc(new_size, align)?;
+        let to = self.alloc_pow2(new_size, align)?;
         // SAFETY: both are live allocations of this heap, distinct blocks,
         // each at least `min(old_size, new_size)` bytes (caller of `realloc`);
         // `ptr` is then freed once.
@@ -359,12 +395,15 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         // SAFETY: `last`, when set, is a segment base of this heap with a
         // valid segment head; its epilogue is its last 8 bytes and, when the
         // epilogue's prev-used bit is clear, a free block with a footer is
-        // before it. The source's memory is fresh and ours.
+        // before it. The source's memory is fresh and ours; the used block
+        // written over it is handed to `free`, which merges it.
         unsafe {
             let mut want = bytes;
             let mut end = ptr::null_mut();
+            let mut seg_len = 0;
             if !self.last.is_null() {
-                end = self.last.add(segment_len(self.last));
+                seg_len = segment_len(self.last);
+                end = self.last.add(seg_len);
                 let e = Block::from_header(NonNull::new_unchecked(end.sub(HEADER)));
                 if !whole && !e.prev_used() {
                     want = bytes.saturating_sub(e.prev().size()).max(1);
@@ -372,59 +411,37 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             }
             let (p, len) = self.source.grow(want.checked_add(FIRST_BLOCK + HEADER)?)?;
             let p = p.as_ptr();
-            if p != end {
-                return self.new_segment(p, len);
-            }
-            // Contiguous: the old epilogue becomes the header of a free
-            // block over the new memory, merged with a free tail.
-            let e = Block::from_header(NonNull::new_unchecked(end.sub(HEADER)));
-            let (mut b, mut size) = (e, len);
-            if !e.prev_used() {
-                b = e.prev();
-                size += b.size();
-            }
-            if size > MAX_BLOCK {
-                // Too big for one header: a segment of its own.
-                return self.new_segment(p, len);
-            }
-            if b != e {
-                self.policy.remove(b);
-            }
-            b.write_free(size, true);
-            self.policy.insert(b);
-            Block::from_header(NonNull::new_unchecked(p.add(len - HEADER))).write_epilogue(false);
-            set_segment_len(self.last, segment_len(self.last) + len);
+            let (b, size, prev) = if p == end && seg_len + len <= MAX_BLOCK {
+                // Contiguous: the old epilogue becomes the header of a
+                // block over the new memory.
+                set_segment_len(self.last, seg_len + len);
+                let e = Block::from_header(NonNull::new_unchecked(end.sub(HEADER)));
+                (e, len, e.header() & PREV_USED)
+            } else {
+                // A new segment, linked to the one before.
+                let size = (len - FIRST_BLOCK - HEADER).min(MAX_BLOCK) & !(GRANULE - 1);
+                if size < Self::MIN {
+                    return None;
+                }
+                p.cast::<*mut u8>().write(self.last);
+                set_segment_len(p, FIRST_BLOCK + size + HEADER);
+                self.last = p;
+                (Block::from_header(NonNull::new_unchecked(p.add(FIRST_BLOCK))), size, PREV_USED)
+            };
+            // A used block over the new memory, then freed: `free` merges it
+            // with a free block before it and indexes it.
+            b.set_header(size as u64 | USED | prev);
+            b.add(size).write_epilogue(true);
+            self.free(b.payload());
             Some(())
         }
-    }
-
-    /// Formats `len` bytes at `p` as a new segment with one free block.
-    ///
-    /// # Safety
-    /// `p..p + len` is fresh memory from the source, 4 KiB aligned.
-    unsafe fn new_segment(&mut self, p: *mut u8, len: usize) -> Option<()> {
-        let size = (len - FIRST_BLOCK - HEADER).min(MAX_BLOCK) & !(GRANULE - 1);
-        if size < Self::MIN {
-            return None;
-        }
-        // SAFETY: every write lies inside `p..p + len` (caller).
-        unsafe {
-            p.cast::<*mut u8>().write(self.last);
-            set_segment_len(p, FIRST_BLOCK + size + HEADER);
-            let b = Block::from_header(NonNull::new_unchecked(p.add(FIRST_BLOCK)));
-            b.write_free(size, true);
-            b.add(size).write_epilogue(false);
-            self.policy.insert(b);
-        }
-        self.last = p;
-        Some(())
     }
 
     /// Visits every segment, newest first, with its base and length.
     fn segments(&self, mut f: impl FnMut(*mut u8, usize)) {
         let mut s = self.last;
         while !s.is_null() {
-            // SAFETY: every segment head was written by `new_segment`.
+            // SAFETY: every segment head was written by `grow`.
             let (len, prev) = unsafe { (segment_len(s), s.cast::<*mut u8>().read()) };
             f(s, len);
             s = prev;

@@ -362,14 +362,27 @@ impl Policy for Segregated {
     unsafe fn take(&mut self, req: &Request) -> Option<crate::block::Fit> {
         // SAFETY: forwarded to the caller.
         unsafe {
-            if let Some(b) = self.take_quick(req.worst_case()) {
+            let wc = req.worst_case();
+            if let Some(b) = self.take_quick(wc) {
                 let fit = fits(b, b.size(), req);
                 debug_assert!(fit.is_ok(), "a block of worst_case bytes fits {req:?}");
                 return Some(fit.unwrap_unchecked());
             }
-            let fit = self.find(req, &mut crate::events::NoObserver).fit?;
-            self.remove(fit.block);
-            Some(fit)
+            // No class above the rounded one has a block: the first block
+            // of the request's own class that fits, if any.
+            if wc > MAX_BLOCK {
+                return None;
+            }
+            let (fl, sl) = class(wc);
+            let mut cur = self.head(fl, sl);
+            while let Some(b) = cur {
+                if let Ok(fit) = fits(b, b.size(), req) {
+                    self.unlink(b, fl, sl);
+                    return Some(fit);
+                }
+                cur = b.next_free();
+            }
+            None
         }
     }
 
