@@ -1,7 +1,7 @@
-//! The lean heap: the same blocks, headers and fit policies as [`Heap`],
+//! The lean heap: the same blocks, headers and fit policies as [`Heap`](crate::Heap),
 //! without the teaching machinery, for use as a `#[global_allocator]`.
 //!
-//! [`Heap`] keeps a page map, a live bitmap and exact counters so that it can
+//! [`Heap`](crate::Heap) keeps a page map, a live bitmap and exact counters so that it can
 //! reject any invalid or double free, report figures and verify itself after
 //! every step. Rust's `GlobalAlloc` contract makes that validation
 //! unnecessary (only what `alloc` returned is ever freed, once), so
@@ -49,7 +49,7 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::block::{round_up, Block, Fit, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, USED};
+use crate::block::{round_up, Block, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, USED};
 use crate::check::CheckError;
 use crate::pages::PageSource;
 use crate::policy::{Policy, PolicyKind};
@@ -163,7 +163,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             if let Some(b) = unsafe { self.policy.take_quick(need) } {
                 // SAFETY: the policy took `b`, of at least `need` bytes,
                 // from our free blocks.
-                return Some(unsafe { self.place(Fit { block: b, gap: 0, need }) });
+                return Some(unsafe { self.place(b, 0, need) });
             }
         }
         self.alloc_slow(size, align)
@@ -185,7 +185,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             // SAFETY: as in `alloc`.
             if let Some(fit) = unsafe { self.policy.take(&req) } {
                 // SAFETY: as in `alloc`.
-                return Some(unsafe { self.place(fit) });
+                return Some(unsafe { self.place(fit.block, fit.gap, fit.need) });
             }
             if grown == 2 {
                 return None;
@@ -195,38 +195,39 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
     }
 
-    /// Turns the free block of `fit`, just taken out of the index, into a
-    /// used block of `fit.need` bytes (the alignment gap before it and the
+    /// Turns free `block`, just taken out of the index, into a used block
+    /// of `need` bytes after a leading alignment `gap` (the alignment gap before it and the
     /// rest after it, when big enough, become free blocks) and returns its
     /// payload.
     ///
     /// # Safety
-    /// `fit` was just taken by the policy from this heap's free blocks.
+    /// `block` was just taken by the policy from this heap's free blocks,
+    /// with room for `gap + need` bytes (`gap` 0 or at least a minimum block).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn place(&mut self, fit: Fit) -> NonNull<u8> {
-        // SAFETY: `fit.block` is a free block of this heap, out of the
+    unsafe fn place(&mut self, block: Block, gap: usize, need: usize) -> NonNull<u8> {
+        // SAFETY: `block` is a free block of this heap, out of the
         // index; every block written below lies inside it, and the block
         // after it is a valid header (a used block or the epilogue: no two
         // free blocks are adjacent).
         unsafe {
-            let mut b = fit.block;
+            let mut b = block;
             let h = b.header();
             let mut size = (h & SIZE_MASK) as usize;
             let mut prev = h & PREV_USED;
-            if fit.gap != 0 {
-                b.write_free(fit.gap, prev != 0);
+            if gap != 0 {
+                b.write_free(gap, prev != 0);
                 self.policy.insert(b);
-                b = b.add(fit.gap);
-                size -= fit.gap;
+                b = b.add(gap);
+                size -= gap;
                 prev = 0;
             }
-            let tail = size - fit.need;
+            let tail = size - need;
             if tail >= Self::MIN {
-                let t = b.add(fit.need);
+                let t = b.add(need);
                 t.write_free(tail, true);
                 self.policy.insert(t);
-                size = fit.need;
+                size = need;
             } else {
                 b.add(size).set_prev_used(true);
             }

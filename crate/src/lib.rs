@@ -5,8 +5,14 @@
 //! out runs of 4 KiB pages; the **block layer** ([`heap`], [`block`]) carves
 //! runs of pages (arenas) into blocks with boundary tags, and a fit
 //! [`policy`] chooses which free block serves each request. Large requests
-//! take pages directly. Every operation can report [`events`]; the
-//! [`global`] adapter makes the same core a `#[global_allocator]`.
+//! take pages directly. Every operation can report [`events`].
+//!
+//! [`lean::LeanHeap`] is the second build of the same blocks, headers and
+//! policies: no page map, live bitmap or counters, blocks carved straight
+//! from segments, frees trusted as Rust's `GlobalAlloc` contract allows. The
+//! [`global`] adapters make either a `#[global_allocator]`
+//! ([`global::GlobalLeanHeap`] for speed and size, [`global::GlobalHeap`]
+//! for a checked heap).
 //!
 //! ```
 //! use heaplab::heap::{Config, Heap};

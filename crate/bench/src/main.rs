@@ -21,6 +21,13 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use contenders::{Contender, ALL};
+
+/// The contenders of this run (`--contenders`; all by default).
+static SELECTED: std::sync::OnceLock<Vec<&'static Contender>> = std::sync::OnceLock::new();
+
+fn selected() -> &'static [&'static Contender] {
+    SELECTED.get_or_init(|| ALL.iter().collect())
+}
 use rng::Rng;
 
 /// The memory every contender runs in, page aligned and touched once.
@@ -97,15 +104,16 @@ fn make(c: &Contender, r: &Region, len: usize) -> Box<dyn std::alloc::GlobalAllo
 /// outer loop, so that every contender sees the same spread of machine load
 /// (these machines are shared), and returns the mean per second in millions.
 fn interleaved(label: &str, plan: &Plan, r: &Region, trial: impl Fn(&dyn std::alloc::GlobalAlloc, u64) -> u64) -> HashMap<String, f64> {
-    let mut totals = vec![0u64; ALL.len()];
+    let mut totals = vec![0u64; selected().len()];
     for t in 0..plan.trials {
-        for (i, c) in ALL.iter().enumerate() {
+        for (i, c) in selected().iter().enumerate() {
             let a = make(c, r, r.len);
             totals[i] += trial(&*a, u64::from(t));
         }
     }
     let secs = plan.duration.as_secs_f64() * f64::from(plan.trials);
-    ALL.iter()
+    selected()
+        .iter()
         .zip(totals)
         .map(|(c, n)| {
             let m = n as f64 / secs / 1e6;
@@ -132,7 +140,7 @@ fn steady_row(r: &Region, plan: &Plan) -> Row {
 
 fn efficiency_row(r: &Region, plan: &Plan) -> Row {
     let mut row = Row::new("efficiency", "heap efficiency (8 MiB heap)", "% in use at OOM", true);
-    for c in ALL {
+    for c in selected() {
         let mut rng = Rng::new(42);
         let mut sum = 0.0;
         for _ in 0..plan.efficiency_rounds {
@@ -156,7 +164,7 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
     let mut speed = Row::new("trace-ops", "malloc-lab traces: throughput", "M ops/s", true);
     let mut util = Row::new("trace-util", "malloc-lab traces: utilization", "% peak live / span", true);
     let mut slots = Vec::new();
-    for c in ALL {
+    for c in selected() {
         let (mut ops, mut secs, mut util_sum, mut n) = (0u64, 0f64, 0f64, 0u32);
         let mut failed = Vec::new();
         for t in &traces {
@@ -224,12 +232,12 @@ const PEERS: &[&str] = &["talc", "rlsf", "dlmalloc", "lla"];
 
 fn print_table(rows: &[Row]) -> String {
     let mut head: Vec<String> = vec!["benchmark".into(), "unit".into()];
-    head.extend(ALL.iter().map(|c| c.name.to_string()));
+    head.extend(selected().iter().map(|c| c.name.to_string()));
     head.extend(PEERS.iter().map(|p| format!("seg÷{p}")));
     let mut lines: Vec<Vec<String>> = Vec::new();
     for r in rows {
         let mut l = vec![r.label.to_string(), r.unit.to_string()];
-        l.extend(ALL.iter().map(|c| fmt_value(r.get(c.name))));
+        l.extend(selected().iter().map(|c| fmt_value(r.get(c.name))));
         l.extend(PEERS.iter().map(|p| r.ratio("segregated", p).map_or("–".into(), |x| format!("{x:.2}×"))));
         lines.push(l);
     }
@@ -285,6 +293,12 @@ fn main() {
     while i < args.len() {
         match args[i].as_str() {
             "--quick" => quick = true,
+            "--contenders" => {
+                i += 1;
+                let names: Vec<&str> = args.get(i).expect("--contenders needs names").split(',').collect();
+                let chosen = ALL.iter().filter(|c| names.contains(&c.name)).collect();
+                SELECTED.set(chosen).ok().expect("--contenders given once");
+            }
             "--only" => {
                 i += 1;
                 only = Some(args.get(i).expect("--only needs row keys").split(',').map(str::to_string).collect());
@@ -305,7 +319,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX]");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces] [--contenders segregated,talc,...] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX]");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),
