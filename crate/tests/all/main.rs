@@ -7,6 +7,7 @@ mod common;
 mod errors;
 mod fuzz_regressions;
 mod hostile;
+mod lean;
 mod model;
 mod pages;
 mod suites;
