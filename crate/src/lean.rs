@@ -160,10 +160,10 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             // The common case, inlined: no alignment gap to compute.
             let need = block_size::<P>(size);
             // SAFETY: every indexed block is a valid free block of this heap.
-            if let Some(b) = unsafe { self.policy.take_quick(need) } {
-                // SAFETY: the policy took `b`, of at least `need` bytes,
+            if let Some((b, size)) = unsafe { self.policy.take_quick(need) } {
+                // SAFETY: the policy took `b`, of `size >= need` bytes,
                 // from our free blocks.
-                return Some(unsafe { self.place(b, 0, need) });
+                return Some(unsafe { self.place(b, size, 0, need) });
             }
         }
         self.alloc_slow(size, align)
@@ -185,7 +185,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             // SAFETY: as in `alloc`.
             if let Some(fit) = unsafe { self.policy.take(&req) } {
                 // SAFETY: as in `alloc`.
-                return Some(unsafe { self.place(fit.block, fit.gap, fit.need) });
+                return Some(unsafe { self.place(fit.block, fit.block.size(), fit.gap, fit.need) });
             }
             if grown == 2 {
                 return None;
@@ -201,22 +201,22 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// payload.
     ///
     /// # Safety
-    /// `block` was just taken by the policy from this heap's free blocks,
-    /// with room for `gap + need` bytes (`gap` 0 or at least a minimum block).
+    /// `block`, of `size` bytes, was just taken by the policy from this
+    /// heap's free blocks, with room for `gap + need` bytes (`gap` 0 or at least a minimum block).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn place(&mut self, block: Block, gap: usize, need: usize) -> NonNull<u8> {
+    unsafe fn place(&mut self, block: Block, size: usize, gap: usize, need: usize) -> NonNull<u8> {
         // SAFETY: `block` is a free block of this heap, out of the
         // index; every block written below lies inside it, and the block
         // after it is a valid header (a used block or the epilogue: no two
         // free blocks are adjacent).
         unsafe {
-            let mut b = block;
-            let h = b.header();
-            let mut size = (h & SIZE_MASK) as usize;
-            let mut prev = h & PREV_USED;
+            let (mut b, mut size) = (block, size);
+            // A free block always follows a used one (or starts a segment).
+            let mut prev = PREV_USED;
+            debug_assert_eq!(b.header() & (SIZE_MASK | PREV_USED), size as u64 | PREV_USED, "free block size and flags");
             if gap != 0 {
-                b.write_free(gap, prev != 0);
+                b.write_free(gap, true);
                 self.policy.insert(b);
                 b = b.add(gap);
                 size -= gap;

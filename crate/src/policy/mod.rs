@@ -176,14 +176,15 @@ pub trait Policy: Sized {
 
     /// Optional constant-time fast path of the lean heap: a free block of at
     /// least `need` bytes (a granule multiple) that can hold a payload with
-    /// no alignment beyond the granule, removed from the index; or `None`
+    /// no alignment beyond the granule, removed from the index, with its
+    /// size (which the policy may know without reading the header); or `None`
     /// (the default) when the policy has no such quick answer, and the heap
     /// falls back to [`take`](Policy::take).
     ///
     /// # Safety
     /// See the trait docs.
     #[inline(always)]
-    unsafe fn take_quick(&mut self, need: usize) -> Option<Block> {
+    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
         let _ = need;
         None
     }
@@ -311,7 +312,7 @@ impl Policy for AnyPolicy {
         dispatch!(self, p => unsafe { p.take(req) })
     }
     #[inline]
-    unsafe fn take_quick(&mut self, need: usize) -> Option<Block> {
+    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.take_quick(need) })
     }

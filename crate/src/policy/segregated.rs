@@ -43,6 +43,8 @@
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
 use super::{Policy, PolicyKind, Search};
+use core::ptr::NonNull;
+
 use crate::block::{fits, Block, Request, MAX_BLOCK};
 use crate::check::CheckError;
 use crate::events::{Event, Observer};
@@ -55,6 +57,9 @@ const SL_COUNT: usize = 1 << SL_LOG;
 const UNIT_LOG: u32 = 3;
 /// Sizes below `1 << LINEAR_LOG` (128) have exact classes, 8 bytes apart.
 const LINEAR_LOG: u32 = SL_LOG + UNIT_LOG;
+/// Below this size (256) classes are 8 bytes apart (first levels 0 and 1),
+/// so a block's class is its size shifted.
+const LINEAR_END: usize = 1 << (LINEAR_LOG + 1);
 /// First-level classes: 0 for the linear range, then one per power of two
 /// from `2^7` to `2^31` (block sizes fit in the header's 32 bits).
 const FL_COUNT: usize = (32 - LINEAR_LOG + 1) as usize;
@@ -92,12 +97,25 @@ fn class(size: usize) -> (usize, usize) {
 /// `fl` is `FL_COUNT` when no block can be that big.
 #[inline(always)]
 fn class_up(size: usize) -> (usize, usize) {
+    if size < LINEAR_END {
+        // Small requests, the common case (and a well-predicted branch, as
+        // request sizes repeat; `class` itself stays branch-free, for the
+        // varied sizes of freed blocks): classes 8 bytes apart hold one
+        // block size each, so no rounding, and the class is a shift.
+        return (size >> LINEAR_LOG, (size >> UNIT_LOG) & (SL_COUNT - 1));
+    }
     let t = (usize::BITS - 1 - (size | (1 << (LINEAR_LOG - 1))).leading_zeros()).max(LINEAR_LOG);
     let r = size.saturating_add((1 << (t - SL_LOG)) - 1);
     if r > u32::MAX as usize {
         return (FL_COUNT, 0);
     }
     class(r)
+}
+
+/// The one size of a class below [`LINEAR_END`] (`fl` 0 or 1).
+#[inline(always)]
+const fn class_floor_linear(fl: usize, sl: usize) -> usize {
+    (fl << LINEAR_LOG) | (sl << UNIT_LOG)
 }
 
 /// Smallest size of class `(fl, sl)`.
@@ -134,9 +152,44 @@ pub struct Segregated {
     heads: [[Option<Block>; SL_COUNT]; FL_ROWS],
     /// Number of listed blocks.
     len: usize,
+    /// Link words of a stand-in block ([`Segregated::sink`]): a list update
+    /// with no neighbour to write writes here, so it needs no branch.
+    sink: [u64; 3],
 }
 
 impl Segregated {
+    /// A stand-in block whose links are `self.sink`: where a list update
+    /// has no neighbour (`prev` of the old head when there is none, ...),
+    /// it writes here instead, so the hot paths have no unpredictable
+    /// branch on list emptiness.
+    #[inline(always)]
+    fn sink(&mut self) -> Block {
+        Block::from_header(NonNull::from(&mut self.sink).cast())
+    }
+
+    /// The slot of list `(fl, sl)`'s head, as a stand-in block whose `next`
+    /// link is that slot (its "header" address is 8 bytes before it and
+    /// never read or written).
+    #[inline(always)]
+    fn head_slot(&mut self, fl: usize, sl: usize) -> Block {
+        let (f, s) = ix(fl, sl);
+        // `Option<Block>` is a nullable pointer (`Block` is a transparent
+        // `NonNull`), so the slot holds exactly what a link word holds.
+        let slot = NonNull::from(&mut self.heads[f][s]).cast::<u8>().as_ptr();
+        // SAFETY: 8 bytes below a field of a live struct is not address 0
+        // (`wrapping_sub` keeps the slot's provenance for the link write).
+        Block::from_header(unsafe { NonNull::new_unchecked(slot.wrapping_sub(crate::block::HEADER)) })
+    }
+
+    /// Clears the bits of list `(fl, sl)` if it is empty, without a branch.
+    #[inline(always)]
+    fn clear_if_empty(&mut self, fl: usize, sl: usize) {
+        let empty = u32::from(self.head(fl, sl).is_none());
+        *self.sl_bits_mut(fl) &= !(empty << sl);
+        let fl_empty = u32::from(self.sl_bits(fl) == 0);
+        self.fl_map &= !(fl_empty << (fl & 31));
+    }
+
     /// The head of list `(fl, sl)` (masked in range: no bounds check).
     #[inline(always)]
     fn head(&self, fl: usize, sl: usize) -> Option<Block> {
@@ -170,26 +223,17 @@ impl Segregated {
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn unlink(&mut self, b: Block, fl: usize, sl: usize) {
         debug_assert!(self.len > 0, "remove from an empty segregated index");
-        // SAFETY: `b` and its list neighbours are listed blocks (caller).
+        // SAFETY: `b` and its list neighbours are listed blocks (caller); the
+        // stand-ins only have their link words written.
         unsafe {
             let (p, n) = (b.prev_free(), b.next_free());
-            if let Some(n) = n {
-                n.set_prev_free(p);
-            }
-            match p {
-                Some(p) => p.set_next_free(n),
-                None => {
-                    debug_assert_eq!(self.heads[fl][sl], Some(b), "block without prev is not its list's head");
-                    self.set_head(fl, sl, n);
-                    if n.is_none() {
-                        *self.sl_bits_mut(fl) &= !(1 << sl);
-                        if self.sl_bits(fl) == 0 {
-                            self.fl_map &= !(1 << fl);
-                        }
-                    }
-                }
-            }
+            debug_assert!(p.is_some() || self.heads[fl][sl] == Some(b), "block without prev is not its list's head");
+            let sink = self.sink();
+            n.unwrap_or(sink).set_prev_free(p);
+            let slot = self.head_slot(fl, sl);
+            p.unwrap_or(slot).set_next_free(n);
         }
+        self.clear_if_empty(fl, sl);
         self.len -= 1;
     }
 
@@ -201,20 +245,17 @@ impl Segregated {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn push(&mut self, b: Block, fl: usize, sl: usize) {
-        // SAFETY: `b` has link room (caller); the old head is listed.
+        // SAFETY: `b` has link room (caller); the old head is listed; the
+        // stand-in only has its link words written.
         unsafe {
             let head = self.head(fl, sl);
             b.set_next_free(head);
             b.set_prev_free(None);
-            match head {
-                Some(h) => h.set_prev_free(Some(b)),
-                None => {
-                    // The list was empty: its bits go on.
-                    *self.sl_bits_mut(fl) |= 1 << sl;
-                    self.fl_map |= 1 << fl;
-                }
-            }
+            let sink = self.sink();
+            head.unwrap_or(sink).set_prev_free(Some(b));
         }
+        *self.sl_bits_mut(fl) |= 1 << sl;
+        self.fl_map |= 1 << (fl & 31);
         self.set_head(fl, sl, Some(b));
         self.len += 1;
     }
@@ -279,7 +320,7 @@ impl Segregated {
 impl Policy for Segregated {
     const LINKS: usize = 2;
     const KIND: Option<PolicyKind> = Some(PolicyKind::Segregated);
-    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0 };
+    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0, sink: [0; 3] };
 
     fn new(_kind: PolicyKind) -> Self {
         Self::EMPTY
@@ -363,8 +404,8 @@ impl Policy for Segregated {
         // SAFETY: forwarded to the caller.
         unsafe {
             let wc = req.worst_case();
-            if let Some(b) = self.take_quick(wc) {
-                let fit = fits(b, b.size(), req);
+            if let Some((b, size)) = self.take_quick(wc) {
+                let fit = fits(b, size, req);
                 debug_assert!(fit.is_ok(), "a block of worst_case bytes fits {req:?}");
                 return Some(fit.unwrap_unchecked());
             }
@@ -390,7 +431,7 @@ impl Policy for Segregated {
     /// or above it with bit scans, and pops its head.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn take_quick(&mut self, need: usize) -> Option<Block> {
+    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
         let (fl, sl) = class_up(need);
         let (fl, sl) = self.first_class_from(fl, sl)?;
         // SAFETY: `first_class_from` only returns classes whose sl_map bit
@@ -401,19 +442,15 @@ impl Policy for Segregated {
             let b = self.head(fl, sl).unwrap_unchecked();
             let n = b.next_free();
             self.set_head(fl, sl, n);
-            match n {
-                Some(n) => n.set_prev_free(None),
-                None => {
-                    let m = self.sl_bits_mut(fl);
-                    *m &= !(1 << sl);
-                    if *m == 0 {
-                        self.fl_map &= !(1 << fl);
-                    }
-                }
-            }
+            let sink = self.sink();
+            n.unwrap_or(sink).set_prev_free(None);
+            self.clear_if_empty(fl, sl);
             self.len -= 1;
-            debug_assert!(b.size() >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
-            Some(b)
+            // A class below LINEAR_END holds one size: no header read.
+            let size = if fl < 2 { class_floor_linear(fl, sl) } else { b.size() };
+            debug_assert_eq!(size, b.size(), "class ({fl}, {sl}) size");
+            debug_assert!(size >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
+            Some((b, size))
         }
     }
 
