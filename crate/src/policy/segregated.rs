@@ -181,10 +181,12 @@ impl Segregated {
         Block::from_header(unsafe { NonNull::new_unchecked(slot.wrapping_sub(crate::block::HEADER)) })
     }
 
-    /// Clears the bits of list `(fl, sl)` if it is empty, without a branch.
+    /// Clears the bits of list `(fl, sl)` if `empty` (it just became
+    /// empty), without a branch.
     #[inline(always)]
-    fn clear_if_empty(&mut self, fl: usize, sl: usize) {
-        let empty = u32::from(self.head(fl, sl).is_none());
+    fn clear_if_empty(&mut self, fl: usize, sl: usize, empty: bool) {
+        debug_assert_eq!(empty, self.head(fl, sl).is_none(), "list emptiness");
+        let empty = u32::from(empty);
         *self.sl_bits_mut(fl) &= !(empty << sl);
         let fl_empty = u32::from(self.sl_bits(fl) == 0);
         self.fl_map &= !(fl_empty << (fl & 31));
@@ -232,8 +234,8 @@ impl Segregated {
             n.unwrap_or(sink).set_prev_free(p);
             let slot = self.head_slot(fl, sl);
             p.unwrap_or(slot).set_next_free(n);
+            self.clear_if_empty(fl, sl, p.is_none() && n.is_none());
         }
-        self.clear_if_empty(fl, sl);
         self.len -= 1;
     }
 
@@ -444,7 +446,7 @@ impl Policy for Segregated {
             self.set_head(fl, sl, n);
             let sink = self.sink();
             n.unwrap_or(sink).set_prev_free(None);
-            self.clear_if_empty(fl, sl);
+            self.clear_if_empty(fl, sl, n.is_none());
             self.len -= 1;
             // A class below LINEAR_END holds one size: no header read.
             let size = if fl < 2 { class_floor_linear(fl, sl) } else { b.size() };
