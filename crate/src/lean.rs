@@ -69,6 +69,13 @@ pub const MAX_ALIGN: usize = 1 << 16;
 pub const MAX_SIZE: usize = MAX_BLOCK - MAX_ALIGN - 64;
 /// Size bits of a header word.
 const SIZE_MASK: u64 = 0xFFFF_FFF8;
+/// Largest block kept on a quick list when freed.
+pub const QUICK_MAX: usize = 256;
+/// Number of quick lists (one per block size up to [`QUICK_MAX`]).
+const QUICK_LISTS: usize = QUICK_MAX / GRANULE + 1;
+/// Header flag of a block on a quick list (bit 32: the lean heap does not
+/// record requested sizes, which the checked heap keeps in bits 32..64).
+pub const QUICK: u64 = 1 << 32;
 
 /// Figures from one walk over every block ([`LeanHeap::stats`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,10 +85,14 @@ pub struct LeanStats {
     pub segments: usize,
     /// Bytes of all segments.
     pub segment_bytes: usize,
-    /// Used blocks.
+    /// Used blocks (not counting quick blocks).
     pub used_blocks: usize,
     /// Bytes of used blocks (headers included).
     pub used_bytes: usize,
+    /// Freed blocks waiting on the quick lists (see [`LeanHeap::flush`]).
+    pub quick_blocks: usize,
+    /// Bytes of quick blocks.
+    pub quick_bytes: usize,
     /// Free blocks.
     pub free_blocks: usize,
     /// Bytes of free blocks.
@@ -97,6 +108,10 @@ pub struct LeanHeap<S: PageSource, P: Policy> {
     policy: P,
     /// Base of the newest segment (null before the first growth).
     last: *mut u8,
+    /// Quick lists: `quick[size / GRANULE]` holds freed blocks of exactly
+    /// `size` bytes (up to [`QUICK_MAX`]), linked through link 0, still
+    /// marked used (and [`QUICK`]) so that nothing merges with them.
+    quick: [Option<Block>; QUICK_LISTS],
 }
 
 // SAFETY: the heap owns its segments exclusively (page source contract);
@@ -125,13 +140,13 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// [`AnyPolicy`](crate::AnyPolicy) that is first fit; see
     /// [`LeanHeap::with_policy`]). Takes no memory until the first `alloc`.
     pub const fn new(source: S) -> Self {
-        LeanHeap { source, policy: P::EMPTY, last: ptr::null_mut() }
+        LeanHeap { source, policy: P::EMPTY, last: ptr::null_mut(), quick: [None; QUICK_LISTS] }
     }
 
     /// An empty heap using `kind` (meaningful for
     /// [`AnyPolicy`](crate::AnyPolicy)).
     pub fn with_policy(source: S, kind: PolicyKind) -> Self {
-        LeanHeap { source, policy: P::new(kind), last: ptr::null_mut() }
+        LeanHeap { source, policy: P::new(kind), last: ptr::null_mut(), quick: [None; QUICK_LISTS] }
     }
 
     /// The policy in use.
@@ -159,6 +174,18 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         if align <= GRANULE && size <= MAX_SIZE {
             // The common case, inlined: no alignment gap to compute.
             let need = block_size::<P>(size);
+            if need <= QUICK_MAX {
+                let q = &mut self.quick[need / GRANULE];
+                if let Some(b) = *q {
+                    // SAFETY: a quick block is a used block of exactly
+                    // `need` bytes with its link 0 written by `free`.
+                    unsafe {
+                        *q = b.next_free();
+                        b.set_header(b.header() & !QUICK);
+                    }
+                    return Some(b.payload());
+                }
+            }
             // SAFETY: every indexed block is a valid free block of this heap.
             if let Some((b, size)) = unsafe { self.policy.take_quick(need) } {
                 // SAFETY: the policy took `b`, of `size >= need` bytes,
@@ -189,6 +216,11 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             }
             if grown == 2 {
                 return None;
+            }
+            if grown == 0 && self.flush() {
+                // Blocks came back from the quick lists: search again
+                // before growing.
+                continue;
             }
             self.grow(req.worst_case(), grown == 1)?;
             grown += 1;
@@ -245,13 +277,36 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     pub unsafe fn free(&mut self, ptr: NonNull<u8>) {
-        // SAFETY: `ptr` is a live payload of this heap (caller), so its
-        // header, the next header (a block or the epilogue) and, when the
-        // prev-used bit is clear, the previous block's footer are valid.
+        // SAFETY: `ptr` is a live payload of this heap (caller).
         unsafe {
-            let mut b = Block::from_payload(ptr);
+            let b = Block::from_payload(ptr);
             let h = b.header();
-            debug_assert!(h & USED != 0, "free of a block that is not used");
+            debug_assert!(h & USED != 0 && h & QUICK == 0, "free of a block that is not used");
+            let size = (h & SIZE_MASK) as usize;
+            if size <= QUICK_MAX {
+                // Small: onto its quick list, still used, not merged.
+                let q = &mut self.quick[size / GRANULE];
+                b.set_next_free(*q);
+                *q = Some(b);
+                b.set_header(h | QUICK);
+                return;
+            }
+            self.release(b, h);
+        }
+    }
+
+    /// Returns used block `b` (header `h`) to the free list, merging it with
+    /// free neighbours.
+    ///
+    /// # Safety
+    /// `b` is a used block of this heap that no one uses any more.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn release(&mut self, mut b: Block, h: u64) {
+        // SAFETY: `b` is a used block (caller), so its header, the next
+        // header (a block or the epilogue) and, when the prev-used bit is
+        // clear, the previous block's footer are valid.
+        unsafe {
             let mut size = (h & SIZE_MASK) as usize;
             let next = b.add(size);
             let nh = next.header();
@@ -379,6 +434,30 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         Some(to)
     }
 
+    /// Returns every block on the quick lists to the free list, merged with
+    /// its free neighbours; whether there were any. The heap does this by
+    /// itself before it grows; call it to see the fully merged heap
+    /// (`check` and `stats` are right either way).
+    pub fn flush(&mut self) -> bool {
+        let mut any = false;
+        for i in 0..QUICK_LISTS {
+            let mut cur = self.quick[i].take();
+            while let Some(b) = cur {
+                // SAFETY: quick blocks are used blocks of this heap with
+                // link 0 written by `free`; it is read before `release`
+                // rewrites the block.
+                unsafe {
+                    cur = b.next_free();
+                    let h = b.header() & !QUICK;
+                    b.set_header(h);
+                    self.release(b, h);
+                }
+                any = true;
+            }
+        }
+        any
+    }
+
     /// The usable bytes of the allocation at `ptr` (at least what was asked).
     ///
     /// # Safety
@@ -429,11 +508,12 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 self.last = p;
                 (Block::from_header(NonNull::new_unchecked(p.add(FIRST_BLOCK))), size, PREV_USED)
             };
-            // A used block over the new memory, then freed: `free` merges it
-            // with a free block before it and indexes it.
-            b.set_header(size as u64 | USED | prev);
+            // A used block over the new memory, then released: merged with
+            // a free block before it and indexed.
+            let h = size as u64 | USED | prev;
+            b.set_header(h);
             b.add(size).write_epilogue(true);
-            self.free(b.payload());
+            self.release(b, h);
             Some(())
         }
     }
@@ -500,8 +580,12 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// # Errors
     /// The first broken invariant.
     pub fn check(&self) -> Result<(), CheckError> {
-        let mut free = 0;
+        let (mut free, mut quick) = (0, 0);
         self.walk(|b, _, used| {
+            // SAFETY: the walk hands out valid blocks.
+            if used && unsafe { b.header() } & QUICK != 0 {
+                quick += 1;
+            }
             if !used {
                 free += 1;
                 // SAFETY: `b` is a valid free block (walk checked its header).
@@ -514,6 +598,28 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         if free != self.policy.len() {
             return Err(CheckError::new(0, "free list holds blocks that are not free"));
         }
+        let mut listed = 0;
+        for (i, list) in self.quick.iter().enumerate() {
+            let mut cur = *list;
+            while let Some(b) = cur {
+                listed += 1;
+                if listed > quick {
+                    return Err(CheckError::new(b.addr(), "quick lists hold more blocks than the heap marks quick (cycle?)"));
+                }
+                // SAFETY: listed blocks were marked quick by the walk above
+                // (so they are blocks of this heap) unless the count check
+                // fails first.
+                let h = unsafe { b.header() };
+                if h & (USED | QUICK) != USED | QUICK || (h & SIZE_MASK) as usize != i * GRANULE {
+                    return Err(CheckError::new(b.addr(), "quick list holds a block of another size or not marked quick"));
+                }
+                // SAFETY: as above; link 0 of a quick block is its list link.
+                cur = unsafe { b.next_free() };
+            }
+        }
+        if listed != quick {
+            return Err(CheckError::new(0, "a block marked quick is on no quick list"));
+        }
         // SAFETY: the index holds exactly this heap's free blocks (above).
         unsafe { self.policy.check() }
     }
@@ -525,8 +631,12 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             s.segments += 1;
             s.segment_bytes += len;
         });
-        let _ = self.walk(|_, size, used| {
-            if used {
+        let _ = self.walk(|b, size, used| {
+            // SAFETY: the walk hands out valid blocks.
+            if used && unsafe { b.header() } & QUICK != 0 {
+                s.quick_blocks += 1;
+                s.quick_bytes += size;
+            } else if used {
                 s.used_blocks += 1;
                 s.used_bytes += size;
             } else {

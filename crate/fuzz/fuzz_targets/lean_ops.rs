@@ -158,8 +158,9 @@ impl Model {
 }
 
 fn assert_consistent(s: &LeanStats) {
-    assert!(s.used_bytes + s.free_bytes <= s.segment_bytes, "{s:?}");
-    assert!(s.segment_bytes - s.used_bytes - s.free_bytes <= s.segments * 64, "bytes lost outside blocks: {s:?}");
+    let held = s.used_bytes + s.quick_bytes + s.free_bytes;
+    assert!(held <= s.segment_bytes, "{s:?}");
+    assert!(s.segment_bytes - held <= s.segments * 64, "bytes lost outside blocks: {s:?}");
     assert!(s.largest_free <= s.free_bytes, "{s:?}");
     assert_eq!(s.free_blocks == 0, s.free_bytes == 0, "{s:?}");
     assert_eq!(s.segments == 0, s.segment_bytes == 0, "{s:?}");
@@ -283,7 +284,12 @@ fn run(input: Input) {
         unsafe { h.free(l.ptr) };
     }
     check_model(&h, &m);
+    // Small freed blocks wait on the quick lists; flush merges them back.
+    let q = h.stats();
+    assert_eq!(h.flush(), q.quick_blocks > 0, "flush reports whether it had quick blocks: {q:?}");
+    check_model(&h, &m);
     let s = h.stats();
+    assert_eq!(s.quick_blocks, 0, "{s:?}");
     assert_eq!((s.used_blocks, s.used_bytes), (0, 0), "{s:?}");
     assert_eq!(s.free_blocks, s.segments, "each segment must be one free block: {s:?}");
     if s.largest_free > 0 {

@@ -21,7 +21,7 @@
 
 use heaplab::block::{round_up, Request, HEADER};
 use heaplab::global::GlobalLeanHeap;
-use heaplab::lean::{LeanHeap, LeanStats, GRANULE, MAX_ALIGN, MAX_SIZE};
+use heaplab::lean::{LeanHeap, LeanStats, GRANULE, MAX_ALIGN, MAX_SIZE, QUICK_MAX};
 use heaplab::pages::{FixedRegion, PAGE, WASM_PAGE};
 use heaplab::policy::{AnyPolicy, BestFit, FirstFit, NextFit, Policy, PolicyKind, Segregated, WorstFit};
 use proptest::prelude::*;
@@ -269,8 +269,11 @@ impl<'a, P: Policy> Model<'a, P> {
 /// Figures that must agree with each other in any state.
 #[track_caller]
 fn assert_stats_consistent(s: &LeanStats) {
-    assert!(s.used_bytes + s.free_bytes <= s.segment_bytes, "{s:?}");
-    assert!(s.segment_bytes - s.used_bytes - s.free_bytes <= s.segments * SEGMENT_OVERHEAD_MAX, "bytes lost outside blocks: {s:?}");
+    let held = s.used_bytes + s.quick_bytes + s.free_bytes;
+    assert!(held <= s.segment_bytes, "{s:?}");
+    assert!(s.segment_bytes - held <= s.segments * SEGMENT_OVERHEAD_MAX, "bytes lost outside blocks: {s:?}");
+    assert_eq!(s.quick_bytes % GRANULE, 0, "{s:?}");
+    assert!(s.quick_bytes <= s.quick_blocks * QUICK_MAX, "quick blocks are small: {s:?}");
     assert!(s.largest_free <= s.free_bytes, "{s:?}");
     assert_eq!(s.free_blocks == 0, s.free_bytes == 0, "{s:?}");
     assert_eq!(s.segments == 0, s.segment_bytes == 0, "{s:?}");
@@ -283,7 +286,13 @@ fn assert_stats_consistent(s: &LeanStats) {
 #[track_caller]
 fn assert_all_free<P: Policy>(h: &mut Lean<P>) {
     h.check().unwrap();
+    // Small freed blocks wait on the quick lists until the heap needs them
+    // merged; flush puts them back.
+    let q = h.stats();
+    assert_eq!(h.flush(), q.quick_blocks > 0, "flush reports whether it had quick blocks: {q:?}");
+    h.check().unwrap();
     let s = h.stats();
+    assert_eq!(s.quick_blocks, 0, "flush empties the quick lists: {s:?}");
     assert_eq!((s.used_blocks, s.used_bytes), (0, 0), "{s:?}");
     assert_eq!(s.free_blocks, s.segments, "each segment must have merged into one free block: {s:?}");
     assert_stats_consistent(&s);
