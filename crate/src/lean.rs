@@ -54,9 +54,10 @@ use crate::check::CheckError;
 use crate::pages::PageSource;
 use crate::policy::{Policy, PolicyKind};
 
-/// Granule: payload alignment and block size unit (8 on wasm32, 16 elsewhere,
-/// as `malloc` aligns).
-pub const GRANULE: usize = if cfg!(target_pointer_width = "32") { 8 } else { 16 };
+/// Granule: payload alignment and block size unit, 16 bytes on every target
+/// (as `malloc` aligns on 64-bit targets; on wasm32 it keeps 16-byte-aligned
+/// types, common in Rust, on the fast path).
+pub const GRANULE: usize = 16;
 /// Bytes at the start of every segment: the link to the previous segment and
 /// the segment's length.
 const SEGMENT_HEAD: usize = 2 * core::mem::size_of::<usize>();
