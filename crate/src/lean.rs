@@ -49,8 +49,9 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::block::{round_up, Block, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, USED};
+use crate::block::{round_up, Block, Fit, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, USED};
 use crate::check::CheckError;
+use crate::events::NoObserver;
 use crate::pages::PageSource;
 use crate::policy::{Policy, PolicyKind};
 
@@ -191,7 +192,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             if let Some((b, size)) = unsafe { self.policy.take_quick(need) } {
                 // SAFETY: the policy took `b`, of `size >= need` bytes,
                 // from our free blocks.
-                return Some(unsafe { self.place(b, size, 0, need) });
+                return Some(unsafe { self.place(b, size, need) });
             }
         }
         self.alloc_slow(size, align)
@@ -211,9 +212,9 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         let mut grown = 0;
         loop {
             // SAFETY: as in `alloc`.
-            if let Some(fit) = unsafe { self.policy.take(&req) } {
-                // SAFETY: as in `alloc`.
-                return Some(unsafe { self.place(fit.block, fit.block.size(), fit.gap, fit.need) });
+            if let Some(fit) = unsafe { self.policy.find(&req, &mut NoObserver) }.fit {
+                // SAFETY: the policy found `fit` among our free blocks.
+                return Some(unsafe { self.place_found(fit) });
             }
             if grown == 2 {
                 return None;
@@ -228,44 +229,114 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
     }
 
-    /// Turns free `block`, just taken out of the index, into a used block
-    /// of `need` bytes after a leading alignment `gap` (the alignment gap before it and the
-    /// rest after it, when big enough, become free blocks) and returns its
-    /// payload.
+    /// Turns free `block` of `size` bytes, just taken out of the index, into
+    /// a used block of `need` bytes (the rest, when big enough, becomes a
+    /// free block) and returns its payload.
     ///
     /// # Safety
-    /// `block`, of `size` bytes, was just taken by the policy from this
-    /// heap's free blocks, with room for `gap + need` bytes (`gap` 0 or at least a minimum block).
+    /// `block`, of `size >= need` bytes, was just taken by the policy from
+    /// this heap's free blocks.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn place(&mut self, block: Block, size: usize, gap: usize, need: usize) -> NonNull<u8> {
-        // SAFETY: `block` is a free block of this heap, out of the
-        // index; every block written below lies inside it, and the block
-        // after it is a valid header (a used block or the epilogue: no two
-        // free blocks are adjacent).
+    unsafe fn place(&mut self, block: Block, size: usize, need: usize) -> NonNull<u8> {
+        debug_assert_eq!(
+            // SAFETY: `block` is a free block (caller).
+            unsafe { block.header() } & (SIZE_MASK | PREV_USED | USED),
+            size as u64 | PREV_USED,
+            "a free block of `size` bytes (a free block always follows a used one)"
+        );
+        // SAFETY: `block` is a free block of this heap out of the index
+        // whose successor is a used block (or the epilogue).
         unsafe {
-            let (mut b, mut size) = (block, size);
-            // A free block always follows a used one (or starts a segment).
-            let mut prev = PREV_USED;
-            debug_assert_eq!(b.header() & (SIZE_MASK | PREV_USED), size as u64 | PREV_USED, "free block size and flags");
-            if gap != 0 {
-                b.write_free(gap, true);
-                self.policy.insert(b);
-                b = b.add(gap);
-                size -= gap;
-                prev = 0;
-            }
             let tail = size - need;
-            if tail >= Self::MIN {
+            let used = if tail >= Self::MIN {
+                let t = block.add(need);
+                t.write_free(tail, true);
+                self.policy.insert(t);
+                need
+            } else {
+                block.add(size).set_prev_used(true);
+                size
+            };
+            block.set_header(used as u64 | USED | PREV_USED);
+            block.payload()
+        }
+    }
+
+    /// Turns the free block of `fit`, still in the index, into a used block:
+    /// the alignment gap before it keeps the block's place in the index,
+    /// or else the rest after it does (so address-ordered lists need no
+    /// walk), and a rest too small for a block stays in the used one.
+    ///
+    /// # Safety
+    /// `fit` was just found by the policy among this heap's free blocks.
+    unsafe fn place_found(&mut self, fit: Fit) -> NonNull<u8> {
+        // SAFETY: as in `place`; `fit.block` is indexed.
+        unsafe {
+            let b = fit.block;
+            let size = b.size();
+            if fit.gap != 0 {
+                self.replace_free(b, b, fit.gap);
+                return self.place_after_gap(b.add(fit.gap), size - fit.gap, fit.need);
+            }
+            let tail = size - fit.need;
+            let used = if tail >= Self::MIN {
+                self.replace_free(b, b.add(fit.need), tail);
+                fit.need
+            } else {
+                self.policy.remove(b);
+                b.add(size).set_prev_used(true);
+                size
+            };
+            b.set_header(used as u64 | USED | PREV_USED);
+            b.payload()
+        }
+    }
+
+    /// The used block after an alignment gap (a free block now): `need`
+    /// bytes of `size` at `b`, the rest a free block when big enough.
+    ///
+    /// # Safety
+    /// `b..b + size` is the part of a free block after its gap, out of the
+    /// index.
+    unsafe fn place_after_gap(&mut self, b: Block, size: usize, need: usize) -> NonNull<u8> {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let tail = size - need;
+            let used = if tail >= Self::MIN {
                 let t = b.add(need);
                 t.write_free(tail, true);
                 self.policy.insert(t);
-                size = need;
+                need
             } else {
                 b.add(size).set_prev_used(true);
-            }
-            b.set_header(size as u64 | USED | prev);
+                size
+            };
+            b.set_header(used as u64 | USED);
             b.payload()
+        }
+    }
+
+    /// Free block `old` (indexed, header unchanged) becomes free block `new`
+    /// of `size` bytes in its place in address order (the same block, or
+    /// one overlapping it with no other free block between): through
+    /// [`Policy::try_replace`] when the policy can, else remove and insert.
+    ///
+    /// # Safety
+    /// `old` is indexed; `new..new + size` is free memory of this heap that
+    /// follows a used block.
+    #[inline(always)]
+    unsafe fn replace_free(&mut self, old: Block, new: Block, size: usize) {
+        // SAFETY: forwarded to the caller; `remove` runs before the header
+        // changes and `insert` after, as the policy contract requires.
+        unsafe {
+            if self.policy.try_replace(old, new, size) {
+                new.write_free(size, true);
+            } else {
+                self.policy.remove(old);
+                new.write_free(size, true);
+                self.policy.insert(new);
+            }
         }
     }
 
@@ -284,7 +355,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let h = b.header();
             debug_assert!(h & USED != 0 && h & QUICK == 0, "free of a block that is not used");
             let size = (h & SIZE_MASK) as usize;
-            if size <= QUICK_MAX {
+            if size <= QUICK_MAX && self.policy.quick_lists() {
                 // Small: onto its quick list, still used, not merged.
                 let q = &mut self.quick[size / GRANULE];
                 b.set_next_free(*q);
@@ -303,7 +374,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// `b` is a used block of this heap that no one uses any more.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn release(&mut self, mut b: Block, h: u64) {
+    unsafe fn release(&mut self, b: Block, h: u64) {
         // SAFETY: `b` is a used block (caller), so its header, the next
         // header (a block or the epilogue) and, when the prev-used bit is
         // clear, the previous block's footer are valid.
@@ -311,19 +382,26 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let mut size = (h & SIZE_MASK) as usize;
             let next = b.add(size);
             let nh = next.header();
-            if nh & USED == 0 {
-                self.policy.remove(next);
+            let next_free = nh & USED == 0;
+            if next_free {
                 size += (nh & SIZE_MASK) as usize;
             } else {
                 next.set_header(nh & !PREV_USED);
             }
             if h & PREV_USED == 0 {
-                b = b.prev();
-                self.policy.remove(b);
-                size += b.size();
+                // Into the free block before: it keeps its index place.
+                if next_free {
+                    self.policy.remove(next);
+                }
+                let p = b.prev();
+                self.replace_free(p, p, p.size() + size);
+            } else if next_free {
+                // The free block after gives its index place to this one.
+                self.replace_free(next, b, size);
+            } else {
+                b.write_free(size, true);
+                self.policy.insert(b);
             }
-            b.write_free(size, true);
-            self.policy.insert(b);
         }
     }
 
@@ -355,12 +433,16 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let nh = next.header();
             let total = size + (nh & SIZE_MASK) as usize;
             if nh & USED == 0 && total >= need {
-                // Grow into the free block after it.
-                self.policy.remove(next);
-                b.set_header((h & !SIZE_MASK) | total as u64);
-                self.shrink(b, h, total, need);
-                if total - need < Self::MIN {
+                // Grow into the free block after it; what is left of it
+                // keeps its index place.
+                let tail = total - need;
+                if tail >= Self::MIN {
+                    self.replace_free(next, b.add(need), tail);
+                    b.set_header((h & !SIZE_MASK) | need as u64);
+                } else {
+                    self.policy.remove(next);
                     b.add(total).set_prev_used(true);
+                    b.set_header((h & !SIZE_MASK) | total as u64);
                 }
                 return Some(ptr);
             }
@@ -411,13 +493,13 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let next = b.add(size);
             let nh = next.header();
             if nh & USED == 0 {
-                self.policy.remove(next);
                 tail += (nh & SIZE_MASK) as usize;
+                self.replace_free(next, t, tail);
             } else {
                 next.set_header(nh & !PREV_USED);
+                t.write_free(tail, true);
+                self.policy.insert(t);
             }
-            t.write_free(tail, true);
-            self.policy.insert(t);
         }
     }
 

@@ -127,6 +127,10 @@ pub(super) unsafe fn ascending<O: Observer>(
 }
 
 impl Policy for BestFit {
+    #[inline(always)]
+    fn quick_lists(&self) -> bool {
+        true
+    }
     /// Two links (a ring of equal sizes); blocks of 256 bytes and more also
     /// use links 2..4 as trie nodes, which they have room for.
     const LINKS: usize = 2;

@@ -156,22 +156,14 @@ pub trait Policy: Sized {
     /// See the trait docs.
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search;
 
-    /// Finds a free block for `req` as [`find`](Policy::find) does and
-    /// removes it from the index: the lean heap's allocation path. The
-    /// default is `find` then `remove`; a policy whose search already holds
-    /// the block's list position (segregated fit pops a list head)
-    /// overrides it to skip the second look-up.
-    ///
-    /// # Safety
-    /// See the trait docs.
+    /// Whether the lean heap keeps small freed blocks on quick lists in
+    /// front of this index (deferring their merge until it needs memory):
+    /// worth it when the index itself is fast, wasted on address-ordered
+    /// lists, whose every insert is a walk and whose teaching point is the
+    /// order. The default is no.
     #[inline(always)]
-    unsafe fn take(&mut self, req: &Request) -> Option<Fit> {
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            let fit = self.find(req, &mut crate::events::NoObserver).fit?;
-            self.remove(fit.block);
-            Some(fit)
-        }
+    fn quick_lists(&self) -> bool {
+        false
     }
 
     /// Optional constant-time fast path of the lean heap: a free block of at
@@ -179,7 +171,7 @@ pub trait Policy: Sized {
     /// no alignment beyond the granule, removed from the index, with its
     /// size (which the policy may know without reading the header); or `None`
     /// (the default) when the policy has no such quick answer, and the heap
-    /// falls back to [`take`](Policy::take).
+    /// falls back to [`find`](Policy::find).
     ///
     /// # Safety
     /// See the trait docs.
@@ -307,9 +299,8 @@ impl Policy for AnyPolicy {
         dispatch!(self, p => unsafe { p.find(req, obs) })
     }
     #[inline]
-    unsafe fn take(&mut self, req: &Request) -> Option<Fit> {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.take(req) })
+    fn quick_lists(&self) -> bool {
+        dispatch!(self, p => p.quick_lists())
     }
     #[inline]
     unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {

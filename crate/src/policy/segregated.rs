@@ -320,6 +320,10 @@ impl Segregated {
 }
 
 impl Policy for Segregated {
+    #[inline(always)]
+    fn quick_lists(&self) -> bool {
+        true
+    }
     const LINKS: usize = 2;
     const KIND: Option<PolicyKind> = Some(PolicyKind::Segregated);
     const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0, sink: [0; 3] };
@@ -395,38 +399,6 @@ impl Policy for Segregated {
         // SAFETY: the lists are well formed (trait contract).
         let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
         Search { fit, examined }
-    }
-
-    /// `find` then `remove` in one: the O(1) head pop of
-    /// [`take_quick`](Policy::take_quick) for the block size (or, when
-    /// over-aligned, the worst case), then the alignment gap; the own-class
-    /// scan when no class at or above the rounded one has a block.
-    #[inline]
-    unsafe fn take(&mut self, req: &Request) -> Option<crate::block::Fit> {
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            let wc = req.worst_case();
-            if let Some((b, size)) = self.take_quick(wc) {
-                let fit = fits(b, size, req);
-                debug_assert!(fit.is_ok(), "a block of worst_case bytes fits {req:?}");
-                return Some(fit.unwrap_unchecked());
-            }
-            // No class above the rounded one has a block: the first block
-            // of the request's own class that fits, if any.
-            if wc > MAX_BLOCK {
-                return None;
-            }
-            let (fl, sl) = class(wc);
-            let mut cur = self.head(fl, sl);
-            while let Some(b) = cur {
-                if let Ok(fit) = fits(b, b.size(), req) {
-                    self.unlink(b, fl, sl);
-                    return Some(fit);
-                }
-                cur = b.next_free();
-            }
-            None
-        }
     }
 
     /// O(1): rounds `need` up to a class, finds the first non-empty list at

@@ -46,6 +46,10 @@ pub struct WorstFit {
 }
 
 impl Policy for WorstFit {
+    #[inline(always)]
+    fn quick_lists(&self) -> bool {
+        true
+    }
     /// As best fit: two links, links 2..4 only in blocks of 256 bytes and up.
     const LINKS: usize = 2;
     const KIND: Option<PolicyKind> = Some(PolicyKind::WorstFit);
