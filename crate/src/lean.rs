@@ -325,7 +325,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// # Safety
     /// `old` is indexed; `new..new + size` is free memory of this heap that
     /// follows a used block.
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn replace_free(&mut self, old: Block, new: Block, size: usize) {
         // SAFETY: forwarded to the caller; `remove` runs before the header
         // changes and `insert` after, as the policy contract requires.
@@ -572,7 +573,10 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                     want = bytes.saturating_sub(e.prev().size()).max(1);
                 }
             }
-            let (p, len) = self.source.grow(want.checked_add(FIRST_BLOCK + HEADER)?)?;
+            // Memory contiguous with the segment needs no room for a
+            // segment head: its epilogue becomes the new block's header.
+            let slack = if end.is_null() || whole { FIRST_BLOCK + HEADER } else { 0 };
+            let (p, len) = self.source.grow(want.checked_add(slack)?)?;
             let p = p.as_ptr();
             let (b, size, prev) = if p == end && seg_len + len <= MAX_BLOCK {
                 // Contiguous: the old epilogue becomes the header of a

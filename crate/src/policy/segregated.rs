@@ -432,7 +432,8 @@ impl Policy for Segregated {
     /// `old`'s class, `new` takes `old`'s place in the list and no bitmap
     /// changes; otherwise `old` is unlinked and `new` pushed on the list of
     /// `new_size`'s class (its header is not read: it is written after).
-    #[inline(always)]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
         // SAFETY: `old` is listed with its header unchanged; `new` has room
         // for two links; `old`'s links are read before any of `new`'s is
