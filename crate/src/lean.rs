@@ -420,6 +420,29 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         if new_size > MAX_SIZE {
             return None;
         }
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            if let Some(p) = self.realloc_in_place(ptr, old_size, new_size, align) {
+                return Some(p);
+            }
+            if let Some(p) = self.realloc_move(ptr, old_size, new_size, align) {
+                return Some(p);
+            }
+            // Out of memory; but the failed allocation flushed the quick
+            // lists first, which may have freed a neighbour: look again.
+            self.realloc_in_place(ptr, old_size, new_size, align)
+        }
+    }
+
+    /// `realloc` without a new block: shrink in place, grow into a free
+    /// block after it, or slide down into a free block before it. `None`
+    /// when none of them has room.
+    ///
+    /// # Safety
+    /// As [`LeanHeap::realloc`]; `new_size <= MAX_SIZE`.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
         let need = block_size::<P>(new_size);
         // SAFETY: as in `free`: `b` is a used block of this heap.
         unsafe {
@@ -471,7 +494,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 }
             }
         }
-        self.realloc_move(ptr, old_size, new_size, align)
+        None
     }
 
     /// Gives the tail of used block `b` (header `h`, `size` bytes) beyond
