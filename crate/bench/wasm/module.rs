@@ -4,9 +4,8 @@
 // benchmark: `start(seed, max)`, then `run(n)` repeatedly, then `finish()`);
 // with it, only `minimal(n)`, for code size.
 
-// The modules link std (with panic = "abort"): heaplab's library target is
-// also a cdylib, which cannot build without std's panic handler, so every
-// module links std alike to keep the comparison even.
+// Every module links std alike (with panic = "abort"), as a Rust program
+// that picks a global allocator does, so the sizes differ only by allocator.
 extern crate alloc;
 
 #[cfg(feature = "size")]
