@@ -16,7 +16,18 @@
 //!   neighbours on every free. The header does not record the requested
 //!   size (the caller's `Layout` has it).
 //! * **The free list** is any [`Policy`]; `LeanHeap<_, Segregated>` is the
-//!   constant-time build.
+//!   constant-time build. A free block that changes (split, merged, shrunk)
+//!   keeps its place in the index when the policy allows
+//!   ([`Policy::try_replace`]), so address-ordered lists are not walked again.
+//! * **Quick lists** (deferred coalescing, for policies with a fast index:
+//!   segregated, best and worst fit): a freed block of up to [`QUICK_MAX`]
+//!   bytes goes on a list per exact size, still marked used (and [`QUICK`]),
+//!   and serves the next request of that size with two loads and a store.
+//!   Before the heap grows, [`LeanHeap::flush`] merges them all back, so
+//!   they never cost memory the heap could have used.
+//! * **realloc** shrinks in place, grows into a free block after it, or
+//!   slides down into a free block before it (one `memmove`, no search),
+//!   and only then moves.
 //!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
