@@ -594,7 +594,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         // valid segment head; its epilogue is its last 8 bytes and, when the
         // epilogue's prev-used bit is clear, a free block with a footer is
         // before it. The source's memory is fresh and ours; the used block
-        // written over it is handed to `free`, which merges it.
+        // written over it is released (merged and indexed).
         unsafe {
             let mut want = bytes;
             let mut end = ptr::null_mut();
