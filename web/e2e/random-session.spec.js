@@ -165,10 +165,14 @@ test(`a random UI session of ${STEPS} actions (seed ${SEED}) breaks nothing`, as
         canvas.scrollIntoView({ block: "nearest" });
         r = canvas.getBoundingClientRect();
       }
-      return { x: r.left + x, y: r.top + y };
+      return { x: r.left + x, y: r.top + y, width: r.width, height: r.height };
     }, point);
-    if (box.y < 0 || box.y > 900 || box.x < 0 || box.x > 1200) await canvas.click({ position: point });
-    else await page.mouse.click(box.x, box.y);
+    if (box.y < 0 || box.y > 900 || box.x < 0 || box.x > 1200) {
+      // Off screen: click the map itself, at the point moved inside it (a
+      // position outside the element would wait for a click it never gets).
+      const inside = { x: Math.min(point.x, Math.max(0, box.width - 1)), y: Math.min(point.y, Math.max(0, box.height - 1)) };
+      await canvas.click({ position: inside });
+    } else await page.mouse.click(box.x, box.y);
   };
 
   const body = async (key) => {
