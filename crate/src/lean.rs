@@ -433,27 +433,32 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
         // SAFETY: forwarded to the caller.
         unsafe {
-            if let Some(p) = self.realloc_in_place(ptr, old_size, new_size, align) {
+            let again = self.policy.place_growing_again();
+            if let Some(p) = self.realloc_in_place(ptr, old_size, new_size, align, !again) {
                 return Some(p);
             }
             if let Some(p) = self.realloc_move(ptr, old_size, new_size, align) {
                 return Some(p);
             }
             // Out of memory; but the failed allocation flushed the quick
-            // lists first, which may have freed a neighbour: look again.
-            self.realloc_in_place(ptr, old_size, new_size, align)
+            // lists first, which may have freed a neighbour, and a policy
+            // that wanted the block placed again takes what there is: look
+            // again.
+            self.realloc_in_place(ptr, old_size, new_size, align, true)
         }
     }
 
     /// `realloc` without a new block: shrink in place, grow into a free
     /// block after it, or slide down into a free block before it. `None`
-    /// when none of them has room.
+    /// when none of them has room, or when it would have to grow and `grow`
+    /// is false (the policy wants a growing block placed again:
+    /// [`Policy::place_growing_again`]).
     ///
     /// # Safety
     /// As [`LeanHeap::realloc`]; `new_size <= MAX_SIZE`.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
+    unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, grow: bool) -> Option<NonNull<u8>> {
         let need = block_size::<P>(new_size);
         // SAFETY: as in `free`: `b` is a used block of this heap.
         unsafe {
@@ -463,6 +468,9 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             if need <= size {
                 self.shrink(b, h, size, need);
                 return Some(ptr);
+            }
+            if !grow {
+                return None;
             }
             let next = b.add(size);
             let nh = next.header();

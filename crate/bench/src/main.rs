@@ -269,8 +269,11 @@ fn targets(rows: &[Row]) -> String {
         check(what, x.map(|x| x >= 1.1), x.map_or("not measured".into(), |x| format!("{x:.2}×")));
     }
     let e = find("efficiency");
-    let (s, d) = (e.and_then(|r| r.get("segregated")), e.and_then(|r| r.get("dlmalloc")));
-    check("heap efficiency: segregated ≥ dlmalloc", s.zip(d).map(|(s, d)| s >= d), format!("{} % vs {} %", fmt_value(s), fmt_value(d)));
+    let d = e.and_then(|r| r.get("dlmalloc"));
+    for name in ["best", "segregated"] {
+        let s = e.and_then(|r| r.get(name));
+        check(&format!("heap efficiency: {name} fit ≥ dlmalloc"), s.zip(d).map(|(s, d)| s >= d), format!("{} % vs {} %", fmt_value(s), fmt_value(d)));
+    }
     let x = find("live-10k").and_then(|r| r.ratio("best", "lla"));
     check("best fit ≥ 10× linked_list_allocator, 10k live blocks", x.map(|x| x >= 10.0), x.map_or("not measured".into(), |x| format!("{x:.1}×")));
     let w = find("wasm-size");

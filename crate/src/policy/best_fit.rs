@@ -131,6 +131,10 @@ impl Policy for BestFit {
     fn quick_lists(&self) -> bool {
         true
     }
+    #[inline(always)]
+    fn place_growing_again(&self) -> bool {
+        true
+    }
     /// Two links (a ring of equal sizes); blocks of 256 bytes and more also
     /// use links 2..4 as trie nodes, which they have room for.
     const LINKS: usize = 2;

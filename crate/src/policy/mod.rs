@@ -166,6 +166,18 @@ pub trait Policy: Sized {
         false
     }
 
+    /// Whether the lean heap, when a block must grow, lets this policy place
+    /// it again (a new block, the bytes copied) instead of extending it into
+    /// its free neighbours. Best fit says yes: its point is to put every
+    /// block in the smallest hole that fits, and a block extended where it
+    /// happens to lie undoes that (in talc's efficiency benchmark, 93.5 %
+    /// of the heap in use at the first failure instead of 93.0 %). The
+    /// default is no: extending is cheaper.
+    #[inline(always)]
+    fn place_growing_again(&self) -> bool {
+        false
+    }
+
     /// Optional constant-time fast path of the lean heap: a free block of at
     /// least `need` bytes (a granule multiple) that can hold a payload with
     /// no alignment beyond the granule, removed from the index, with its
@@ -301,6 +313,10 @@ impl Policy for AnyPolicy {
     #[inline]
     fn quick_lists(&self) -> bool {
         dispatch!(self, p => p.quick_lists())
+    }
+    #[inline]
+    fn place_growing_again(&self) -> bool {
+        dispatch!(self, p => p.place_growing_again())
     }
     #[inline]
     unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {

@@ -703,7 +703,8 @@ fn realloc_oom_every_policy() {
 }
 
 /// The documented in-place cases: shrinking, and growing into a free
-/// successor; and growing past a used successor moves.
+/// successor; and growing past a used successor moves. Best fit moves a
+/// growing block to the smallest hole instead.
 fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     let mem = Mem::new(1 << 20, 0x42);
     let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
@@ -715,6 +716,17 @@ fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     let (ua, ub) = unsafe { (m.heap.usable_size(a.ptr), m.heap.usable_size(b.ptr)) };
     assert_eq!(b.ptr.addr().get(), a.ptr.addr().get() + ua + HEADER, "blocks in order from a fresh heap");
     m.free(1);
+    if m.heap.policy() == PolicyKind::BestFit {
+        // Best fit places a growing block again (Policy::place_growing_again):
+        // into the smallest hole that holds it, the one block 1 left.
+        m.realloc(0, ua + 1000);
+        let moved = m.slots[0].unwrap();
+        assert_eq!(moved.ptr, b.ptr, "best fit moves a growing block into the smallest hole that fits");
+        m.realloc(0, 10);
+        assert_eq!(m.slots[0].unwrap().ptr, moved.ptr, "shrinking stays in place");
+        m.free_all();
+        return;
+    }
     // Grows into the freed successor, all of it or part of it.
     m.realloc(0, ua + 1000);
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr, "growing into a free successor stays in place");
