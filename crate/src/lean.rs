@@ -27,7 +27,9 @@
 //!   they never cost memory the heap could have used.
 //! * **realloc** shrinks in place, grows into a free block after it, or
 //!   slides down into a free block before it (one `memmove`, no search),
-//!   and only then moves.
+//!   and only then moves (best fit moves a block growing to more than twice
+//!   its size to the smallest hole that holds it:
+//!   [`Policy::place_growing_again`]).
 //!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
@@ -450,9 +452,9 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
 
     /// `realloc` without a new block: shrink in place, grow into a free
     /// block after it, or slide down into a free block before it. `None`
-    /// when none of them has room, or when it would have to grow and `grow`
-    /// is false (the policy wants a growing block placed again:
-    /// [`Policy::place_growing_again`]).
+    /// when none of them has room, or when the block would grow to more
+    /// than twice its size and `grow` is false (the policy wants such a
+    /// block placed again: [`Policy::place_growing_again`]).
     ///
     /// # Safety
     /// As [`LeanHeap::realloc`]; `new_size <= MAX_SIZE`.
@@ -469,7 +471,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 self.shrink(b, h, size, need);
                 return Some(ptr);
             }
-            if !grow {
+            if !grow && need > size.saturating_mul(2) {
                 return None;
             }
             let next = b.add(size);

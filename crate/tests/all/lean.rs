@@ -703,8 +703,7 @@ fn realloc_oom_every_policy() {
 }
 
 /// The documented in-place cases: shrinking, and growing into a free
-/// successor; and growing past a used successor moves. Best fit moves a
-/// growing block to the smallest hole instead.
+/// successor; and growing past a used successor moves.
 fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     let mem = Mem::new(1 << 20, 0x42);
     let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
@@ -716,17 +715,6 @@ fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     let (ua, ub) = unsafe { (m.heap.usable_size(a.ptr), m.heap.usable_size(b.ptr)) };
     assert_eq!(b.ptr.addr().get(), a.ptr.addr().get() + ua + HEADER, "blocks in order from a fresh heap");
     m.free(1);
-    if m.heap.policy() == PolicyKind::BestFit {
-        // Best fit places a growing block again (Policy::place_growing_again):
-        // into the smallest hole that holds it, the one block 1 left.
-        m.realloc(0, ua + 1000);
-        let moved = m.slots[0].unwrap();
-        assert_eq!(moved.ptr, b.ptr, "best fit moves a growing block into the smallest hole that fits");
-        m.realloc(0, 10);
-        assert_eq!(m.slots[0].unwrap().ptr, moved.ptr, "shrinking stays in place");
-        m.free_all();
-        return;
-    }
     // Grows into the freed successor, all of it or part of it.
     m.realloc(0, ua + 1000);
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr, "growing into a free successor stays in place");
@@ -740,7 +728,7 @@ fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     assert!(m.heap.stats().free_bytes > free_before);
     // Block 0 is now followed by a free block, then the used block 2:
     // growing past both must move.
-    m.realloc(0, 100);
+    m.realloc(0, 40); // at most twice its size: in place for every policy
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr);
     m.realloc(0, ua + ub + 1000);
     assert_ne!(m.slots[0].unwrap().ptr, a.ptr, "block 2 is in the way");
@@ -989,4 +977,33 @@ fn global_static_threads() {
         assert_all_free(h);
         assert_eq!(h.stats().segments, 1);
     });
+}
+
+/// A block growing to more than twice its size: best fit places it again,
+/// in the smallest hole that holds it (`Policy::place_growing_again`); the
+/// other policies extend it into the free block after it.
+fn realloc_growing_twice<P: Policy>(kind: PolicyKind) {
+    let mem = Mem::new(1 << 20, 0x17);
+    let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 5);
+    m.alloc(0, 1000, 8);
+    m.alloc(1, 5000, 8);
+    m.alloc(2, 500, 8);
+    m.alloc(3, 3000, 8);
+    m.alloc(4, 500, 8);
+    let (a, hole) = (m.slots[0].unwrap().ptr, m.slots[3].unwrap().ptr);
+    m.free(1);
+    m.free(3);
+    m.realloc(0, 2500);
+    let at = m.slots[0].unwrap().ptr;
+    if m.heap.policy() == PolicyKind::BestFit {
+        assert_eq!(at, hole, "best fit: the 3000-byte hole, the smallest that holds 2500 bytes");
+    } else {
+        assert_eq!(at, a, "{:?}: grows into the 5000-byte hole after it", m.heap.policy());
+    }
+    m.free_all();
+}
+
+#[test]
+fn realloc_growing_twice_every_policy() {
+    each_policy!(realloc_growing_twice);
 }
