@@ -110,6 +110,10 @@ test("a bad option or trace is reported inside the element, as text", async ({ p
   await page.goto(`embed.html?policy=no-such-fit`);
   await expect(page.locator("#embed")).toHaveAttribute("data-ready", "error");
   await expect(page.locator("#embed .message")).toContainText("policy");
+  // A redraw scheduled before the failure must not replace the message (it
+  // once did, with "could not draw the heap": there is no heap to draw).
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  await expect(page.locator("#embed .message")).toContainText("policy");
   await page.goto(`embed.html?trace=${encodeURIComponent("2\n1\n<img src=x onerror=alert(1)>\n")}`);
   await expect(page.locator("#embed")).toHaveAttribute("data-ready", "error");
   await expect(page.locator("#embed .message")).toContainText("trace:3:");

@@ -79,6 +79,9 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
  * Returns `{ map, changed(), clearLog() }`: call `changed()` after the session
  * changed (or was replaced) to redraw, at most once a frame.
  */
+/** What the map draws before there is a session: no segments, pages or blocks. */
+const NO_HEAP = Object.freeze({ version: -1, segments: [], pages: new Uint8Array(0), blocks: new Uint32Array(0), stats: null });
+
 export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {} } = {}) {
   const ids = (payload) => {
     const session = getSession();
@@ -88,7 +91,9 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
   const map = new MapView(
     { scroller: els.scroller, canvas: els.canvas, spacer: els.spacer, tooltip: els.tooltip, announcer: els.announcer, zoomLabel: els.zoomLabel },
     {
-      snapshot: () => getSession().snapshot(),
+      // No session yet (or none could start: a bad option): an empty heap,
+      // so the map draws nothing and the element's message stays.
+      snapshot: () => getSession()?.snapshot() ?? NO_HEAP,
       ids,
       onSelect: () => schedule(),
       onFree: (info) => {
@@ -101,6 +106,9 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
   mountConsole({ form: els.form, input: els.input, log: els.log }, getSession, onResult);
   let scheduled = false;
   function render() {
+    // Before the first session exists (or when it failed to start: a bad
+    // option) there is nothing to draw, and the element shows its message.
+    if (!getSession()) return;
     const snap = getSession().snapshot();
     renderStats(els.statsList, snap.stats);
     renderBlockTable(els.tbody, snap.blocks, { ids, focus: map.focusIndex(snap), caption: els.caption });
@@ -121,6 +129,7 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     map,
     render,
     changed() {
+      if (!getSession()) return;
       map.refresh();
       schedule();
     },
