@@ -15,6 +15,9 @@ use heaplab::pages::{FixedRegion, WASM_PAGE};
 use heaplab::policy::PolicyKind;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared.rs"]
+mod shared;
+
 #[derive(Arbitrary, Debug)]
 struct Input {
     /// 0: `GlobalHeap::fixed` (the default config); else a chosen config.
@@ -39,13 +42,6 @@ struct Live {
     layout: Layout,
     seed: u8,
 }
-
-const REGION_MAX: usize = 32 * WASM_PAGE;
-
-#[repr(C, align(4096))]
-struct Region([u8; REGION_MAX]);
-
-static mut REGION: Region = Region([0; REGION_MAX]);
 
 fn size_of(raw: u32) -> usize {
     // Mostly small; sometimes up to 1 MiB; now and then 0.
@@ -106,7 +102,7 @@ impl Model {
 fn run(input: Input) {
     let len = (input.region_wasm_pages as usize % 32 + 1) * WASM_PAGE;
     // One run at a time uses the region; any bytes are initialized.
-    let base = (&raw mut REGION).cast::<u8>();
+    let base = shared::region_base();
     let heap: GlobalHeap<FixedRegion> = if input.flavour == 0 {
         // SAFETY: as above.
         unsafe { GlobalHeap::fixed(base, len) }

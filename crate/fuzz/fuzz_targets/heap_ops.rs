@@ -19,6 +19,10 @@ use heaplab::policy::{AnyPolicy, PolicyKind};
 use heaplab::Stats;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared.rs"]
+mod shared;
+use shared::Size;
+
 #[derive(Arbitrary, Debug)]
 struct Input {
     policy: u8,
@@ -33,26 +37,6 @@ struct Input {
     /// Gap between growth steps in pages (0: contiguous).
     gap_pages: u8,
     actions: Vec<Action>,
-}
-
-#[derive(Arbitrary, Debug)]
-enum Size {
-    Tiny(u8),
-    Small(u16),
-    Big(u32),
-    Huge(u64),
-}
-
-impl Size {
-    fn get(&self) -> usize {
-        match *self {
-            Size::Tiny(n) => n as usize,
-            Size::Small(n) => n as usize % 8192,
-            Size::Big(n) => n as usize % (1 << 20),
-            // Mostly invalid: above MAX_SIZE or overflowing.
-            Size::Huge(n) => (n as usize).wrapping_add(MAX_SIZE - 16),
-        }
-    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -76,13 +60,6 @@ struct Live {
     align: usize,
     seed: u8,
 }
-
-const REGION_MAX: usize = 32 * WASM_PAGE;
-
-#[repr(C, align(4096))]
-struct Region([u8; REGION_MAX]);
-
-static mut REGION: Region = Region([0; REGION_MAX]);
 
 fn pattern(seed: u8, i: usize) -> u8 {
     seed ^ (i as u8) ^ ((i >> 8) as u8).wrapping_mul(31)
@@ -241,7 +218,7 @@ fn run(input: Input) {
     };
     let len = (input.region_wasm_pages as usize % 32 + 1) * WASM_PAGE;
     // One run at a time uses the region; any bytes are initialized.
-    let base = (&raw mut REGION).cast::<u8>();
+    let base = shared::region_base();
     let source = if input.gap_pages == 0 {
         // SAFETY: as above.
         unsafe { FixedRegion::new(base, len) }
@@ -256,7 +233,7 @@ fn run(input: Input) {
         let _ = step;
         match a {
             Action::Alloc { size, align_log } => {
-                let size = size.get();
+                let size = size.get(MAX_SIZE);
                 let align = 1usize.checked_shl(*align_log as u32 % 14).unwrap_or(1);
                 let before = snapshot(&h);
                 match h.alloc(size, align) {
@@ -280,7 +257,7 @@ fn run(input: Input) {
             }
             Action::Calloc { count, size } => {
                 let count = *count as usize % 64;
-                let size = size.get();
+                let size = size.get(MAX_SIZE);
                 let before = snapshot(&h);
                 match h.calloc(count, size) {
                     Ok(p) => {
@@ -305,7 +282,7 @@ fn run(input: Input) {
             }
             Action::Realloc { index, size } => {
                 let Some(i) = m.pick(*index) else { continue };
-                let size = size.get();
+                let size = size.get(MAX_SIZE);
                 let old = m.live[i];
                 verify(&old, old.size);
                 let before = snapshot(&h);

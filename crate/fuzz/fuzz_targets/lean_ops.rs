@@ -29,6 +29,10 @@ use heaplab::pages::{FixedRegion, PAGE, WASM_PAGE};
 use heaplab::policy::{AnyPolicy, Policy, PolicyKind};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared.rs"]
+mod shared;
+use shared::Size;
+
 #[derive(Arbitrary, Debug)]
 struct Input {
     policy: u8,
@@ -37,26 +41,6 @@ struct Input {
     /// Gap between growth steps in pages (0: contiguous).
     gap_pages: u8,
     actions: Vec<Action>,
-}
-
-#[derive(Arbitrary, Debug)]
-enum Size {
-    Tiny(u8),
-    Small(u16),
-    Big(u32),
-    Huge(u64),
-}
-
-impl Size {
-    fn get(&self) -> usize {
-        match *self {
-            Size::Tiny(n) => n as usize,
-            Size::Small(n) => n as usize % 8192,
-            Size::Big(n) => n as usize % (1 << 20),
-            // Around MAX_SIZE, mostly above it, or overflowing.
-            Size::Huge(n) => (n as usize).wrapping_add(MAX_SIZE - 16),
-        }
-    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -77,13 +61,6 @@ struct Live {
     align: usize,
     seed: u8,
 }
-
-const REGION_MAX: usize = 32 * WASM_PAGE;
-
-#[repr(C, align(4096))]
-struct Region([u8; REGION_MAX]);
-
-static mut REGION: Region = Region([0; REGION_MAX]);
 
 type H = LeanHeap<FixedRegion, AnyPolicy>;
 
@@ -195,7 +172,7 @@ fn run(input: Input) {
     let len = (input.region_wasm_pages as usize % 32 + 1) * WASM_PAGE;
     // One run at a time uses the region; any bytes (earlier runs' headers
     // and patterns) are initialized.
-    let base = (&raw mut REGION).cast::<u8>();
+    let base = shared::region_base();
     let source = if input.gap_pages % 8 == 0 {
         // SAFETY: as above.
         unsafe { FixedRegion::new(base, len) }
@@ -212,8 +189,8 @@ fn run(input: Input) {
         match a {
             Action::Alloc { .. } | Action::AllocAnyAlign { .. } => {
                 let (size, align) = match a {
-                    Action::Alloc { size, align_log } => (size.get(), 1usize << (align_log % 18)),
-                    Action::AllocAnyAlign { size, align } => (size.get(), *align as usize),
+                    Action::Alloc { size, align_log } => (size.get(MAX_SIZE), 1usize << (align_log % 18)),
+                    Action::AllocAnyAlign { size, align } => (size.get(MAX_SIZE), *align as usize),
                     _ => unreachable!(),
                 };
                 let before = h.stats();
@@ -229,7 +206,7 @@ fn run(input: Input) {
             }
             Action::Realloc { index, size } => {
                 let Some(i) = m.pick(*index) else { continue };
-                let size = size.get();
+                let size = size.get(MAX_SIZE);
                 let old = m.live[i];
                 verify(&old, old.size);
                 let old_usable = usable(&h, old.ptr);

@@ -317,14 +317,9 @@ fn assert_all_free<P: Policy>(h: &mut Lean<P>) {
 // ---------------------------------------------------------------------------
 // The model property test.
 
-#[derive(Clone, Debug)]
-enum Op {
-    Alloc { slot: usize, size: usize, align_log: u32 },
-    Realloc { slot: usize, size: usize },
-    Free { slot: usize },
-}
-
-const SLOTS: usize = 24;
+// The program steps and slot count are the checked heap's suite's; the
+// sizes and alignments below reach further (MAX_ALIGN, 200 KB blocks).
+use crate::suites::{Op, SLOTS};
 
 fn size() -> impl Strategy<Value = usize> {
     prop_oneof![

@@ -15,7 +15,8 @@ pub enum Op {
     Free { slot: usize },
 }
 
-const SLOTS: usize = 24;
+/// Slots a random program allocates into.
+pub const SLOTS: usize = 24;
 
 fn size() -> impl Strategy<Value = usize> {
     prop_oneof![
