@@ -60,7 +60,8 @@ pub const PREV_USED: u64 = 2;
 /// Header flag: this block is a large object.
 pub const LARGE: u64 = 4;
 const FLAGS: u64 = 7;
-const SIZE_MASK: u64 = 0xFFFF_FFFF & !FLAGS;
+/// The size bits of a header word (bits 3..32).
+pub const SIZE_MASK: u64 = 0xFFFF_FFFF & !FLAGS;
 /// Bit position of log2(alignment) in a used arena block's header.
 pub const ALIGN_SHIFT: u32 = 60;
 /// Requests of arena blocks must stay below this (28 bits of the header).

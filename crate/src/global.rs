@@ -27,8 +27,8 @@
 //! }
 //! ```
 //!
-//! The checked build
-//! Over a fixed region, on any target (this example runs as a doctest):
+//! The checked build over a fixed region, on any target (this example runs as
+//! a doctest):
 //!
 //! ```
 //! use heaplab::global::GlobalHeap;
@@ -115,27 +115,35 @@ mod lock {
     }
 }
 
-/// A [`Heap`] behind a lock, usable as `#[global_allocator]`.
-pub struct GlobalHeap<S: PageSource, P: Policy = AnyPolicy> {
+/// A heap behind a lock: what both adapters are.
+pub struct Locked<H> {
     lock: lock::Lock,
     /// Only accessed while `lock` is held.
-    heap: UnsafeCell<Heap<S, P>>,
+    heap: UnsafeCell<H>,
 }
 
-// SAFETY: every access to `heap` happens while `lock` is held (or, on
-// single-threaded wasm, there is only one thread).
-unsafe impl<S: PageSource + Send, P: Policy + Send> Sync for GlobalHeap<S, P> {}
+/// The checked [`Heap`] behind a lock, usable as `#[global_allocator]`.
+pub type GlobalHeap<S, P = AnyPolicy> = Locked<Heap<S, P>>;
 
-impl<S: PageSource, P: Policy> GlobalHeap<S, P> {
+/// A [`LeanHeap`] behind a lock, usable as `#[global_allocator]`.
+pub type GlobalLeanHeap<S, P> = Locked<LeanHeap<S, P>>;
+
+// SAFETY: every access to `heap` happens while `lock` is held (or, on
+// single-threaded wasm, there is only one thread), and the heap may move
+// between threads.
+unsafe impl<H: Send> Sync for Locked<H> {}
+
+impl<H> Locked<H> {
     /// Wraps a heap.
-    pub const fn new(heap: Heap<S, P>) -> Self {
-        GlobalHeap { lock: lock::Lock::new(), heap: UnsafeCell::new(heap) }
+    pub const fn new(heap: H) -> Self {
+        Locked { lock: lock::Lock::new(), heap: UnsafeCell::new(heap) }
     }
 
     /// Runs `f` with the heap locked (for stats, check, introspection).
     /// Do not allocate through the global allocator inside `f`: the lock is
     /// not reentrant.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Heap<S, P>) -> R) -> R {
+    #[inline(always)]
+    pub fn with<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
         self.lock.acquire();
         // SAFETY: the lock is held, so this is the only reference.
         let r = f(unsafe { &mut *self.heap.get() });
@@ -190,36 +198,6 @@ unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalHeap<S
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         self.with(|h| h.realloc_unclassified(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
-    }
-}
-
-/// A [`LeanHeap`] behind a lock, usable as `#[global_allocator]`.
-pub struct GlobalLeanHeap<S: PageSource, P: Policy> {
-    lock: lock::Lock,
-    /// Only accessed while `lock` is held.
-    heap: UnsafeCell<LeanHeap<S, P>>,
-}
-
-// SAFETY: every access to `heap` happens while `lock` is held (or, on
-// single-threaded wasm, there is only one thread).
-unsafe impl<S: PageSource + Send, P: Policy + Send> Sync for GlobalLeanHeap<S, P> {}
-
-impl<S: PageSource, P: Policy> GlobalLeanHeap<S, P> {
-    /// Wraps a lean heap.
-    pub const fn new(heap: LeanHeap<S, P>) -> Self {
-        GlobalLeanHeap { lock: lock::Lock::new(), heap: UnsafeCell::new(heap) }
-    }
-
-    /// Runs `f` with the heap locked (for `stats` and `check`). Do not
-    /// allocate through the global allocator inside `f`: the lock is not
-    /// reentrant.
-    #[inline(always)]
-    pub fn with<R>(&self, f: impl FnOnce(&mut LeanHeap<S, P>) -> R) -> R {
-        self.lock.acquire();
-        // SAFETY: the lock is held, so this is the only reference.
-        let r = f(unsafe { &mut *self.heap.get() });
-        self.lock.release();
-        r
     }
 }
 

@@ -62,7 +62,7 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::block::{round_up, Block, Fit, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, USED};
+use crate::block::{round_up, Block, Fit, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, SIZE_MASK, USED};
 use crate::check::CheckError;
 use crate::events::NoObserver;
 use crate::pages::PageSource;
@@ -82,8 +82,6 @@ const FIRST_BLOCK: usize = round_up(SEGMENT_HEAD + HEADER, GRANULE) - HEADER;
 pub const MAX_ALIGN: usize = 1 << 16;
 /// Largest request `alloc` accepts (block sizes live in 32 header bits).
 pub const MAX_SIZE: usize = MAX_BLOCK - MAX_ALIGN - 64;
-/// Size bits of a header word.
-const SIZE_MASK: u64 = 0xFFFF_FFF8;
 /// Largest block kept on a quick list when freed.
 pub const QUICK_MAX: usize = 256;
 /// Number of quick lists (one per block size up to [`QUICK_MAX`]).
@@ -203,9 +201,15 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             }
             // SAFETY: every indexed block is a valid free block of this heap.
             if let Some((b, size)) = unsafe { self.policy.take_quick(need) } {
+                debug_assert_eq!(
+                    // SAFETY: `b` is a free block of this heap.
+                    unsafe { b.header() } & (SIZE_MASK | PREV_USED | USED),
+                    size as u64 | PREV_USED,
+                    "a free block of `size` bytes (a free block always follows a used one)"
+                );
                 // SAFETY: the policy took `b`, of `size >= need` bytes,
-                // from our free blocks.
-                return Some(unsafe { self.place(b, size, need) });
+                // from our free blocks; a free block follows a used one.
+                return Some(unsafe { self.place(b, size, need, PREV_USED) });
             }
         }
         self.alloc_slow(size, align)
@@ -242,37 +246,31 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
     }
 
-    /// Turns free `block` of `size` bytes, just taken out of the index, into
-    /// a used block of `need` bytes (the rest, when big enough, becomes a
-    /// free block) and returns its payload.
+    /// Turns the `size` free bytes at `b`, out of the index, into a used
+    /// block of `need` bytes (the rest, when big enough, becomes a free
+    /// block) whose prev-used flag is `prev`, and returns its payload.
     ///
     /// # Safety
-    /// `block`, of `size >= need` bytes, was just taken by the policy from
-    /// this heap's free blocks.
+    /// `b..b + size` (`size >= need`) is free memory of this heap out of the
+    /// index (a free block just taken, or what follows an alignment gap),
+    /// followed by a used block or the epilogue.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn place(&mut self, block: Block, size: usize, need: usize) -> NonNull<u8> {
-        debug_assert_eq!(
-            // SAFETY: `block` is a free block (caller).
-            unsafe { block.header() } & (SIZE_MASK | PREV_USED | USED),
-            size as u64 | PREV_USED,
-            "a free block of `size` bytes (a free block always follows a used one)"
-        );
-        // SAFETY: `block` is a free block of this heap out of the index
-        // whose successor is a used block (or the epilogue).
+    unsafe fn place(&mut self, b: Block, size: usize, need: usize, prev: u64) -> NonNull<u8> {
+        // SAFETY: forwarded to the caller.
         unsafe {
             let tail = size - need;
             let used = if tail >= Self::MIN {
-                let t = block.add(need);
+                let t = b.add(need);
                 t.write_free(tail, true);
                 self.policy.insert(t);
                 need
             } else {
-                block.add(size).set_prev_used(true);
+                b.add(size).set_prev_used(true);
                 size
             };
-            block.set_header(used as u64 | USED | PREV_USED);
-            block.payload()
+            b.set_header(used as u64 | USED | prev);
+            b.payload()
         }
     }
 
@@ -290,7 +288,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let size = b.size();
             if fit.gap != 0 {
                 self.replace_free(b, b, fit.gap);
-                return self.place_after_gap(b.add(fit.gap), size - fit.gap, fit.need);
+                // After the gap, which is a free block now.
+                return self.place(b.add(fit.gap), size - fit.gap, fit.need, 0);
             }
             let tail = size - fit.need;
             let used = if tail >= Self::MIN {
@@ -302,30 +301,6 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 size
             };
             b.set_header(used as u64 | USED | PREV_USED);
-            b.payload()
-        }
-    }
-
-    /// The used block after an alignment gap (a free block now): `need`
-    /// bytes of `size` at `b`, the rest a free block when big enough.
-    ///
-    /// # Safety
-    /// `b..b + size` is the part of a free block after its gap, out of the
-    /// index.
-    unsafe fn place_after_gap(&mut self, b: Block, size: usize, need: usize) -> NonNull<u8> {
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            let tail = size - need;
-            let used = if tail >= Self::MIN {
-                let t = b.add(need);
-                t.write_free(tail, true);
-                self.policy.insert(t);
-                need
-            } else {
-                b.add(size).set_prev_used(true);
-                size
-            };
-            b.set_header(used as u64 | USED);
             b.payload()
         }
     }

@@ -129,7 +129,6 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     map,
     render,
     changed() {
-      if (!getSession()) return;
       map.refresh();
       schedule();
     },
