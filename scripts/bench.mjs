@@ -14,7 +14,7 @@
 //   4. the native benchmark (crate/bench), which runs its own rows and prints
 //      the one table, wasm rows included.
 //
-// Usage: npm run bench [-- --quick]
+// Usage: npm run bench [-- --quick | --smoke]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,6 +22,10 @@ import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const quick = process.argv.includes("--quick");
+// `--smoke` (what `npm test` runs): build every wasm module, run each one's
+// workload briefly and measure each minimal module, failing on any module
+// that does not work; no timing, no native run.
+const smoke = process.argv.includes("--smoke");
 const wasmDir = join(root, "crate", "bench", "wasm");
 const targetDir = join(root, "target", "wasm-bench");
 const outDir = join(root, "target", "bench");
@@ -98,6 +102,27 @@ const modules = new Map();
 for (const [name, dir] of Object.entries(MODULES)) {
   const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile("release", dir)), {});
   modules.set(name, instance.exports);
+}
+if (smoke) {
+  const failures = [];
+  for (const [name, { start, run: step, finish }] of modules) {
+    for (const max of [200, 30000]) {
+      start(7, max);
+      const done = step(2000);
+      finish();
+      console.error(`[bench] smoke ${name} ≤${max} B: ${done} of 2000 actions succeeded`);
+      if (!(done > 1000)) failures.push(`${name} ≤${max} B: ${done} of 2000 actions`);
+    }
+    const size = codeSize(MODULES[name]);
+    console.error(`[bench] smoke ${name}: minimal module ${size} bytes`);
+    if (!(size > 1000 && size < 64 * 1024)) failures.push(`${name}: minimal module of ${size} bytes`);
+  }
+  if (failures.length) {
+    console.error(`[bench] smoke failed:\n  ${failures.join("\n  ")}`);
+    process.exit(1);
+  }
+  console.error("[bench] smoke: every wasm module runs its workload and has a size");
+  process.exit(0);
 }
 for (const [key, max] of [["wasm-ra-200", 200], ["wasm-ra-30k", 30000]]) {
   for (const [name, v] of timeModules(modules, max)) {

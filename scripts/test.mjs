@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every suite, in order: Rust (cargo test, and the core built without
-// std), the Node and front-end unit
+// std), the benchmark's wasm modules (built, run briefly, measured), the Node
+// and front-end unit
 // tests (Vitest, incl. the built wasm package loaded in Node), the production
 // build, and the end-to-end tests in headless Chromium against that build.
 // Every suite runs even when an earlier one fails; the exit status says whether
@@ -16,6 +17,7 @@ const SUITES = [
   ["rust", "cargo", ["test", "--workspace", "--quiet"]],
   // The core builds without std, as a kernel or a wasm program uses it.
   ["no_std", "cargo", ["build", "-p", "heaplab", "--target", "wasm32-unknown-unknown", "--quiet"]],
+  ["bench", "node", ["scripts/bench.mjs", "--smoke"]],
   ["unit", "npx", ["vitest", "run"]],
   ["build", "npx", ["vite", "build", "--logLevel", "warn"]],
   ["e2e", "npx", ["playwright", "test", "-c", "web/e2e/playwright.config.js"]],

@@ -367,3 +367,62 @@ fn main() {
     println!("Targets (issue 9):");
     print!("{}", targets(&rows));
 }
+
+#[cfg(test)]
+mod tests {
+    //! The harness itself: every contender runs every native row (briefly),
+    //! gives a plausible figure, and shows up in the table and the targets.
+
+    use super::*;
+
+    const TINY: Plan = Plan {
+        trials: 1,
+        duration: Duration::from_millis(5),
+        warmup: Duration::from_millis(1),
+        efficiency_rounds: 1,
+        trace_time: Duration::from_millis(1),
+    };
+
+    #[test]
+    fn every_contender_runs_every_row_and_the_table_shows_it() {
+        let r = Region::new(64 << 20);
+        let rows = vec![
+            random_actions_row("ra-200", "random actions ≤200 B", 200, &r, &TINY),
+            random_actions_row("ra-30k", "random actions ≤30 KB", 30_000, &r, &TINY),
+            steady_row(&r, &TINY),
+            efficiency_row(&r, &TINY),
+        ];
+        for row in &rows {
+            for c in ALL {
+                let v = row.get(c.name).unwrap_or_else(|| panic!("{}: no figure for {}", row.key, c.name));
+                assert!(v > 0.0, "{}: {} did nothing ({v})", row.key, c.name);
+            }
+        }
+        for c in ALL {
+            let pct = rows[3].get(c.name).unwrap();
+            assert!((50.0..=100.0).contains(&pct), "{}: heap efficiency {pct} % is not plausible", c.name);
+        }
+        let table = print_table(&rows);
+        for c in ALL {
+            assert!(table.contains(&format!(" {} |", c.name)), "the table has a column for {}", c.name);
+        }
+        assert!(table.contains("seg÷talc") && table.contains("random actions ≤30 KB"), "{table}");
+        let t = targets(&rows);
+        assert!(t.contains("heap efficiency: best fit ≥ dlmalloc") && t.contains("heap efficiency: segregated fit ≥ dlmalloc"), "{t}");
+        assert!(t.contains("[n/a   ] wasm size"), "no wasm rows: the size target is not measured\n{t}");
+    }
+
+    #[test]
+    fn every_contender_replays_the_malloclab_traces() {
+        let r = Region::new(64 << 20);
+        let Some((speed, util)) = trace_rows(&r, &TINY) else {
+            eprintln!("skipped: no malloc-lab traces in ../shared/traces/malloclab");
+            return;
+        };
+        for c in ALL {
+            assert!(speed.get(c.name).is_some_and(|v| v > 0.0), "{}: no trace throughput", c.name);
+            let u = util.get(c.name).unwrap();
+            assert!((50.0..=100.0).contains(&u), "{}: utilization {u} % is not plausible", c.name);
+        }
+    }
+}
