@@ -11,6 +11,7 @@
 //! (lines `ROW CONTENDER VALUE`). `--profile` runs a fixed number of random
 //! actions on one contender only, for callgrind.
 
+mod breakdown;
 mod contenders;
 mod rng;
 mod trace;
@@ -321,8 +322,15 @@ fn main() {
                 println!("{name}: {done} of {actions} actions succeeded");
                 return;
             }
+            "--breakdown" => {
+                let max: usize = args.get(i + 1).and_then(|s| s.parse().ok()).expect("--breakdown MAX ACTIONS");
+                let actions: u64 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--breakdown MAX ACTIONS");
+                let r = Region::new(REGION);
+                breakdown::run(selected(), |c| make(c, &r, r.len), max, actions);
+                return;
+            }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces] [--contenders segregated,talc,...] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX]");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces] [--contenders segregated,talc,...] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX] | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),

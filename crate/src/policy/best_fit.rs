@@ -161,6 +161,11 @@ impl Policy for BestFit {
         unsafe { self.index.insert(b) }
     }
     #[inline]
+    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.index.insert_sized(b, size) }
+    }
+    #[inline]
     unsafe fn remove(&mut self, b: Block) {
         // SAFETY: forwarded to the caller.
         unsafe { self.index.remove(b) }

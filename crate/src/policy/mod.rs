@@ -144,6 +144,23 @@ pub trait Policy: Sized {
     /// See the trait docs; `b` is not in the index.
     unsafe fn insert(&mut self, b: Block);
 
+    /// [`Policy::insert`] for a block whose size the caller knows because it
+    /// has just written the header: a policy that files blocks by size uses
+    /// `size` instead of loading the header straight back. That load, right
+    /// after the store to the same word, cost about 380 cycles per
+    /// allocation in the lean heap's large-block benchmark (the header's
+    /// value waits on a cache miss; AMD EPYC), where passing the size cost
+    /// none.
+    ///
+    /// # Safety
+    /// As [`Policy::insert`]; `size` is the size in `b`'s header.
+    #[inline(always)]
+    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
+        let _ = size;
+        // SAFETY: forwarded to the caller.
+        unsafe { self.insert(b) }
+    }
+
     /// Removes a block that is in the index, its header unchanged since insert.
     ///
     /// # Safety
@@ -302,6 +319,11 @@ impl Policy for AnyPolicy {
     unsafe fn insert(&mut self, b: Block) {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.insert(b) })
+    }
+    #[inline]
+    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.insert_sized(b, size) })
     }
     #[inline]
     unsafe fn remove(&mut self, b: Block) {

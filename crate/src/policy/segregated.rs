@@ -354,6 +354,17 @@ impl Policy for Segregated {
         }
     }
 
+    /// [`Segregated::insert`] with the class from `size`. O(1).
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
+        // SAFETY: the header is written (caller).
+        debug_assert_eq!(size, unsafe { b.size() }, "insert_sized with another size than the header's");
+        let (fl, sl) = class(size);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.push(b, fl, sl) }
+    }
+
     /// Unlinks `b` from its class's list. O(1).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]

@@ -141,8 +141,15 @@ pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), keeps_pla
             (0..=4, None) => {
                 let size = random_size(&mut rng, min);
                 let b = fake_block(base, i, size);
-                // SAFETY: `b` is a free block with room for five links, not indexed.
-                unsafe { p.insert(b) };
+                // SAFETY: `b` is a free block with room for five links, not
+                // indexed, of `size` bytes (either way in).
+                unsafe {
+                    if rng.below(2) == 0 {
+                        p.insert(b);
+                    } else {
+                        p.insert_sized(b, size);
+                    }
+                }
                 seq += 1;
                 shadow[i] = Some(Entry { block: b, size, seq });
             }

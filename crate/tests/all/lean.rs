@@ -1002,3 +1002,40 @@ fn realloc_growing_twice<P: Policy>(kind: PolicyKind) {
 fn realloc_growing_twice_every_policy() {
     each_policy!(realloc_growing_twice);
 }
+
+/// A moving realloc never copies to a destination 16 bytes past the source
+/// modulo 4 KiB (a slow `memcpy` distance on AMD Zen): neither to a free
+/// block found there (it takes another one) nor by sliding into a free
+/// block before it (it moves instead).
+fn realloc_avoids_slow_copy_distance<P: Policy>(kind: PolicyKind) {
+    let slow = |to: NonNull<u8>, from: NonNull<u8>| to.addr().get().wrapping_sub(from.addr().get()) % 4096 == 16;
+    // (sizes of blocks 0..4 from a fresh heap, the block to free, the
+    // block to grow, its new size)
+    let cases = [
+        // Moving: [A 1200][filler][X 3000, freed][guard], X's payload 4112
+        // bytes past A's; every policy but worst fit would pick X.
+        ([1200, 4096 + 16 - round_up(1200 + HEADER, GRANULE) - HEADER, 3000, 64], 2, 0, 2500),
+        // Sliding: [guard][P, a 4080-byte block, freed][A 1200][guard]:
+        // sliding A down into P would copy to 4080 bytes before it.
+        ([64, 4080 - HEADER, 1200, 64], 1, 2, 4000),
+    ];
+    for (sizes, freed, grown, new_size) in cases {
+        let mem = Mem::new(1 << 20, 0x5C);
+        let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
+        for (slot, size) in sizes.into_iter().enumerate() {
+            m.alloc(slot, size, 8);
+        }
+        let (a, x) = (m.slots[grown].unwrap().ptr, m.slots[freed].unwrap().ptr);
+        assert!(slow(x, a), "the block to free sits at the slow distance");
+        m.free(freed);
+        m.realloc(grown, new_size);
+        let to = m.slots[grown].unwrap().ptr;
+        assert!(to != a && to != x && !slow(to, a), "{kind:?}: moved to {to:p}, not {x:p}");
+        m.free_all();
+    }
+}
+
+#[test]
+fn realloc_avoids_slow_copy_distance_every_policy() {
+    each_policy!(realloc_avoids_slow_copy_distance);
+}
