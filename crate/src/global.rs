@@ -232,9 +232,9 @@ unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalLeanHe
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` is a live allocation of this heap (GlobalAlloc contract).
-        self.with(|h| unsafe { h.free(NonNull::new_unchecked(ptr)) })
+        self.with(|h| unsafe { h.free_sized(NonNull::new_unchecked(ptr), layout.size()) })
     }
 
     #[inline]
