@@ -544,7 +544,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     }
 
     /// `realloc` without a new block: shrink in place, grow into a free
-    /// block after it, or slide down into a free block before it. `None`
+    /// block after it, or slide down into a free block before it (not in
+    /// the size build). `None`
     /// when none of them has room, or when the block would grow to more
     /// than twice its size and `grow` is false (the policy wants such a
     /// block placed again: [`Policy::place_growing_again`]).
@@ -681,7 +682,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// Returns every block on the quick lists to the free list, merged with
     /// its free neighbours; whether there were any. The heap does this by
     /// itself before it grows; call it to see the fully merged heap
-    /// (`check` and `stats` are right either way).
+    /// (`check` and `stats` are right either way). Always false in the size
+    /// build (feature `small`), which keeps no quick lists.
     pub fn flush(&mut self) -> bool {
         if cfg!(feature = "small") {
             // The size build keeps no quick lists.
