@@ -5,7 +5,8 @@
 //   1. the toolchain (scripts/setup.mjs --no-wasm: npm packages with wasm-opt,
 //      the wasm32 target);
 //   2. the wasm modules of crate/bench/wasm/ (one cdylib per allocator, each
-//      the module's #[global_allocator]), built twice: the random-actions
+//      the module's #[global_allocator]; heaplab-small, the lean heap with
+//      feature `small`, in a cargo run of its own), built twice: the random-actions
 //      workload (release), and a minimal module (a Vec and a Box<[u8]>,
 //      profile `size`, then `wasm-opt -Oz`) whose bytes are the code size;
 //   3. the workload timed here in Node, as natively: random actions in
@@ -35,6 +36,7 @@ const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
 const MODULES = {
   segregated: "heaplab-segregated",
   "checked(seg)": "heaplab-checked",
+  "small(seg)": "heaplab-small",
   talc: "talc",
   rlsf: "rlsf",
   dlmalloc: "dlmalloc",
@@ -51,10 +53,20 @@ function run(cmd, args, options = {}) {
   return r.stdout;
 }
 
+/**
+ * Modules built by a cargo run of their own: the heaplab feature they enable
+ * (`small`) would otherwise reach every module of the same build, as Cargo
+ * unifies a crate's features across the packages it builds together.
+ */
+const SEPARATE = ["heaplab-small"];
+
 function buildWasm() {
-  const common = ["--target", "wasm32-unknown-unknown", "--manifest-path", join(wasmDir, "Cargo.toml"), "--target-dir", targetDir, "--workspace"];
-  run("cargo", ["build", "--release", ...common]);
-  run("cargo", ["build", "--profile", "size", "--features", "size", ...common]);
+  const common = ["--target", "wasm32-unknown-unknown", "--manifest-path", join(wasmDir, "Cargo.toml"), "--target-dir", targetDir];
+  const builds = [["--workspace", ...SEPARATE.flatMap((dir) => ["--exclude", `bench-wasm-${dir}`])], ...SEPARATE.map((dir) => ["-p", `bench-wasm-${dir}`])];
+  for (const packages of builds) {
+    run("cargo", ["build", "--release", ...common, ...packages]);
+    run("cargo", ["build", "--profile", "size", "--features", "size", ...common, ...packages]);
+  }
 }
 
 const wasmFile = (profile, dir) => join(targetDir, "wasm32-unknown-unknown", profile, `bench_wasm_${dir.replaceAll("-", "_")}.wasm`);
@@ -105,6 +117,7 @@ for (const [name, dir] of Object.entries(MODULES)) {
 }
 if (smoke) {
   const failures = [];
+  const sizes = {};
   for (const [name, { start, run: step, finish }] of modules) {
     for (const max of [200, 30000]) {
       start(7, max);
@@ -116,7 +129,11 @@ if (smoke) {
     const size = codeSize(MODULES[name]);
     console.error(`[bench] smoke ${name}: minimal module ${size} bytes`);
     if (!(size > 1000 && size < 64 * 1024)) failures.push(`${name}: minimal module of ${size} bytes`);
+    sizes[name] = size;
   }
+  // The size build must be the smaller one (if the default module were as
+  // small, the `small` feature would have reached it too).
+  if (!(sizes["small(seg)"] < sizes.segregated)) failures.push(`small(seg) ${sizes["small(seg)"]} bytes, not below segregated ${sizes.segregated}`);
   if (failures.length) {
     console.error(`[bench] smoke failed:\n  ${failures.join("\n  ")}`);
     process.exit(1);

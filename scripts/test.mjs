@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs every suite, in order: Rust (cargo test, and the core built without
-// std), the benchmark's wasm modules (built, run briefly, measured), the Node
+// Runs every suite, in order: Rust (cargo test; the lean heap's tests again
+// with feature `small`; the core built without std, in both builds), the
+// benchmark's wasm modules (built, run briefly, measured), the Node
 // and front-end unit
 // tests (Vitest, incl. the built wasm package loaded in Node), the production
 // build, and the end-to-end tests in headless Chromium against that build.
@@ -15,8 +16,11 @@ const only = process.argv.slice(2);
 
 const SUITES = [
   ["rust", "cargo", ["test", "--workspace", "--quiet"]],
+  // The lean heap compiled for code size passes the lean heap's tests.
+  ["small", "cargo", ["test", "-p", "heaplab", "--features", "small", "--test", "all", "--quiet", "lean"]],
   // The core builds without std, as a kernel or a wasm program uses it.
   ["no_std", "cargo", ["build", "-p", "heaplab", "--target", "wasm32-unknown-unknown", "--quiet"]],
+  ["no_std-small", "cargo", ["build", "-p", "heaplab", "--features", "small", "--target", "wasm32-unknown-unknown", "--quiet"]],
   ["bench", "node", ["scripts/bench.mjs", "--smoke"]],
   ["unit", "npx", ["vitest", "run"]],
   ["build", "npx", ["vite", "build", "--logLevel", "warn"]],
@@ -35,5 +39,6 @@ for (const [name, cmd, args] of SUITES) {
 }
 
 console.log("\n=== summary");
-for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(6)} ${r.seconds}s`);
+const width = Math.max(...results.map((r) => r.name.length));
+for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(width)} ${r.seconds}s`);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

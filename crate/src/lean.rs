@@ -31,6 +31,33 @@
 //!   its size to the smallest hole that holds it:
 //!   [`Policy::place_growing_again`]).
 //!
+//! # The lean heap compiled for code size (feature `small`)
+//!
+//! With the crate feature `small`, [`LeanHeap`] keeps its API, its blocks,
+//! segments, [`check`](LeanHeap::check) and [`stats`](LeanHeap::stats), and
+//! is still complete (any alignment up to [`MAX_ALIGN`], contiguous and
+//! new segments, merging on every free, realloc in place before moving,
+//! `None` on out of memory with nothing changed), but takes one compact
+//! path, for wasm modules where bytes count more than speed:
+//!
+//! * no quick lists ([`QUICK`] is never set; [`LeanHeap::flush`] returns
+//!   false), no separate fast path, no slide on realloc;
+//! * one search, [`Policy::take`]: a block of [`Request::worst_case`]
+//!   bytes, so that the alignment gap is a subtraction (segregated fit
+//!   scans the list of that size's class, then takes the head of the next
+//!   non-empty class; no rounding up to a class, no separate fallback);
+//! * a free block that changes is removed and inserted again (no
+//!   [`Policy::try_replace`]); the rest of a block split off, and each
+//!   shrunk tail, is released as a used block would be, so one merge
+//!   routine does it all;
+//! * growth asks the source for the whole block (and a segment head) at
+//!   once, as talc does, not only for what the free tail lacks: at times a
+//!   wasm page more, one try instead of two.
+//!
+//! A minimal wasm module (a `Vec` and a `Box<[u8]>`) with
+//! `GlobalLeanHeap<WasmMemory, Segregated>` is about 2.7 KB after
+//! `wasm-opt -Oz` instead of 4.6 KB (`crate/bench/wasm/heaplab-small`).
+//!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
 //!             16 bytes              G-8                        8 bytes
@@ -62,8 +89,11 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::block::{round_up, Block, Fit, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, SIZE_MASK, USED};
+#[cfg(not(feature = "small"))]
+use crate::block::Fit;
+use crate::block::{round_up, Block, Request, FOOTER, HEADER, MAX_BLOCK, PREV_USED, SIZE_MASK, USED};
 use crate::check::CheckError;
+#[cfg(not(feature = "small"))]
 use crate::events::NoObserver;
 use crate::pages::PageSource;
 use crate::policy::{Policy, PolicyKind};
@@ -187,6 +217,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cfg_attr(target_family = "wasm", inline)]
     pub(crate) fn alloc_pow2(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         debug_assert!(align.is_power_of_two(), "alloc_pow2 needs a power-of-two alignment");
+        #[cfg(not(feature = "small"))]
         if align <= GRANULE && size <= MAX_SIZE {
             // The common case, inlined: no alignment gap to compute.
             let need = block_size::<P>(size);
@@ -221,7 +252,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// Over-aligned requests, bad arguments, and growing the heap until the
     /// request fits: first by only what the newest segment's free tail
     /// lacks (enough when the source's memory is contiguous with it), then,
-    /// if that memory turned out to be elsewhere, by the whole block.
+    /// if that memory turned out to be elsewhere, by the whole block. The
+    /// size build, which has no fast path, comes here for every request.
     #[cold]
     #[inline(never)]
     fn alloc_slow(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
@@ -231,12 +263,26 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         let req = Request::new(size, align, GRANULE, Self::MIN);
         let mut grown = 0;
         loop {
+            #[cfg(not(feature = "small"))]
             // SAFETY: as in `alloc`.
             if let Some(fit) = unsafe { self.policy.find(&req, &mut NoObserver) }.fit {
                 // SAFETY: the policy found `fit` among our free blocks.
                 return Some(unsafe { self.place_found(fit) });
             }
-            if grown == 2 {
+            // The size build asks for a block that holds the request
+            // wherever it starts (over-asking when over-aligned), so that
+            // the gap is simple to compute.
+            #[cfg(feature = "small")]
+            // SAFETY: as in `alloc`.
+            if let Some(b) = unsafe { self.policy.take(req.worst_case()) } {
+                // SAFETY: the policy took `b`, of at least `worst_case`
+                // bytes, from our free blocks.
+                return Some(unsafe { self.place_aligned(b, req.need, align) });
+            }
+            // The size build grows once, by the whole block (as talc does),
+            // not first by what the free tail lacks: one code path, at
+            // times a wasm page more.
+            if grown == if cfg!(feature = "small") { 1 } else { 2 } {
                 return None;
             }
             if grown == 0 && self.flush() {
@@ -244,7 +290,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 // before growing.
                 continue;
             }
-            self.grow(req.worst_case(), grown == 1)?;
+            self.grow(req.worst_case(), grown == 1 || cfg!(feature = "small"))?;
             grown += 1;
         }
     }
@@ -260,6 +306,16 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn place(&mut self, b: Block, size: usize, need: usize, prev: u64) -> NonNull<u8> {
+        #[cfg(feature = "small")]
+        // SAFETY: forwarded to the caller; the size build makes `b` a used
+        // block of all `size` bytes, then gives the tail back.
+        unsafe {
+            b.add(size).set_prev_used(true);
+            b.set_header(size as u64 | USED | prev);
+            self.shrink(b, USED | prev, size, need);
+            b.payload()
+        }
+        #[cfg(not(feature = "small"))]
         // SAFETY: forwarded to the caller.
         unsafe {
             let tail = size - need;
@@ -277,6 +333,37 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
     }
 
+    /// Turns free block `b`, out of the index and of at least
+    /// [`Request::worst_case`] bytes, into a used block of `need` bytes
+    /// whose payload is aligned to `align`: an alignment gap before it
+    /// becomes a free block, and so does the rest after it, when it makes
+    /// one. The size build's only placement.
+    ///
+    /// # Safety
+    /// `b` is a free block of this heap just taken from the index, of at
+    /// least the worst case of a request of `need` bytes aligned to `align`.
+    #[cfg(feature = "small")]
+    unsafe fn place_aligned(&mut self, b: Block, need: usize, align: usize) -> NonNull<u8> {
+        // SAFETY: as in `place`; the gap and `need` fit in `b` (the worst
+        // case counts the largest gap: `Self::MIN + align - GRANULE`).
+        unsafe {
+            let size = b.size();
+            let first = b.addr() + HEADER;
+            // (Payloads are granule-aligned: no gap below that.)
+            let mut gap = first.wrapping_neg() & (align - 1);
+            if align <= GRANULE || gap == 0 {
+                return self.place(b, size, need, PREV_USED);
+            }
+            if gap < Self::MIN {
+                gap = round_up(first + Self::MIN, align) - first;
+            }
+            b.write_free(gap, true);
+            self.policy.insert(b);
+            // After the gap, which is a free block now.
+            self.place(b.add(gap), size - gap, need, 0)
+        }
+    }
+
     /// Turns the free block of `fit`, still in the index, into a used block:
     /// the alignment gap before it keeps the block's place in the index,
     /// or else the rest after it does (so address-ordered lists need no
@@ -284,6 +371,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     ///
     /// # Safety
     /// `fit` was just found by the policy among this heap's free blocks.
+    #[cfg(not(feature = "small"))]
     unsafe fn place_found(&mut self, fit: Fit) -> NonNull<u8> {
         // SAFETY: as in `place`; `fit.block` is indexed.
         unsafe {
@@ -318,6 +406,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// follows a used block.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
+    #[cfg(not(feature = "small"))]
     unsafe fn replace_free(&mut self, old: Block, new: Block, size: usize) {
         // SAFETY: forwarded to the caller; `remove` runs before the header
         // changes and `insert` after, as the policy contract requires.
@@ -347,7 +436,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let h = b.header();
             debug_assert!(h & USED != 0 && h & QUICK == 0, "free of a block that is not used");
             let size = (h & SIZE_MASK) as usize;
-            if size <= QUICK_MAX && self.policy.quick_lists() {
+            if size <= QUICK_MAX && self.policy.quick_lists() && cfg!(not(feature = "small")) {
                 // Small: onto its quick list, still used, not merged.
                 let q = &mut self.quick[size / GRANULE];
                 b.set_next_free(*q);
@@ -382,9 +471,34 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn release(&mut self, b: Block, h: u64) {
-        // SAFETY: `b` is a used block (caller), so its header, the next
-        // header (a block or the epilogue) and, when the prev-used bit is
-        // clear, the previous block's footer are valid.
+        // `b` is a used block (caller), so its header, the next header (a
+        // block or the epilogue) and, when the prev-used bit is clear, the
+        // previous block's footer are valid.
+        #[cfg(feature = "small")]
+        // SAFETY: as said above; each free neighbour is removed from the
+        // index before its header is overwritten, the merged block inserted
+        // after its header is written.
+        unsafe {
+            let mut b = b;
+            let mut size = (h & SIZE_MASK) as usize;
+            let next = b.add(size);
+            let nh = next.header();
+            if nh & USED == 0 {
+                self.policy.remove(next);
+                size += (nh & SIZE_MASK) as usize;
+            } else {
+                next.set_header(nh & !PREV_USED);
+            }
+            if h & PREV_USED == 0 {
+                b = b.prev();
+                self.policy.remove(b);
+                size += b.size();
+            }
+            b.write_free(size, true);
+            self.policy.insert(b);
+        }
+        #[cfg(not(feature = "small"))]
+        // SAFETY: as said above.
         unsafe {
             let mut size = (h & SIZE_MASK) as usize;
             let next = b.add(size);
@@ -435,6 +549,10 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             if let Some(p) = self.realloc_move(ptr, old_size, new_size, align) {
                 return Some(p);
             }
+            if cfg!(feature = "small") && !again {
+                // No quick lists to have flushed: nothing changed.
+                return None;
+            }
             // Out of memory; but the failed allocation flushed the quick
             // lists first, which may have freed a neighbour, and a policy
             // that wanted the block placed again takes what there is: look
@@ -444,7 +562,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     }
 
     /// `realloc` without a new block: shrink in place, grow into a free
-    /// block after it, or slide down into a free block before it. `None`
+    /// block after it, or slide down into a free block before it (not in
+    /// the size build). `None`
     /// when none of them has room, or when the block would grow to more
     /// than twice its size and `grow` is false (the policy wants such a
     /// block placed again: [`Policy::place_growing_again`]).
@@ -453,6 +572,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// As [`LeanHeap::realloc`]; `new_size <= MAX_SIZE`.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
+    // (The size build, which does not slide, needs neither `old_size` nor `align`.)
+    #[cfg_attr(feature = "small", allow(unused_variables))]
     unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, grow: bool) -> Option<NonNull<u8>> {
         let need = block_size::<P>(new_size);
         // The next header is about `old_size` on: start loading it now, so
@@ -473,6 +594,17 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let next = b.add(size);
             let nh = next.header();
             let total = size + (nh & SIZE_MASK) as usize;
+            #[cfg(feature = "small")]
+            if nh & USED == 0 && total >= need {
+                // Grow over the free block after it, then give back what
+                // is not needed.
+                self.policy.remove(next);
+                b.add(total).set_prev_used(true);
+                b.set_header((h & !SIZE_MASK) | total as u64);
+                self.shrink(b, h, total, need);
+                return Some(ptr);
+            }
+            #[cfg(not(feature = "small"))]
             if nh & USED == 0 && total >= need {
                 // Grow into the free block after it; what is left of it
                 // keeps its index place.
@@ -487,6 +619,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 }
                 return Some(ptr);
             }
+            #[cfg(not(feature = "small"))]
             if h & PREV_USED == 0 {
                 // Slide down into the free block before it (and take the
                 // free block after it too): the same bytes move as with a
@@ -525,10 +658,20 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// `size`; `need <= size`.
     #[inline]
     unsafe fn shrink(&mut self, b: Block, h: u64, size: usize, need: usize) {
-        let mut tail = size - need;
+        let tail = size - need;
         if tail < Self::MIN {
             return;
         }
+        #[cfg(feature = "small")]
+        // SAFETY: the tail lies inside `b`; the size build makes it a used
+        // block and releases it (merged with a free block after it).
+        unsafe {
+            b.set_header((h & !SIZE_MASK) | need as u64);
+            let h = tail as u64 | USED | PREV_USED;
+            b.add(need).set_header(h);
+            self.release(b.add(need), h);
+        }
+        #[cfg(not(feature = "small"))]
         // SAFETY: the tail lies inside `b`; the next header is valid (caller).
         unsafe {
             b.set_header((h & !SIZE_MASK) | need as u64);
@@ -536,8 +679,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let next = b.add(size);
             let nh = next.header();
             if nh & USED == 0 {
-                tail += (nh & SIZE_MASK) as usize;
-                self.replace_free(next, t, tail);
+                self.replace_free(next, t, tail + (nh & SIZE_MASK) as usize);
             } else {
                 next.set_header(nh & !PREV_USED);
                 t.write_free(tail, true);
@@ -551,9 +693,10 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     fn realloc_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
         let mut to = self.alloc_pow2(new_size, align)?;
         let n = old_size.min(new_size);
-        if n >= SLOW_COPY_MIN && slow_copy_distance(to.as_ptr().addr().wrapping_sub(ptr.as_ptr().addr())) {
+        if cfg!(not(feature = "small")) && n >= SLOW_COPY_MIN && slow_copy_distance(to.as_ptr().addr().wrapping_sub(ptr.as_ptr().addr())) {
             // Another block makes the copy several times faster: take one
-            // (if there is one) and give this one back.
+            // (if there is one) and give this one back (not in the size
+            // build: 49 bytes of wasm).
             if let Some(other) = self.alloc_pow2(new_size, align) {
                 // SAFETY: `to` was just allocated here and holds nothing yet.
                 unsafe { self.free(to) };
@@ -573,8 +716,13 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// Returns every block on the quick lists to the free list, merged with
     /// its free neighbours; whether there were any. The heap does this by
     /// itself before it grows; call it to see the fully merged heap
-    /// (`check` and `stats` are right either way).
+    /// (`check` and `stats` are right either way). Always false in the size
+    /// build (feature `small`), which keeps no quick lists.
     pub fn flush(&mut self) -> bool {
+        if cfg!(feature = "small") {
+            // The size build keeps no quick lists.
+            return false;
+        }
         let mut any = false;
         for i in 0..QUICK_LISTS {
             let mut cur = self.quick[i].take();

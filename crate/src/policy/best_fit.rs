@@ -230,4 +230,14 @@ mod tests {
     fn trie_search_is_logarithmic() {
         testkit::few_examined::<BestFit>(40);
     }
+
+    /// The size build's take, the trait's default (find, then remove): the
+    /// smallest block that is big enough, the oldest of that size.
+    #[test]
+    fn take_is_best_fit() {
+        testkit::take_never_misses::<BestFit>(|entries, size, got| {
+            let want = entries.iter().filter(|e| e.size >= size).min_by_key(|e| (e.size, e.seq));
+            assert_eq!(Some(got), want.map(|e| e.block), "take({size})");
+        });
+    }
 }

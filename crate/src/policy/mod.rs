@@ -213,6 +213,27 @@ pub trait Policy: Sized {
         None
     }
 
+    /// The one search of the lean heap compiled for code size (feature
+    /// `small`): removes a free block of at least `size` bytes (a granule
+    /// multiple) from the index and returns it, or `None` when the index
+    /// holds none (it must not miss one). The default asks
+    /// [`find`](Policy::find) for a block of exactly that size with no
+    /// alignment gap.
+    ///
+    /// # Safety
+    /// See the trait docs.
+    unsafe fn take(&mut self, size: usize) -> Option<Block> {
+        // Alignment 8 with granule 8: `fits` needs no gap, so `min_block`
+        // is never used, and the block size needed is `size` itself.
+        let req = Request::new(size - crate::block::HEADER, 1, 8, 0);
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let b = self.find(&req, &mut crate::events::NoObserver).fit?.block;
+            self.remove(b);
+            Some(b)
+        }
+    }
+
     /// Optional fast path: `old` (indexed, header unchanged) is about to be
     /// replaced by a free block at `new` of `new_size` bytes that takes its
     /// place in address order (no other indexed block lies between them).
@@ -347,6 +368,11 @@ impl Policy for AnyPolicy {
     unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.take_quick(need) })
+    }
+    #[inline]
+    unsafe fn take(&mut self, size: usize) -> Option<Block> {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.take(size) })
     }
     #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {

@@ -92,6 +92,29 @@ fn class(size: usize) -> (usize, usize) {
     (fl, sl)
 }
 
+/// [`class`] for the lean heap compiled for code size (feature `small`):
+/// one out-of-line copy, its result packed in one word (`fl << SL_LOG |
+/// sl`), so that each caller pays only a call.
+#[cfg(feature = "small")]
+#[inline(never)]
+fn class_packed(size: usize) -> usize {
+    let (fl, sl) = class(size);
+    fl << SL_LOG | sl
+}
+
+/// The class of a block of `size` bytes, as the list operations find it:
+/// [`class`] inlined, or [`class_packed`] called in the size build.
+#[inline(always)]
+fn block_class(size: usize) -> (usize, usize) {
+    #[cfg(feature = "small")]
+    {
+        let c = class_packed(size);
+        (c >> SL_LOG, c & (SL_COUNT - 1))
+    }
+    #[cfg(not(feature = "small"))]
+    class(size)
+}
+
 /// The first class all of whose blocks are at least `size` bytes (`size`
 /// a multiple of 8): the class of `size` plus one class width minus one.
 /// `fl` is `FL_COUNT` when no block can be that big.
@@ -344,12 +367,13 @@ impl Policy for Segregated {
     }
 
     /// Pushes `b` on the front of its class's list. O(1).
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
+    #[cfg_attr(all(not(target_family = "wasm"), not(feature = "small")), inline(always))]
+    #[cfg_attr(all(target_family = "wasm", not(feature = "small")), inline)]
+    #[cfg_attr(feature = "small", inline(never))]
     unsafe fn insert(&mut self, b: Block) {
         // SAFETY: forwarded to the caller; a header is there.
         unsafe {
-            let (fl, sl) = class(b.size());
+            let (fl, sl) = block_class(b.size());
             self.push(b, fl, sl);
         }
     }
@@ -366,12 +390,13 @@ impl Policy for Segregated {
     }
 
     /// Unlinks `b` from its class's list. O(1).
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
+    #[cfg_attr(all(not(target_family = "wasm"), not(feature = "small")), inline(always))]
+    #[cfg_attr(all(target_family = "wasm", not(feature = "small")), inline)]
+    #[cfg_attr(feature = "small", inline(never))]
     unsafe fn remove(&mut self, b: Block) {
         // SAFETY: forwarded to the caller; a header is there.
         unsafe {
-            let (fl, sl) = class(b.size());
+            let (fl, sl) = block_class(b.size());
             self.unlink(b, fl, sl);
         }
     }
@@ -439,6 +464,35 @@ impl Policy for Segregated {
             debug_assert_eq!(size, b.size(), "class ({fl}, {sl}) size");
             debug_assert!(size >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
             Some((b, size))
+        }
+    }
+
+    /// The own class's list first, for the first block of at least `size`
+    /// bytes (the first one in an exact class below 256 bytes, usually
+    /// one of the first few above), then the head of the first non-empty
+    /// class above it, which always fits. Unlike [`find`](Policy::find)
+    /// it does not round the request up to a class: one loop serves both
+    /// what the rounding would skip and the fallback scan.
+    unsafe fn take(&mut self, size: usize) -> Option<Block> {
+        let (mut fl, mut sl) = block_class(size);
+        loop {
+            let mut cur = self.head(fl, sl);
+            // SAFETY: listed blocks are free blocks with valid headers and
+            // links (trait contract).
+            unsafe {
+                while let Some(b) = cur {
+                    if b.size() >= size {
+                        // (`remove` finds the class again: one copy of
+                        // `unlink`.)
+                        self.remove(b);
+                        return Some(b);
+                    }
+                    cur = b.next_free();
+                }
+            }
+            // Every block of a class above `size`'s is bigger: the head of
+            // the next non-empty list is taken.
+            (fl, sl) = self.first_class_from(fl, sl + 1)?;
         }
     }
 
@@ -607,5 +661,18 @@ mod tests {
     #[test]
     fn search_is_constant_time() {
         testkit::few_examined::<Segregated>(1);
+    }
+
+    /// The size build's take: the newest block of the own class that is
+    /// big enough (its list is newest first), else the head (newest) of
+    /// the lowest non-empty class above.
+    #[test]
+    fn take_own_class_then_above() {
+        testkit::take_never_misses::<Segregated>(|entries, size, got| {
+            let c = class(size);
+            let own = entries.iter().filter(|e| class(e.size) == c && e.size >= size).max_by_key(|e| e.seq);
+            let above = || entries.iter().filter(|e| class(e.size) > c).min_by_key(|e| (class(e.size), core::cmp::Reverse(e.seq)));
+            assert_eq!(Some(got), own.or_else(above).map(|e| e.block), "take({size})");
+        });
     }
 }

@@ -120,6 +120,71 @@ fn check_events(events: &[Event], s: &Search) {
     assert_eq!(s.fit.is_some(), events.iter().any(|e| matches!(e, Event::Choose { .. })), "Choose iff found");
 }
 
+/// Header-only blocks in the slots of a buffer, an index over some of
+/// them, and the shadow list of those it holds.
+struct Slots<P: Policy> {
+    /// The blocks' memory (`STRIDE` bytes a slot).
+    buf: Vec<u64>,
+    index: P,
+    /// The policy's minimum block.
+    min: usize,
+    /// `shadow[i]`: the indexed block of slot `i`, if any.
+    shadow: Vec<Option<Entry>>,
+    /// Insertions so far (the next entry's age).
+    seq: u64,
+}
+
+impl<P: Policy> Slots<P> {
+    fn new(slots: usize) -> Self {
+        Slots { buf: vec![0; slots * STRIDE / 8], index: P::new(P::KIND.unwrap()), min: min_block(P::LINKS, 8), shadow: vec![None; slots], seq: 0 }
+    }
+
+    fn base(&mut self) -> NonNull<u8> {
+        NonNull::new(self.buf.as_mut_ptr().cast::<u8>()).unwrap()
+    }
+
+    /// Indexes a block of a random size at slot `i` (not indexed).
+    fn insert(&mut self, i: usize, rng: &mut Rng) {
+        let size = random_size(rng, self.min);
+        let b = fake_block(self.base(), i, size);
+        // SAFETY: `b` is a free block with room for five links, not
+        // indexed, of `size` bytes (either way in).
+        unsafe {
+            if rng.below(2) == 0 {
+                self.index.insert(b);
+            } else {
+                self.index.insert_sized(b, size);
+            }
+        }
+        self.seq += 1;
+        self.shadow[i] = Some(Entry { block: b, size, seq: self.seq });
+    }
+
+    /// Removes the block of slot `i` from the index.
+    fn remove(&mut self, i: usize) {
+        let e = self.shadow[i].take().expect("slot holds an indexed block");
+        // SAFETY: `e.block` is indexed with its header unchanged.
+        unsafe { self.index.remove(e.block) };
+    }
+
+    /// The slot of block `b` (which starts 0 or 8 bytes into it).
+    fn slot(&mut self, b: Block) -> usize {
+        (b.addr() - self.base().as_ptr().addr()) / STRIDE
+    }
+
+    /// Every indexed block.
+    fn entries(&self) -> Vec<Entry> {
+        self.shadow.iter().flatten().copied().collect()
+    }
+
+    /// After each step: the count, and the index's own check.
+    fn verify(&self, step: usize) {
+        assert_eq!(self.index.len(), self.shadow.iter().flatten().count(), "len after step {step}");
+        // SAFETY: every indexed block is readable.
+        unsafe { self.index.check() }.unwrap_or_else(|e| panic!("check after step {step}: {e}"));
+    }
+}
+
 /// Random inserts, removes, `try_replace`s and finds on an index of
 /// header-only blocks, compared with a shadow list after every step by
 /// `judge` (which knows the policy's choice rule) and by the index's own
@@ -128,117 +193,124 @@ fn check_events(events: &[Event], s: &Search) {
 pub fn random_index<P: Policy>(judge: fn(&[Entry], &Request, &Search), keeps_place: fn(Block, Block, usize, usize) -> bool, seed: u64) {
     let slots = if cfg!(miri) { 48 } else { 400 };
     let steps = if cfg!(miri) { 200 } else { 20_000 };
-    let mut buf: Vec<u64> = vec![0; slots * STRIDE / 8];
-    let base = NonNull::new(buf.as_mut_ptr().cast::<u8>()).unwrap();
-    let mut p = P::new(P::KIND.unwrap());
-    let min = min_block(P::LINKS, 8);
-    let mut shadow: Vec<Option<Entry>> = vec![None; slots];
+    let mut t = Slots::<P>::new(slots);
+    let base = t.base();
+    let min = t.min;
     let mut rng = Rng::new(seed);
-    let mut seq = 0u64;
     for step in 0..steps {
         let i = rng.below(slots);
-        match (rng.below(10), shadow[i]) {
-            (0..=4, None) => {
-                let size = random_size(&mut rng, min);
-                let b = fake_block(base, i, size);
-                // SAFETY: `b` is a free block with room for five links, not
-                // indexed, of `size` bytes (either way in).
-                unsafe {
-                    if rng.below(2) == 0 {
-                        p.insert(b);
-                    } else {
-                        p.insert_sized(b, size);
-                    }
-                }
-                seq += 1;
-                shadow[i] = Some(Entry { block: b, size, seq });
-            }
-            (0..=3, Some(e)) => {
-                // SAFETY: `e.block` is indexed with its header unchanged.
-                unsafe { p.remove(e.block) };
-                shadow[i] = None;
-            }
+        match (rng.below(10), t.shadow[i]) {
+            (0..=4, None) => t.insert(i, &mut rng),
+            (0..=3, Some(_)) => t.remove(i),
             (4..=6, Some(e)) => {
                 // Replace by a block in the same slot (maybe the same block,
                 // maybe 8 bytes on, overlapping its links) or in a free slot.
                 let j = rng.below(slots);
-                let (j, off) = if shadow[j].is_none() { (j, 0) } else { (i, 8 * rng.below(2)) };
+                let (j, off) = if t.shadow[j].is_none() { (j, 0) } else { (i, 8 * rng.below(2)) };
                 let new = slot_block(base, j, off);
                 let new_size = if rng.below(4) == 0 { e.size } else { random_size(&mut rng, min) };
                 // SAFETY: `e.block` is indexed with its header unchanged;
                 // `new` has link room; the header is written after, and on
                 // `false` the heap's order (remove, write, insert) is kept.
                 unsafe {
-                    let done = p.try_replace(e.block, new, new_size);
+                    let done = t.index.try_replace(e.block, new, new_size);
                     if !done {
-                        p.remove(e.block);
+                        t.index.remove(e.block);
                     }
                     write_header(new, new_size);
                     if !done {
-                        p.insert(new);
+                        t.index.insert(new);
                     }
                 }
                 let kept = keeps_place(e.block, new, e.size, new_size);
                 if !kept {
-                    seq += 1;
+                    t.seq += 1;
                 }
-                shadow[i] = None;
-                shadow[j] = Some(Entry { block: new, size: new_size, seq: if kept { e.seq } else { seq } });
+                t.shadow[i] = None;
+                t.shadow[j] = Some(Entry { block: new, size: new_size, seq: if kept { e.seq } else { t.seq } });
             }
             _ => {
                 let size = random_size(&mut rng, min) - 8 - 8 * rng.below(3);
                 let align = [8, 8, 8, 8, 16, 64, 256, 4096][rng.below(8)];
                 let req = Request::new(size.max(1), align, 8, min);
-                let entries: Vec<Entry> = shadow.iter().flatten().copied().collect();
+                let entries = t.entries();
                 let mut rec = Recorder::<4096>::new();
                 // SAFETY: the index holds valid free blocks.
-                let s = unsafe { p.find(&req, &mut rec) };
+                let s = unsafe { t.index.find(&req, &mut rec) };
                 assert_eq!(rec.dropped(), 0, "the recorder is big enough for a whole search");
                 check_events(rec.events(), &s);
                 // SAFETY: as above, without events.
-                let quiet = unsafe { p.find(&req, &mut NoObserver) };
+                let quiet = unsafe { t.index.find(&req, &mut NoObserver) };
                 assert_eq!(s, quiet, "the observer changed the search");
                 judge(&entries, &req, &s);
                 if let Some(fit) = s.fit {
                     let e = entries.iter().find(|e| e.block == fit.block).expect("found block is indexed");
                     assert_eq!(fits(e.block, e.size, &req), Ok(fit), "the fit is what `fits` says");
                     if rng.below(2) == 0 {
-                        let j = (fit.block.addr() - base.as_ptr().addr()) / STRIDE;
-                        debug_assert!(shadow[j].is_some_and(|e| e.block == fit.block));
-                        // SAFETY: indexed, header unchanged.
-                        unsafe { p.remove(fit.block) };
-                        shadow[j] = None;
+                        let j = t.slot(fit.block);
+                        debug_assert!(t.shadow[j].is_some_and(|e| e.block == fit.block));
+                        t.remove(j);
                     }
                 }
             }
         }
-        let n = shadow.iter().flatten().count();
-        assert_eq!(p.len(), n, "len after step {step}");
-        // SAFETY: every indexed block is readable.
-        unsafe { p.check() }.unwrap_or_else(|e| panic!("check after step {step}: {e}"));
+        t.verify(step);
         if step % 64 == 0 {
-            for (j, e) in shadow.iter().enumerate() {
+            for (j, e) in t.shadow.iter().enumerate() {
                 // SAFETY: every slot holds a readable header-only block or zeros.
                 unsafe {
                     match e {
-                        Some(e) => assert!(p.contains(e.block), "indexed block missing"),
+                        Some(e) => assert!(t.index.contains(e.block), "indexed block missing"),
                         None => {
                             let b = fake_block(base, j, random_size(&mut rng, min));
-                            assert!(!p.contains(b), "unindexed block found");
+                            assert!(!t.index.contains(b), "unindexed block found");
                         }
                     }
                 }
             }
         }
     }
-    for e in shadow.iter().flatten() {
+    for e in t.entries() {
         // SAFETY: indexed, header unchanged.
-        unsafe { p.remove(e.block) };
+        unsafe { t.index.remove(e.block) };
     }
-    assert!(p.is_empty());
+    assert!(t.index.is_empty());
     // SAFETY: empty.
-    unsafe { p.check() }.unwrap();
-    drop(buf);
+    unsafe { t.index.check() }.unwrap();
+}
+
+/// The size build's [`Policy::take`] (feature `small`): random inserts,
+/// removes and takes on an index of header-only blocks. A take returns a
+/// block iff the index holds one of at least the size asked; that block
+/// is big enough, was indexed, is no longer, and is the one `judge`
+/// (which knows the policy's choice rule) expects.
+pub fn take_never_misses<P: Policy>(judge: fn(&[Entry], usize, Block)) {
+    let slots = if cfg!(miri) { 48 } else { 400 };
+    let steps = if cfg!(miri) { 200 } else { 20_000 };
+    let mut t = Slots::<P>::new(slots);
+    let mut rng = Rng::new(9);
+    for step in 0..steps {
+        let i = rng.below(slots);
+        match (rng.below(3), t.shadow[i]) {
+            (0..=1, None) => t.insert(i, &mut rng),
+            (0, Some(_)) => t.remove(i),
+            _ => {
+                let size = random_size(&mut rng, t.min);
+                let entries = t.entries();
+                // SAFETY: the index holds valid free blocks.
+                let got = unsafe { t.index.take(size) };
+                assert_eq!(got.is_some(), entries.iter().any(|e| e.size >= size), "take({size}) at step {step}: {got:?}");
+                if let Some(b) = got {
+                    let e = entries.iter().find(|e| e.block == b).expect("the taken block was indexed");
+                    assert!(e.size >= size, "take({size}) returned a block of {} bytes", e.size);
+                    judge(&entries, size, b);
+                    let j = t.slot(b);
+                    t.shadow[j] = None;
+                }
+            }
+        }
+        t.verify(step);
+    }
 }
 
 /// Many free blocks of random sizes (plus one huge block, so that every

@@ -1007,6 +1007,7 @@ fn realloc_growing_twice_every_policy() {
 /// modulo 4 KiB (a slow `memcpy` distance on AMD Zen): neither to a free
 /// block found there (it takes another one) nor by sliding into a free
 /// block before it (it moves instead).
+#[cfg(not(feature = "small"))]
 fn realloc_avoids_slow_copy_distance<P: Policy>(kind: PolicyKind) {
     let slow = |to: NonNull<u8>, from: NonNull<u8>| to.addr().get().wrapping_sub(from.addr().get()) % 4096 == 16;
     // (sizes of blocks 0..4 from a fresh heap, the block to free, the
@@ -1035,6 +1036,8 @@ fn realloc_avoids_slow_copy_distance<P: Policy>(kind: PolicyKind) {
     }
 }
 
+// The size build (feature `small`) leaves the steering out.
+#[cfg(not(feature = "small"))]
 #[test]
 fn realloc_avoids_slow_copy_distance_every_policy() {
     each_policy!(realloc_avoids_slow_copy_distance);
