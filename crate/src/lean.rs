@@ -515,7 +515,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                     self.policy.remove(next);
                 }
                 let p = b.prev();
-                self.replace_free(p, p, p.size() + size);
+                self.replace_free(p, p, b.addr() - p.addr() + size);
             } else if next_free {
                 // The free block after gives its index place to this one.
                 self.replace_free(next, b, size);
@@ -624,8 +624,10 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 // Slide down into the free block before it (and take the
                 // free block after it too): the same bytes move as with a
                 // new block, without searching, and the hole gets filled.
+                // Its size from its footer (no read of its header, a
+                // cache miss when the slide does not happen).
                 let p = b.prev();
-                let psize = p.size();
+                let psize = b.addr() - p.addr();
                 let avail = psize + if nh & USED == 0 { total } else { size };
                 let to = p.payload();
                 let n = old_size.min(new_size);
