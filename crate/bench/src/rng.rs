@@ -1,7 +1,11 @@
 // A small, fast, seedable PRNG, shared by the native benchmark and (through
 // `include!`) the wasm modules, so both draw the same actions for a seed.
+// Only 64-bit arithmetic: a 128-bit multiply is a library call in wasm
+// (`__multi3`), which took 29 % of a wasm module's time with wyrand and
+// pressed every allocator's figure towards the harness's own cost.
 
-/// wyrand: one 64-bit state word, one multiply per number.
+/// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
+/// generators", OOPSLA 2014): one 64-bit state word.
 pub struct Rng(u64);
 
 impl Rng {
@@ -11,15 +15,20 @@ impl Rng {
 
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0xA076_1D64_78BD_642F);
-        let t = u128::from(self.0) * u128::from(self.0 ^ 0xE703_7ED1_A0B4_28DB);
-        (t >> 64) as u64 ^ t as u64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 
-    /// Uniform in `lo..hi` (`hi > lo`), by multiply-shift (bias negligible here).
+    /// Uniform in `lo..hi` (`hi - lo < 2^32`), by multiply-shift of the top
+    /// 32 bits (bias negligible here).
     #[inline]
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + ((u128::from(self.next_u64()) * (hi - lo) as u128) >> 64) as usize
+        let n = (hi - lo) as u64;
+        debug_assert!(n < 1 << 32, "range of {n} is too wide");
+        lo + (((self.next_u64() >> 32) * n) >> 32) as usize
     }
 
     /// A size biased towards small values, as talc's benchmark draws them:
