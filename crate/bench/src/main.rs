@@ -61,7 +61,7 @@ struct Plan {
     trace_time: Duration,
 }
 
-const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 30, trace_time: Duration::from_millis(60) };
+const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 300, trace_time: Duration::from_millis(60) };
 const QUICK: Plan = Plan { trials: 1, duration: Duration::from_millis(50), warmup: Duration::from_millis(5), efficiency_rounds: 4, trace_time: Duration::from_millis(10) };
 
 const REGION: usize = 256 << 20;
