@@ -29,7 +29,11 @@
 //!   slides down into a free block before it (one `memmove`, no search),
 //!   and only then moves (best fit moves a block growing to more than twice
 //!   its size to the smallest hole that holds it:
-//!   [`Policy::place_growing_again`]).
+//!   [`Policy::place_growing_again`]). A block shrinking to half its size
+//!   or less moves instead when a free block for it is at hand (one search,
+//!   never growing the heap), so the run it sat in comes free whole. A
+//!   moving copy avoids a destination 16 bytes past the source modulo
+//!   4 KiB, where `memcpy` is several times slower on AMD Zen.
 //!
 //! # The lean heap compiled for code size (feature `small`)
 //!
@@ -218,6 +222,19 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     pub(crate) fn alloc_pow2(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         debug_assert!(align.is_power_of_two(), "alloc_pow2 needs a power-of-two alignment");
         #[cfg(not(feature = "small"))]
+        if let Some(p) = self.alloc_fast(size, align) {
+            return Some(p);
+        }
+        self.alloc_slow(size, align)
+    }
+
+    /// The allocation fast path: a quick block of the request's size, or
+    /// (alignment up to the granule) the policy's constant-time pick; never
+    /// grows the heap. `None` sends the request to the slow path.
+    #[cfg(not(feature = "small"))]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    fn alloc_fast(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         if align <= MAX_ALIGN && size <= MAX_SIZE {
             // The common case, inlined.
             let need = block_size::<P>(size);
@@ -250,7 +267,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 return Some(unsafe { self.place(b, size, need, PREV_USED) });
             }
         }
-        self.alloc_slow(size, align)
+        None
     }
 
     /// Over-aligned requests, bad arguments, and growing the heap until the
@@ -547,6 +564,10 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         // SAFETY: forwarded to the caller.
         unsafe {
             let again = self.policy.place_growing_again();
+            #[cfg(not(feature = "small"))]
+            if let Some(p) = self.realloc_shrink_move(ptr, old_size, new_size, align) {
+                return Some(p);
+            }
             if let Some(p) = self.realloc_in_place(ptr, old_size, new_size, align, !again) {
                 return Some(p);
             }
@@ -692,6 +713,46 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 self.policy.insert_sized(t, tail);
             }
         }
+    }
+
+    /// A block shrinking to half its size or less moves, when a free block
+    /// for its new size is at hand (the fast path or one search of the
+    /// policy: never by growing the heap), so that the run it sat in comes free whole
+    /// instead of staying cut by a small block; else `None` (it shrinks in
+    /// place). Heap efficiency (the benchmark's, best / segregated fit):
+    /// 92.6 / 92.3 % → 94.5 / 94.0 %; moving every shrinking block gave
+    /// 94.9 / 94.6 % but 12 % fewer random actions ≤30 KB, half or less
+    /// about 2 %.
+    ///
+    /// # Safety
+    /// As [`LeanHeap::realloc`].
+    #[cfg(not(feature = "small"))]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn realloc_shrink_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
+        // SAFETY: `ptr` is a live payload of this heap (caller).
+        let size = unsafe { Block::from_payload(ptr).size() };
+        if block_size::<P>(new_size).saturating_mul(2) > size {
+            return None;
+        }
+        let to = match self.alloc_fast(new_size, align) {
+            Some(to) => to,
+            None => {
+                // One search of the policy, no flush, no growth.
+                let req = Request::new(new_size, align, GRANULE, Self::MIN);
+                // SAFETY: as in `alloc_slow`.
+                let fit = unsafe { self.policy.find(&req, &mut NoObserver) }.fit?;
+                // SAFETY: the policy found `fit` among our free blocks.
+                unsafe { self.place_found(fit) }
+            }
+        };
+        // SAFETY: both are live allocations of this heap, distinct blocks;
+        // the new one holds `new_size <= old_size` bytes (it shrinks).
+        unsafe {
+            ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), new_size.min(old_size));
+            self.free(ptr);
+        }
+        Some(to)
     }
 
     /// `realloc` that moves: allocate, copy, free.

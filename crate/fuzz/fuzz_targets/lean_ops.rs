@@ -7,7 +7,8 @@
 //! headers, and its figures agree with each other; new payloads are
 //! aligned, inside the region, overlap no live block and are at least as
 //! big as asked; payload patterns survive until freed or resized; a
-//! realloc within the usable size stays in place. Impossible requests
+//! realloc within the usable size stays in place (unless it shrinks to
+//! half its block or less). Impossible requests
 //! (size above `MAX_SIZE`, alignment above `MAX_ALIGN` or not a power of
 //! two) return `None` and change nothing; running out of memory happens
 //! only when no free block could have served the request, and a failed
@@ -216,7 +217,12 @@ fn run(input: Input) {
                 match unsafe { h.realloc(old.ptr, old.size, size, old.align) } {
                     Some(p) => {
                         assert!(size <= MAX_SIZE, "realloc to {size:#x} must be refused");
-                        if size <= old_usable {
+                        // In place, unless it shrinks to half its block
+                        // or less (then it may move to a free block that
+                        // fits).
+                        let need = round_up(size + HEADER, GRANULE).max(round_up(AnyPolicy::MIN_BLOCK, GRANULE));
+                        let may_move = 2 * need <= old_usable + HEADER;
+                        if size <= old_usable && !may_move {
                             assert_eq!(p, old.ptr, "realloc within the usable size must stay in place");
                         }
                         let old = m.remove(i);

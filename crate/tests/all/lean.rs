@@ -238,7 +238,11 @@ impl<'a, P: Policy> Model<'a, P> {
         // SAFETY: handed out by this heap with `old.size` and `old.align`.
         let p = unsafe { self.heap.realloc(old.ptr, old.size, size, old.align) };
         let p = p.unwrap_or_else(|| panic!("realloc({}, {size}) failed in a big region", old.size));
-        if size <= usable {
+        // In place, unless it shrinks to half its block or less: then it
+        // may move to a free block that fits (not in the size build).
+        let need = round_up(size + HEADER, GRANULE).max(round_up(P::MIN_BLOCK, GRANULE));
+        let may_move = cfg!(not(feature = "small")) && 2 * need <= usable + HEADER;
+        if size <= usable && !may_move {
             assert_eq!(p, old.ptr, "realloc to {size} within the usable {usable} bytes must stay in place");
         }
         self.ranges.remove(&old.ptr.addr().get());
@@ -606,9 +610,11 @@ fn out_of_memory<P: Policy>(kind: PolicyKind) {
     let i = (0..n).rev().find(|&i| i != victim && m.slots[i].unwrap().size >= failed).unwrap();
     m.free(i);
     m.alloc(i, failed, 8);
-    // And a realloc that shrinks always succeeds, in place.
-    m.realloc(victim, 100);
+    // And a realloc that shrinks always succeeds: in place when it keeps
+    // more than half (to less it may move to a free block that fits).
+    m.realloc(victim, 2000);
     assert_eq!(m.slots[victim].unwrap().ptr, old.ptr);
+    m.realloc(victim, 100);
     m.free_all();
     assert_eq!(m.heap.stats().segments, 1);
 }
@@ -716,18 +722,54 @@ fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     m.realloc(0, ua + ub + HEADER);
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr, "growing over the whole free successor stays in place");
     assert_eq!(m.heap.stats().used_blocks, 2);
-    // Shrinks in place; the tail becomes free.
+    // Shrinks in place to more than half; the tail becomes free.
     let free_before = m.heap.stats().free_bytes;
-    m.realloc(0, 10);
+    let kept = (ua + ub) * 2 / 3;
+    m.realloc(0, kept);
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr);
     assert!(m.heap.stats().free_bytes > free_before);
     // Block 0 is now followed by a free block, then the used block 2:
-    // growing past both must move.
-    m.realloc(0, 40); // at most twice its size: in place for every policy
+    // growing into the free block stays in place (at most twice its size,
+    // for every policy); growing past both must move.
+    m.realloc(0, kept + 100);
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr);
     m.realloc(0, ua + ub + 1000);
     assert_ne!(m.slots[0].unwrap().ptr, a.ptr, "block 2 is in the way");
     m.free_all();
+}
+
+/// A block shrinking to half its size or less moves to a free block that
+/// fits (one search of the policy, never growing the heap), so the large
+/// run it sat in comes free whole; with nothing free to take, or in the
+/// size build, it shrinks in place. Either way the bytes stay.
+fn realloc_shrinking_to_half<P: Policy>(kind: PolicyKind) {
+    let mem = Mem::new(1 << 20, 0x44);
+    let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
+    m.alloc(0, 64, 8);
+    m.alloc(1, 20_000, 8);
+    m.alloc(2, 64, 8);
+    let big = m.slots[1].unwrap().ptr;
+    m.realloc(1, 500);
+    let moved = m.slots[1].unwrap().ptr != big;
+    assert_eq!(moved, cfg!(not(feature = "small")), "{kind:?}: moved {moved}");
+    if moved {
+        // The 20 KB run came free whole, between the two small blocks.
+        assert!(m.heap.stats().largest_free >= 20_000, "{:?}", m.heap.stats());
+    }
+    // Nothing free to take: fill the heap, then shrink in place.
+    let mem = Mem::new(PAGE * 16, 0x45);
+    let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
+    m.alloc(0, PAGE * 16 - 1024, 8);
+    m.alloc(1, m.heap.stats().largest_free - HEADER, 8);
+    assert_eq!(m.heap.stats().free_blocks, 0, "the heap is full");
+    let at = m.slots[0].unwrap().ptr;
+    m.realloc(0, 100);
+    assert_eq!(m.slots[0].unwrap().ptr, at, "{kind:?}: nothing free, so in place");
+}
+
+#[test]
+fn realloc_shrinking_to_half_every_policy() {
+    each_policy!(realloc_shrinking_to_half);
 }
 
 #[test]
@@ -868,8 +910,11 @@ fn global_alloc<P: Policy + Send>(kind: PolicyKind) {
         verify(b2, 3, 0, 300);
         fill(b2, 3, 300, 20_000);
         let l3b = Layout::from_size_align(20_000, 256).unwrap();
-        let b3 = NonNull::new(g.realloc(b2.as_ptr(), l3b, 50)).expect("realloc shrinking");
-        assert_eq!(b3, b2, "shrinking stays in place");
+        let b3 = NonNull::new(g.realloc(b2.as_ptr(), l3b, 15_000)).expect("realloc shrinking");
+        assert_eq!(b3, b2, "shrinking to more than half stays in place");
+        let l3c = Layout::from_size_align(15_000, 256).unwrap();
+        let b3 = NonNull::new(g.realloc(b3.as_ptr(), l3c, 50)).expect("realloc shrinking");
+        assert_eq!(b3.addr().get() % 256, 0, "realloc lost the alignment");
         verify(b3, 3, 0, 50);
         assert_eq!(used(), 2);
 
