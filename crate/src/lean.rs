@@ -475,13 +475,17 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// once instead of after this block's header says where it is.
     ///
     /// # Safety
-    /// As [`LeanHeap::free`]; `size` is only a hint (any value is safe).
+    /// As [`LeanHeap::free`], and `size` is at most the size the allocation
+    /// was made or last resized with (as `GlobalAlloc`'s `Layout` is).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     pub unsafe fn free_sized(&mut self, ptr: NonNull<u8>, size: usize) {
-        prefetch(next_header_guess(ptr, size));
-        // SAFETY: forwarded to the caller.
-        unsafe { self.free(ptr) }
+        // SAFETY: the block holds at least `size` bytes (caller), so the
+        // guess is in the block or is the next header.
+        unsafe {
+            prefetch(next_header_guess(ptr, size));
+            self.free(ptr)
+        }
     }
 
     /// Returns used block `b` (header `h`) to the free list, merging it with
@@ -603,7 +607,9 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         let need = block_size::<P>(new_size);
         // The next header is about `old_size` on: start loading it now, so
         // that it does not wait for this block's header to say where it is.
-        prefetch(next_header_guess(ptr, old_size));
+        // SAFETY: the block holds at least `old_size` bytes (caller), so the
+        // guess is in the block or is the next header.
+        unsafe { prefetch(next_header_guess(ptr, old_size)) };
         // SAFETY: as in `free`: `b` is a used block of this heap.
         unsafe {
             let b = Block::from_payload(ptr);
@@ -1024,17 +1030,29 @@ fn next_header_guess(ptr: NonNull<u8>, size: usize) -> *const u8 {
     ptr.as_ptr().wrapping_add(block.wrapping_sub(HEADER))
 }
 
-/// Starts loading the cache line at `p` (x86_64; nothing elsewhere), for a
-/// header that will be read after another load that misses the cache:
-/// both misses then overlap instead of following each other.
+/// Starts loading the cache line at `p`, for a header that will be read
+/// after another load that misses the cache: both misses then overlap
+/// instead of following each other. On x86_64 a prefetch instruction; in
+/// wasm, which has none, a one-byte load whose value is dropped; elsewhere
+/// nothing.
+///
+/// # Safety
+/// `p` is readable memory of this heap (in wasm the hint is a real load,
+/// which would trap outside the memory).
 #[inline(always)]
-fn prefetch(p: *const u8) {
+unsafe fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it never faults, whatever `p` is.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_family = "wasm")]
+    // SAFETY: `p` is readable (caller); a `MaybeUninit` byte may hold any
+    // value, and a volatile load is kept although its value is dropped.
+    unsafe {
+        p.cast::<core::mem::MaybeUninit<u8>>().read_volatile();
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_family = "wasm")))]
     let _ = p;
 }
 
