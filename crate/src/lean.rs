@@ -1033,8 +1033,8 @@ fn next_header_guess(ptr: NonNull<u8>, size: usize) -> *const u8 {
 /// Starts loading the cache line at `p`, for a header that will be read
 /// after another load that misses the cache: both misses then overlap
 /// instead of following each other. On x86_64 a prefetch instruction; in
-/// wasm, which has none, a one-byte load whose value is dropped; elsewhere
-/// nothing.
+/// wasm, which has none, a one-byte load whose value is dropped (not in the
+/// size build); elsewhere nothing.
 ///
 /// # Safety
 /// `p` is readable memory of this heap (in wasm the hint is a real load,
@@ -1046,13 +1046,13 @@ unsafe fn prefetch(p: *const u8) {
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
     }
-    #[cfg(target_family = "wasm")]
+    #[cfg(all(target_family = "wasm", not(feature = "small")))]
     // SAFETY: `p` is readable (caller); a `MaybeUninit` byte may hold any
     // value, and a volatile load is kept although its value is dropped.
     unsafe {
         p.cast::<core::mem::MaybeUninit<u8>>().read_volatile();
     }
-    #[cfg(not(any(target_arch = "x86_64", target_family = "wasm")))]
+    #[cfg(not(any(target_arch = "x86_64", all(target_family = "wasm", not(feature = "small")))))]
     let _ = p;
 }
 
