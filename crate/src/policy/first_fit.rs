@@ -51,14 +51,52 @@ impl AddrList {
                 prev = Some(c);
                 cur = c.next_free();
             }
-            b.set_next_free(cur);
+            self.link_between(b, prev, cur);
+        }
+    }
+
+    /// Inserts `b` at its address position, walking from `hint` (a listed
+    /// block) forwards or backwards instead of from the head: O(distance).
+    ///
+    /// # Safety
+    /// As [`AddrList::insert`]; `hint` is in the list.
+    pub unsafe fn insert_near(&mut self, b: Block, hint: Block) {
+        // SAFETY: all blocks in the list are free blocks with two links.
+        unsafe {
+            let (mut prev, mut next) = (Some(hint), hint.next_free());
+            if hint > b {
+                // Backwards until the block before is below `b`.
+                (prev, next) = (hint.prev_free(), Some(hint));
+                while let Some(p) = prev.filter(|&p| p > b) {
+                    (prev, next) = (p.prev_free(), Some(p));
+                }
+            } else {
+                while let Some(n) = next.filter(|&n| n < b) {
+                    (prev, next) = (Some(n), n.next_free());
+                }
+            }
+            self.link_between(b, prev, next);
+        }
+    }
+
+    /// Links `b` between `prev` (or the head) and `next`, adjacent in the
+    /// list with `prev < b < next`.
+    ///
+    /// # Safety
+    /// `b` has room for two links and is not listed; `prev` and `next` are
+    /// listed (or `None` at the ends).
+    #[inline]
+    unsafe fn link_between(&mut self, b: Block, prev: Option<Block>, next: Option<Block>) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            b.set_next_free(next);
             b.set_prev_free(prev);
             match prev {
                 Some(p) => p.set_next_free(Some(b)),
                 None => self.head = Some(b),
             }
-            if let Some(c) = cur {
-                c.set_prev_free(Some(b));
+            if let Some(n) = next {
+                n.set_prev_free(Some(b));
             }
         }
         self.len += 1;
@@ -271,5 +309,64 @@ impl Policy for FirstFit {
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.check() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testkit::Rng;
+    use core::ptr::NonNull;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// `insert_near` from any listed hint, before or after the block, builds
+    /// the same address-ordered list as `insert` from the head; removing in
+    /// random order keeps it well formed.
+    #[test]
+    fn insert_near_keeps_address_order() {
+        const SLOTS: usize = 64;
+        const STRIDE: usize = 64;
+        let mut buf = vec![0u64; SLOTS * STRIDE / 8];
+        let base = NonNull::new(buf.as_mut_ptr().cast::<u8>()).unwrap();
+        // SAFETY: every slot lies inside `buf`, 64 bytes apart: a header and
+        // two links fit.
+        let block = |i: usize| Block::from_header(unsafe { base.add(i * STRIDE) });
+        let mut rng = Rng::new(9);
+        for round in 0..50 {
+            let mut list = AddrList::EMPTY;
+            let mut listed: Vec<usize> = Vec::new();
+            let mut order: Vec<usize> = (0..SLOTS).collect();
+            for i in (1..SLOTS).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            for &i in &order {
+                let b = block(i);
+                // SAFETY: slot `i` is unlisted; the header makes it a free block.
+                unsafe {
+                    b.set_header(Block::encode(STRIDE, false, true, false, 0));
+                    match listed.len() {
+                        0 => list.insert(b),
+                        n => list.insert_near(b, block(listed[rng.below(n)])),
+                    }
+                    list.check().unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+                }
+                listed.push(i);
+            }
+            // SAFETY: the list is well formed (checked above).
+            unsafe {
+                let mut cur = list.head();
+                for i in 0..SLOTS {
+                    assert_eq!(cur, Some(block(i)), "round {round}: slot {i} out of place");
+                    cur = cur.unwrap().next_free();
+                }
+                while !listed.is_empty() {
+                    let i = listed.swap_remove(rng.below(listed.len()));
+                    list.remove(block(i));
+                    list.check().unwrap();
+                }
+            }
+            assert_eq!(list.len, 0);
+        }
     }
 }

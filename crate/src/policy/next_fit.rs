@@ -4,7 +4,8 @@
 //!
 //! **Time complexity:** alloc O(n) worst case (often much shorter than first
 //! fit, since it does not rescan the splinters at the front), free O(n) to
-//! find the insertion point.
+//! find the insertion point, walked from the roving pointer (forwards or
+//! backwards), near which recent blocks are.
 //!
 //! **Trade-off:** spreads allocations over the whole heap instead of packing
 //! them at low addresses; searches are shorter, but free space is cut up
@@ -46,8 +47,14 @@ impl Policy for NextFit {
     }
     #[inline]
     unsafe fn insert(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.list.insert(b) }
+        // SAFETY: forwarded to the caller; the rover is listed.
+        unsafe {
+            match self.rover {
+                // From where the searches are: freed blocks tend to be near.
+                Some(r) => self.list.insert_near(b, r),
+                None => self.list.insert(b),
+            }
+        }
     }
     #[inline]
     unsafe fn remove(&mut self, b: Block) {
