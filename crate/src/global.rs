@@ -233,7 +233,8 @@ unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalLeanHe
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` is a live allocation of this heap (GlobalAlloc contract).
+        // SAFETY: `ptr` is a live allocation of this heap and `layout` the
+        // one it was allocated (or last resized) with (GlobalAlloc contract).
         self.with(|h| unsafe { h.free_sized(NonNull::new_unchecked(ptr), layout.size()) })
     }
 

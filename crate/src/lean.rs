@@ -60,7 +60,7 @@
 //!
 //! A minimal wasm module (a `Vec` and a `Box<[u8]>`) with
 //! `GlobalLeanHeap<WasmMemory, Segregated>` is about 2.7 KB after
-//! `wasm-opt -Oz` instead of 4.6 KB (`crate/bench/wasm/heaplab-small`).
+//! `wasm-opt -Oz` instead of 5.2 KB (`crate/bench/wasm/heaplab-small`).
 //!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
@@ -119,7 +119,7 @@ pub const MAX_SIZE: usize = MAX_BLOCK - MAX_ALIGN - 64;
 /// Largest block kept on a quick list when freed.
 pub const QUICK_MAX: usize = 256;
 /// Copies of at least this many bytes are steered away from a slow
-/// distance ([`slow_copy_distance`]).
+/// distance ([`slow_copy`]).
 const SLOW_COPY_MIN: usize = 1024;
 /// Number of quick lists (one per block size up to [`QUICK_MAX`]).
 const QUICK_LISTS: usize = QUICK_MAX / GRANULE + 1;
@@ -285,7 +285,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         let mut grown = 0;
         loop {
             #[cfg(not(feature = "small"))]
-            // SAFETY: as in `alloc`.
+            // SAFETY: every indexed block is a valid free block of this heap.
             if let Some(fit) = unsafe { self.policy.find(&req, &mut NoObserver) }.fit {
                 // SAFETY: the policy found `fit` among our free blocks.
                 return Some(unsafe { self.place_found(fit) });
@@ -294,7 +294,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             // wherever it starts (over-asking when over-aligned), so that
             // the gap is simple to compute.
             #[cfg(feature = "small")]
-            // SAFETY: as in `alloc`.
+            // SAFETY: every indexed block is a valid free block of this heap.
             if let Some(b) = unsafe { self.policy.take(req.worst_case()) } {
                 // SAFETY: the policy took `b`, of at least `worst_case`
                 // bytes, from our free blocks.
@@ -483,6 +483,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         // SAFETY: the block holds at least `size` bytes (caller), so the
         // guess is in the block or is the next header.
         unsafe {
+            debug_assert!(next_header_guess(ptr, size).addr() <= Block::from_payload(ptr).next().addr(), "free_sized with a size above the allocation's");
             prefetch(next_header_guess(ptr, size));
             self.free(ptr)
         }
@@ -551,10 +552,13 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
     }
 
-    /// Resizes the allocation at `ptr` to `new_size` bytes, in place when
-    /// the block or its free successor has room, else by moving it (copying
-    /// `min(old_size, new_size)` bytes) to a block aligned to `align`.
-    /// `None` (the old allocation untouched) when out of memory.
+    /// Resizes the allocation at `ptr` to `new_size` bytes: in place when
+    /// the block, its free successor, or a free predecessor it slides into
+    /// has room, else by moving it (copying `min(old_size, new_size)`
+    /// bytes) to a block aligned to `align`. A block shrinking to half its
+    /// size or less moves instead when a free block for it is at hand (not
+    /// for first and next fit, not in the size build; never by growing the
+    /// heap). `None` (the old allocation untouched) when out of memory.
     ///
     /// # Safety
     /// As [`LeanHeap::free`]; `old_size` is at most the size it was
@@ -567,6 +571,11 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         }
         // SAFETY: forwarded to the caller.
         unsafe {
+            // The next header is about `old_size` on: start loading it now,
+            // so that it does not wait for this block's header to say where
+            // it is (the block holds at least `old_size` bytes: caller, so
+            // the guess is in the block or is the next header).
+            prefetch(next_header_guess(ptr, old_size));
             let again = self.policy.place_growing_again();
             #[cfg(not(feature = "small"))]
             if let Some(p) = self.realloc_shrink_move(ptr, old_size, new_size, align) {
@@ -605,16 +614,12 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cfg_attr(feature = "small", allow(unused_variables))]
     unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, grow: bool) -> Option<NonNull<u8>> {
         let need = block_size::<P>(new_size);
-        // The next header is about `old_size` on: start loading it now, so
-        // that it does not wait for this block's header to say where it is.
-        // SAFETY: the block holds at least `old_size` bytes (caller), so the
-        // guess is in the block or is the next header.
-        unsafe { prefetch(next_header_guess(ptr, old_size)) };
         // SAFETY: as in `free`: `b` is a used block of this heap.
         unsafe {
             let b = Block::from_payload(ptr);
             let h = b.header();
             let size = (h & SIZE_MASK) as usize;
+            debug_assert!(next_header_guess(ptr, old_size).addr() <= b.add(size).addr(), "realloc with an old size above the allocation's");
             if need <= size {
                 self.shrink(b, h, size, need);
                 return Some(ptr);
@@ -662,8 +667,14 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                 let avail = psize + if nh & USED == 0 { total } else { size };
                 let to = p.payload();
                 let n = old_size.min(new_size);
-                let slow = n >= SLOW_COPY_MIN && slow_copy_distance(to.as_ptr().addr().wrapping_sub(ptr.as_ptr().addr()));
-                if avail >= need && to.as_ptr().addr() & (align - 1) == 0 && !slow {
+                if avail >= need && to.as_ptr().addr() & (align - 1) == 0 {
+                    if slow_copy(ptr.as_ptr(), to.as_ptr(), n) {
+                        // A block free right now makes the copy several
+                        // times faster; without one, slide all the same.
+                        if let Some(moved) = self.move_at_hand(ptr, old_size, new_size, align, 0) {
+                            return Some(moved);
+                        }
+                    }
                     self.policy.remove(p);
                     if nh & USED == 0 {
                         self.policy.remove(next);
@@ -727,7 +738,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// heap), so that the run it sat in comes free whole
     /// instead of staying cut by a small block; else `None` (it shrinks in
     /// place). Heap efficiency (the benchmark's, best / segregated fit):
-    /// 92.6 / 92.3 % → 94.5 / 94.0 %; moving every shrinking block gave
+    /// 92.6 / 92.3 % → 94.5 / 94.1 %; moving every shrinking block gave
     /// 94.9 / 94.6 % but 12 % fewer random actions ≤30 KB, half or less
     /// about 2 %.
     ///
@@ -742,25 +753,79 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             return None;
         }
         // SAFETY: `ptr` is a live payload of this heap (caller).
-        let size = unsafe { Block::from_payload(ptr).size() };
+        let (b, size) = unsafe {
+            let b = Block::from_payload(ptr);
+            (b, b.size())
+        };
         if block_size::<P>(new_size).saturating_mul(2) > size {
             return None;
         }
-        let to = match self.alloc_fast(new_size, align) {
-            Some(to) => to,
-            None => {
-                // One search of the policy, no flush, no growth.
-                let req = Request::new(new_size, align, GRANULE, Self::MIN);
-                // SAFETY: as in `alloc_slow`.
-                let fit = unsafe { self.policy.find(&req, &mut NoObserver) }.fit?;
-                // SAFETY: the policy found `fit` among our free blocks.
-                unsafe { self.place_found(fit) }
-            }
+        // Not a block cut from the free block right after it: that would
+        // split the run it is meant to free (shrinking in place merges the
+        // tail into that block instead).
+        // SAFETY: `b + size` is the header after `b`, compared only;
+        // the rest is forwarded to the caller.
+        unsafe { self.move_at_hand(ptr, old_size, new_size, align, b.add(size).addr()) }
+    }
+
+    /// A block for `size` bytes that is free right now: the fast path or
+    /// one search of the policy; no flush, no growth.
+    #[cfg(not(feature = "small"))]
+    fn alloc_at_hand(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        if let Some(p) = self.alloc_fast(size, align) {
+            return Some(p);
+        }
+        let req = Request::new(size, align, GRANULE, Self::MIN);
+        // SAFETY: every indexed block is a valid free block of this heap.
+        let fit = unsafe { self.policy.find(&req, &mut NoObserver) }.fit?;
+        // SAFETY: the policy found `fit` among our free blocks.
+        Some(unsafe { self.place_found(fit) })
+    }
+
+    /// `to`, just allocated for `size` bytes and empty, would take a slow
+    /// copy of `n` bytes from `from` ([`slow_copy`]): another block free
+    /// right now that would not replaces it (`to` given back). The block to
+    /// copy to.
+    #[cfg(not(feature = "small"))]
+    fn unslow(&mut self, from: NonNull<u8>, to: NonNull<u8>, n: usize, size: usize, align: usize) -> NonNull<u8> {
+        if !slow_copy(from.as_ptr(), to.as_ptr(), n) {
+            return to;
+        }
+        let other = self.alloc_at_hand(size, align);
+        let (keep, give) = match other {
+            Some(o) if !slow_copy(from.as_ptr(), o.as_ptr(), n) => (o, Some(to)),
+            _ => (to, other),
         };
-        // SAFETY: both are live allocations of this heap, distinct blocks;
-        // the new one holds `new_size <= old_size` bytes (it shrinks).
+        if let Some(g) = give {
+            // SAFETY: `g` was just allocated here and holds nothing yet.
+            unsafe { self.free(g) };
+        }
+        keep
+    }
+
+    /// Moves the allocation at `ptr` to a block free right now
+    /// ([`LeanHeap::alloc_at_hand`]) other than the one whose header is at
+    /// `not_at`; `None` (nothing changed) when there is none, or when the
+    /// copy there would be a slow one ([`slow_copy`]).
+    ///
+    /// # Safety
+    /// As [`LeanHeap::realloc`].
+    #[cfg(not(feature = "small"))]
+    unsafe fn move_at_hand(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, not_at: usize) -> Option<NonNull<u8>> {
+        let n = old_size.min(new_size);
+        let to = self.alloc_at_hand(new_size, align)?;
+        let to = self.unslow(ptr, to, n, new_size, align);
+        // SAFETY: `to` is a payload of this heap.
+        if slow_copy(ptr.as_ptr(), to.as_ptr(), n) || unsafe { Block::from_payload(to) }.addr() == not_at {
+            // SAFETY: `to` was just allocated here and holds nothing yet.
+            unsafe { self.free(to) };
+            return None;
+        }
+        // SAFETY: both are live allocations of this heap, distinct blocks,
+        // each at least `min(old_size, new_size)` bytes (`old_size` is at
+        // most the old one's size: caller); `ptr` is then freed once.
         unsafe {
-            ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), new_size.min(old_size));
+            ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), n);
             self.free(ptr);
         }
         Some(to)
@@ -769,18 +834,12 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// `realloc` that moves: allocate, copy, free.
     #[inline(never)]
     fn realloc_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
-        let mut to = self.alloc_pow2(new_size, align)?;
+        let to = self.alloc_pow2(new_size, align)?;
         let n = old_size.min(new_size);
-        if cfg!(not(feature = "small")) && n >= SLOW_COPY_MIN && slow_copy_distance(to.as_ptr().addr().wrapping_sub(ptr.as_ptr().addr())) {
-            // Another block makes the copy several times faster: take one
-            // (if there is one) and give this one back (not in the size
-            // build: 49 bytes of wasm).
-            if let Some(other) = self.alloc_pow2(new_size, align) {
-                // SAFETY: `to` was just allocated here and holds nothing yet.
-                unsafe { self.free(to) };
-                to = other;
-            }
-        }
+        // Another block free right now makes a slow copy several times
+        // faster (not in the size build: 49 bytes of wasm).
+        #[cfg(not(feature = "small"))]
+        let to = self.unslow(ptr, to, n, new_size, align);
         // SAFETY: both are live allocations of this heap, distinct blocks,
         // each at least `min(old_size, new_size)` bytes (caller of `realloc`);
         // `ptr` is then freed once.
@@ -1015,15 +1074,15 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     }
 }
 
-/// Whether copying to `distance` bytes past the source (modulo the address
-/// width) is a known slow case of `memcpy`: a destination 16 bytes past the
-/// source modulo 4 KiB makes `rep movsb` several times slower on AMD Zen
-/// (measured here: a 20 KB copy takes 5–7× as long, in glibc 2.36's
-/// `memcpy` and in V8's `copyWithin`; 32-byte granules never produce it).
-/// `realloc` avoids such a destination when it moves a block.
+/// Whether copying `n` bytes from `from` to `to` is a known slow case of
+/// `memcpy` worth avoiding: a destination 16 bytes past the source modulo
+/// 4 KiB makes `rep movsb` several times slower on AMD Zen (measured here:
+/// a 20 KB copy takes 5–7× as long, in glibc 2.36's `memcpy` and in V8's
+/// `copyWithin`; 32-byte granules never produce it), for copies of at least
+/// 1 KiB. `realloc` avoids such a destination when another block is free.
 #[inline]
-const fn slow_copy_distance(distance: usize) -> bool {
-    distance % 4096 == 16
+pub fn slow_copy(from: *const u8, to: *const u8, n: usize) -> bool {
+    n >= SLOW_COPY_MIN && to.addr().wrapping_sub(from.addr()) % 4096 == 16
 }
 
 /// Where the header after the block of payload `ptr` is when that block is
@@ -1038,15 +1097,15 @@ fn next_header_guess(ptr: NonNull<u8>, size: usize) -> *const u8 {
 /// Starts loading the cache line at `p`, for a header that will be read
 /// after another load that misses the cache: both misses then overlap
 /// instead of following each other. On x86_64 a prefetch instruction; in
-/// wasm, which has none, a one-byte load whose value is dropped (not in the
-/// size build); elsewhere nothing.
+/// wasm, which has none, a one-byte load whose value is dropped; elsewhere,
+/// and in the size build, nothing.
 ///
 /// # Safety
 /// `p` is readable memory of this heap (in wasm the hint is a real load,
 /// which would trap outside the memory).
 #[inline(always)]
 unsafe fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "small")))]
     // SAFETY: a prefetch is only a hint; it never faults, whatever `p` is.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
@@ -1057,7 +1116,7 @@ unsafe fn prefetch(p: *const u8) {
     unsafe {
         p.cast::<core::mem::MaybeUninit<u8>>().read_volatile();
     }
-    #[cfg(not(any(target_arch = "x86_64", all(target_family = "wasm", not(feature = "small")))))]
+    #[cfg(any(feature = "small", not(any(target_arch = "x86_64", target_family = "wasm"))))]
     let _ = p;
 }
 

@@ -88,7 +88,7 @@ unsafe impl GlobalAlloc for Timed<'_> {
         if !q.is_null() && q != p {
             let mut t = self.tally.get();
             t.moves += 1;
-            t.slow_moves += u64::from(q.addr().wrapping_sub(p.addr()) % 4096 == 16 && l.size().min(new_size) >= 1024);
+            t.slow_moves += u64::from(heaplab::lean::slow_copy(p, q, l.size().min(new_size)));
             self.tally.set(t);
         }
         q

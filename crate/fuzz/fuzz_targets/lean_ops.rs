@@ -218,10 +218,11 @@ fn run(input: Input) {
                     Some(p) => {
                         assert!(size <= MAX_SIZE, "realloc to {size:#x} must be refused");
                         // In place, unless it shrinks to half its block
-                        // or less (then it may move to a free block that
-                        // fits).
+                        // or less with a fast-index policy (then it may
+                        // move to a free block that fits).
                         let need = round_up(size + HEADER, GRANULE).max(round_up(AnyPolicy::MIN_BLOCK, GRANULE));
-                        let may_move = 2 * need <= old_usable + HEADER;
+                        let fast_index = matches!(h.policy(), PolicyKind::Segregated | PolicyKind::BestFit | PolicyKind::WorstFit);
+                        let may_move = fast_index && 2 * need <= old_usable + HEADER;
                         if size <= old_usable && !may_move {
                             assert_eq!(p, old.ptr, "realloc within the usable size must stay in place");
                         }

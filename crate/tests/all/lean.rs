@@ -238,10 +238,12 @@ impl<'a, P: Policy> Model<'a, P> {
         // SAFETY: handed out by this heap with `old.size` and `old.align`.
         let p = unsafe { self.heap.realloc(old.ptr, old.size, size, old.align) };
         let p = p.unwrap_or_else(|| panic!("realloc({}, {size}) failed in a big region", old.size));
-        // In place, unless it shrinks to half its block or less: then it
-        // may move to a free block that fits (not in the size build).
+        // In place, unless it shrinks to half its block or less with a
+        // fast-index policy: then it may move to a free block that fits
+        // (not in the size build).
         let need = round_up(size + HEADER, GRANULE).max(round_up(P::MIN_BLOCK, GRANULE));
-        let may_move = cfg!(not(feature = "small")) && 2 * need <= usable + HEADER;
+        let fast_index = matches!(self.heap.policy(), PolicyKind::Segregated | PolicyKind::BestFit | PolicyKind::WorstFit);
+        let may_move = cfg!(not(feature = "small")) && fast_index && 2 * need <= usable + HEADER;
         if size <= usable && !may_move {
             assert_eq!(p, old.ptr, "realloc to {size} within the usable {usable} bytes must stay in place");
         }
@@ -758,6 +760,26 @@ fn realloc_shrinking_to_half<P: Policy>(kind: PolicyKind) {
         // The 20 KB run came free whole, between the two small blocks.
         assert!(m.heap.stats().largest_free >= 20_000, "{:?}", m.heap.stats());
     }
+    // A free block after it takes the tail in place: one free run, no copy.
+    let mem = Mem::new(1 << 20, 0x46);
+    let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
+    m.alloc(0, 64, 8);
+    m.alloc(1, 20_000, 8);
+    let at = m.slots[1].unwrap().ptr;
+    m.realloc(1, 500);
+    assert_eq!(m.slots[1].unwrap().ptr, at, "{kind:?}: the free tail after it takes the rest");
+    let s = m.heap.stats();
+    assert_eq!((s.free_blocks, s.largest_free), (1, s.free_bytes), "{kind:?}: one free run");
+    // Nothing free to take in a heap that could grow: in place, no growth.
+    let mem = Mem::new(1 << 20, 0x47);
+    let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
+    m.alloc(0, 20_000, 8);
+    m.alloc(1, 64, 8);
+    m.alloc(2, m.heap.stats().largest_free - HEADER, 8);
+    let (at, before) = (m.slots[0].unwrap().ptr, m.heap.stats().segment_bytes);
+    m.realloc(0, 100);
+    assert_eq!(m.slots[0].unwrap().ptr, at, "{kind:?}: nothing free, so in place");
+    assert_eq!(m.heap.stats().segment_bytes, before, "{kind:?}: a shrink grew the heap");
     // Nothing free to take: fill the heap, then shrink in place.
     let mem = Mem::new(PAGE * 16, 0x45);
     let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
@@ -1088,6 +1110,40 @@ fn realloc_avoids_slow_copy_distance<P: Policy>(kind: PolicyKind) {
 #[test]
 fn realloc_avoids_slow_copy_distance_every_policy() {
     each_policy!(realloc_avoids_slow_copy_distance);
+}
+
+/// The slow copy distance is avoided only with a block free right now:
+/// never by growing the heap, and a realloc whose only room is at that
+/// distance still succeeds there (sliding or moving).
+fn slow_copy_distance_never_costs_memory<P: Policy>(kind: PolicyKind) {
+    // (sizes of blocks 0..4, the block to free, the block to grow, its new
+    // size); block 4 then takes the rest of the segment, so the only free
+    // block is the freed one, at the slow distance; the region has room
+    // to grow.
+    let cases = [
+        ([1200, 4096 + 16 - round_up(1200 + HEADER, GRANULE) - HEADER, 3000, 64], 2, 0, 2500),
+        ([64, 4080 - HEADER, 1200, 64], 1, 2, 4000),
+    ];
+    for (sizes, freed, grown, new_size) in cases {
+        let mem = Mem::new(1 << 20, 0x5E);
+        let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 5);
+        for (slot, size) in sizes.into_iter().enumerate() {
+            m.alloc(slot, size, 8);
+        }
+        m.alloc(4, m.heap.stats().largest_free - HEADER, 8);
+        let x = m.slots[freed].unwrap().ptr;
+        m.free(freed);
+        let before = m.heap.stats().segment_bytes;
+        m.realloc(grown, new_size);
+        assert_eq!(m.slots[grown].unwrap().ptr, x, "{kind:?}: the only room, slow or not");
+        assert_eq!(m.heap.stats().segment_bytes, before, "{kind:?}: grew the heap to avoid a slow copy");
+        m.free_all();
+    }
+}
+
+#[test]
+fn slow_copy_distance_never_costs_memory_every_policy() {
+    each_policy!(slow_copy_distance_never_costs_memory);
 }
 
 /// `free_sized` takes the allocation's size, or any smaller one, as a
