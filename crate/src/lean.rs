@@ -60,7 +60,7 @@
 //!
 //! A minimal wasm module (a `Vec` and a `Box<[u8]>`) with
 //! `GlobalLeanHeap<WasmMemory, Segregated>` is about 2.7 KB after
-//! `wasm-opt -Oz` instead of 5.2 KB (`crate/bench/wasm/heaplab-small`).
+//! `wasm-opt -Oz` instead of 5.3 KB (`crate/bench/wasm/heaplab-small`).
 //!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
@@ -738,9 +738,9 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     /// heap), so that the run it sat in comes free whole
     /// instead of staying cut by a small block; else `None` (it shrinks in
     /// place). Heap efficiency (the benchmark's, best / segregated fit):
-    /// 92.6 / 92.3 % → 94.5 / 94.1 %; moving every shrinking block gave
+    /// 92.6 / 92.3 % → 94.6 / 94.0 %; moving every shrinking block gave
     /// 94.9 / 94.6 % but 12 % fewer random actions ≤30 KB, half or less
-    /// about 2 %.
+    /// about 5 %.
     ///
     /// # Safety
     /// As [`LeanHeap::realloc`].
