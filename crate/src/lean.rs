@@ -457,7 +457,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
             let h = b.header();
             debug_assert!(h & USED != 0 && h & QUICK == 0, "free of a block that is not used");
             let size = (h & SIZE_MASK) as usize;
-            if size <= QUICK_MAX && self.policy.quick_lists() && cfg!(not(feature = "small")) {
+            if size <= QUICK_MAX && self.policy.fast_index() && cfg!(not(feature = "small")) {
                 // Small: onto its quick list, still used, not merged.
                 let q = &mut self.quick[size / GRANULE];
                 b.set_next_free(*q);
@@ -671,7 +671,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
                     if slow_copy(ptr.as_ptr(), to.as_ptr(), n) {
                         // A block free right now makes the copy several
                         // times faster; without one, slide all the same.
-                        if let Some(moved) = self.move_at_hand(ptr, old_size, new_size, align, 0) {
+                        if let Some(moved) = self.move_at_hand(ptr, old_size, new_size, align, None) {
                             return Some(moved);
                         }
                     }
@@ -734,7 +734,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
 
     /// A block shrinking to half its size or less moves, when a free block
     /// for its new size is at hand (the fast path or one search of a policy
-    /// with a fast index, those that keep quick lists: never by growing the
+    /// with a fast index, [`Policy::fast_index`]: never by growing the
     /// heap), so that the run it sat in comes free whole
     /// instead of staying cut by a small block; else `None` (it shrinks in
     /// place). Heap efficiency (the benchmark's, best / segregated fit):
@@ -748,8 +748,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn realloc_shrink_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
-        if !self.policy.quick_lists() {
-            // First and next fit would search their whole list for it.
+        if !self.policy.fast_index() {
+            // First and next fit would walk their whole list for it.
             return None;
         }
         // SAFETY: `ptr` is a live payload of this heap (caller).
@@ -765,7 +765,7 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         // tail into that block instead).
         // SAFETY: `b + size` is the header after `b`, compared only;
         // the rest is forwarded to the caller.
-        unsafe { self.move_at_hand(ptr, old_size, new_size, align, b.add(size).addr()) }
+        unsafe { self.move_at_hand(ptr, old_size, new_size, align, Some(b.add(size))) }
     }
 
     /// A block for `size` bytes that is free right now: the fast path or
@@ -804,31 +804,42 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
     }
 
     /// Moves the allocation at `ptr` to a block free right now
-    /// ([`LeanHeap::alloc_at_hand`]) other than the one whose header is at
-    /// `not_at`; `None` (nothing changed) when there is none, or when the
-    /// copy there would be a slow one ([`slow_copy`]).
+    /// ([`LeanHeap::alloc_at_hand`]) other than `not`; `None` (nothing
+    /// changed) when there is none, or when the copy there would be a slow
+    /// one ([`slow_copy`]).
     ///
     /// # Safety
     /// As [`LeanHeap::realloc`].
     #[cfg(not(feature = "small"))]
-    unsafe fn move_at_hand(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, not_at: usize) -> Option<NonNull<u8>> {
+    unsafe fn move_at_hand(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, not: Option<Block>) -> Option<NonNull<u8>> {
         let n = old_size.min(new_size);
         let to = self.alloc_at_hand(new_size, align)?;
         let to = self.unslow(ptr, to, n, new_size, align);
         // SAFETY: `to` is a payload of this heap.
-        if slow_copy(ptr.as_ptr(), to.as_ptr(), n) || unsafe { Block::from_payload(to) }.addr() == not_at {
+        if slow_copy(ptr.as_ptr(), to.as_ptr(), n) || Some(unsafe { Block::from_payload(to) }) == not {
             // SAFETY: `to` was just allocated here and holds nothing yet.
             unsafe { self.free(to) };
             return None;
         }
-        // SAFETY: both are live allocations of this heap, distinct blocks,
-        // each at least `min(old_size, new_size)` bytes (`old_size` is at
-        // most the old one's size: caller); `ptr` is then freed once.
+        // SAFETY: distinct live blocks of at least `n` bytes (`old_size` is
+        // at most the old one's size: caller).
+        Some(unsafe { self.move_to(ptr, to, n) })
+    }
+
+    /// The end of every move: copies `n` bytes from the allocation at `ptr`
+    /// to `to`, frees `ptr`'s block, returns `to`.
+    ///
+    /// # Safety
+    /// `ptr` and `to` are distinct live allocations of this heap, each of at
+    /// least `n` bytes; `ptr` is not used again.
+    #[inline]
+    unsafe fn move_to(&mut self, ptr: NonNull<u8>, to: NonNull<u8>, n: usize) -> NonNull<u8> {
+        // SAFETY: forwarded to the caller; distinct blocks do not overlap.
         unsafe {
             ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), n);
             self.free(ptr);
         }
-        Some(to)
+        to
     }
 
     /// `realloc` that moves: allocate, copy, free.
@@ -841,13 +852,8 @@ impl<S: PageSource, P: Policy> LeanHeap<S, P> {
         #[cfg(not(feature = "small"))]
         let to = self.unslow(ptr, to, n, new_size, align);
         // SAFETY: both are live allocations of this heap, distinct blocks,
-        // each at least `min(old_size, new_size)` bytes (caller of `realloc`);
-        // `ptr` is then freed once.
-        unsafe {
-            ptr::copy_nonoverlapping(ptr.as_ptr(), to.as_ptr(), n);
-            self.free(ptr);
-        }
-        Some(to)
+        // each at least `min(old_size, new_size)` bytes (caller of `realloc`).
+        Some(unsafe { self.move_to(ptr, to, n) })
     }
 
     /// Returns every block on the quick lists to the free list, merged with

@@ -128,7 +128,7 @@ pub(super) unsafe fn ascending<O: Observer>(
 
 impl Policy for BestFit {
     #[inline(always)]
-    fn quick_lists(&self) -> bool {
+    fn fast_index(&self) -> bool {
         true
     }
     #[inline(always)]

@@ -173,13 +173,16 @@ pub trait Policy: Sized {
     /// See the trait docs.
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search;
 
-    /// Whether the lean heap keeps small freed blocks on quick lists in
-    /// front of this index (deferring their merge until it needs memory):
-    /// worth it when the index itself is fast, wasted on address-ordered
-    /// lists, whose every insert is a walk and whose teaching point is the
-    /// order. The default is no.
+    /// Whether this policy files and finds blocks without walking a list
+    /// (a size index: segregated, best and worst fit). The lean heap then
+    /// keeps small freed blocks on quick lists in front of it (deferring
+    /// their merge until it needs memory) and lets a block shrinking to half
+    /// its size or less move to a block that fits; on address-ordered
+    /// lists, whose every insert and search is a walk and whose teaching
+    /// point is the order, both would cost more than they save. The default
+    /// is no.
     #[inline(always)]
-    fn quick_lists(&self) -> bool {
+    fn fast_index(&self) -> bool {
         false
     }
 
@@ -357,8 +360,8 @@ impl Policy for AnyPolicy {
         dispatch!(self, p => unsafe { p.find(req, obs) })
     }
     #[inline]
-    fn quick_lists(&self) -> bool {
-        dispatch!(self, p => p.quick_lists())
+    fn fast_index(&self) -> bool {
+        dispatch!(self, p => p.fast_index())
     }
     #[inline]
     fn place_growing_again(&self) -> bool {

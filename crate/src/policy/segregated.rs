@@ -344,7 +344,7 @@ impl Segregated {
 
 impl Policy for Segregated {
     #[inline(always)]
-    fn quick_lists(&self) -> bool {
+    fn fast_index(&self) -> bool {
         true
     }
     const LINKS: usize = 2;
@@ -372,10 +372,7 @@ impl Policy for Segregated {
     #[cfg_attr(feature = "small", inline(never))]
     unsafe fn insert(&mut self, b: Block) {
         // SAFETY: forwarded to the caller; a header is there.
-        unsafe {
-            let (fl, sl) = block_class(b.size());
-            self.push(b, fl, sl);
-        }
+        unsafe { self.insert_sized(b, b.size()) }
     }
 
     /// [`Segregated::insert`] with the class from `size`. O(1).
@@ -384,7 +381,7 @@ impl Policy for Segregated {
     unsafe fn insert_sized(&mut self, b: Block, size: usize) {
         // SAFETY: the header is written (caller).
         debug_assert_eq!(size, unsafe { b.size() }, "insert_sized with another size than the header's");
-        let (fl, sl) = class(size);
+        let (fl, sl) = block_class(size);
         // SAFETY: forwarded to the caller.
         unsafe { self.push(b, fl, sl) }
     }

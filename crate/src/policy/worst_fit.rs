@@ -47,7 +47,7 @@ pub struct WorstFit {
 
 impl Policy for WorstFit {
     #[inline(always)]
-    fn quick_lists(&self) -> bool {
+    fn fast_index(&self) -> bool {
         true
     }
     /// As best fit: two links, links 2..4 only in blocks of 256 bytes and up.
