@@ -143,6 +143,9 @@ if (smoke) {
   // The size build must be the smaller one (if the default module were as
   // small, the `small` feature would have reached it too).
   if (!(sizes["small(seg)"] < sizes.segregated)) failures.push(`small(seg) ${sizes["small(seg)"]} bytes, not below segregated ${sizes.segregated}`);
+  // Issue 9's size target: a segregated-fit-only global allocator no larger
+  // than talc's (measured the same way, in the same run).
+  if (!(sizes["small(seg)"] <= sizes.talc)) failures.push(`small(seg) ${sizes["small(seg)"]} bytes, above talc's ${sizes.talc}`);
   if (failures.length) {
     console.error(`[bench] smoke failed:\n  ${failures.join("\n  ")}`);
     process.exit(1);
