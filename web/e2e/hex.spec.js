@@ -2,10 +2,9 @@
 import { test, expect, openPlayground } from "./fixtures.js";
 import { usedRows, message, run, settled, pointOf } from "./helpers.js";
 
-/** Selects a used block by clicking it on the map with "Click: select" on. */
+/** Selects a used block by clicking it on the map. */
 async function select(page, rowIndex) {
   await settled(page);
-  await page.check("#click-select");
   const payload = Number(await usedRows(page).nth(rowIndex).getAttribute("data-payload"));
   await page.locator("#heap-map").click({ position: await pointOf(page, payload + 2) });
   return payload;

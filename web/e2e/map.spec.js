@@ -1,5 +1,7 @@
-// The heap map: zoom, virtual scrolling up to 64 MiB, high-DPI, window size,
-// wasm-page boundaries, segment gaps, large objects, legend, tooltip, keys.
+// The address-exact heap map (the second view, "addresses"): zoom, virtual
+// scrolling up to 64 MiB, high-DPI, window size, wasm-page boundaries,
+// segment gaps, large objects, legend, tooltip, keys. The block view, the
+// default, has block-view.spec.js.
 import { test, expect, openPlayground } from "./fixtures.js";
 import { allocate, usedRows, message, run, settled, pointOf, pixel, rgb } from "./helpers.js";
 
@@ -7,6 +9,7 @@ const COLORS = { header: "#0072B2", payload: "#56B4E9", padding: "#F0E442", larg
 
 test("the legend names every colour and the map draws them", async ({ page }) => {
   await openPlayground(page);
+  await page.check("#view-address");
   await expect(page.locator("#legend li")).toHaveCount(8);
   await expect(page.locator("#legend")).toContainText("header");
   await expect(page.locator("#legend")).toContainText("64 KiB wasm page boundary");
@@ -24,6 +27,7 @@ test("the legend names every colour and the map draws them", async ({ page }) =>
 
 test("zoom changes bytes per pixel; fit shows the whole heap", async ({ page }) => {
   await openPlayground(page);
+  await page.check("#view-address");
   const label = page.locator("#zoom-label");
   await expect(label).toContainText("1 KiB per row");
   await page.click("#zoom-out");
@@ -57,6 +61,7 @@ test("zoom changes bytes per pixel; fit shows the whole heap", async ({ page }) 
 
 test("a 64 MiB heap scrolls: only the visible rows are drawn, the canvas stays viewport-sized", async ({ page }) => {
   await openPlayground(page);
+  await page.check("#view-address");
   await page.evaluate(() => {
     const { session } = window.heaplabDebug;
     for (let i = 0; i < 1000; i++) session.malloc(60_000);
@@ -93,6 +98,7 @@ test("crisp on high-DPI screens and follows the window's size", async ({ browser
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await openPlayground(page);
+  await page.check("#view-address");
   const size = () => page.locator("#heap-map").evaluate((c) => ({ w: c.width, h: c.height, cw: c.clientWidth, ch: c.clientHeight }));
   const wide = await size();
   expect(wide.w).toBe(wide.cw * 2);
@@ -108,6 +114,7 @@ test("crisp on high-DPI screens and follows the window's size", async ({ browser
 
 test("wasm-page boundaries, segment gaps and large objects are marked", async ({ page }) => {
   await openPlayground(page);
+  await page.check("#view-address");
   await page.evaluate(() => window.heaplabDebug.session.malloc(200_000));
   await settled(page);
   const state = await page.evaluate(() => {
@@ -153,6 +160,7 @@ test("wasm-page boundaries, segment gaps and large objects are marked", async ({
 
 test("hovering a block shows its tooltip: address, sizes, header, name, state", async ({ page }) => {
   await openPlayground(page);
+  await page.check("#view-address");
   await run(page, "buf = malloc(100)");
   await settled(page);
   const payload = Number(await usedRows(page).first().getAttribute("data-payload"));
@@ -173,6 +181,7 @@ test("hovering a block shows its tooltip: address, sizes, header, name, state", 
 
 test("keyboard: focus the map, arrows move between blocks, Enter and Delete free", async ({ page }) => {
   await openPlayground(page);
+  await page.check("#view-address");
   await run(page, "a = malloc(16)", "b = malloc(32)", "c = malloc(48)");
   await settled(page);
   const canvas = page.locator("#heap-map");

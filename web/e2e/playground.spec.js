@@ -1,10 +1,10 @@
-// The playground's actions: allocate, free by a click (and select with the
-// "Click: select" toggle or from the table) and by id, calloc,
+// The playground's actions: allocate, select by a click (on the map or in the
+// table) and free by a double click, by key and by id, calloc,
 // realloc, reset, options that replay, and errors shown, never thrown.
 import { test, expect, openPlayground } from "./fixtures.js";
 import { allocate, usedRows, message, run, settled, pointOf } from "./helpers.js";
 
-test("allocate three blocks, free the middle one by clicking it; with Click: select a click selects", async ({ page }, testInfo) => {
+test("allocate three blocks; a click selects the middle one, a double click frees it", async ({ page }, testInfo) => {
   await openPlayground(page);
   const canvas = page.locator("#heap-map");
   const before = await canvas.screenshot();
@@ -21,8 +21,10 @@ test("allocate three blocks, free the middle one by clicking it; with Click: sel
 
   const payload = Number(await usedRows(page).nth(1).getAttribute("data-payload"));
   const point = await pointOf(page, payload + 16);
-  await expect(page.locator("#click-free")).toBeChecked();
   await canvas.click({ position: point });
+  await expect(page.locator("#selection")).toContainText("b (#2)");
+  await expect(usedRows(page)).toHaveCount(3);
+  await canvas.dblclick({ position: point });
   await expect(message(page)).toContainText("free(b)");
   await expect(usedRows(page)).toHaveCount(2);
   expect(await usedRows(page).locator("td:nth-child(4)").allTextContents()).toEqual(["100", "300"]);
@@ -40,14 +42,14 @@ test("allocate three blocks, free the middle one by clicking it; with Click: sel
   await expect(page.locator("#selection")).toContainText("p (#4)");
   await page.locator("#block-list tbody tr[data-state=free]").first().click();
   await expect(page.locator("#selection")).not.toContainText("p (#4)");
-  // With the toggle on "select", a click on the map selects instead of freeing.
-  await page.check("#click-select");
+  // A click on the map selects.
   await canvas.click({ position: await pointOf(page, p) });
   await expect(page.locator("#selection")).toContainText("p (#4)");
   await expect(usedRows(page)).toHaveCount(4);
   await expect(page.locator("#hex-view")).toContainText("68 65 6c 6c 6f".split(" ")[0]);
   await run(page, "arr = calloc(16, 8)", "node = malloc(48)", "free(a)");
   await settled(page);
+  await page.check("#view-address");
   await page.click("#zoom-in");
   await page.click("#zoom-in");
   await expect(page.locator("#zoom-label")).toContainText("256 B per row");

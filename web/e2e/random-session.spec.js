@@ -240,9 +240,9 @@ test(`a random UI session of ${STEPS} actions (seed ${SEED}) breaks nothing`, as
       recent.push(`click table row (of ${at?.n ?? 0})`);
       if (at) await page.mouse.click(at.x, at.y);
     },
-    async clickMode() {
-      const mode = chance(0.7) ? "#click-free" : "#click-select";
-      recent.push(`click mode ${mode}`);
+    async viewMode() {
+      const mode = chance(0.7) ? "#view-blocks" : "#view-address";
+      recent.push(`view ${mode}`);
       await page.check(mode);
     },
     async mapKeys() {
@@ -369,7 +369,7 @@ test(`a random UI session of ${STEPS} actions (seed ${SEED}) breaks nothing`, as
     [9, "clickBlock"],
     [2, "clickRandom"],
     [3, "clickRow"],
-    [1, "clickMode"],
+    [1, "viewMode"],
     [5, "mapKeys"],
     [16, "console"],
     [4, "option"],

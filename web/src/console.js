@@ -83,7 +83,7 @@ export function runStatement(session, text) {
  * Wires the console form: Enter runs, ArrowUp/ArrowDown walk the history.
  * `onResult(result)` is called after each statement (for the page's status).
  */
-export function mountConsole({ form, input, log }, getSession, onResult = () => {}) {
+export function mountConsole({ form, input, log }, getSession, onResult = () => {}, { gate = null } = {}) {
   const history = new History();
   const doc = form.ownerDocument;
   const line = (text, className) => {
@@ -101,8 +101,19 @@ export function mountConsole({ form, input, log }, getSession, onResult = () => 
     history.push(text);
     line(`> ${text}`, "input");
     const result = runStatement(getSession(), text);
-    if (result.message) line(result.ok ? result.message : `error: ${result.message}`, result.ok ? "output" : "error");
-    for (const extra of result.lines ?? []) line(extra, "output");
+    // Step mode holds the answer back until its animation reaches it.
+    const print = () => {
+      if (result.message) line(result.ok ? result.message : `error: ${result.message}`, result.ok ? "output" : "error");
+      for (const extra of result.lines ?? []) line(extra, "output");
+      log.scrollTop = log.scrollHeight;
+    };
+    if (gate?.held()) {
+      line("… (step mode: the answer comes when the animation reaches it)", "pending");
+      gate.then(() => {
+        log.querySelector(".pending")?.remove();
+        print();
+      });
+    } else print();
     input.value = "";
     input.setAttribute("aria-invalid", String(!result.ok));
     log.scrollTop = log.scrollHeight;

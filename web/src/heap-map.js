@@ -28,6 +28,12 @@ export const COLORS = Object.freeze({
   focus: "#000000",
   focusInner: "#FFFFFF",
   hover: "#009E73",
+  freeBlock: "#BCE8D2",
+  freeBorder: "#007A5A",
+  freeArrow: "#007A5A",
+  freePageHatch: "#E6E6E6",
+  rover: "#D55E00",
+  quick: "#F4B183",
 });
 
 /** Step mode's highlights (steps.js roles): outline colour, translucent fill, dashed. */
@@ -52,6 +58,18 @@ export const LEGEND = [
   ["meta", "page map (metadata)"],
   ["freePage", "free page"],
   ["wasmPage", "64 KiB wasm page boundary", "line"],
+];
+
+/** The block view's legend (block-view.js). */
+export const BLOCK_LEGEND = [
+  ["header", "header / footer (boundary tags)"],
+  ["payload", "payload (requested bytes)"],
+  ["padding", "padding (alignment, rounding)"],
+  ["freeBlock", "free block"],
+  ["freeArrow", "free list: next free block", "arrow"],
+  ["freePage", "free pages (not yet blocks)", "hatched"],
+  ["meta", "page map (metadata)"],
+  ["large", "large object (page run)"],
 ];
 
 const LABEL_FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
@@ -390,7 +408,7 @@ function drawRowLabels(ctx, layout, rows) {
 }
 
 /** Step mode's highlights: `[{ start, end, role }]` byte ranges, filled and outlined by role. */
-function drawMarks(ctx, layout, marks, ranges) {
+export function drawMarks(ctx, layout, marks, ranges) {
   for (const { start, end, role } of marks) {
     const style = MARK_STYLES[role] ?? MARK_STYLES.choose;
     const pieces = [];
@@ -409,7 +427,7 @@ function drawMarks(ctx, layout, marks, ranges) {
   }
 }
 
-function drawHighlights(ctx, layout, { blocks }, { hover = -1, focus = -1 }, ranges) {
+export function drawHighlights(ctx, layout, { blocks }, { hover = -1, focus = -1 }, ranges) {
   const C = BLOCK.COLUMNS;
   const outline = (index, color, width, inner) => {
     if (index < 0 || index >= blocks.length / C) return;

@@ -5,7 +5,8 @@
 import { loadHeaplab } from "./wasm.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
-import { COLORS, LEGEND, MARK_STYLES } from "./heap-map.js";
+import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
+import { renderFreeList } from "./free-list-panel.js";
 import { renderBlockTable } from "./block-table.js";
 import { renderStats } from "./stats-panel.js";
 import { describeBlock } from "./blocks.js";
@@ -33,7 +34,14 @@ let copies = 0;
 
 /** A copy of a snapshot (the views into wasm memory copied), with a version of its own. */
 function copySnapshot(snap) {
-  return { version: -++copies, segments: snap.segments.slice(), pages: snap.pages.slice(), blocks: snap.blocks.slice(), stats: snap.stats };
+  return {
+    version: -++copies,
+    segments: snap.segments.slice(),
+    pages: snap.pages.slice(),
+    blocks: snap.blocks.slice(),
+    stats: snap.stats,
+    freeLists: session.freeLists(),
+  };
 }
 let panelsScheduled = false;
 let panelVersion = -1;
@@ -49,9 +57,35 @@ function say(text, isError = false) {
   message.classList.toggle("error", isError);
 }
 
+/**
+ * Step mode's honesty: while an operation animates, what it returned and the
+ * figures it changed wait until the animation reaches its result (or Skip).
+ */
+const waiting = [];
+const gate = {
+  held: () => Boolean(player?.holding && $("step-mode")?.checked && before),
+  then: (fn) => waiting.push(fn),
+};
+
+function releaseHeld() {
+  while (waiting.length) waiting.shift()();
+  document.body.dataset.stepHeld = "false";
+  panelVersion = -1;
+  schedulePanels();
+}
+
+/** The heap the panels (stats, table, free list) show: the one before the operation while it animates. */
+function panelSnapshot() {
+  return gate.held() ? before : session.snapshot();
+}
+
 /** Shows the outcome of any action. Never throws. */
 function act(result) {
   if (!result) return;
+  if (gate.held()) {
+    gate.then(() => act(result));
+    return;
+  }
   if (result.message) say(result.code && !result.ok ? `${result.message} (${result.code})` : result.message, !result.ok);
 }
 
@@ -61,10 +95,10 @@ const ids = (payload) => {
 };
 
 function renderLegend() {
-  const items = LEGEND.map(([key, label, kind]) => {
+  const items = (map?.view === "address" ? LEGEND : BLOCK_LEGEND).map(([key, label, kind]) => {
     const li = document.createElement("li");
     const swatch = document.createElement("span");
-    swatch.className = kind === "line" ? "swatch line" : "swatch";
+    swatch.className = kind ? `swatch ${kind}` : "swatch";
     swatch.style.background = COLORS[key];
     li.append(swatch, document.createTextNode(label));
     return li;
@@ -96,12 +130,13 @@ function schedulePanels() {
 }
 
 function renderPanels() {
-  const snap = session.snapshot();
+  const snap = panelSnapshot();
   if (panelVersion !== snap.version) renderStats($("stats"), snap.stats);
   if (timelineControls?.playing) return; // the table and the selection follow when playing stops (their layout is costly)
   const focus = map.focusIndex(snap);
   selected = focus < 0 ? null : map.focusedInfo();
   renderBlockTable($("block-list").tBodies[0], snap.blocks, { ids, focus, caption: $("block-caption") });
+  renderFreeList($("free-list"), snap.freeLists ?? session.freeLists(), { blocks: snap.blocks });
   panelVersion = snap.version;
   renderSelection();
   const status = $("heap-status");
@@ -118,7 +153,7 @@ function renderSelection() {
   if (!selected) {
     const p = document.createElement("p");
     p.className = "hint";
-    p.textContent = "No block selected: pick one in the table of blocks, set \"Click: select\" and click it on the map, or focus the map and press an arrow key.";
+    p.textContent = "No block selected: click one on the map, pick one in the table of blocks, or focus the map and press an arrow key.";
     box.replaceChildren(p);
     hexView.replaceChildren();
     freeButton.disabled = true;
@@ -166,7 +201,7 @@ function mountWrite() {
   $("write-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!selected || !selected.used) {
-      act({ ok: false, code: "invalid-write", message: "select a used block first (in the table of blocks, or with Click: select on the map)" });
+      act({ ok: false, code: "invalid-write", message: "select a used block first (click it on the map, or pick it in the table of blocks)" });
       return;
     }
     let bytes;
@@ -199,6 +234,7 @@ function mountSteps() {
     }),
   );
   player = new StepPlayer({
+    done: releaseHeld,
     show(frame, index, count) {
       shownBefore = Boolean(frame && frame.phase === "before" && before);
       document.body.dataset.stepShows = shownBefore ? "before" : "after";
@@ -219,6 +255,10 @@ function mountSteps() {
   pause.addEventListener("click", () => {
     if (player.paused) player.resume();
     else player.pause();
+    showPaused();
+  });
+  $("step-skip").addEventListener("click", () => {
+    player.finish();
     showPaused();
   });
   $("step-next").addEventListener("click", () => {
@@ -256,14 +296,19 @@ function mountSteps() {
     }
     const op = timeline.ops[timeline.at - 1];
     if (op.op === "write") return;
-    player.play(stepFrames(session.heap.lastEvents(), session.options));
+    const frames = stepFrames(session.heap.lastEvents(), session.options);
+    document.body.dataset.stepHeld = frames.length > 1 ? "true" : "false";
+    player.play(frames);
   });
 }
 
-function mountClickMode() {
-  for (const radio of document.querySelectorAll('input[name="click-mode"]')) {
+function mountViewMode() {
+  for (const radio of document.querySelectorAll('input[name="map-view"]')) {
     radio.addEventListener("change", () => {
-      if (radio.checked) map.clickAction = radio.value;
+      if (!radio.checked) return;
+      map.setView(radio.value);
+      document.body.dataset.mapView = radio.value;
+      renderLegend();
     });
   }
   // A row of the table of blocks selects its block.
@@ -323,8 +368,12 @@ function installDebug() {
   };
 }
 
+/** The heap the views show: the copy from before the operation while step mode animates its search, else the heap now. */
+function shownSnapshot() {
+  return shownBefore && before ? before : session.snapshot();
+}
+
 async function start() {
-  renderLegend();
   window.addEventListener("error", (event) => say(`unexpected: ${event.message}`, true));
   window.addEventListener("unhandledrejection", (event) => say(`unexpected: ${event.reason?.message ?? event.reason}`, true));
   try {
@@ -344,18 +393,32 @@ async function start() {
       zoomLabel: $("zoom-label"),
     },
     {
-      snapshot: () => (shownBefore && before ? before : session.snapshot()),
+      snapshot: shownSnapshot,
+      freeLists: (snap) => snap.freeLists ?? session.freeLists(),
       ids,
       onSelect: () => schedulePanels(),
       onFree: freeBlock,
       onError: (error) => say(`could not draw the map: ${error.message}`, true),
     },
   );
+  renderLegend();
+  document.body.dataset.mapView = map.view;
   session.onChange(() => {
     map.refresh();
     schedulePanels();
   });
   timeline = new Timeline(session);
+  // The map follows the action: after one operation, its block comes into view.
+  timeline.onChange(() => {
+    if (timelineControls?.playing || !timeline.at) return;
+    const op = timeline.ops[timeline.at - 1];
+    let address = op && op.op !== "free" ? session.addressOf.get(op.id) : undefined;
+    if (address === undefined && op?.op === "free") {
+      const freed = session.heap.lastEvents().find((e) => e.kind === "free");
+      address = freed?.payload;
+    }
+    if (address !== undefined) map.reveal(address);
+  });
   const controls = mountControls(document, { session: () => session, act, setOptions: (changes) => timeline.setOptions(changes) });
   timeline.onChange(() => controls.show(session.options));
   timelineControls = mountTimelineControls(document, timeline, {
@@ -366,9 +429,9 @@ async function start() {
     },
   });
   mountSteps();
-  mountClickMode();
+  mountViewMode();
   mountTracePanel(document, { timeline: () => timeline, act, dropTarget: document.querySelector(".map-wrap") });
-  mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act);
+  mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act, { gate });
   mountWrite();
   mountZoom();
   $("free-selected").addEventListener("click", () => freeBlock(selected));

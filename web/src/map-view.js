@@ -3,15 +3,23 @@
 // tooltip, and keyboard focus that moves between blocks. Draws at most once a
 // frame and only when something changed (data, scroll, size, zoom, focus).
 import { computeLayout, blockAt, clampBytesPerRow, fitBytesPerRow, MIN_BYTES_PER_ROW, MAX_BYTES_PER_ROW } from "./layout.js";
-import { drawHeapMap } from "./heap-map.js";
+import { drawHeapMap, COLORS } from "./heap-map.js";
+import { computeBlockLayout, fitBlockZoom, MIN_BLOCK_ZOOM, MAX_BLOCK_ZOOM } from "./block-layout.js";
+import { drawBlockView } from "./block-view.js";
 import { blockInfo, blockCount, describeBlock, announceBlock } from "./blocks.js";
 import { formatBytes } from "./format.js";
 import { PAGE_SIZE } from "./heaplab.js";
 
-/** The viewport's height: the whole map when short, else most of the window (240–760 px). */
-function viewHeightFor(layout) {
-  const maxHeight = Math.max(240, Math.min(Math.round(window.innerHeight * 0.72), 760));
-  return Math.min(maxHeight, Math.max(layout.height, 80));
+/**
+ * The viewport's height: the whole map when short, else what the window
+ * leaves below the map's top (so that the controls above it, the caption and
+ * the map fit on one screen), 220–760 px.
+ */
+function viewHeightFor(layout, scroller) {
+  const top = scroller?.getBoundingClientRect?.().top ?? 0;
+  const room = window.innerHeight - Math.max(0, Math.min(top + (window.scrollY || 0), window.innerHeight * 0.45)) - 24;
+  const maxHeight = Math.max(220, Math.min(Math.round(room), 760));
+  return Math.min(maxHeight, Math.max(layout.height + (layout.view === "blocks" ? 60 : 0), 120));
 }
 
 export class MapView {
@@ -22,7 +30,11 @@ export class MapView {
   constructor(els, hooks) {
     this.els = els;
     this.hooks = hooks;
-    this.bytesPerRow = PAGE_SIZE / 4; // 1 KiB a row: small blocks readable at first sight
+    this.bytesPerRow = PAGE_SIZE / 4; // address view: 1 KiB a row
+    /** "blocks" (each block a labelled box, the free list drawn) or "address" (every byte its width). */
+    this.view = "blocks";
+    /** The block view's zoom: a factor on every box width. */
+    this.blockZoom = 1;
     this.layout = null;
     this.layoutKey = "";
     this.focusAddress = null; // the focused block, by header address (survives changes)
@@ -34,7 +46,7 @@ export class MapView {
     /** Step mode's highlights, drawn over the blocks. */
     this.marks = [];
     /** What a click on a block does: "free" it, or "select" it (for the hex view). */
-    this.clickAction = "free";
+    this.clickAction = "select";
 
     const { scroller, canvas } = els;
     scroller.addEventListener("scroll", () => this.invalidate(), { passive: true });
@@ -47,6 +59,7 @@ export class MapView {
       this.invalidate();
     });
     canvas.addEventListener("click", (e) => this.#onClick(e));
+    canvas.addEventListener("dblclick", (e) => this.#onDoubleClick(e));
     canvas.addEventListener("keydown", (e) => this.#onKey(e));
     canvas.addEventListener("blur", () => this.#hideTooltip());
     canvas.addEventListener(
@@ -77,6 +90,14 @@ export class MapView {
   /** The geometry for the current data, width and zoom (recomputed only when one changed). */
   #relayout(snap) {
     const width = this.els.scroller.clientWidth || 800;
+    if (this.view === "blocks") {
+      const key = `b:${snap.version}:${width}:${this.blockZoom}`;
+      if (key !== this.layoutKey) {
+        this.layout = computeBlockLayout(snap, { width, zoom: this.blockZoom });
+        this.layoutKey = key;
+      }
+      return this.layout;
+    }
     const heapBytes = snap.segments.reduce((n, s) => n + s.bytes, 0);
     this.bytesPerRow = clampBytesPerRow(this.bytesPerRow, heapBytes);
     const key = `${snap.version}:${width}:${this.bytesPerRow}:${snap.segments.length}`;
@@ -93,7 +114,7 @@ export class MapView {
     const snap = this.hooks.snapshot();
     const layout = this.#relayout(snap);
     const { scroller, canvas, spacer } = this.els;
-    const viewHeight = viewHeightFor(layout);
+    const viewHeight = viewHeightFor(layout, scroller);
     if (scroller.style.height !== `${viewHeight}px`) scroller.style.height = `${viewHeight}px`;
     spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
     const width = layout.width;
@@ -109,7 +130,7 @@ export class MapView {
     const top = Math.min(scroller.scrollTop, Math.max(0, layout.height - viewHeight));
     const ctx = canvas.getContext("2d");
     const focus = this.focusIndex(snap);
-    const result = drawHeapMap(ctx, layout, snap, {
+    const view = {
       top,
       height: viewHeight,
       width,
@@ -118,7 +139,11 @@ export class MapView {
       hover: this.hover,
       marks: this.marks,
       label: (payload) => this.hooks.ids(payload)?.label ?? "",
-    });
+    };
+    const result =
+      layout.view === "blocks"
+        ? drawBlockView(ctx, layout, snap, { ...view, freeLists: this.hooks.freeLists?.(snap) ?? null, colors: this.colors() })
+        : drawHeapMap(ctx, layout, snap, view);
     this.frames++;
     this.top = top;
     this.viewHeight = viewHeight;
@@ -127,9 +152,18 @@ export class MapView {
     return this.lastDraw.ms;
   }
 
+  /** The colours the map draws with (the page's theme when it has one). */
+  colors() {
+    this.lastDrawColors = this.hooks.colors?.() ?? COLORS;
+    return this.lastDrawColors;
+  }
+
   #updateZoomLabel(layout) {
     const bpp = layout.bytesPerPixel;
-    const text = `${formatBytes(layout.bytesPerRow)} per row, ${bpp >= 10 ? Math.round(bpp) : bpp.toFixed(2)} bytes per pixel`;
+    const text =
+      layout.view === "blocks"
+        ? `Block view ×${layout.zoom.toFixed(2).replace(/\.?0+$/, "")}: box widths grow with log(size)`
+        : `${formatBytes(layout.bytesPerRow)} per row, ${bpp >= 10 ? Math.round(bpp) : bpp.toFixed(2)} bytes per pixel`;
     if (this.els.zoomLabel.textContent !== text) this.els.zoomLabel.textContent = text;
   }
 
@@ -140,6 +174,12 @@ export class MapView {
     const snap = this.hooks.snapshot();
     const layout = this.#relayout(snap);
     const anchor = this.#anchorAddress(layout);
+    if (this.view === "blocks") {
+      const z = factor < 1 ? this.blockZoom * 1.25 : this.blockZoom / 1.25;
+      this.blockZoom = Math.min(MAX_BLOCK_ZOOM, Math.max(MIN_BLOCK_ZOOM, Math.round(z * 1000) / 1000));
+      this.#scrollTo(anchor);
+      return;
+    }
     this.bytesPerRow = Math.min(MAX_BYTES_PER_ROW, Math.max(MIN_BYTES_PER_ROW, this.bytesPerRow * factor));
     this.#scrollTo(anchor);
   }
@@ -147,6 +187,12 @@ export class MapView {
   /** The zoom that shows the whole heap in the viewport. */
   fit() {
     const snap = this.hooks.snapshot();
+    if (this.view === "blocks") {
+      const width = this.els.scroller.clientWidth || 800;
+      this.blockZoom = fitBlockZoom(snap, width, Math.max(200, (this.viewHeight || 400) - 20));
+      this.#scrollTo(null);
+      return;
+    }
     const heapBytes = snap.segments.reduce((n, s) => n + s.bytes, 0);
     const rows = Math.floor((this.viewHeight || 400) / 18) - snap.segments.length;
     this.bytesPerRow = fitBytesPerRow(heapBytes, Math.max(4, rows));
@@ -160,6 +206,17 @@ export class MapView {
     this.#scrollTo(anchor);
   }
 
+  /** Switches between the block view ("blocks") and the address-exact map ("address"), keeping the focus or top in view. */
+  setView(view) {
+    if (view !== "blocks" && view !== "address") throw new Error(`unknown view ${view}`);
+    if (view === this.view) return;
+    const layout = this.#relayout(this.hooks.snapshot());
+    const anchor = this.#anchorAddress(layout);
+    this.view = view;
+    this.layoutKey = "";
+    this.#scrollTo(anchor);
+  }
+
   #anchorAddress(layout) {
     const focus = this.focusAddress;
     const y = this.els.scroller.scrollTop;
@@ -167,8 +224,8 @@ export class MapView {
       const fy = layout.yOf(focus);
       if (fy >= y && fy < y + (this.viewHeight || 0)) return focus;
     }
-    for (let dy = 0; dy < 40; dy += 6) {
-      const a = layout.addressAt(layout.left, y + dy);
+    for (let dy = 0; dy < Math.max(40, layout.rowHeight * 2); dy += 6) {
+      const a = layout.addressAt(layout.left + 1, y + dy);
       if (a !== null) return a;
     }
     return null;
@@ -177,7 +234,7 @@ export class MapView {
   #scrollTo(address) {
     const layout = this.#relayout(this.hooks.snapshot());
     const y = address === null ? 0 : layout.yOf(address) ?? 0;
-    const viewHeight = viewHeightFor(layout);
+    const viewHeight = viewHeightFor(layout, this.els.scroller);
     this.els.spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
     this.els.scroller.style.height = `${viewHeight}px`;
     this.els.scroller.scrollTop = Math.max(0, y - (address === this.focusAddress ? viewHeight / 3 : 0));
@@ -290,16 +347,32 @@ export class MapView {
     this.invalidate();
   }
 
-  // A click frees the block (clickAction "free", the default) or selects it
-  // ("select"); selection is also by keyboard and from the block table.
+  // A click selects a block (as in the lessons and the embeds); a double
+  // click, Enter or Delete frees it. `clickAction = "free"` makes one click
+  // free (the embed's option). Selection is also by keyboard and table.
   #onClick(event) {
     const index = this.#indexAt(event);
+    if (this.hooks.onPick?.(event, index, this.#pointAddress(event))) return;
     if (index < 0) return;
     if (this.clickAction === "select") {
       this.setFocus(index, { scroll: false, tooltip: false });
       return;
     }
     this.hooks.onFree(blockInfo(this.hooks.snapshot().blocks, index, this.hooks.ids));
+  }
+
+  #onDoubleClick(event) {
+    if (this.clickAction !== "select") return;
+    const index = this.#indexAt(event);
+    if (index < 0) return;
+    this.hooks.onFree(blockInfo(this.hooks.snapshot().blocks, index, this.hooks.ids));
+  }
+
+  /** The address under a mouse event, or null. */
+  #pointAddress(event) {
+    if (!this.layout) return null;
+    const rect = this.els.canvas.getBoundingClientRect();
+    return this.layout.addressAt(event.clientX - rect.left, event.clientY - rect.top + (this.top ?? 0));
   }
 
   #onKey(event) {
@@ -367,7 +440,7 @@ export class MapView {
     const piece = direction > 0 ? r[r.length - 1] : r[0];
     if (!piece) return index + direction;
     const x = piece.x + Math.min(piece.w / 2, 4);
-    const address = layout.addressAt(Math.max(layout.left, x), piece.y + (direction > 0 ? layout.rowHeight + 1 : -1));
+    const address = layout.addressAt(Math.max(layout.left, x), piece.y + (direction > 0 ? layout.rowHeight + 1 : layout.view === "blocks" ? 1 - layout.rowHeight : -1));
     const target = address === null ? -1 : blockAt(snap.blocks, 6, address);
     return target < 0 || target === index ? index + direction : target;
   }
@@ -379,7 +452,7 @@ export class MapView {
     const y = layout?.yOf(info.address);
     if (y === null || y === undefined) return;
     const r = layout.rects(info.address, info.address + 1)[0];
-    this.#showTooltip(info, r.x + 4, y - (this.top ?? 0) + layout.rowHeight + 6);
+    this.#showTooltip(info, r.x + 4, y - (this.top ?? 0) + (layout.boxHeight ?? layout.rowHeight) + 6);
   }
 
   #showTooltip(info, x, y) {

@@ -550,6 +550,26 @@ export class Session {
     return this.cache;
   }
 
+  /**
+   * The free lists in their own order, as the core keeps them:
+   * `{ order, rover, lists: [{ label, min, max, blocks: [block address] }] }`
+   * (see `Heap.freeLists()`), read once per version.
+   */
+  freeLists() {
+    if (this.freeListCache?.version === this.version) return this.freeListCache.value;
+    let value;
+    if (typeof this.heap.freeLists === "function") value = this.heap.freeLists();
+    else {
+      // Before the core reported its lists: address order from the block table.
+      const { blocks } = this.snapshot();
+      const free = [];
+      for (let i = 0; i < blocks.length; i += BLOCK.COLUMNS) if (!(blocks[i + BLOCK.FLAGS] & 1)) free.push(blocks[i]);
+      value = { order: "address", rover: null, lists: [{ label: "", min: 0, max: 0, blocks: free }] };
+    }
+    this.freeListCache = { version: this.version, value };
+    return value;
+  }
+
   /** Releases the wasm heap. */
   dispose() {
     this.origin?.dispose();

@@ -20,6 +20,8 @@ export class StepPlayer {
   /** Starts showing `frames` from the first. */
   play(frames) {
     this.#stop();
+    // The previous operation's result, if still held back, is shown first.
+    if (this.holding) this.hooks.done?.();
     this.frames = frames;
     this.index = -1;
     this.#advance();
@@ -47,12 +49,25 @@ export class StepPlayer {
     this.#schedule();
   }
 
+  /** Shows the last frame now (Skip): the operation's result. */
+  finish() {
+    this.#stop();
+    if (this.frames.length && this.index < this.frames.length - 1) this.#show(this.frames.length - 1);
+  }
+
+  /** Whether an operation's frames are still being shown (its result not reached yet). */
+  get holding() {
+    return this.frames.length > 0 && this.index < this.frames.length - 1;
+  }
+
   /** Clears the highlights and forgets the frames. */
   clear() {
     this.#stop();
+    const held = this.holding;
     this.frames = [];
     this.index = -1;
     this.hooks.show(null, -1, 0);
+    if (held) this.hooks.done?.();
   }
 
   #show(index) {

@@ -1,0 +1,96 @@
+// The free-list panel: each free list in the order the allocator keeps and
+// searches it, as OSTEP's malloc.py prints it after every operation:
+//   Free list (address order): head → 0x141020 (48 B) → 0x141100 (15.8 KiB) → NULL
+// One line per list (segregated fit: one per non-empty size class). The map
+// draws the same lists as arrows; both read `Heap.freeLists()`.
+import { BLOCK } from "./heaplab.js";
+import { hex, formatBytes } from "./format.js";
+
+/** Entries shown per list before "… N more". */
+export const SHOWN_PER_LIST = 40;
+/** Lists shown before "… N more lists". */
+export const SHOWN_LISTS = 24;
+
+/** What each order means, in words. */
+export const ORDER_WORDS = Object.freeze({
+  address: "address order",
+  lifo: "LIFO: the last block freed comes first",
+  fifo: "FIFO: the last block freed goes last",
+  "size-asc": "size order, smallest first",
+  "size-desc": "size order, largest first",
+  "size-class": "one list per size class",
+});
+
+/** The size of the block at `address` in a block table, or 0. */
+export function blockSizeAt(blocks, address) {
+  const C = BLOCK.COLUMNS;
+  let lo = 0;
+  let hi = blocks.length / C;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const a = blocks[mid * C + BLOCK.ADDRESS];
+    if (a === address) return blocks[mid * C + BLOCK.SIZE];
+    if (a < address) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
+/** The panel's heading: "Free list (address order)". */
+export function freeListTitle(freeLists) {
+  const lists = freeLists?.lists ?? [];
+  const words = ORDER_WORDS[freeLists?.order] ?? freeLists?.order ?? "";
+  const count = lists.reduce((n, l) => n + l.blocks.length, 0);
+  const noun = lists.length > 1 ? "Free lists" : "Free list";
+  return `${noun}${words ? ` (${words})` : ""}: ${count} free block${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * Renders `freeLists` into `section` (an element holding an `h3` and an `ol`).
+ * Never throws on odd input: a missing reading shows "no free list".
+ */
+export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0) } = {}) {
+  const doc = section.ownerDocument;
+  const title = section.querySelector("h3");
+  const ol = section.querySelector("ol");
+  const lists = (freeLists?.lists ?? []).filter((l) => l.blocks.length > 0);
+  if (title) title.textContent = freeListTitle(freeLists);
+  const items = [];
+  if (!lists.length) {
+    const li = doc.createElement("li");
+    li.className = "fl-empty";
+    li.textContent = "head → NULL (no free block: the next allocation takes new pages)";
+    items.push(li);
+  }
+  for (const list of lists.slice(0, SHOWN_LISTS)) {
+    const li = doc.createElement("li");
+    li.className = "fl-list";
+    if (list.label) {
+      const label = doc.createElement("span");
+      label.className = "fl-class";
+      label.textContent = `${list.label}: `;
+      li.append(label);
+    }
+    li.append(doc.createTextNode("head"));
+    for (const address of list.blocks.slice(0, SHOWN_PER_LIST)) {
+      li.append(doc.createTextNode(" → "));
+      const span = doc.createElement("span");
+      span.className = "fl-block";
+      span.dataset.address = String(address);
+      if (freeLists.rover === address) span.classList.add("fl-rover");
+      const size = blockSizeAt(blocks, address);
+      span.textContent = `${hex(address)} (${size ? formatBytes(size) : "?"})`;
+      if (freeLists.rover === address) span.title = "next fit's roving pointer: its next search starts here";
+      li.append(span);
+    }
+    const more = list.blocks.length - SHOWN_PER_LIST;
+    li.append(doc.createTextNode(more > 0 ? ` → … ${more} more` : " → NULL"));
+    items.push(li);
+  }
+  if (lists.length > SHOWN_LISTS) {
+    const li = doc.createElement("li");
+    li.textContent = `… ${lists.length - SHOWN_LISTS} more lists`;
+    items.push(li);
+  }
+  ol.replaceChildren(...items);
+}
