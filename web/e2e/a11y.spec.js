@@ -28,6 +28,7 @@ test("every form control has a visible label", async ({ page }) => {
   const unlabelled = await page.evaluate(() =>
     [...document.querySelectorAll("input, select, textarea")]
       .filter((el) => {
+        if (el.offsetParent === null) return false; // hidden with its form (predict mode off)
         const label = el.labels?.[0];
         return !label || label.offsetParent === null || !label.textContent.trim();
       })
@@ -83,7 +84,13 @@ test("the whole page works from the keyboard alone", async ({ page }) => {
   await page.locator("#free-selected").focus();
   await page.keyboard.press("Enter");
   await expect(message(page)).toContainText("free(p)");
-  // Zoom buttons and reset by keyboard.
+  // Zoom buttons, the view switch and reset by keyboard.
+  await page.locator("#zoom-in").focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#zoom-label")).toContainText("Block view ×1.25");
+  await page.locator("#view-blocks").focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(page.locator("#view-address")).toBeChecked();
   await page.locator("#zoom-in").focus();
   await page.keyboard.press("Enter");
   await expect(page.locator("#zoom-label")).toContainText("512 B per row");

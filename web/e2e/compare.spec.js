@@ -37,8 +37,11 @@ test("compare view: five policies, maps at one scale, stepping in lockstep with 
   const cards = page.locator(".map-card");
   await expect(cards).toHaveCount(5);
   expect(await cards.evaluateAll((c) => c.map((card) => card.dataset.policy))).toEqual(POLICIES);
-  const scales = await cards.evaluateAll((c) => c.map((card) => card.dataset.bytesPerRow));
+  // One block-view zoom for every map; every map draws its blocks as boxes.
+  const scales = await cards.evaluateAll((c) => c.map((card) => card.dataset.zoom));
   expect(new Set(scales).size).toBe(1);
+  expect(Number(scales[0])).toBeGreaterThan(0);
+  await expect.poll(() => cards.evaluateAll((c) => c.every((card) => Number(card.dataset.blocksDrawn) > 0))).toBe(true);
   await expect.poll(() => mapIndexes(page)).toEqual(Array(5).fill("1000"));
   // Side by side: the maps' tops line up.
   const tops = await cards.evaluateAll((c) => c.slice(0, 3).map((card) => Math.round(card.getBoundingClientRect().top)));

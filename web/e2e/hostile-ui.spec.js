@@ -220,11 +220,11 @@ test("frees of ids never allocated, double frees (two clicks, the keyboard, the 
     await page.press("#console-input", "Enter");
   });
 
-  // Two clicks on b: the first frees it, the second finds a free block.
+  // Two double clicks on b: the first frees it, the second finds a free block.
   const point = await pointOf(page, b + 16);
-  await page.locator("#heap-map").click({ position: point });
+  await page.locator("#heap-map").dblclick({ position: point });
   await expect(message(page)).toContainText("free(b)");
-  await refused(page, "a second click on b", () => page.locator("#heap-map").click({ position: point }), /is free: nothing to free/);
+  await refused(page, "a second double click on b", () => page.locator("#heap-map").dblclick({ position: point }), /is free: nothing to free/);
 
   // The keyboard: focus b's (free) block on the map, then Enter and Delete.
   await page.locator('#block-list tbody tr[data-state="free"]').first().click();

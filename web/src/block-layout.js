@@ -20,6 +20,7 @@
 // searches over rows and items. A 100k-block heap lays out in a few ms and
 // draws only its visible rows.
 import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE } from "./heaplab.js";
+import { mergeRows } from "./layout.js";
 
 /** Zoom limits of the block view (a factor on every width). */
 export const MIN_BLOCK_ZOOM = 0.25;
@@ -260,13 +261,7 @@ export function computeBlockLayout(snap, { width, zoom = 1, left = 6 }) {
     },
     /** The address ranges `[start, end)` shown in the band, merged. */
     rangesIn(top, bottom) {
-      const out = [];
-      for (const row of this.rowsIn(top, bottom)) {
-        const last = out[out.length - 1];
-        if (last && last.end === row.addr) last.end = row.addr + row.bytes;
-        else out.push({ start: row.addr, end: row.addr + row.bytes });
-      }
-      return out;
+      return mergeRows(this.rowsIn(top, bottom));
     },
     /** The rectangles covering bytes [a, b): one per item they touch. */
     rects(a, b) {

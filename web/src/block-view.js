@@ -8,7 +8,7 @@
 import { BLOCK, BLOCK_FLAG } from "./heaplab.js";
 import { ITEM, FOOTER_BYTES } from "./block-layout.js";
 import { hex, formatBytes } from "./format.js";
-import { COLORS, drawMarks, drawHighlights } from "./heap-map.js";
+import { COLORS, beginBand, drawMarks, drawHighlights } from "./heap-map.js";
 
 const FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 
@@ -53,13 +53,10 @@ function arrowsOf(layout, freeLists) {
  * (block addresses; `links` are the free-list arrows in list order).
  */
 export function drawBlockView(ctx, layout, snap, view) {
-  const { top, height, width, dpr = 1 } = view;
+  const { top, height, width } = view;
   const colors = view.colors ?? COLORS;
   const bottom = top + height;
-  ctx.save();
-  ctx.setTransform(dpr, 0, 0, dpr, 0, -top * dpr);
-  ctx.fillStyle = colors.gap;
-  ctx.fillRect(0, top, width, height);
+  beginBand(ctx, view, colors.gap);
 
   const rows = layout.rowsIn(top, bottom);
   let drawn = 0;

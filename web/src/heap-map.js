@@ -122,10 +122,7 @@ export class Painter {
 export function drawHeapMap(ctx, layout, snap, view) {
   const { top, height, width, dpr = 1 } = view;
   const bottom = top + height;
-  ctx.save();
-  ctx.setTransform(dpr, 0, 0, dpr, 0, -top * dpr);
-  ctx.fillStyle = COLORS.gap;
-  ctx.fillRect(0, top, width, height);
+  beginBand(ctx, view, COLORS.gap);
 
   const rows = layout.rowsIn(top, bottom);
   const ranges = layout.rangesIn(top, bottom);
@@ -141,6 +138,18 @@ export function drawHeapMap(ctx, layout, snap, view) {
   if (view.marks?.length) drawMarks(ctx, layout, view.marks, ranges);
   ctx.restore();
   return { blocks: drawn, fills: painter.calls };
+}
+
+/**
+ * Saves the context, maps map coordinates of the band `view` (`{ top,
+ * height, width, dpr }`) onto the canvas and clears it to `background`.
+ * The caller restores the context when done.
+ */
+export function beginBand(ctx, { top, height, width, dpr = 1 }, background) {
+  ctx.save();
+  ctx.setTransform(dpr, 0, 0, dpr, 0, -top * dpr);
+  ctx.fillStyle = background;
+  ctx.fillRect(0, top, width, height);
 }
 
 /** The band being drawn: fills are clipped to it, so a 64 MiB block costs a few rows. */

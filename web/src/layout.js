@@ -91,13 +91,7 @@ export function computeLayout(segments, { width, bytesPerRow = PAGE_SIZE, rowHei
 
     /** The address ranges `[start, end)` shown in the band [top, bottom), one per segment. */
     rangesIn(top, bottom) {
-      const out = [];
-      for (const row of this.rowsIn(top, bottom)) {
-        const last = out[out.length - 1];
-        if (last && last.end === row.addr) last.end = row.addr + row.bytes;
-        else out.push({ start: row.addr, end: row.addr + row.bytes });
-      }
-      return out;
+      return mergeRows(this.rowsIn(top, bottom));
     },
 
     /** The rectangles covering bytes [start, end), one per row they touch. */
@@ -142,6 +136,17 @@ export function computeLayout(segments, { width, bytesPerRow = PAGE_SIZE, rowHei
       return address < s.base + s.bytes ? address : null;
     },
   };
+}
+
+/** Rows `{ addr, bytes }` in address order as ranges `[start, end)`, adjacent rows merged. */
+export function mergeRows(rows) {
+  const out = [];
+  for (const row of rows) {
+    const last = out[out.length - 1];
+    if (last && last.end === row.addr) last.end = row.addr + row.bytes;
+    else out.push({ start: row.addr, end: row.addr + row.bytes });
+  }
+  return out;
 }
 
 /** The zoom level (bytes per row, a power of two) that fits `bytes` of heap in `rows` rows. */

@@ -7,6 +7,8 @@ import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
 import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
 import { renderFreeList } from "./free-list-panel.js";
+import { PREDICTED, Score, guessAt, judge, typedGuess } from "./predict.js";
+import { hex } from "./format.js";
 import { renderBlockTable } from "./block-table.js";
 import { renderStats } from "./stats-panel.js";
 import { describeBlock } from "./blocks.js";
@@ -62,13 +64,21 @@ function say(text, isError = false) {
  * figures it changed wait until the animation reaches its result (or Skip).
  */
 const waiting = [];
+let releasing = false;
 const gate = {
-  held: () => Boolean(player?.holding && $("step-mode")?.checked && before),
+  held: () => !releasing && Boolean(predict.waiting || (player?.holding && $("step-mode")?.checked && before)),
   then: (fn) => waiting.push(fn),
 };
 
 function releaseHeld() {
-  while (waiting.length) waiting.shift()();
+  // What was held is shown as it is now: nothing released here is held again.
+  const due = waiting.splice(0);
+  releasing = true;
+  try {
+    for (const show of due) show();
+  } finally {
+    releasing = false;
+  }
   document.body.dataset.stepHeld = "false";
   panelVersion = -1;
   schedulePanels();
@@ -269,21 +279,46 @@ function mountSteps() {
     player.next();
     showPaused();
   });
-  let copy = null; // the heap after the last change, copied while step mode is on
+  const predictBox = $("predict-mode");
+  const watching = () => mode.checked || predictBox.checked;
+  let copy = null; // the heap after the last change, copied while step or predict mode is on
+  const startWatching = () => {
+    before = null;
+    copy = copySnapshot(session.snapshot());
+  };
   mode.addEventListener("change", () => {
     legend.hidden = !mode.checked;
     if (!mode.checked) player.clear();
     else {
-      before = null;
-      copy = copySnapshot(session.snapshot());
+      if (!predictBox.checked) startWatching();
       caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
     }
   });
+  predictBox.addEventListener("change", () => {
+    $("predict-form").hidden = !predictBox.checked;
+    if (!predictBox.checked) predict.cancel();
+    else {
+      if (!mode.checked) startWatching();
+      caption.textContent = "Predict mode is on: do a malloc, then click the free block where you think it will land (or the free pages, for new space at the end of the heap), or type the address it will return.";
+    }
+  });
+  const animate = () => {
+    const frames = stepFrames(session.heap.lastEvents(), session.options);
+    if (!mode.checked) {
+      shownBefore = false;
+      releaseHeld();
+      map.invalidate();
+      return;
+    }
+    document.body.dataset.stepHeld = frames.length > 1 ? "true" : "false";
+    player.play(frames);
+  };
   let previous = timeline.at;
   timeline.onChange(() => {
     const forwardOne = timeline.at === previous + 1;
     previous = timeline.at;
-    if (!mode.checked || timelineControls?.playing) {
+    predict.cancel();
+    if (!watching() || timelineControls?.playing) {
       copy = null;
       if (mode.checked) player.clear();
       return;
@@ -296,11 +331,57 @@ function mountSteps() {
     }
     const op = timeline.ops[timeline.at - 1];
     if (op.op === "write") return;
-    const frames = stepFrames(session.heap.lastEvents(), session.options);
-    document.body.dataset.stepHeld = frames.length > 1 ? "true" : "false";
-    player.play(frames);
+    if (predictBox.checked && PREDICTED.has(op.op) && before) {
+      const payload = session.addressOf.get(op.id);
+      player.clear();
+      predict.ask(op, payload, animate);
+      return;
+    }
+    if (mode.checked) animate();
   });
 }
+
+/**
+ * Predict mode: the operation has run, but the page shows the heap before it
+ * and holds its answer back until the learner guesses where it went.
+ */
+const predict = {
+  waiting: null, // { op, payload, then }
+  score: new Score(),
+  ask(op, payload, then) {
+    this.waiting = { op, payload, then };
+    shownBefore = true;
+    document.body.dataset.predict = "waiting";
+    const what = op.op === "calloc" ? `calloc(${op.count}, ${op.size})` : `malloc(${op.size})`;
+    $("step-caption").textContent = `Where will ${what} go? Click the free block it will take (or the free pages, for new space at the end of the heap), or type the address it will return.`;
+    map.invalidate();
+    schedulePanels();
+  },
+  /** Judges a guess (see predict.js) and reveals the answer. */
+  answer(guess) {
+    const w = this.waiting;
+    if (!w) return false;
+    if (guess.kind === "used") {
+      $("step-caption").textContent = `The block at ${hex(guess.address)} is in use: a new block can only go into a free block or new space. Try again.`;
+      return true;
+    }
+    const { right, said } = judge(guess, before.blocks, w.payload);
+    this.score.add(right);
+    this.waiting = null;
+    document.body.dataset.predict = right ? "right" : "wrong";
+    $("predict-score").textContent = `${said} Predictions: ${this.score}.`;
+    w.then();
+    if (!$("step-mode").checked) $("step-caption").textContent = said;
+    return true;
+  },
+  cancel() {
+    if (!this.waiting) return;
+    const w = this.waiting;
+    this.waiting = null;
+    document.body.dataset.predict = "";
+    w.then();
+  },
+};
 
 function mountViewMode() {
   for (const radio of document.querySelectorAll('input[name="map-view"]')) {
@@ -398,6 +479,7 @@ async function start() {
       ids,
       onSelect: () => schedulePanels(),
       onFree: freeBlock,
+      onPick: (event, index, address) => (predict.waiting ? predict.answer(guessAt(before.blocks, address)) : false),
       onError: (error) => say(`could not draw the map: ${error.message}`, true),
     },
   );
@@ -433,6 +515,20 @@ async function start() {
   mountTracePanel(document, { timeline: () => timeline, act, dropTarget: document.querySelector(".map-wrap") });
   mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act, { gate });
   mountWrite();
+  $("predict-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const guess = typedGuess($("predict-address").value);
+    if (!predict.waiting) {
+      act({ ok: false, code: "nothing-to-predict", message: "turn predict mode on and do a malloc first" });
+      return;
+    }
+    if (!guess) {
+      // Said at once: the answer being held back is the malloc's, not this.
+      say(`type an address such as 0x141008, not "${$("predict-address").value}" (invalid-address)`, true);
+      return;
+    }
+    predict.answer(guess);
+  });
   mountZoom();
   $("free-selected").addEventListener("click", () => freeBlock(selected));
   installDebug();

@@ -111,6 +111,11 @@ export class MapView {
   /** Draws now; returns the time it took in ms. */
   draw() {
     const t0 = performance.now();
+    if (this.pendingReveal !== null && this.pendingReveal !== undefined) {
+      const address = this.pendingReveal;
+      this.pendingReveal = null;
+      this.#revealNow(address);
+    }
     const snap = this.hooks.snapshot();
     const layout = this.#relayout(snap);
     const { scroller, canvas, spacer } = this.els;
@@ -336,15 +341,23 @@ export class MapView {
     this.invalidate();
   }
 
-  /** Scrolls so that `address` is in view (step mode follows the event). */
+  /**
+   * Scrolls so that `address` is in view (step mode follows the event, the
+   * playground the last operation), at the next draw: a run of operations
+   * between two frames computes the geometry once, not once per operation.
+   */
   reveal(address) {
+    this.pendingReveal = address;
+    this.invalidate();
+  }
+
+  #revealNow(address) {
     const layout = this.#relayout(this.hooks.snapshot());
     const y = layout.yOf(address);
     if (y === null) return;
     const scroller = this.els.scroller;
     const h = this.viewHeight || scroller.clientHeight;
     if (y < scroller.scrollTop || y + layout.rowHeight > scroller.scrollTop + h) scroller.scrollTop = Math.max(0, y - h / 3);
-    this.invalidate();
   }
 
   // A click selects a block (as in the lessons and the embeds); a double

@@ -21,7 +21,11 @@ export class StepPlayer {
   play(frames) {
     this.#stop();
     // The previous operation's result, if still held back, is shown first.
-    if (this.holding) this.hooks.done?.();
+    if (this.holding) {
+      this.frames = [];
+      this.index = -1;
+      this.hooks.done?.();
+    }
     this.frames = frames;
     this.index = -1;
     this.#advance();

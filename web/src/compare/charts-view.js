@@ -3,12 +3,13 @@
 // a legend that shows or hides policies, and PNG export (canvas.toBlob).
 import { drawChart, nearestIndex, formatTick, POLICY_STYLE, MARGIN } from "./chart.js";
 import { describeOp } from "./generators.js";
+import { summarizeChart } from "./metrics.js";
 
 /** The charts: metric key (as engine.js samples it), title, y-axis label with unit, unit. */
 export const CHARTS = Object.freeze([
   { metric: "heapBytes", title: "Heap size", yLabel: "heap size (bytes)", unit: "bytes" },
   { metric: "liveRequested", title: "Live requested bytes", yLabel: "live requested (bytes)", unit: "bytes" },
-  { metric: "utilization", title: "Utilization", yLabel: "utilization (%)", unit: "percent" },
+  { metric: "utilization", title: "Peak utilization", yLabel: "peak utilization (%)", unit: "percent" },
   { metric: "fragmentation", title: "External fragmentation", yLabel: "fragmentation (%)", unit: "percent" },
   { metric: "examined", title: "Blocks examined per operation", yLabel: "blocks / operation", unit: "count" },
 ]);
@@ -67,9 +68,13 @@ export class ChartsView {
     canvas.id = `chart-${chart.metric}`;
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `${chart.title} per policy over the trace; the results table gives the figures`);
-    figure.append(caption, canvas);
+    const summary = document.createElement("p");
+    summary.className = "chart-summary";
+    summary.id = `summary-${chart.metric}`;
+    summary.setAttribute("aria-live", "polite");
+    figure.append(caption, canvas, summary);
     this.container.append(figure);
-    const entry = { ...chart, canvas, geometry: null };
+    const entry = { ...chart, canvas, summary, geometry: null };
     button.addEventListener("click", () => this.exportPng(entry));
     canvas.addEventListener("mousemove", (event) => this.#hover(entry, event));
     canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true));
@@ -139,6 +144,8 @@ export class ChartsView {
           const s = this.series.get(policy);
           return { policy, x: s.x, y: s[chart.metric], n: s.n };
         });
+      const sentence = summarizeChart(chart.metric, series, chart.unit);
+      if (chart.summary.textContent !== sentence) chart.summary.textContent = sentence;
       try {
         chart.geometry = drawChart(canvas.getContext("2d"), { unit: chart.unit, yLabel: chart.yLabel, xLabel: X_LABEL, xMax: this.xMax, series, cursor: this.cursor }, { width, height, dpr });
       } catch (error) {

@@ -190,6 +190,7 @@ export class PolicyRun {
       pages: this.heap.pages().slice(),
       blocks: this.heap.blocks().slice(),
       stats: this.heap.stats(),
+      freeLists: typeof this.heap.freeLists === "function" ? this.heap.freeLists() : null,
     };
   }
 

@@ -126,7 +126,6 @@ function finish(comparison, results) {
   state.rows = results.map((r) => resultRow(r.result));
   renderResults(state.rows);
   for (const r of results) charts.setSeries(r.policy, r.series);
-  maps.setPeakHeap(Math.max(...results.map((r) => Math.max(...r.series.heapBytes))));
   maps.show(results.map((r) => r.frame));
   $("tl-range").max = $("tl-index").max = String(state.count);
   setTimelineEnabled(true);

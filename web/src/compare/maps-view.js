@@ -1,15 +1,15 @@
-// The compare page's heap maps: one per policy, side by side, drawn by the
-// playground's heap-map.js at one shared scale (bytes per row), so the maps
-// line up and a bigger heap is a taller map.
-import { computeLayout, fitBytesPerRow } from "../layout.js";
-import { drawHeapMap } from "../heap-map.js";
+// The compare page's heap maps: one per policy, side by side, in the
+// playground's block view (block-layout.js, block-view.js) at one shared
+// zoom, so the same block is the same box in every map, labels stay inside
+// their boxes, and a heap with more blocks is a taller map.
+import { computeBlockLayout, MIN_BLOCK_ZOOM } from "../block-layout.js";
+import { drawBlockView } from "../block-view.js";
 import { formatBytes, formatPercent } from "../format.js";
 import { policySwatch } from "./charts-view.js";
 
-const ROW_HEIGHT = 8;
 const MAX_CANVAS_HEIGHT = 4000;
-/** Rows the biggest heap of the comparison gets. */
-export const FIT_ROWS = 40;
+/** The height the map with the most blocks should fit in, when the zoom allows. */
+export const FIT_HEIGHT = 420;
 
 export class MapsView {
   constructor({ container, scaleLabel, onError }) {
@@ -18,7 +18,9 @@ export class MapsView {
     this.onError = onError;
     this.cards = new Map();
     this.frames = [];
-    this.bytesPerRow = 4096;
+    /** The block view's zoom, shared by every map. */
+    this.zoom = 1;
+    this.zoomKey = "";
     new ResizeObserver(() => this.draw()).observe(container);
   }
 
@@ -36,6 +38,9 @@ export class MapsView {
         title.append(policySwatch(policy), name);
         const scroller = document.createElement("div");
         scroller.className = "map-scroll";
+        scroller.tabIndex = 0;
+        scroller.setAttribute("role", "region");
+        scroller.setAttribute("aria-label", `Heap map of ${policy}, scrollable`);
         const canvas = document.createElement("canvas");
         canvas.setAttribute("role", "img");
         canvas.setAttribute("aria-label", `Heap map of ${policy}`);
@@ -50,10 +55,17 @@ export class MapsView {
     );
   }
 
-  /** The scale: fits the biggest heap of the whole comparison (so it stays put while scrubbing). */
-  setPeakHeap(bytes) {
-    this.bytesPerRow = fitBytesPerRow(Math.max(bytes, 4096), FIT_ROWS);
-    this.scaleLabel.textContent = formatBytes(this.bytesPerRow);
+  /** One zoom for every map: the largest that fits the map with the most blocks into FIT_HEIGHT. */
+  #fitZoom(width) {
+    const key = `${width}:${this.frames.map((f) => `${f.policy}@${f.index}`).join(",")}`;
+    if (key === this.zoomKey) return this.zoom;
+    let z = 1;
+    const fits = (zoom) => this.frames.every((f) => computeBlockLayout(f, { width, zoom }).height <= FIT_HEIGHT);
+    while (z > MIN_BLOCK_ZOOM && !fits(z)) z = Math.max(MIN_BLOCK_ZOOM, z / 1.25);
+    this.zoom = z;
+    this.zoomKey = key;
+    this.scaleLabel.textContent = `block view ×${z.toFixed(2)}`;
+    return z;
   }
 
   /** Draws every policy's heap (frames from the workers, in policy order). */
@@ -71,22 +83,23 @@ export class MapsView {
       const width = canvas.parentElement.clientWidth;
       if (!width) continue;
       try {
-        const layout = computeLayout(frame.segments, { width, bytesPerRow: this.bytesPerRow, rowHeight: ROW_HEIGHT, gap: 10, left: 64 });
-        const height = Math.max(ROW_HEIGHT, Math.min(MAX_CANVAS_HEIGHT, layout.height));
+        const layout = computeBlockLayout(frame, { width, zoom: this.#fitZoom(width) });
+        const height = Math.max(40, Math.min(MAX_CANVAS_HEIGHT, layout.height));
         canvas.style.height = `${height}px`;
         canvas.width = Math.round(width * dpr);
         canvas.height = Math.round(height * dpr);
-        drawHeapMap(canvas.getContext("2d"), layout, frame, { top: 0, height, width, dpr });
+        const drawn = drawBlockView(canvas.getContext("2d"), layout, frame, { top: 0, height, width, dpr, freeLists: frame.freeLists ?? null });
+        card.dataset.blocksDrawn = String(drawn.blocks);
       } catch (error) {
         this.onError(`the map of ${frame.policy} could not be drawn: ${error.message}`);
       }
       card.dataset.index = String(frame.index);
-      card.dataset.bytesPerRow = String(this.bytesPerRow);
+      card.dataset.zoom = String(this.zoom);
       const s = frame.stats;
       const rows = [
         ["heap", formatBytes(s.heapBytes)],
         ["live requested", formatBytes(s.liveRequested)],
-        ["utilization", formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)],
+        ["peak utilization", formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)],
         ["fragmentation", formatPercent(s.externalFragmentation)],
         ["blocks", `${s.liveBlocks} used, ${s.freeBlocks} free`],
       ];

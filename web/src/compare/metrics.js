@@ -89,3 +89,56 @@ export function toCsv(rows, { trace = "" } = {}) {
 export function sampleEvery(count, points = 2000) {
   return Math.max(1, Math.ceil(count / points));
 }
+
+/**
+ * How each chart is read: which figure of a policy's line stands for it
+ * ("peak" or "mean" over the trace), whether more is better, and the noun.
+ */
+const CHART_READING = Object.freeze({
+  heapBytes: { figure: "peak", better: "less", noun: "peak heap" },
+  liveRequested: { figure: "peak", better: null, noun: "peak live requested bytes" },
+  utilization: { figure: "end", better: "more", noun: "peak utilization at the end" },
+  fragmentation: { figure: "mean", better: "less", noun: "mean external fragmentation" },
+  examined: { figure: "mean", better: "less", noun: "mean blocks examined per operation" },
+});
+
+/** Relative spread under which the policies count as not differing. */
+const SAME = 0.005;
+
+/**
+ * One sentence saying what differs between the policies on a chart (or that
+ * they do not differ on this trace): `series` is `[{ policy, y, n }]`, `unit`
+ * "bytes", "percent" or "count".
+ */
+export function summarizeChart(metric, series, unit) {
+  const reading = CHART_READING[metric];
+  const lines = series.filter((s) => s.n > 0);
+  if (!reading || lines.length === 0) return "";
+  const show = (v) => (unit === "bytes" ? formatBytes(Math.round(v)) : unit === "percent" ? formatPercent(v) : fixed(v, 2));
+  const figures = lines.map((s) => {
+    const ys = s.y.subarray ? s.y.subarray(0, s.n) : s.y.slice(0, s.n);
+    let peak = -Infinity;
+    let sum = 0;
+    for (const v of ys) {
+      if (v > peak) peak = v;
+      sum += v;
+    }
+    const value = reading.figure === "peak" ? peak : reading.figure === "end" ? ys[s.n - 1] : sum / s.n;
+    return { policy: s.policy, value };
+  });
+  const sorted = [...figures].sort((a, b) => a.value - b.value);
+  const low = sorted[0];
+  const high = sorted[sorted.length - 1];
+  const scale = Math.max(Math.abs(high.value), 1e-9);
+  const all = lines.length === 1 ? "The policy" : lines.length === 2 ? "Both policies" : `All ${lines.length} policies`;
+  if (metric === "liveRequested") {
+    return `The trace's own requests: the same for every policy (${reading.noun} ${show(high.value)}); the other charts show what each policy makes of them.`;
+  }
+  if (lines.length === 1) return `${low.policy}: ${reading.noun} ${show(low.value)}.`;
+  if ((high.value - low.value) / scale < SAME) return `${all} are the same here (${reading.noun} ${show(high.value)}): on this trace the policy makes no difference.`;
+  const [best, worst] = reading.better === "more" ? [high, low] : [low, high];
+  const ratio = unit === "percent" ? `${((worst.value - best.value) * 100).toFixed(1).replace("-", "")} points` : low.value > 0 ? `${(high.value / low.value).toFixed(2)}×` : "";
+  const ties = figures.filter((f) => Math.abs(f.value - best.value) / scale < SAME).map((f) => f.policy);
+  const bestNames = ties.length > 1 ? ties.join(" and ") : best.policy;
+  return `${bestNames} ${ties.length > 1 ? "do" : "does"} best on ${reading.noun} (${show(best.value)}); ${worst.policy} worst (${show(worst.value)}${ratio ? `, ${ratio} apart` : ""}).`;
+}
