@@ -43,6 +43,11 @@ test("compare view: five policies, maps at one scale, stepping in lockstep with 
   expect(Number(scales[0])).toBeGreaterThan(0);
   await expect.poll(() => cards.evaluateAll((c) => c.every((card) => Number(card.dataset.blocksDrawn) > 0))).toBe(true);
   await expect.poll(() => mapIndexes(page)).toEqual(Array(5).fill("1000"));
+  // Each chart says in a sentence what differs (or that nothing does).
+  for (const metric of ["heapBytes", "utilization", "fragmentation", "examined"]) {
+    await expect(page.locator(`#summary-${metric}`)).toHaveText(/(does|do) best on .*worst|are the same here/);
+  }
+  await expect(page.locator("#summary-liveRequested")).toContainText("the same for every policy");
   // Side by side: the maps' tops line up.
   const tops = await cards.evaluateAll((c) => c.slice(0, 3).map((card) => Math.round(card.getBoundingClientRect().top)));
   expect(new Set(tops).size).toBe(1);
