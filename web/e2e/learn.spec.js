@@ -30,6 +30,13 @@ test("complete the first-fit lesson through the UI; progress is kept and can be 
   await expect(page.locator("#lesson-result")).toContainText("Not yet. Allocate 64 bytes first");
 
   await run(page, "p = malloc(64)");
+  // The lesson asks first: where will it go? A typed guess that is wrong is scored and reveals.
+  await expect(page.locator("body")).toHaveAttribute("data-predict", "waiting");
+  await expect(usedRow(page, "p")).toHaveCount(0);
+  await page.fill("#predict-address", "0x10");
+  await page.locator("form.predict button").click();
+  await expect(page.locator("body")).toHaveAttribute("data-predict", "wrong");
+  await expect(page.locator(".predict-score")).toContainText("0 of 1 right");
   await expect(usedRow(page, "p")).toHaveCount(1);
   const header = await usedRow(page, "p").locator("td:nth-child(1)").textContent();
   const payload = await usedRow(page, "p").locator("td:nth-child(3)").textContent();
@@ -108,4 +115,42 @@ test("axe-core finds no violations on the lessons page, with a result shown", as
   await page.click("#check-lesson");
   await expect(page.locator("#lesson-result")).toContainText("Not yet");
   expect(await axeViolations(page)).toEqual([]);
+});
+
+/** The canvas point (CSS px, in view) of the byte at `address` on the lesson's map. */
+async function pointOn(page, address) {
+  return page.evaluate((a) => {
+    const { map } = window.heaplabDebug;
+    map.draw();
+    const y = map.layout.yOf(a);
+    document.querySelector(".map-scroller").scrollTop = Math.max(0, y - 40);
+    map.draw();
+    const r = map.layout.rects(a, a + 1)[0];
+    return { x: r.x + 1, y: r.y - map.top + r.h / 2 };
+  }, address);
+}
+
+test("lessons move: first fit asks where the block goes and scores a right click; coalescing animates the merge", async ({ page }) => {
+  await openLessons(page, "#first-fit");
+  await run(page, "p = malloc(64)");
+  await expect(page.locator("body")).toHaveAttribute("data-predict", "waiting");
+  await expect(page.locator(".step-caption")).toContainText("Where will malloc(64) go?");
+  // First fit skips the 48-byte block (too small for 64 + 8) and takes the 112-byte one.
+  const hole = await page.evaluate(() => {
+    const { steps } = window.heaplabDebug;
+    const b = steps.shownSnapshot().blocks;
+    for (let i = 0; i < b.length; i += 6) if (!(b[i + 4] & 1) && b[i + 1] === 112) return b[i];
+    return null;
+  });
+  expect(hole).not.toBeNull();
+  await page.locator("#heap-map").click({ position: await pointOn(page, hole + 30) });
+  await expect(page.locator("body")).toHaveAttribute("data-predict", "right");
+  await expect(page.locator(".predict-score")).toContainText("1 of 1 right");
+
+  await openLessons(page, "#coalescing");
+  await run(page, "free(b)");
+  // The merge is animated: the captions walk through it, the verdict waits for the result.
+  await expect(page.locator(".step-caption")).toContainText(/Event \d+ of \d+/);
+  await expect(page.locator(".step-caption")).toContainText(/merge/i, { timeout: 15_000 });
+  await expect(page.locator("#lesson-result")).toContainText("Well done", { timeout: 20_000 });
 });

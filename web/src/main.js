@@ -7,8 +7,8 @@ import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
 import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
 import { renderFreeList } from "./free-list-panel.js";
-import { PREDICTED, Score, guessAt, judge, typedGuess } from "./predict.js";
-import { hex } from "./format.js";
+import { typedGuess } from "./predict.js";
+import { StepView } from "./step-view.js";
 import { renderBlockTable } from "./block-table.js";
 import { renderStats } from "./stats-panel.js";
 import { describeBlock } from "./blocks.js";
@@ -17,8 +17,6 @@ import { mountControls } from "./controls.js";
 import { mountConsole } from "./console.js";
 import { Timeline } from "./timeline.js";
 import { mountTimelineControls } from "./timeline-controls.js";
-import { stepFrames } from "./steps.js";
-import { StepPlayer } from "./step-player.js";
 import { mountTracePanel } from "./trace-panel.js";
 import { mountKeep } from "./keep.js";
 
@@ -29,22 +27,8 @@ let timeline = null;
 let player = null;
 let map = null;
 let selected = null; // info of the selected (focused) block
-/** Step mode: a copy of the heap before the operation being animated, shown while its search runs. */
-let before = null;
-let shownBefore = false;
-let copies = 0;
-
-/** A copy of a snapshot (the views into wasm memory copied), with a version of its own. */
-function copySnapshot(snap) {
-  return {
-    version: -++copies,
-    segments: snap.segments.slice(),
-    pages: snap.pages.slice(),
-    blocks: snap.blocks.slice(),
-    stats: snap.stats,
-    freeLists: session.freeLists(),
-  };
-}
+/** Step mode and predict mode (step-view.js). */
+let steps = null;
 let panelsScheduled = false;
 let panelVersion = -1;
 let timelineControls = null;
@@ -59,41 +43,16 @@ function say(text, isError = false) {
   message.classList.toggle("error", isError);
 }
 
-/**
- * Step mode's honesty: while an operation animates, what it returned and the
- * figures it changed wait until the animation reaches its result (or Skip).
- */
-const waiting = [];
-let releasing = false;
-const gate = {
-  held: () => !releasing && Boolean(predict.waiting || (player?.holding && $("step-mode")?.checked && before)),
-  then: (fn) => waiting.push(fn),
-};
-
-function releaseHeld() {
-  // What was held is shown as it is now: nothing released here is held again.
-  const due = waiting.splice(0);
-  releasing = true;
-  try {
-    for (const show of due) show();
-  } finally {
-    releasing = false;
-  }
-  document.body.dataset.stepHeld = "false";
-  panelVersion = -1;
-  schedulePanels();
-}
-
-/** The heap the panels (stats, table, free list) show: the one before the operation while it animates. */
+/** The heap the panels (stats, table, free list) show: the one before the operation while its answer is held back. */
 function panelSnapshot() {
-  return gate.held() ? before : session.snapshot();
+  return steps ? steps.panelSnapshot() : session.snapshot();
 }
 
 /** Shows the outcome of any action. Never throws. */
 function act(result) {
   if (!result) return;
-  if (gate.held()) {
-    gate.then(() => act(result));
+  if (steps?.gate.held()) {
+    steps.gate.then(() => act(result));
     return;
   }
   if (result.message) say(result.code && !result.ok ? `${result.message} (${result.code})` : result.message, !result.ok);
@@ -226,7 +185,7 @@ function mountWrite() {
   });
 }
 
-/** Step mode: the events of each operation done one step forward, animated on the map with captions. */
+/** Step mode and predict mode: the toolbar wired to the StepView. */
 function mountSteps() {
   const mode = $("step-mode");
   const caption = $("step-caption");
@@ -243,17 +202,18 @@ function mountSteps() {
       return li;
     }),
   );
-  player = new StepPlayer({
-    done: releaseHeld,
-    show(frame, index, count) {
-      shownBefore = Boolean(frame && frame.phase === "before" && before);
-      document.body.dataset.stepShows = shownBefore ? "before" : "after";
-      map.setMarks(frame ? frame.marks : []);
-      caption.textContent = frame ? `Event ${index + 1} of ${count}: ${frame.caption}` : "";
-      document.body.dataset.stepEvent = frame ? `${index + 1}/${count}` : "";
-      if (frame?.marks.length) map.reveal(frame.marks[frame.marks.length - 1].start);
+  steps = new StepView({
+    session: () => session,
+    map,
+    host: document.body,
+    caption: (text) => (caption.textContent = text),
+    onScore: (text) => ($("predict-score").textContent = text),
+    onRelease: () => {
+      panelVersion = -1;
+      schedulePanels();
     },
   });
+  player = steps.player;
   player.delay = Number($("step-speed").value);
   $("step-speed").addEventListener("change", () => {
     player.delay = Number($("step-speed").value);
@@ -279,109 +239,36 @@ function mountSteps() {
     player.next();
     showPaused();
   });
-  const predictBox = $("predict-mode");
-  const watching = () => mode.checked || predictBox.checked;
-  let copy = null; // the heap after the last change, copied while step or predict mode is on
-  const startWatching = () => {
-    before = null;
-    copy = copySnapshot(session.snapshot());
-  };
   mode.addEventListener("change", () => {
     legend.hidden = !mode.checked;
-    if (!mode.checked) player.clear();
-    else {
-      if (!predictBox.checked) startWatching();
-      caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
-    }
+    steps.setStepMode(mode.checked);
+    if (mode.checked) caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
+    else if (!steps.predictMode) caption.textContent = "";
   });
+  const predictBox = $("predict-mode");
   predictBox.addEventListener("change", () => {
     $("predict-form").hidden = !predictBox.checked;
-    if (!predictBox.checked) predict.cancel();
-    else {
-      if (!mode.checked) startWatching();
-      caption.textContent = "Predict mode is on: do a malloc, then click the free block where you think it will land (or the free pages, for new space at the end of the heap), or type the address it will return.";
-    }
+    steps.setPredictMode(predictBox.checked);
+    if (predictBox.checked) caption.textContent = "Predict mode is on: do a malloc, then click the free block where you think it will land (or the free pages, for new space at the end of the heap), or type the address it will return.";
   });
-  const animate = () => {
-    const frames = stepFrames(session.heap.lastEvents(), session.options);
-    if (!mode.checked) {
-      shownBefore = false;
-      releaseHeld();
-      map.invalidate();
+  $("predict-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!steps.asking) {
+      act({ ok: false, code: "nothing-to-predict", message: "turn predict mode on and do a malloc first" });
       return;
     }
-    document.body.dataset.stepHeld = frames.length > 1 ? "true" : "false";
-    player.play(frames);
-  };
+    const guess = typedGuess($("predict-address").value);
+    // Said at once: the answer being held back is the malloc's, not this.
+    if (!guess) say(`type an address such as 0x141008, not "${$("predict-address").value}" (invalid-address)`, true);
+    else steps.answer(guess);
+  });
   let previous = timeline.at;
   timeline.onChange(() => {
     const forwardOne = timeline.at === previous + 1;
     previous = timeline.at;
-    predict.cancel();
-    if (!watching() || timelineControls?.playing) {
-      copy = null;
-      if (mode.checked) player.clear();
-      return;
-    }
-    before = forwardOne ? copy : null;
-    copy = copySnapshot(session.snapshot());
-    if (!forwardOne) {
-      player.clear();
-      return;
-    }
-    const op = timeline.ops[timeline.at - 1];
-    if (op.op === "write") return;
-    if (predictBox.checked && PREDICTED.has(op.op) && before) {
-      const payload = session.addressOf.get(op.id);
-      player.clear();
-      predict.ask(op, payload, animate);
-      return;
-    }
-    if (mode.checked) animate();
+    steps.afterChange(timeline.ops[timeline.at - 1], { forwardOne, quiet: Boolean(timelineControls?.playing) });
   });
 }
-
-/**
- * Predict mode: the operation has run, but the page shows the heap before it
- * and holds its answer back until the learner guesses where it went.
- */
-const predict = {
-  waiting: null, // { op, payload, then }
-  score: new Score(),
-  ask(op, payload, then) {
-    this.waiting = { op, payload, then };
-    shownBefore = true;
-    document.body.dataset.predict = "waiting";
-    const what = op.op === "calloc" ? `calloc(${op.count}, ${op.size})` : `malloc(${op.size})`;
-    $("step-caption").textContent = `Where will ${what} go? Click the free block it will take (or the free pages, for new space at the end of the heap), or type the address it will return.`;
-    map.invalidate();
-    schedulePanels();
-  },
-  /** Judges a guess (see predict.js) and reveals the answer. */
-  answer(guess) {
-    const w = this.waiting;
-    if (!w) return false;
-    if (guess.kind === "used") {
-      $("step-caption").textContent = `The block at ${hex(guess.address)} is in use: a new block can only go into a free block or new space. Try again.`;
-      return true;
-    }
-    const { right, said } = judge(guess, before.blocks, w.payload);
-    this.score.add(right);
-    this.waiting = null;
-    document.body.dataset.predict = right ? "right" : "wrong";
-    $("predict-score").textContent = `${said} Predictions: ${this.score}.`;
-    w.then();
-    if (!$("step-mode").checked) $("step-caption").textContent = said;
-    return true;
-  },
-  cancel() {
-    if (!this.waiting) return;
-    const w = this.waiting;
-    this.waiting = null;
-    document.body.dataset.predict = "";
-    w.then();
-  },
-};
 
 function mountViewMode() {
   for (const radio of document.querySelectorAll('input[name="map-view"]')) {
@@ -449,9 +336,9 @@ function installDebug() {
   };
 }
 
-/** The heap the views show: the copy from before the operation while step mode animates its search, else the heap now. */
+/** The heap the map shows (step-view.js: before the operation while its search animates or a guess is awaited). */
 function shownSnapshot() {
-  return shownBefore && before ? before : session.snapshot();
+  return steps ? steps.shownSnapshot() : session.snapshot();
 }
 
 async function start() {
@@ -479,7 +366,7 @@ async function start() {
       ids,
       onSelect: () => schedulePanels(),
       onFree: freeBlock,
-      onPick: (event, index, address) => (predict.waiting ? predict.answer(guessAt(before.blocks, address)) : false),
+      onPick: (event, index, address) => steps.pick(address),
       onError: (error) => say(`could not draw the map: ${error.message}`, true),
     },
   );
@@ -513,22 +400,8 @@ async function start() {
   mountSteps();
   mountViewMode();
   mountTracePanel(document, { timeline: () => timeline, act, dropTarget: document.querySelector(".map-wrap") });
-  mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act, { gate });
+  mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act, { gate: steps.gate });
   mountWrite();
-  $("predict-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const guess = typedGuess($("predict-address").value);
-    if (!predict.waiting) {
-      act({ ok: false, code: "nothing-to-predict", message: "turn predict mode on and do a malloc first" });
-      return;
-    }
-    if (!guess) {
-      // Said at once: the answer being held back is the malloc's, not this.
-      say(`type an address such as 0x141008, not "${$("predict-address").value}" (invalid-address)`, true);
-      return;
-    }
-    predict.answer(guess);
-  });
   mountZoom();
   $("free-selected").addEventListener("click", () => freeBlock(selected));
   installDebug();

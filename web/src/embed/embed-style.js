@@ -29,6 +29,18 @@ h3 { font-size: 0.9rem; margin: 0.6rem 0 0.3rem; }
 .legend { display: flex; flex-wrap: wrap; gap: 0.2rem 0.8rem; list-style: none; padding: 0; margin: 0.3rem 0; font-size: 0.75rem; }
 .legend li { display: flex; align-items: center; gap: 0.3rem; }
 .legend .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border: 1px solid #555; }
+.legend .swatch.arrow { height: 0.2rem; border: none; }
+.legend .swatch.hatched { border-style: dashed; }
+.step-bar { display: flex; gap: 0.5rem; align-items: center; }
+.step-caption { flex: 1 1 auto; margin: 0.3rem 0; padding: 0.3rem 0.5rem; border-left: 4px solid var(--accent); background: var(--panel); font-size: 0.85rem; }
+.step-caption:empty { display: none; }
+form.predict { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: center; font-size: 0.85rem; }
+.free-list { margin: 0.3rem 0; padding: 0.2rem 0.5rem; border: 1px solid var(--line); border-left: 4px solid #007a5a; border-radius: 4px; background: var(--panel); font-size: 0.8rem; }
+.free-list h3, .free-list h2, .free-list h4 { margin: 0.1rem 0; font-size: 0.85rem; }
+.free-list-lists { list-style: none; margin: 0; padding: 0; max-height: 5.5rem; overflow-y: auto; font-family: ui-monospace, monospace; }
+.free-list-lists li { overflow-wrap: anywhere; }
+.fl-class { font-weight: bold; }
+.fl-block { color: #007a5a; font-weight: 600; }
 .legend .swatch.line { height: 0.25rem; border: none; }
 .zoom-label { font-size: 0.75rem; color: var(--muted); }
 .map-wrap { position: relative; }

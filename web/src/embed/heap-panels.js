@@ -4,10 +4,13 @@
 // to a session. Used by the lessons page and by <heap-playground>. Ids are
 // fixed, so one set per document or shadow root.
 import { MapView } from "../map-view.js";
-import { COLORS, LEGEND } from "../heap-map.js";
+import { COLORS, BLOCK_LEGEND } from "../heap-map.js";
+import { renderFreeList } from "../free-list-panel.js";
 import { renderBlockTable } from "../block-table.js";
 import { renderStats } from "../stats-panel.js";
 import { mountConsole } from "../console.js";
+import { StepView } from "../step-view.js";
+import { typedGuess } from "../predict.js";
 
 function el(doc, tag, props = {}, ...children) {
   const node = doc.createElement(tag);
@@ -22,8 +25,8 @@ function el(doc, tag, props = {}, ...children) {
 }
 
 function legend(doc) {
-  const items = LEGEND.map(([key, label, kind]) => {
-    const swatch = el(doc, "span", { class: kind === "line" ? "swatch line" : "swatch" });
+  const items = BLOCK_LEGEND.map(([key, label, kind]) => {
+    const swatch = el(doc, "span", { class: kind ? `swatch ${kind}` : "swatch" });
     swatch.style.background = COLORS[key];
     return el(doc, "li", {}, swatch, doc.createTextNode(label));
   });
@@ -42,13 +45,32 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
   const tooltip = el(doc, "div", { class: "tooltip", role: "tooltip", hidden: true });
   const announcer = el(doc, "p", { class: "sr-only", "aria-live": "polite" });
   const zoomLabel = el(doc, "span", { class: "zoom-label" });
+  const freeTitle = el(doc, h, { text: "Free list" });
+  const freeLists = el(doc, "ol", { class: "free-list-lists" });
+  const freeList = el(doc, "div", { class: "free-list" }, freeTitle, freeLists);
+  const stepCaption = el(doc, "p", { class: "step-caption", "aria-live": "polite" });
+  const skip = el(doc, "button", { type: "button", class: "step-skip", text: "Skip to the result", hidden: true });
+  const guessInput = el(doc, "input", { id: "predict-address", type: "text", autocomplete: "off", spellcheck: "false", placeholder: "0x141008" });
+  const score = el(doc, "output", { class: "predict-score", "aria-live": "polite" });
+  const predictForm = el(
+    doc,
+    "form",
+    { class: "predict", novalidate: true, hidden: true },
+    el(doc, "label", { for: "predict-address", text: "Or type the address it returns" }),
+    guessInput,
+    el(doc, "button", { type: "submit", text: "Guess" }),
+    score,
+  );
   const map = el(
     doc,
     "div",
     { class: "panel map-panel", "data-panel": "map" },
     legend(doc),
+    el(doc, "div", { class: "step-bar" }, stepCaption, skip),
+    predictForm,
     el(doc, "div", { class: "map-wrap" }, scroller, tooltip),
-    el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; double-click frees it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." }),
+    freeList,
+    el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; a click selects it, a double click frees it. The arrows are the free list, in the order the allocator searches it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." }),
     zoomLabel,
     announcer,
   );
@@ -69,20 +91,23 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 
   return {
     nodes: { map, console, stats, table },
-    els: { scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption },
+    els: { scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
   };
 }
 
 /**
  * Wires built panels to a session. `getSession()` returns the current one;
  * `onResult(result)` hears every action's outcome (console, double-click).
- * Returns `{ map, changed(), clearLog() }`: call `changed()` after the session
- * changed (or was replaced) to redraw, at most once a frame.
+ * `host` (an element) gets the step and predict state in its dataset.
+ * Returns `{ map, steps, changed({ quiet }), clearLog() }`: call `changed()`
+ * after the session changed (or was replaced) to redraw, at most once a
+ * frame; `quiet` for changes nobody should watch animate (a setup, a replay).
+ * `steps` is the StepView: `setStepMode(on)`, `setPredictMode(on)`.
  */
 /** What the map draws before there is a session: no segments, pages or blocks. */
 const NO_HEAP = Object.freeze({ version: -1, segments: [], pages: new Uint8Array(0), blocks: new Uint32Array(0), stats: null });
 
-export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {} } = {}) {
+export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {}, host = null } = {}) {
   const ids = (payload) => {
     const session = getSession();
     const id = session.idOfPayload(payload);
@@ -93,7 +118,9 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     {
       // No session yet (or none could start: a bad option): an empty heap,
       // so the map draws nothing and the element's message stays.
-      snapshot: () => getSession()?.snapshot() ?? NO_HEAP,
+      snapshot: () => (getSession() ? steps.shownSnapshot() : NO_HEAP),
+      freeLists: (snap) => snap.freeLists ?? getSession()?.freeLists() ?? null,
+      onPick: (event, index, address) => steps.pick(address),
       ids,
       onSelect: () => schedule(),
       onFree: (info) => {
@@ -103,15 +130,44 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
       onError,
     },
   );
-  mountConsole({ form: els.form, input: els.input, log: els.log }, getSession, onResult);
+  const steps = new StepView({
+    session: getSession,
+    map,
+    host,
+    caption: (text) => (els.stepCaption.textContent = text),
+    onScore: (text) => (els.score.textContent = text),
+    onRelease: () => schedule(),
+  });
+  els.predictForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const guess = typedGuess(els.guessInput.value);
+    if (!steps.asking) onResult({ ok: false, code: "nothing-to-predict", message: "do a malloc first, then guess where it lands" });
+    else if (!guess) els.stepCaption.textContent = `Type an address such as 0x141008, not "${els.guessInput.value}".`;
+    else steps.answer(guess);
+  });
+  els.skip.addEventListener("click", () => steps.player.finish());
+  const setStepMode = steps.setStepMode.bind(steps);
+  steps.setStepMode = (on) => {
+    els.skip.hidden = !on;
+    setStepMode(on);
+  };
+  const setPredictMode = steps.setPredictMode.bind(steps);
+  steps.setPredictMode = (on) => {
+    els.predictForm.hidden = !on;
+    setPredictMode(on);
+  };
+  mountConsole({ form: els.form, input: els.input, log: els.log }, getSession, (result) => (steps.gate.held() ? steps.gate.then(() => onResult(result)) : onResult(result)), { gate: steps.gate });
+  let traceLength = 0;
+  let watched = null;
   let scheduled = false;
   function render() {
     // Before the first session exists (or when it failed to start: a bad
     // option) there is nothing to draw, and the element shows its message.
     if (!getSession()) return;
-    const snap = getSession().snapshot();
+    const snap = steps.panelSnapshot();
     renderStats(els.statsList, snap.stats);
     renderBlockTable(els.tbody, snap.blocks, { ids, focus: map.focusIndex(snap), caption: els.caption });
+    renderFreeList(els.freeList, snap.freeLists ?? getSession().freeLists(), { blocks: snap.blocks });
   }
   function schedule() {
     if (scheduled) return;
@@ -127,8 +183,18 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
   }
   return {
     map,
+    steps,
     render,
-    changed() {
+    changed({ quiet = false } = {}) {
+      const session = getSession();
+      if (session) {
+        // One operation more than last time (of the same session): watch it.
+        const length = session.trace.length;
+        const forwardOne = session === watched && length === traceLength + 1;
+        traceLength = length;
+        watched = session;
+        steps.afterChange(forwardOne ? session.trace[length - 1] : null, { forwardOne, quiet });
+      }
       map.refresh();
       schedule();
     },

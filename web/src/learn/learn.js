@@ -90,6 +90,9 @@ function open(id, { focus = false } = {}) {
   document.body.dataset.lesson = lesson.id;
   document.title = `${lesson.title} · Heaplab lessons`;
   showResult(null);
+  // The lesson's moment is animated (step mode), or asked first (predict mode).
+  panels.steps.setStepMode(Boolean(lesson.animate));
+  panels.steps.setPredictMode(Boolean(lesson.predict));
   restart();
   renderList();
   if (focus) $("lesson").focus();
@@ -125,13 +128,19 @@ async function start() {
   const built = buildHeapPanels(document, { headingLevel: 3 });
   heap.append(built.nodes.map, built.nodes.console, built.nodes.stats, built.nodes.table);
   panels = mountHeapPanels(built.els, () => session, {
+    host: document.body,
     onError: (error) => ($("heap-status").textContent = `could not draw the heap: ${error.message}`),
   });
   session.onChange(() => {
-    panels.changed();
+    panels.changed({ quiet: settingUp });
     $("heap-status").textContent = session.corruption ? `Heap corrupt: check() says ${session.corruption}. Restart the lesson to recover.` : "";
     // A lesson the learner has just solved says so at once; a wrong step says nothing until Check.
-    if (!settingUp) check({ quiet: true });
+    // While the lesson animates the operation or waits for a guess, the verdict waits too.
+    if (!settingUp) {
+      const gate = panels.steps.gate;
+      if (gate.held()) gate.then(() => check({ quiet: true }));
+      else check({ quiet: true });
+    }
   });
   $("answer-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -152,6 +161,18 @@ async function start() {
   });
   window.addEventListener("hashchange", () => open(location.hash.slice(1), { focus: true }));
   open(location.hash.slice(1));
+  // A small handle for the end-to-end tests and the curious.
+  window.heaplabDebug = {
+    get session() {
+      return session;
+    },
+    get map() {
+      return panels.map;
+    },
+    get steps() {
+      return panels.steps;
+    },
+  };
   document.body.dataset.ready = "true";
 }
 

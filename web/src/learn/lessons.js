@@ -5,6 +5,10 @@
 //
 // Each lesson:
 //   id, title
+//   animate?   the learner's operation is animated step by step (the moment
+//              the text describes: a split, a merge, a size-class jump)
+//   predict?   before an allocation's answer shows, the learner clicks where
+//              it will land (predict mode; the page scores the guess)
 //   setup      { options, statements }: heap options and console statements
 //              that build the heap the lesson starts from (shown to the learner)
 //   text       paragraphs that explain
@@ -100,13 +104,14 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "first-fit",
+    predict: true,
     title: "First fit, step by step",
     setup: { options: { policy: "first-fit" }, statements: ["a = malloc(40)", "x = malloc(8)", "b = malloc(100)", "y = malloc(8)", "free(a)", "free(b)"] },
     text: [
       "First fit walks the free blocks in address order and takes the first one big enough for the request plus its header. It marks that block used in its header and returns the address of the payload, just after the header.",
-      "Here a and b were freed: there is a 48-byte free block at the start, and a 112-byte one between x and y. The header, 8 bytes, holds the block's size and, in its low bits, whether the block and the one before it are in use.",
+      "Here a and b were freed, leaving two free blocks of different sizes: the map labels each with its size, and the arrows join them in the free list's order, the order first fit walks. The header, 8 bytes, holds the block's size and, in its low bits, whether the block and the one before it are in use.",
     ],
-    task: "Allocate 64 bytes (p = malloc(64)), then type the address of its header (the Address column of the table, or the returned address minus 8) and press Check.",
+    task: "Where will p = malloc(64) go? Type it in the console under the map and press Enter: before the answer shows, click the free block you think first fit takes. Then type the address of p's header in the answer field and press Check.",
     question: "Header address of the 64-byte block",
     check(session, answer) {
       const [p] = newBlocks(session, 4, 64);
@@ -130,13 +135,14 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "splitting",
+    animate: true,
     title: "Splitting a free block",
     setup: { options: { policy: "first-fit" }, statements: ["big = malloc(200)", "guard = malloc(8)", "free(big)"] },
     text: [
       "When the chosen free block is bigger than the request needs, the allocator splits it: the front becomes the used block, the rest a new free block with its own header.",
-      "Splitting only pays when the rest can hold a header and a useful payload; the split minimum option sets that threshold. Here a 208-byte free block sits before guard.",
+      "Splitting only pays when the rest can become a block of its own. A free block must hold its 8-byte header, the free list's two links (the next and the previous free block, 4 bytes each in wasm32) and its 8-byte footer, so no block is smaller than 24 bytes, the minimum block size: even malloc(1) takes 24. A rest smaller than that stays inside the used block as padding. The split minimum option raises that threshold. Here a 208-byte free block sits before guard.",
     ],
-    task: "Allocate 100 bytes (p = malloc(100)) and find the free block that splitting left behind.",
+    task: "In the console under the map, allocate 100 bytes (p = malloc(100)) and watch the split, step by step; then find the free block that splitting left behind.",
     check(session) {
       const [p] = newBlocks(session, 2, 100);
       const guard = blockOf(session, "guard");
@@ -151,13 +157,14 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "coalescing",
+    animate: true,
     title: "Free and coalescing",
     setup: { options: { policy: "first-fit", coalesce: "immediate" }, statements: ["a = malloc(32)", "b = malloc(32)", "c = malloc(32)", "guard = malloc(8)", "free(a)", "free(c)"] },
     text: [
       "free() clears the used bit in the block's header. Left at that, the heap would fill with small free blocks side by side that no bigger request could use.",
       "With immediate coalescing, free() also merges the block with free neighbours: the next block's header says whether it is free, and a free block before it has a footer (a copy of its header at its end, the boundary tag) that gives its start.",
     ],
-    task: "a and c are free. Free b, between them (free(b)), and watch the three blocks become one.",
+    task: "a and c are free. In the console under the map, free b, between them (free(b)), and watch the three blocks become one, step by step.",
     check(session) {
       if (session.isLive(session.names.get("b"))) return no("b is still allocated: free(b).");
       const guard = blockOf(session, "guard");
@@ -171,6 +178,7 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "deferred",
+    animate: true,
     title: "Deferred coalescing: the sweep",
     setup: {
       options: { policy: "first-fit", coalesce: "deferred" },
@@ -217,13 +225,14 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "best-fit",
+    predict: true,
     title: "Best fit and its size-ordered index",
     setup: { options: { policy: "best-fit" }, statements: ["big = malloc(200)", "g1 = malloc(16)", "small = malloc(48)", "g2 = malloc(16)", "free(big)", "free(small)"] },
     text: [
       "First fit takes the first block that fits, often a big one that a later, bigger request would have needed. Best fit takes the smallest block that fits.",
       "Walking every free block to find it would be slow, so Heaplab's best fit keeps the free blocks in an index ordered by size: exact-size bins below 256 bytes, found through a bitmap, and a bitwise tree for bigger blocks. The search costs the same however many blocks are free.",
     ],
-    task: "Two blocks are free: 208 bytes before g1, 56 bytes between g1 and g2. Allocate 40 bytes (p = malloc(40)).",
+    task: "Two blocks are free: 208 bytes before g1, 56 bytes between g1 and g2. Where will p = malloc(40) go? Run it in the console under the map, then click the free block you think best fit takes.",
     check(session) {
       const [p] = newBlocks(session, 4, 40);
       if (!p) return no("Allocate 40 bytes: p = malloc(40).");
@@ -237,13 +246,14 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "next-fit",
+    predict: true,
     title: "Next fit",
     setup: { options: { policy: "next-fit" }, statements: [...sixBlocks(40), "free(p1)", "free(p3)", "free(p5)"] },
     text: [
       "Next fit is first fit that remembers where its last search stopped and starts the next one there, wrapping around at the end. Searches get shorter because the small holes at the start are not walked every time.",
       "The price: blocks from the same phase of a program spread across the heap, and fragmentation is often worse than with first fit.",
     ],
-    task: "p1, p3 and p5 were freed: 48-byte holes. The last search ended after p6. Allocate 40 bytes (q = malloc(40)).",
+    task: "p1, p3 and p5 were freed: 48-byte holes. The last search ended after p6. Where will q = malloc(40) go? Run it in the console under the map, then click where you think next fit puts it.",
     check(session) {
       const [q] = newBlocks(session, 6, 40);
       if (!q) return no("Allocate 40 bytes: q = malloc(40).");
@@ -256,6 +266,7 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "worst-fit",
+    predict: true,
     title: "Worst fit",
     setup: {
       options: { policy: "worst-fit" },
@@ -265,7 +276,7 @@ export const LESSONS = Object.freeze([
       "Worst fit takes the largest free block, on the idea that what is left after the split stays big enough to be useful.",
       "In practice it breaks up exactly the big blocks that large requests need, and studies find it the worst of the simple policies for fragmentation.",
     ],
-    task: "Two blocks are free: 208 bytes before g1 and 56 bytes between g1 and g2. Allocate 40 bytes (p = malloc(40)).",
+    task: "Two blocks are free: 208 bytes before g1 and 56 bytes between g1 and g2. Where will p = malloc(40) go? Run it in the console under the map, then click the free block you think worst fit takes.",
     check(session) {
       const [p] = newBlocks(session, 5, 40);
       if (!p) return no("Allocate 40 bytes: p = malloc(40).");
@@ -279,6 +290,7 @@ export const LESSONS = Object.freeze([
   },
   {
     id: "segregated",
+    animate: true,
     title: "Segregated fit",
     setup: {
       options: { policy: "segregated" },
