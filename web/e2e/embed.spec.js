@@ -124,3 +124,35 @@ test("axe-core finds no violations on the demo page", async ({ page }) => {
   await openDemo(page);
   expect(await axeViolations(page)).toEqual([]);
 });
+
+test("an embed with `predict` asks where each step's block lands and keeps score; `animate` captions each event", async ({ page }) => {
+  await openDemo(page);
+  // A fresh element, added by the page's own script (as a docs author's page would).
+  await page.evaluate(() => {
+    const e = document.createElement("heap-playground");
+    e.id = "quiz";
+    e.setAttribute("policy", "first-fit");
+    e.setAttribute("trace", "5\n7\na 0 40\na 1 8\na 2 100\na 3 8\nf 0\nf 2\na 4 64");
+    e.setAttribute("step", "6");
+    e.setAttribute("predict", "");
+    document.body.append(e);
+  });
+  const quiz = page.locator("#quiz");
+  await expect(quiz).toHaveAttribute("data-step", "6");
+  await quiz.getByRole("button", { name: "Step forward" }).click();
+  await expect(quiz).toHaveAttribute("data-predict", "waiting");
+  await expect(quiz.locator(".step-caption")).toContainText("Where will malloc(64) go?");
+  await quiz.locator("#predict-address").fill("0x1");
+  await quiz.locator("form.predict button").click();
+  await expect(quiz).toHaveAttribute("data-predict", "wrong");
+  await expect(quiz.locator(".predict-score")).toContainText("0 of 1 right");
+  // animate: stepping back and forward again plays the events with captions.
+  await page.evaluate(() => {
+    const e = document.getElementById("quiz");
+    e.removeAttribute("predict");
+    e.setAttribute("animate", "");
+    e.goTo(6);
+  });
+  await quiz.getByRole("button", { name: "Step forward" }).click();
+  await expect(quiz.locator(".step-caption")).toContainText(/Event \d+ of \d+/);
+});

@@ -90,7 +90,7 @@ export class StepView {
   #startWatching() {
     const session = this.hooks.session();
     this.before = null;
-    this.copy = copySnapshot(session.snapshot(), session.freeLists());
+    this.copy = session ? copySnapshot(session.snapshot(), session.freeLists()) : null;
   }
 
   setStepMode(on) {
@@ -120,6 +120,7 @@ export class StepView {
       return;
     }
     const session = this.hooks.session();
+    if (!session) return;
     this.before = forwardOne ? this.copy : null;
     this.copy = copySnapshot(session.snapshot(), session.freeLists());
     if (!forwardOne || !op) {

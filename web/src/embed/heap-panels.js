@@ -159,6 +159,7 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
   mountConsole({ form: els.form, input: els.input, log: els.log }, getSession, (result) => (steps.gate.held() ? steps.gate.then(() => onResult(result)) : onResult(result)), { gate: steps.gate });
   let traceLength = 0;
   let watched = null;
+  let watchedVersion = -1;
   let scheduled = false;
   function render() {
     // Before the first session exists (or when it failed to start: a bad
@@ -187,12 +188,14 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     render,
     changed({ quiet = false } = {}) {
       const session = getSession();
-      if (session) {
+      // Once per change of the heap (a page may report one change twice).
+      if (session && (session !== watched || session.version !== watchedVersion)) {
         // One operation more than last time (of the same session): watch it.
         const length = session.trace.length;
         const forwardOne = session === watched && length === traceLength + 1;
         traceLength = length;
         watched = session;
+        watchedVersion = session.version;
         steps.afterChange(forwardOne ? session.trace[length - 1] : null, { forwardOne, quiet });
       }
       map.refresh();

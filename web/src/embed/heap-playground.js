@@ -7,7 +7,10 @@
 // trace (inline .rep or JSON text, or a URL to fetch, relative to the page);
 // autoplay (play the trace through once loaded); panels (which of map,
 // console, stats, table show; default map stats table); height (of the
-// element, e.g. 480 or 30rem); step (the heap after that many operations).
+// element, e.g. 480 or 30rem); step (the heap after that many operations);
+// animate (each step forward is animated event by event, with captions);
+// predict (before each allocation's answer shows, the reader clicks where it
+// will land, or types its address; the element keeps the score).
 // Methods: goTo(n), play(), pause(); properties: step, length, session;
 // `ready` resolves once the heap and trace are loaded. Events: "heap-step"
 // ({ detail: { step, length } }) after every move.
@@ -98,6 +101,7 @@ export class HeapPlayground extends HTMLElement {
   attributeChangedCallback(name, oldValue, value) {
     if (!this.#els || oldValue === value) return;
     if (name === "panels" || name === "height") this.#applyLayout();
+    else if (name === "animate" || name === "predict") this.#applyModes();
     else if (name === "step") {
       const n = readStep(value);
       if (n !== null && n !== this.#step && this.#session) this.goTo(n);
@@ -151,10 +155,18 @@ export class HeapPlayground extends HTMLElement {
     slider.addEventListener("input", () => this.goTo(Number(slider.value)));
 
     this.#panels = mountHeapPanels(built.els, () => this.#session, {
+      host: this,
       onResult: (result) => this.#onConsole(result),
       onError: (error) => this.#say(`could not draw the heap: ${error.message}`, true),
     });
     this.#applyLayout();
+    this.#applyModes();
+  }
+
+  /** Step mode and predict mode from the `animate` and `predict` attributes (present = on). */
+  #applyModes() {
+    this.#panels.steps.setStepMode(this.hasAttribute("animate"));
+    this.#panels.steps.setPredictMode(this.hasAttribute("predict"));
   }
 
   #applyLayout() {
