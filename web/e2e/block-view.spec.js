@@ -171,3 +171,28 @@ test("caption, map and step controls fit in one 1280x800 screen", async ({ page 
     expect(b.bottom, `${b.s} bottom`).toBeLessThanOrEqual(800);
   }
 });
+
+test("the map follows the action: the last block comes into view, and zooming keeps it there", async ({ page }) => {
+  await openPlayground(page);
+  await page.evaluate(() => {
+    const { session } = window.heaplabDebug;
+    for (let i = 0; i < 300; i++) session.malloc(24 + (i % 7) * 40);
+  });
+  await run(page, "last = malloc(200)");
+  await settled(page);
+  const inView = () =>
+    page.evaluate(() => {
+      const { map, session } = window.heaplabDebug;
+      map.draw();
+      const payload = session.addressOf.get(session.names.get("last"));
+      const y = map.layout.yOf(payload);
+      return y !== null && y >= map.top && y + map.layout.boxHeight <= map.top + map.viewHeight;
+    });
+  await expect.poll(inView).toBe(true);
+  expect(await page.evaluate(() => window.heaplabDebug.map.top)).toBeGreaterThan(0);
+  await page.click("#zoom-in");
+  await expect.poll(inView).toBe(true);
+  await page.click("#zoom-out");
+  await page.click("#zoom-out");
+  await expect.poll(inView).toBe(true);
+});

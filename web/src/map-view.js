@@ -67,7 +67,10 @@ export class MapView {
       (e) => {
         if (!e.ctrlKey) return;
         e.preventDefault();
-        this.zoom(e.deltaY < 0 ? 0.5 : 2);
+        // Anchored on the pointer: the byte under it stays under it.
+        const address = this.#pointAddress(e);
+        const rect = this.els.canvas.getBoundingClientRect();
+        this.zoom(e.deltaY < 0 ? 0.5 : 2, address === null ? null : { address, offset: e.clientY - rect.top });
       },
       { passive: false },
     );
@@ -175,18 +178,18 @@ export class MapView {
   // ---------------------------------------------------------------- zoom
 
   /** Multiplies the bytes per row by `factor` (0.5 zooms in), keeping the top address in view. */
-  zoom(factor) {
+  zoom(factor, pointer = null) {
     const snap = this.hooks.snapshot();
     const layout = this.#relayout(snap);
-    const anchor = this.#anchorAddress(layout);
+    const anchor = pointer?.address ?? this.#anchorAddress(layout);
     if (this.view === "blocks") {
       const z = factor < 1 ? this.blockZoom * 1.25 : this.blockZoom / 1.25;
       this.blockZoom = Math.min(MAX_BLOCK_ZOOM, Math.max(MIN_BLOCK_ZOOM, Math.round(z * 1000) / 1000));
-      this.#scrollTo(anchor);
+      this.#scrollTo(anchor, pointer?.offset);
       return;
     }
     this.bytesPerRow = Math.min(MAX_BYTES_PER_ROW, Math.max(MIN_BYTES_PER_ROW, this.bytesPerRow * factor));
-    this.#scrollTo(anchor);
+    this.#scrollTo(anchor, pointer?.offset);
   }
 
   /** The zoom that shows the whole heap in the viewport. */
@@ -222,12 +225,13 @@ export class MapView {
     this.#scrollTo(anchor);
   }
 
+  /** What a zoom keeps in view: the selected block, else the last change, when in view; else the top. */
   #anchorAddress(layout) {
-    const focus = this.focusAddress;
     const y = this.els.scroller.scrollTop;
-    if (focus !== null && layout.yOf(focus) !== null) {
-      const fy = layout.yOf(focus);
-      if (fy >= y && fy < y + (this.viewHeight || 0)) return focus;
+    for (const address of [this.focusAddress, this.lastChange]) {
+      if (address === null || address === undefined || layout.yOf(address) === null) continue;
+      const ay = layout.yOf(address);
+      if (ay >= y && ay < y + (this.viewHeight || 0)) return address;
     }
     for (let dy = 0; dy < Math.max(40, layout.rowHeight * 2); dy += 6) {
       const a = layout.addressAt(layout.left + 1, y + dy);
@@ -236,13 +240,15 @@ export class MapView {
     return null;
   }
 
-  #scrollTo(address) {
+  /** Scrolls `address` to `offset` pixels below the view's top (a third of the view for the focus, else the top). */
+  #scrollTo(address, offset = null) {
     const layout = this.#relayout(this.hooks.snapshot());
     const y = address === null ? 0 : layout.yOf(address) ?? 0;
     const viewHeight = viewHeightFor(layout, this.els.scroller);
     this.els.spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
     this.els.scroller.style.height = `${viewHeight}px`;
-    this.els.scroller.scrollTop = Math.max(0, y - (address === this.focusAddress ? viewHeight / 3 : 0));
+    const below = offset ?? (address !== null && (address === this.focusAddress || address === this.lastChange) ? viewHeight / 3 : 0);
+    this.els.scroller.scrollTop = Math.max(0, y - below);
     this.invalidate();
   }
 
@@ -348,6 +354,7 @@ export class MapView {
    */
   reveal(address) {
     this.pendingReveal = address;
+    this.lastChange = address;
     this.invalidate();
   }
 
