@@ -70,6 +70,7 @@ export const BLOCK_LEGEND = [
   ["freePage", "free pages (not yet blocks)", "hatched"],
   ["meta", "page map (metadata)"],
   ["large", "large object (page run)"],
+  ["quick", "freed, waiting on a quick list"],
 ];
 
 const LABEL_FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";

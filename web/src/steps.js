@@ -35,6 +35,10 @@ export const CHANGES = new Set([
   "arena-new",
   "arena-extend",
   "sweep-start",
+  "quick-put",
+  "quick-take",
+  "flush",
+  "slide",
 ]);
 
 /** How each policy searches, said once at the start of an allocation. */
@@ -195,6 +199,24 @@ export function stepFrames(events, { policy = "first-fit", coalesce = "immediate
         break;
       case "sweep-end":
         frame("sweep-end", `the sweep is done: ${e.merged} merge${e.merged === 1 ? "" : "s"}`);
+        break;
+      case "quick-put":
+        frame("quick-put", `the freed block at ${at(e.block)} (${bytes(e.size)}) waits on the quick list for its size, still marked used: no merge now, and the next request of this size takes it at once`, [
+          { start: e.block, end: e.block + e.size, role: "free" },
+        ]);
+        break;
+      case "quick-take":
+        frame("quick-take", `taken from the quick list for ${bytes(e.size)}: the block at ${at(e.block)} waited there, so no search and no split`, [
+          { start: e.block, end: e.block + e.size, role: "choose" },
+        ]);
+        break;
+      case "flush":
+        frame("flush", `flushes the quick lists: ${e.blocks} waiting block${e.blocks === 1 ? "" : "s"} are freed for real and merged with their free neighbours, before the heap asks for more memory`);
+        break;
+      case "slide":
+        frame("slide", `realloc slides the block at ${at(e.block)} down into the free block before it, at ${at(e.to)}: ${bytes(e.size)} now, the bytes copied, no new memory`, [
+          { start: e.to, end: e.to + e.size, role: "merge" },
+        ]);
         break;
       case "error":
         frame("error", `fails: ${e.code}`);

@@ -108,3 +108,21 @@ describe("stepFrames: the searches of best fit and segregated fit", () => {
     expect(frames[3].caption).toBe("best fit: jumps to the free list of the size class 48–63 bytes");
   });
 });
+
+describe("quick lists and the realloc slide, narrated", () => {
+  test("quick-take says where the block came from and that nothing was searched", () => {
+    const frames = stepFrames([{ kind: "alloc", size: 40, align: 8 }, { kind: "quick-take", block: 0x141000, size: 48 }], { policy: "segregated" });
+    expect(frames[1].caption).toBe("taken from the quick list for 48 bytes: the block at 0x141000 waited there, so no search and no split");
+    expect(frames[1].marks.at(-1)).toEqual({ start: 0x141000, end: 0x141030, role: "choose" });
+    expect(frames[1].phase).toBe("after");
+  });
+  test("quick-put, flush and slide are frames of their own", () => {
+    const kinds = stepFrames([
+      { kind: "free", payload: 0x141008 },
+      { kind: "quick-put", block: 0x141000, size: 48 },
+      { kind: "flush", blocks: 3 },
+      { kind: "slide", block: 0x141100, to: 0x141000, size: 96 },
+    ]).map((f) => f.kind);
+    expect(kinds).toEqual(["free", "quick-put", "flush", "slide"]);
+  });
+});
