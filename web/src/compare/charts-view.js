@@ -3,12 +3,14 @@
 // a legend that shows or hides policies, and PNG export (canvas.toBlob).
 import { drawChart, nearestIndex, formatTick, POLICY_STYLE, MARGIN } from "./chart.js";
 import { describeOp } from "./generators.js";
+import { PEAK_UTILIZATION_DEFINITION } from "../stats-panel.js";
+import { currentTheme, onThemeChange } from "../theme.js";
 
 /** The charts: metric key (as engine.js samples it), title, y-axis label with unit, unit. */
 export const CHARTS = Object.freeze([
   { metric: "heapBytes", title: "Heap size", yLabel: "heap size (bytes)", unit: "bytes" },
   { metric: "liveRequested", title: "Live requested bytes", yLabel: "live requested (bytes)", unit: "bytes" },
-  { metric: "utilization", title: "Utilization", yLabel: "utilization (%)", unit: "percent" },
+  { metric: "utilization", title: "Peak utilization", yLabel: "peak utilization (%)", unit: "percent", definition: PEAK_UTILIZATION_DEFINITION },
   { metric: "fragmentation", title: "External fragmentation", yLabel: "fragmentation (%)", unit: "percent" },
   { metric: "examined", title: "Blocks examined per operation", yLabel: "blocks / operation", unit: "count" },
 ]);
@@ -50,6 +52,7 @@ export class ChartsView {
     this.frame = 0;
     this.charts = CHARTS.map((chart) => this.#figure(chart));
     new ResizeObserver(() => this.draw()).observe(container);
+    onThemeChange(() => this.draw());
   }
 
   #figure(chart) {
@@ -57,6 +60,10 @@ export class ChartsView {
     const caption = document.createElement("figcaption");
     const title = document.createElement("span");
     title.textContent = chart.title;
+    if (chart.definition) {
+      title.title = chart.definition;
+      title.classList.add("defined");
+    }
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Download PNG";
@@ -140,7 +147,7 @@ export class ChartsView {
           return { policy, x: s.x, y: s[chart.metric], n: s.n };
         });
       try {
-        chart.geometry = drawChart(canvas.getContext("2d"), { unit: chart.unit, yLabel: chart.yLabel, xLabel: X_LABEL, xMax: this.xMax, series, cursor: this.cursor }, { width, height, dpr });
+        chart.geometry = drawChart(canvas.getContext("2d"), { unit: chart.unit, yLabel: chart.yLabel, xLabel: X_LABEL, xMax: this.xMax, series, cursor: this.cursor }, { width, height, dpr, colors: currentTheme().colors });
       } catch (error) {
         this.onError(`the ${chart.title.toLowerCase()} chart could not be drawn: ${error.message}`);
       }

@@ -180,6 +180,10 @@ function renderResults(rows) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = c.title;
+    if (c.definition) {
+      th.title = c.definition;
+      th.classList.add("defined");
+    }
     head.append(th);
   }
   $("results").tHead.replaceChildren(head);

@@ -4,7 +4,9 @@
 import { computeLayout, fitBytesPerRow } from "../layout.js";
 import { drawHeapMap } from "../heap-map.js";
 import { formatBytes, formatPercent } from "../format.js";
+import { PEAK_UTILIZATION_DEFINITION, currentUtilization } from "../stats-panel.js";
 import { policySwatch } from "./charts-view.js";
+import { onThemeChange } from "../theme.js";
 
 const ROW_HEIGHT = 8;
 const MAX_CANVAS_HEIGHT = 4000;
@@ -20,6 +22,8 @@ export class MapsView {
     this.frames = [];
     this.bytesPerRow = 4096;
     new ResizeObserver(() => this.draw()).observe(container);
+    // heap-map.js draws in the theme's colours once it reads theme.js's currentTheme().
+    onThemeChange(() => this.draw());
   }
 
   reset(policies) {
@@ -86,16 +90,20 @@ export class MapsView {
       const rows = [
         ["heap", formatBytes(s.heapBytes)],
         ["live requested", formatBytes(s.liveRequested)],
-        ["utilization", formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)],
+        ["peak utilization", `${formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)} (now ${formatPercent(currentUtilization(s))})`, PEAK_UTILIZATION_DEFINITION],
         ["fragmentation", formatPercent(s.externalFragmentation)],
         ["blocks", `${s.liveBlocks} used, ${s.freeBlocks} free`],
       ];
       facts.replaceChildren(
-        ...rows.flatMap(([term, value]) => {
+        ...rows.flatMap(([term, value, definition]) => {
           const dt = document.createElement("dt");
           dt.textContent = term;
           const dd = document.createElement("dd");
           dd.textContent = value;
+          if (definition) {
+            dt.title = definition;
+            dt.classList.add("defined");
+          }
           return [dt, dd];
         }),
       );

@@ -20,6 +20,8 @@ import { Session } from "../session.js";
 import { parseTrace } from "../trace.js";
 import { buildHeapPanels, mountHeapPanels } from "./heap-panels.js";
 import { EMBED_STYLE } from "./embed-style.js";
+import { iconButton, setIconLabel } from "../icons.js";
+import { currentTheme, onThemeChange } from "../theme.js";
 import { readHeapOptions, readPanels, readHeight, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep, EMBED_ATTRIBUTES } from "./embed-options.js";
 
 /** Milliseconds between steps when playing. */
@@ -34,12 +36,12 @@ function styleSheet() {
   return sheet;
 }
 
-function button(doc, text, label) {
-  const b = doc.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  if (label) b.setAttribute("aria-label", label);
-  return b;
+/** A button with an icon, a short visible label and a longer name (`label`, also its tooltip). */
+function stepButton(doc, icon, text, label, options) {
+  const button = iconButton(doc, icon, text, options);
+  button.title = label;
+  button.setAttribute("aria-label", label);
+  return button;
 }
 
 export class HeapPlayground extends HTMLElement {
@@ -55,6 +57,7 @@ export class HeapPlayground extends HTMLElement {
   #loadVersion = 0;
   #reloadScheduled = false;
   #resolveReady = null;
+  #stopTheme = null;
 
   constructor() {
     super();
@@ -82,11 +85,14 @@ export class HeapPlayground extends HTMLElement {
 
   connectedCallback() {
     if (!this.#els) this.#build();
+    this.#followTheme();
     this.#scheduleReload();
   }
 
   disconnectedCallback() {
     this.pause();
+    this.#stopTheme?.();
+    this.#stopTheme = null;
     // Moving the element in the DOM reconnects it at once: keep the heap then.
     queueMicrotask(() => {
       if (this.isConnected || !this.#session) return;
@@ -111,11 +117,11 @@ export class HeapPlayground extends HTMLElement {
     root.adoptedStyleSheets = [styleSheet()];
     const doc = this.ownerDocument;
     const built = buildHeapPanels(doc, { headingLevel: 3 });
-    const first = button(doc, "⏮", "First step");
-    const back = button(doc, "◀ Back", "Step back");
-    const play = button(doc, "▶ Play");
-    const forward = button(doc, "Step ▶", "Step forward");
-    const last = button(doc, "⏭", "Last step");
+    const first = stepButton(doc, "first", "First", "First step");
+    const back = stepButton(doc, "back", "Back", "Step back");
+    const play = iconButton(doc, "play", "Play");
+    const forward = stepButton(doc, "forward", "Step", "Step forward", { after: true });
+    const last = stepButton(doc, "last", "Last", "Last step");
     const slider = doc.createElement("input");
     slider.type = "range";
     slider.min = "0";
@@ -155,6 +161,16 @@ export class HeapPlayground extends HTMLElement {
       onError: (error) => this.#say(`could not draw the heap: ${error.message}`, true),
     });
     this.#applyLayout();
+  }
+
+  /** Light or dark with the site's theme (or the reader's system on other sites); the map redraws in its colours. */
+  #followTheme() {
+    const apply = (theme) => {
+      this.#els.frame.dataset.theme = theme.name;
+      this.#panels?.changed();
+    };
+    this.#els.frame.dataset.theme = currentTheme().name;
+    this.#stopTheme ??= onThemeChange(apply);
   }
 
   #applyLayout() {
@@ -276,7 +292,7 @@ export class HeapPlayground extends HTMLElement {
   play() {
     if (!this.#session || this.#timer) return;
     if (this.#step >= this.#ops.length) this.goTo(0);
-    this.#els.play.textContent = "⏸ Pause";
+    setIconLabel(this.#els.play, "pause", "Pause");
     this.#timer = setInterval(() => {
       if (this.#step >= this.#ops.length) return this.pause();
       this.goTo(this.#step + 1);
@@ -286,7 +302,7 @@ export class HeapPlayground extends HTMLElement {
   pause() {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    if (this.#els) this.#els.play.textContent = "▶ Play";
+    if (this.#els) setIconLabel(this.#els.play, "play", "Play");
   }
 
   /** A console statement ran: what the learner did becomes the trace from here on. */
