@@ -304,7 +304,7 @@ test("axe-core finds no violations on the compare page, before and after a compa
   expect(unlabelled).toEqual([]);
 });
 
-test("the playground is one link away", async ({ page }) => {
+test("the playground is one link away, in the navigation bar", async ({ page }) => {
   await openCompare(page);
-  await expect(page.locator("a[href='./index.html']")).toHaveText("Back to the playground");
+  await expect(page.getByRole("navigation", { name: "Heaplab pages" }).locator("a[href='./index.html']")).toHaveText("Playground");
 });
