@@ -3,6 +3,7 @@
 // the phone layout, and utilization named for what it is (the peak).
 import { test, expect } from "./fixtures.js";
 import { run, settled } from "./helpers.js";
+import { axeViolations } from "./axe.js";
 
 /** Every page with the navigation bar, in the bar's order: [path, link text]. */
 const PAGES = [
@@ -120,6 +121,17 @@ test.describe("dark theme", () => {
       expect(luminance(await pageBackground(page)), `${path} background`).toBeLessThan(0.05);
       expect(luminance(await page.evaluate(() => getComputedStyle(document.body).color)), `${path} text`).toBeGreaterThan(0.6);
       await expect(page.locator("#theme-choice")).toHaveValue("auto");
+    }
+  });
+
+  test("axe-core finds no violations (contrast included) on any page in the dark", async ({ page }) => {
+    for (const [path] of PAGES) {
+      await open(page, path);
+      if (path === "index.html") {
+        await run(page, "p = malloc(24)", "q = malloc(100)", "free(p)", "oops(");
+        await settled(page);
+      }
+      expect(await axeViolations(page), path).toEqual([]);
     }
   });
 
