@@ -10,7 +10,7 @@ import { currentTheme, onThemeChange } from "../theme.js";
 export const CHARTS = Object.freeze([
   { metric: "heapBytes", title: "Heap size", yLabel: "heap size (bytes)", unit: "bytes" },
   { metric: "liveRequested", title: "Live requested bytes", yLabel: "live requested (bytes)", unit: "bytes" },
-  { metric: "utilization", title: "Peak utilization", yLabel: "peak utilization (%)", unit: "percent", definition: PEAK_UTILIZATION_DEFINITION },
+  { metric: "utilization", title: "Peak utilization", yLabel: "peak utilization (%)", unit: "percent" },
   { metric: "fragmentation", title: "External fragmentation", yLabel: "fragmentation (%)", unit: "percent" },
   { metric: "examined", title: "Blocks examined per operation", yLabel: "blocks / operation", unit: "count" },
 ]);
@@ -60,8 +60,8 @@ export class ChartsView {
     const caption = document.createElement("figcaption");
     const title = document.createElement("span");
     title.textContent = chart.title;
-    if (chart.definition) {
-      title.title = chart.definition;
+    if (chart.metric === "utilization") {
+      title.title = PEAK_UTILIZATION_DEFINITION;
       title.classList.add("defined");
     }
     const button = document.createElement("button");

@@ -90,18 +90,20 @@ export class MapsView {
       const rows = [
         ["heap", formatBytes(s.heapBytes)],
         ["live requested", formatBytes(s.liveRequested)],
-        ["peak utilization", `${formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)} (now ${formatPercent(currentUtilization(s))})`, PEAK_UTILIZATION_DEFINITION],
+        ["peak utilization", formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)],
         ["fragmentation", formatPercent(s.externalFragmentation)],
         ["blocks", `${s.liveBlocks} used, ${s.freeBlocks} free`],
       ];
       facts.replaceChildren(
-        ...rows.flatMap(([term, value, definition]) => {
+        ...rows.flatMap(([term, value]) => {
           const dt = document.createElement("dt");
           dt.textContent = term;
           const dd = document.createElement("dd");
           dd.textContent = value;
-          if (definition) {
-            dt.title = definition;
+          if (term === "peak utilization") {
+            // The peak stays after everything is freed: the figure now beside it, the definition on hover.
+            dd.textContent = `${value} (now ${formatPercent(currentUtilization(s))})`;
+            dt.title = PEAK_UTILIZATION_DEFINITION;
             dt.classList.add("defined");
           }
           return [dt, dd];
