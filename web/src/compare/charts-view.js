@@ -1,10 +1,10 @@
 // The compare page's charts: one canvas per metric with a line per policy,
 // hover for the operation and every policy's value, the timeline's cursor,
 // a legend that shows or hides policies, and PNG export (canvas.toBlob).
-import { drawChart, nearestIndex, formatTick, POLICY_STYLE, MARGIN } from "./chart.js";
-import { describeOp } from "./generators.js";
 import { PEAK_UTILIZATION_DEFINITION } from "../stats-panel.js";
 import { currentTheme, onThemeChange } from "../theme.js";
+import { drawChart, nearestIndex, formatTick, POLICY_STYLE, MARGIN } from "./chart.js";
+import { describeOp } from "./generators.js";
 
 /** The charts: metric key (as engine.js samples it), title, y-axis label with unit, unit. */
 export const CHARTS = Object.freeze([
