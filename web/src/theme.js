@@ -14,7 +14,10 @@ export const THEME_CHOICES = Object.freeze(["auto", "light", "dark"]);
 /**
  * Canvas colours per theme. The block parts keep the Okabe-Ito colours of the
  * light theme (readable on both backgrounds); what changes is the ground:
- * background, empty and free space, lines and text.
+ * background, empty and free space, lines and text. `text` and `mutedText`
+ * are for text on the background (and on free pages); a label drawn on a
+ * block's fill (payload, padding, free block, page map) takes `onBlock` /
+ * `onMeta`, dark in both themes because those fills stay light.
  */
 export const PALETTES = Object.freeze({
   light: Object.freeze({
@@ -39,6 +42,14 @@ export const PALETTES = Object.freeze({
     focus: "#000000",
     focusInner: "#FFFFFF",
     hover: "#009E73",
+    freeBlock: "#BCE8D2",
+    freeBorder: "#007A5A",
+    freeArrow: "#007A5A",
+    freePageHatch: "#E6E6E6",
+    rover: "#D55E00",
+    quick: "#F4B183",
+    onBlock: "#1A1A1A",
+    onMeta: "#1A1A1A",
   }),
   dark: Object.freeze({
     background: "#16191C",
@@ -62,6 +73,14 @@ export const PALETTES = Object.freeze({
     focus: "#FFFFFF",
     focusInner: "#000000",
     hover: "#2BC495",
+    freeBlock: "#8FD4B5",
+    freeBorder: "#3CC39A",
+    freeArrow: "#3CC39A",
+    freePageHatch: "#2C3136",
+    rover: "#F07A2A",
+    quick: "#E09A66",
+    onBlock: "#1A1A1A",
+    onMeta: "#1A1A1A",
   }),
 });
 

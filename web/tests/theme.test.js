@@ -48,6 +48,12 @@ describe("palettes", () => {
       expect(contrast(p.focus, p.background), name).toBeGreaterThanOrEqual(7);
       expect(contrast(p.free, p.background), name).toBeGreaterThan(1.2);
     }
+    for (const [name, p] of Object.entries(PALETTES)) {
+      for (const fill of ["payload", "padding", "freeBlock", "large"]) expect(contrast(p.onBlock, p[fill]), `${name} label on ${fill}`).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(p.onMeta, p.meta), name).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(p.text, p.freePage), `${name} label on a free page`).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(p.freeBlock, p.freePage), `${name}: a free block is not a free page`).toBeGreaterThan(1.2);
+    }
     expect(contrast(PALETTES.dark.background, "#000000")).toBeLessThan(1.5);
   });
 });
