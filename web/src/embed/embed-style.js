@@ -14,6 +14,7 @@ export const EMBED_STYLE = `
   --bg: #121416; --fg: #e4e6e8; --line: #3b4046; --muted: #a9aeb4; --accent: #56b4e9; --error: #ff8f8f; --panel: #1c2024;
   --button-bg: #23282d; --button-border: #7b828a; --hover-bg: #23384a; --primary: #1a6ea8; --row-line: #2c3136; --current-row: #4a3d14;
   --tooltip-bg: #23282d; --tooltip-border: #8a9096; --swatch-border: #8a9096; }
+.frame .legend .swatch { border-color: var(--swatch-border); }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
@@ -39,7 +40,7 @@ h3 { font-size: 0.9rem; margin: 0.6rem 0 0.3rem; }
 .panel { margin-top: 0.5rem; }
 .legend { display: flex; flex-wrap: wrap; gap: 0.2rem 0.8rem; list-style: none; padding: 0; margin: 0.3rem 0; font-size: 0.75rem; }
 .legend li { display: flex; align-items: center; gap: 0.3rem; }
-.legend .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border: 1px solid var(--swatch-border); }
+.legend .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border: 1px solid #555; }
 .legend .swatch.line { height: 0.25rem; border: none; }
 .zoom-label { font-size: 0.75rem; color: var(--muted); }
 .map-wrap { position: relative; }
