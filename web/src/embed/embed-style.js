@@ -15,6 +15,7 @@ export const EMBED_STYLE = `
   --button-bg: #23282d; --button-border: #7b828a; --hover-bg: #23384a; --primary: #1a6ea8; --row-line: #2c3136; --current-row: #4a3d14;
   --tooltip-bg: #23282d; --tooltip-border: #8a9096; --swatch-border: #8a9096; }
 .frame .legend .swatch { border-color: var(--swatch-border); }
+.frame[data-theme="dark"] .fl-block { color: #4cc38a; }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
