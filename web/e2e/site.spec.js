@@ -173,6 +173,27 @@ test.describe("dark theme", () => {
   });
 });
 
+test.describe("an embed's theme attribute", () => {
+  test.use({ colorScheme: "dark" });
+
+  test("fixes an embed's theme on any page, as an attribute or the iframe's query", async ({ page }) => {
+    await open(page, "demo.html");
+    const frame = page.locator("#e1").locator(".frame");
+    await expect(frame).toHaveAttribute("data-theme", "dark");
+    await page.locator("#e1").evaluate((el) => el.setAttribute("theme", "light"));
+    await expect(frame).toHaveAttribute("data-theme", "light");
+    expect(luminance(await frame.evaluate((el) => getComputedStyle(el).backgroundColor))).toBeGreaterThan(0.9);
+    // The page's theme stays the reader's; the other embeds follow it.
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    await expect(page.locator("#e2").locator(".frame")).toHaveAttribute("data-theme", "dark");
+    await page.locator("#e1").evaluate((el) => el.removeAttribute("theme"));
+    await expect(frame).toHaveAttribute("data-theme", "dark");
+
+    await open(page, "embed.html?trace=traces/coalesce.rep&theme=light");
+    await expect(page.locator("#embed").locator(".frame")).toHaveAttribute("data-theme", "light");
+  });
+});
+
 test.describe("reduced motion", () => {
   const durations = (page) =>
     page.evaluate(() => [

@@ -7,7 +7,9 @@
 // trace (inline .rep or JSON text, or a URL to fetch, relative to the page);
 // autoplay (play the trace through once loaded); panels (which of map,
 // console, stats, table show; default map stats table); height (of the
-// element, e.g. 480 or 30rem); step (the heap after that many operations).
+// element, e.g. 480 or 30rem); step (the heap after that many operations);
+// theme (light or dark; by default the Heaplab site's theme choice, else the
+// reader's prefers-color-scheme).
 // Methods: goTo(n), play(), pause(); properties: step, length, session;
 // `ready` resolves once the heap and trace are loaded. Events: "heap-step"
 // ({ detail: { step, length } }) after every move.
@@ -104,6 +106,7 @@ export class HeapPlayground extends HTMLElement {
   attributeChangedCallback(name, oldValue, value) {
     if (!this.#els || oldValue === value) return;
     if (name === "panels" || name === "height") this.#applyLayout();
+    else if (name === "theme") this.#applyTheme();
     else if (name === "step") {
       const n = readStep(value);
       if (n !== null && n !== this.#step && this.#session) this.goTo(n);
@@ -163,14 +166,23 @@ export class HeapPlayground extends HTMLElement {
     this.#applyLayout();
   }
 
-  /** Light or dark with the site's theme (or the reader's system on other sites); the map redraws in its colours. */
+  /** The theme shown: the `theme` attribute if light or dark, else the site's theme (or the reader's system on other sites). */
+  get theme() {
+    const asked = this.getAttribute("theme");
+    return asked === "light" || asked === "dark" ? asked : currentTheme().name;
+  }
+
+  /** Follows the theme as it changes; the map redraws in its colours. */
   #followTheme() {
-    const apply = (theme) => {
-      this.#els.frame.dataset.theme = theme.name;
-      this.#panels?.changed();
-    };
-    this.#els.frame.dataset.theme = currentTheme().name;
-    this.#stopTheme ??= onThemeChange(apply);
+    this.#applyTheme();
+    this.#stopTheme ??= onThemeChange(() => this.#applyTheme());
+  }
+
+  #applyTheme() {
+    const name = this.theme;
+    if (this.#els.frame.dataset.theme === name) return;
+    this.#els.frame.dataset.theme = name;
+    this.#panels?.changed();
   }
 
   #applyLayout() {

@@ -7,6 +7,7 @@ import { Session } from "../session.js";
 import { buildHeapPanels, mountHeapPanels } from "../embed/heap-panels.js";
 import { LESSONS, lessonById, setUpLesson } from "./lessons.js";
 import { loadProgress, saveProgress, resetProgress } from "./progress.js";
+import { onThemeChange } from "../theme.js";
 
 const $ = (id) => document.getElementById(id);
 const storage = (() => {
@@ -133,6 +134,8 @@ async function start() {
     // A lesson the learner has just solved says so at once; a wrong step says nothing until Check.
     if (!settingUp) check({ quiet: true });
   });
+  // The map is a canvas: it redraws in the new theme's colours.
+  onThemeChange(() => panels.changed());
   $("answer-form").addEventListener("submit", (event) => {
     event.preventDefault();
     check();
