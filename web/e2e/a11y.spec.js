@@ -48,9 +48,15 @@ test("the map's text alternative is a table of blocks", async ({ page }) => {
 
 test("the whole page works from the keyboard alone", async ({ page }) => {
   await openPlayground(page);
-  // Tab from the top to the size field: the controls come first.
+  // Tab from the top to the size field: past the site's navigation bar, the controls come first.
   await page.keyboard.press("Tab"); // skip link
   await expect(page.locator(".skip")).toBeFocused();
+  for (const name of ["Playground", "Compare", "Lessons", "Embedding"]) {
+    await page.keyboard.press("Tab");
+    await expect(page.getByRole("link", { name, exact: true })).toBeFocused();
+  }
+  await page.keyboard.press("Tab");
+  await expect(page.locator("#theme-choice")).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.locator("#alloc-size")).toBeFocused();
   await page.keyboard.press("Control+a");

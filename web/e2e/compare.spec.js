@@ -149,7 +149,7 @@ test("results table: malloc-lab utilization, peak heap, fragmentation, blocks ex
   await expect(page.locator("#results thead th")).toHaveText([
     "Policy",
     "Operations",
-    "Utilization (U)",
+    "Peak utilization (U)",
     "Peak heap",
     "Fragmentation (mean)",
     "Fragmentation (end)",
@@ -188,7 +188,7 @@ test("export: the table as CSV and each chart as PNG", async ({ page }) => {
   const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#csv-button")]);
   expect(csv.suggestedFilename()).toBe("heaplab-compare.csv");
   const lines = readFileSync(await csv.path(), "utf8").trim().split("\r\n");
-  expect(lines[0]).toBe("trace,Policy,Operations,Utilization (U),Peak heap,Fragmentation (mean),Fragmentation (end),Blocks examined (mean),Blocks examined (max),Kops/s in wasm (T),Performance index (P),failure");
+  expect(lines[0]).toBe("trace,Policy,Operations,Peak utilization (U),Peak heap,Fragmentation (mean),Fragmentation (end),Blocks examined (mean),Blocks examined (max),Kops/s in wasm (T),Performance index (P),failure");
   expect(lines.length).toBe(6);
   expect(lines[1]).toMatch(/^fifo-1000-seed1,first-fit,1000,0\.\d+,\d+,/);
   for (const metric of ["heapBytes", "examined"]) {
@@ -312,7 +312,7 @@ test("axe-core finds no violations on the compare page, before and after a compa
   expect(unlabelled).toEqual([]);
 });
 
-test("the playground is one link away", async ({ page }) => {
+test("the playground is one link away, in the navigation bar", async ({ page }) => {
   await openCompare(page);
-  await expect(page.locator("a[href='./index.html']")).toHaveText("Back to the playground");
+  await expect(page.getByRole("navigation", { name: "Heaplab pages" }).locator("a[href='./index.html']")).toHaveText("Playground");
 });

@@ -224,7 +224,7 @@ function drawItem(ctx, layout, snap, i, view, colors, labels) {
     const name = view.label?.(payload) || `#${blocks[row + BLOCK.ID]}`;
     lines = [large ? `${name} large` : name, `${formatBytes(blocks[row + BLOCK.REQUESTED])}${textW > 90 ? ` of ${formatBytes(size - (payload - a))}` : ""}`, hex(payload)];
   } else lines = ["free", formatBytes(size), hex(a)];
-  const shown = drawLabel(ctx, lines, textX, y, textW, h, colors.text);
+  const shown = drawLabel(ctx, lines, textX, y, textW, h, colors.onBlock ?? colors.text);
   labels.push({ address: a, text: shown.join(" ") });
   return 1;
 }

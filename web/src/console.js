@@ -2,6 +2,7 @@
 // with history (up/down) and errors inline. `History` and `runStatement` are
 // pure; `mountConsole` wires the form and the log (textContent only).
 import { parseStatement, STATEMENTS } from "./statement.js";
+import { hex } from "./format.js";
 
 /** Statement history with a cursor, like a shell's. */
 export class History {
@@ -34,7 +35,7 @@ export class History {
   }
 }
 
-const refText = (ref) => (ref.name ?? (ref.id !== undefined ? `#${ref.id}` : ref.address !== undefined ? `0x${ref.address.toString(16)}` : "NULL"));
+const refText = (ref) => (ref.name ?? (ref.id !== undefined ? `#${ref.id}` : ref.address !== undefined ? hex(ref.address) : "NULL"));
 
 /**
  * Runs one line on the session. Returns `{ ok, message, lines? }`; never throws.

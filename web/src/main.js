@@ -8,7 +8,9 @@ import { MapView } from "./map-view.js";
 import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
 import { renderFreeList } from "./free-list-panel.js";
 import { typedGuess } from "./predict.js";
+import { hex } from "./format.js";
 import { StepView } from "./step-view.js";
+import { currentTheme, onThemeChange } from "./theme.js";
 import { renderBlockTable } from "./block-table.js";
 import { renderStats } from "./stats-panel.js";
 import { describeBlock } from "./blocks.js";
@@ -160,7 +162,7 @@ function renderSelection() {
 function freeBlock(info) {
   if (!info) return;
   if (!info.used) {
-    act({ ok: false, code: "not-allocated", message: `the block at 0x${info.address.toString(16)} is free: nothing to free` });
+    act({ ok: false, code: "not-allocated", message: `the block at ${hex(info.address)} is free: nothing to free` });
     return;
   }
   act(session.free(info.id ? { id: info.id } : { address: info.payload }));
@@ -363,6 +365,7 @@ async function start() {
     {
       snapshot: shownSnapshot,
       freeLists: (snap) => snap.freeLists ?? session.freeLists(),
+      colors: () => currentTheme().colors,
       ids,
       onSelect: () => schedulePanels(),
       onFree: freeBlock,
@@ -372,6 +375,7 @@ async function start() {
   );
   renderLegend();
   document.body.dataset.mapView = map.view;
+  onThemeChange(() => map.refresh());
   session.onChange(() => {
     map.refresh();
     schedulePanels();

@@ -2,7 +2,23 @@
 // fills a <dl> with textContent only.
 import { formatBytes, formatPercent } from "./format.js";
 
-/** `[key, label, value text]` for each figure shown, in order. */
+const PAGE = 4096;
+
+/**
+ * What "peak utilization" means, shown on hover wherever the figure is
+ * (here and on the compare page): it is malloc-lab's U, so it stays at its
+ * peak after everything is freed.
+ */
+export const PEAK_UTILIZATION_DEFINITION =
+  "Peak utilization (malloc-lab's U): peak live requested bytes ÷ heap span, the most heap (4 KiB pages in use) the allocator ever held. " +
+  "It does not fall when blocks are freed. \"now\" is live requested bytes ÷ the pages in use now.";
+
+/** Live requested bytes over the pages in use now (0 for an empty heap): utilization at this moment. */
+export function currentUtilization(s) {
+  return s.pagesInUse > 0 ? s.liveRequested / (s.pagesInUse * PAGE) : 0;
+}
+
+/** `[key, label, value text, definition?]` for each figure shown, in order. */
 export function statRows(s) {
   return [
     ["liveRequested", "Live requested", `${formatBytes(s.liveRequested)} (peak ${formatBytes(s.peakLiveRequested)})`],
@@ -10,8 +26,8 @@ export function statRows(s) {
     ["freeBytes", "Free in blocks", formatBytes(s.freeBytes)],
     ["largestFree", "Largest free block", formatBytes(s.largestFree)],
     ["externalFragmentation", "External fragmentation", formatPercent(s.externalFragmentation)],
-    ["utilization", "Utilization", formatPercent(s.utilization)],
-    ["pagesInUse", "Pages in use", `${s.pagesInUse} of ${s.heapBytes / 4096} (${formatBytes(s.heapBytes)})`],
+    ["utilization", "Peak utilization", `${formatPercent(s.utilization)} (now ${formatPercent(currentUtilization(s))})`, PEAK_UTILIZATION_DEFINITION],
+    ["pagesInUse", "Pages in use", `${s.pagesInUse} of ${s.heapBytes / PAGE} (${formatBytes(s.heapBytes)})`],
     ["blocks", "Blocks", `${s.liveBlocks} used, ${s.freeBlocks} free`],
     ["segments", "Segments / arenas", `${s.segments} / ${s.arenas}`],
     ["lastExamined", "Blocks examined by the last operation", String(s.lastExamined)],
@@ -23,12 +39,17 @@ export function statRows(s) {
 export function renderStats(dl, stats) {
   const doc = dl.ownerDocument;
   const nodes = [];
-  for (const [key, label, value] of statRows(stats)) {
+  for (const [key, label, value, definition] of statRows(stats)) {
     const dt = doc.createElement("dt");
     dt.textContent = label;
     const dd = doc.createElement("dd");
     dd.textContent = value;
     dd.dataset.stat = key;
+    if (definition) {
+      dt.title = definition;
+      dd.title = definition;
+      dt.classList.add("defined");
+    }
     nodes.push(dt, dd);
   }
   dl.replaceChildren(...nodes);

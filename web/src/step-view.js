@@ -154,7 +154,7 @@ export class StepView {
     this.#data.stepShows = this.shownBefore ? "before" : "after";
     this.#data.stepEvent = frame ? `${index + 1}/${count}` : "";
     this.hooks.map.setMarks(frame ? frame.marks : []);
-    if (frame) this.hooks.caption(`Event ${index + 1} of ${count}: ${frame.caption}`);
+    this.hooks.caption(frame ? `Event ${index + 1} of ${count}: ${frame.caption}` : "");
     if (frame?.marks.length) this.hooks.map.reveal(frame.marks[frame.marks.length - 1].start);
   }
 

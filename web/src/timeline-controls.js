@@ -7,6 +7,8 @@
 /** At full speed a whole trace plays in about this many milliseconds. */
 export const FULL_SPEED_MS = 1000;
 
+import { setIconLabel } from "./icons.js";
+
 const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA", "BUTTON"]);
 
 /** Operations to advance in one frame of `ms` milliseconds at `speed` (operations a second, or "max"). */
@@ -46,7 +48,7 @@ export function mountTimelineControls(doc, timeline, hooks) {
     progress.value = timeline.at;
     undo.disabled = !timeline.canUndo;
     redo.disabled = !timeline.canRedo;
-    play.textContent = playing ? "❚❚ Pause" : "▶ Play";
+    if (play.dataset.icon !== (playing ? "pause" : "play")) setIconLabel(play, playing ? "pause" : "play", playing ? "Pause" : "Play");
     play.setAttribute("aria-pressed", String(playing));
     play.disabled = !playing && timeline.length === 0;
   };

@@ -4,6 +4,7 @@
 // in its colour, the cursor).
 import { describe, test, expect } from "vitest";
 import { niceStep, ticks, scale, formatTick, formatCount, nearestIndex, drawChart, POLICY_STYLE } from "../src/compare/chart.js";
+import { PALETTES } from "../src/theme.js";
 import { POLICIES } from "../src/heaplab.js";
 
 describe("scales and ticks", () => {
@@ -104,6 +105,21 @@ describe("drawChart", () => {
     expect(lines.map((s) => s.color)).toEqual(POLICIES.map((p) => POLICY_STYLE[p].color));
     expect(new Set(lines.map((s) => s.dash.join(","))).size).toBe(POLICIES.length);
     expect(ctx.strokes.some((s) => s.color === "#000000" && s.dash.join(",") === "3,3")).toBe(true);
+  });
+
+  test("draws in the theme's colours: background, text and cursor from the palette", () => {
+    for (const name of ["light", "dark"]) {
+      const colors = PALETTES[name];
+      const ctx = recorder();
+      const fills = [];
+      ctx.fillRect = () => fills.push(ctx.fillStyle);
+      const texts = [];
+      ctx.fillText = (text) => texts.push({ text, color: ctx.fillStyle });
+      drawChart(ctx, { unit: "count", yLabel: "blocks / operation", xLabel: "operations done (count)", xMax: 1000, series, cursor: 500 }, { width: 600, height: 220, colors });
+      expect(fills[0]).toBe(colors.background);
+      expect(texts.find((t) => t.text === "blocks / operation").color).toBe(colors.text);
+      expect(ctx.strokes.some((s) => s.color === colors.focus && s.dash.join(",") === "3,3")).toBe(true);
+    }
   });
 
   test("every policy has a distinct colour and dash pattern", () => {

@@ -73,7 +73,10 @@ describe("panels", () => {
     expect(rows.allocatedBytes).toBe("2 KiB");
     expect(rows.largestFree).toBe("512 B");
     expect(rows.externalFragmentation).toBe("50.0%");
-    expect(rows.utilization).toBe("25.0%");
+    expect(rows.utilization).toBe("25.0% (now 0.6%)");
+    const utilization = statRows(stats).find(([k]) => k === "utilization");
+    expect(utilization[1]).toBe("Peak utilization");
+    expect(utilization[3]).toMatch(/peak live requested bytes ÷ heap span/);
     expect(rows.pagesInUse).toBe("4 of 16 (64 KiB)");
     expect(rows.lastExamined).toBe("4");
   });

@@ -3,6 +3,7 @@
 // and a cursor at the timeline's operation. Drawing takes a context and data;
 // hover and the DOM live in compare/charts-view.js.
 import { formatBytes } from "../format.js";
+import { PALETTES } from "../theme.js";
 
 /** Okabe-Ito colours and dash patterns, one pair per policy (colour-blind safe twice over). */
 export const POLICY_STYLE = Object.freeze({
@@ -88,15 +89,16 @@ const FONT = "11px system-ui, sans-serif";
 /**
  * Draws one chart. `chart` is `{ unit, yLabel, xLabel, xMax, series, cursor }`
  * with `series` `[{ policy, x: ArrayLike, y: ArrayLike, n }]` (n points used)
- * and `cursor` an x value or null. `box` is `{ width, height, dpr }` in CSS px.
+ * and `cursor` an x value or null. `box` is `{ width, height, dpr, colors }` in
+ * CSS px, `colors` a theme palette (theme.js PALETTES; light by default).
  * Returns the geometry for hit-testing: `{ x, y, plot }`.
  */
 export function drawChart(ctx, chart, box) {
-  const { width, height, dpr = 1 } = box;
+  const { width, height, dpr = 1, colors = PALETTES.light } = box;
   const plot = { left: MARGIN.left, top: MARGIN.top, right: width - MARGIN.right, bottom: height - MARGIN.bottom };
   ctx.save();
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.fillStyle = "#ffffff";
+  ctx.fillStyle = colors.background;
   ctx.fillRect(0, 0, width, height);
 
   let yMax = chart.unit === "percent" ? 1 : 0;
@@ -109,8 +111,8 @@ export function drawChart(ctx, chart, box) {
   // Grid and tick labels.
   ctx.font = FONT;
   ctx.lineWidth = 1;
-  ctx.strokeStyle = "#e3e3e3";
-  ctx.fillStyle = "#333333";
+  ctx.strokeStyle = colors.grid;
+  ctx.fillStyle = colors.text;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
   for (const t of yAxis.ticks) {
@@ -131,11 +133,11 @@ export function drawChart(ctx, chart, box) {
     ctx.stroke();
     ctx.fillText(formatCount(t), px, plot.bottom + 4);
   }
-  ctx.strokeStyle = "#555555";
+  ctx.strokeStyle = colors.axis;
   ctx.strokeRect(plot.left + 0.5, plot.top + 0.5, plot.right - plot.left, plot.bottom - plot.top);
 
   // Axis titles, with units.
-  ctx.fillStyle = "#1b1b1b";
+  ctx.fillStyle = colors.text;
   ctx.fillText(chart.xLabel, (plot.left + plot.right) / 2, height - 16);
   ctx.save();
   ctx.translate(12, (plot.top + plot.bottom) / 2);
@@ -152,7 +154,7 @@ export function drawChart(ctx, chart, box) {
   ctx.lineWidth = 2;
   ctx.lineJoin = "round";
   for (const s of chart.series) {
-    const style = POLICY_STYLE[s.policy] ?? { color: "#000000", dash: [] };
+    const style = POLICY_STYLE[s.policy] ?? { color: colors.focus, dash: [] };
     ctx.strokeStyle = style.color;
     ctx.setLineDash(style.dash);
     ctx.beginPath();
@@ -170,7 +172,7 @@ export function drawChart(ctx, chart, box) {
   // The timeline's cursor.
   if (chart.cursor !== null && chart.cursor !== undefined) {
     const px = Math.round(x(chart.cursor)) + 0.5;
-    ctx.strokeStyle = "#000000";
+    ctx.strokeStyle = colors.focus;
     ctx.setLineDash([3, 3]);
     ctx.lineWidth = 1;
     ctx.beginPath();

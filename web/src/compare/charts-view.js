@@ -1,6 +1,8 @@
 // The compare page's charts: one canvas per metric with a line per policy,
 // hover for the operation and every policy's value, the timeline's cursor,
 // a legend that shows or hides policies, and PNG export (canvas.toBlob).
+import { PEAK_UTILIZATION_DEFINITION } from "../stats-panel.js";
+import { currentTheme, onThemeChange } from "../theme.js";
 import { drawChart, nearestIndex, formatTick, POLICY_STYLE, MARGIN } from "./chart.js";
 import { describeOp } from "./generators.js";
 import { summarizeChart } from "./metrics.js";
@@ -51,6 +53,7 @@ export class ChartsView {
     this.frame = 0;
     this.charts = CHARTS.map((chart) => this.#figure(chart));
     new ResizeObserver(() => this.draw()).observe(container);
+    onThemeChange(() => this.draw());
   }
 
   #figure(chart) {
@@ -58,6 +61,10 @@ export class ChartsView {
     const caption = document.createElement("figcaption");
     const title = document.createElement("span");
     title.textContent = chart.title;
+    if (chart.metric === "utilization") {
+      title.title = PEAK_UTILIZATION_DEFINITION;
+      title.classList.add("defined");
+    }
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Download PNG";
@@ -147,7 +154,7 @@ export class ChartsView {
       const sentence = summarizeChart(chart.metric, series, chart.unit);
       if (chart.summary.textContent !== sentence) chart.summary.textContent = sentence;
       try {
-        chart.geometry = drawChart(canvas.getContext("2d"), { unit: chart.unit, yLabel: chart.yLabel, xLabel: X_LABEL, xMax: this.xMax, series, cursor: this.cursor }, { width, height, dpr });
+        chart.geometry = drawChart(canvas.getContext("2d"), { unit: chart.unit, yLabel: chart.yLabel, xLabel: X_LABEL, xMax: this.xMax, series, cursor: this.cursor }, { width, height, dpr, colors: currentTheme().colors });
       } catch (error) {
         this.onError(`the ${chart.title.toLowerCase()} chart could not be drawn: ${error.message}`);
       }

@@ -179,6 +179,10 @@ function renderResults(rows) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = c.title;
+    if (c.definition) {
+      th.title = c.definition;
+      th.classList.add("defined");
+    }
     head.append(th);
   }
   $("results").tHead.replaceChildren(head);
@@ -239,7 +243,7 @@ $("policy-list").replaceChildren(
 );
 $("index-formula").textContent = INDEX_FORMULA;
 $("index-notes").textContent =
-  `w = ${INDEX.weight} weighs utilization U (peak live requested bytes / heap high-water mark, malloc-lab's definition); ` +
+  `w = ${INDEX.weight} weighs peak utilization U (peak live requested bytes ÷ heap span, the heap's high-water mark: malloc-lab's definition); ` +
   `1 − w = ${(1 - INDEX.weight).toFixed(1)} weighs throughput T (operations per second of the whole trace replayed in wasm, best of several runs), ` +
   `capped at Tlibc = ${INDEX.libcKops} Kops/s, the reference the course's mdriver.c uses (AVG_LIBC_THRUPUT 600E3 in its config.h). ` +
   `The course prints 100·P. A wasm heap in a browser is usually faster than Tlibc, so most policies get the whole throughput term and differ by utilization.`;

@@ -5,7 +5,9 @@
 import { computeBlockLayout, MIN_BLOCK_ZOOM } from "../block-layout.js";
 import { drawBlockView } from "../block-view.js";
 import { formatBytes, formatPercent } from "../format.js";
+import { PEAK_UTILIZATION_DEFINITION, currentUtilization } from "../stats-panel.js";
 import { policySwatch } from "./charts-view.js";
+import { onThemeChange } from "../theme.js";
 
 const MAX_CANVAS_HEIGHT = 4000;
 /** The height the map with the most blocks should fit in, when the zoom allows. */
@@ -22,6 +24,8 @@ export class MapsView {
     this.zoom = 1;
     this.zoomKey = "";
     new ResizeObserver(() => this.draw()).observe(container);
+    // heap-map.js draws in the theme's colours once it reads theme.js's currentTheme().
+    onThemeChange(() => this.draw());
   }
 
   reset(policies) {
@@ -109,6 +113,12 @@ export class MapsView {
           dt.textContent = term;
           const dd = document.createElement("dd");
           dd.textContent = value;
+          if (term === "peak utilization") {
+            // The peak stays after everything is freed: the figure now beside it, the definition on hover.
+            dd.textContent = `${value} (now ${formatPercent(currentUtilization(s))})`;
+            dt.title = PEAK_UTILIZATION_DEFINITION;
+            dt.classList.add("defined");
+          }
           return [dt, dd];
         }),
       );

@@ -1,6 +1,7 @@
 // The figures of a comparison: the malloc-lab performance index, the results
 // table's rows and their CSV. Pure; the same in the page, the worker and Node.
 import { formatBytes, formatPercent } from "../format.js";
+import { PEAK_UTILIZATION_DEFINITION } from "../stats-panel.js";
 
 /**
  * The malloc-lab performance index as CS:APP's driver (mdriver.c) computes it:
@@ -21,11 +22,11 @@ export function performanceIndex(utilization, kops, { weight = INDEX.weight, lib
 /** The formula as the page shows it. */
 export const INDEX_FORMULA = `P = ${INDEX.weight}·U + ${(1 - INDEX.weight).toFixed(1)}·min(1, T / Tlibc), Tlibc = ${INDEX.libcKops} Kops/s`;
 
-/** Columns of the results table: key, title, how a cell is shown, the CSV value. */
+/** Columns of the results table: key, title, how a cell is shown, the CSV value, and a definition shown on hover. */
 export const COLUMNS = Object.freeze([
   { key: "policy", title: "Policy", show: (v) => v, csv: (v) => v },
   { key: "operations", title: "Operations", show: (v) => v.toLocaleString("en-US"), csv: (v) => v },
-  { key: "utilization", title: "Utilization (U)", show: formatPercent, csv: (v) => round(v, 6) },
+  { key: "utilization", title: "Peak utilization (U)", show: formatPercent, csv: (v) => round(v, 6), definition: PEAK_UTILIZATION_DEFINITION },
   { key: "peakHeap", title: "Peak heap", show: formatBytes, csv: (v) => v },
   { key: "fragmentationMean", title: "Fragmentation (mean)", show: formatPercent, csv: (v) => round(v, 6) },
   { key: "fragmentationEnd", title: "Fragmentation (end)", show: formatPercent, csv: (v) => round(v, 6) },

@@ -7,7 +7,7 @@ import { DEFAULT_OPTIONS } from "../session.js";
 export const PANELS = Object.freeze(["map", "console", "stats", "table"]);
 
 /** Attributes the element reads (also the query parameters embed.html passes on). */
-export const EMBED_ATTRIBUTES = Object.freeze(["policy", "align", "coalesce", "split-min", "max-bytes", "trace", "autoplay", "panels", "height", "step", "animate", "predict"]);
+export const EMBED_ATTRIBUTES = Object.freeze(["policy", "align", "coalesce", "split-min", "max-bytes", "trace", "autoplay", "panels", "height", "step", "animate", "predict", "theme"]);
 
 /** The panels shown when the `panels` attribute is absent. */
 export const DEFAULT_PANELS = Object.freeze(["map", "stats", "table"]);

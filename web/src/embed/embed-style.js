@@ -1,10 +1,21 @@
 // The stylesheet of <heap-playground>'s shadow root (a constructed
 // stylesheet, so pages with a strict Content-Security-Policy need no
-// 'unsafe-inline'). The map, console and table rules follow style.css.
+// 'unsafe-inline'). The map, console and table rules follow style.css; the
+// colours are site.css's, light and dark (the frame's data-theme, set from
+// theme.js: the site's theme choice, else the reader's system).
 export const EMBED_STYLE = `
-:host { display: block; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; background: #fff;
-  --line: #d6d6d6; --muted: #505050; --accent: #0072b2; --error: #a00000; --panel: #f6f7f8;
-  border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; }
+:host { display: block; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+  border: 1px solid rgb(128 128 128 / 45%); border-radius: 6px; margin: 1rem 0; }
+.frame { color-scheme: light; color: var(--fg); background: var(--bg); border-radius: 6px;
+  --bg: #fff; --fg: #1b1b1b; --line: #d6d6d6; --muted: #505050; --accent: #0072b2; --error: #a00000; --panel: #f6f7f8;
+  --button-bg: #fff; --button-border: #6b6b6b; --hover-bg: #eaf3fa; --primary: #0072b2; --row-line: #e3e3e3; --current-row: #fff4d6;
+  --tooltip-bg: #fff; --tooltip-border: #333; --swatch-border: #555; }
+.frame[data-theme="dark"] { color-scheme: dark;
+  --bg: #121416; --fg: #e4e6e8; --line: #3b4046; --muted: #a9aeb4; --accent: #56b4e9; --error: #ff8f8f; --panel: #1c2024;
+  --button-bg: #23282d; --button-border: #7b828a; --hover-bg: #23384a; --primary: #1a6ea8; --row-line: #2c3136; --current-row: #4a3d14;
+  --tooltip-bg: #23282d; --tooltip-border: #8a9096; --swatch-border: #8a9096; }
+.frame .legend .swatch { border-color: var(--swatch-border); }
+.frame[data-theme="dark"] .fl-block { color: #4cc38a; }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
@@ -17,10 +28,12 @@ export const EMBED_STYLE = `
 .message { min-height: 1.2em; margin: 0 0 0.3rem; font-size: 0.85rem; }
 .message:empty { display: none; }
 .message.error { color: var(--error); font-weight: 600; }
-button { font: inherit; font-size: 0.85rem; padding: 0.2rem 0.6rem; border: 1px solid #6b6b6b; border-radius: 4px; background: #fff; color: #1b1b1b; cursor: pointer; }
-button:hover:not(:disabled) { background: #eaf3fa; }
-button:disabled { color: #6b6b6b; cursor: not-allowed; }
-button[type="submit"] { background: var(--accent); border-color: var(--accent); color: #fff; }
+button { font: inherit; font-size: 0.85rem; padding: 0.2rem 0.6rem; border: 1px solid var(--button-border); border-radius: 4px; background: var(--button-bg); color: var(--fg); cursor: pointer; transition: background-color 0.15s ease, border-color 0.15s ease; }
+button:has(> svg.icon) { display: inline-flex; align-items: center; gap: 0.35em; }
+svg.icon { width: 1em; height: 1em; flex: none; }
+button:hover:not(:disabled) { background: var(--hover-bg); }
+button:disabled { color: var(--muted); opacity: 0.75; cursor: not-allowed; }
+button[type="submit"] { background: var(--primary); border-color: var(--primary); color: #fff; }
 :focus-visible { outline: 3px solid #e69f00; outline-offset: 2px; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .hint { font-size: 0.78rem; color: var(--muted); margin: 0.3rem 0; }
@@ -47,7 +60,7 @@ form.predict { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: center;
 .map-scroller { box-sizing: content-box; overflow-y: auto; overflow-x: hidden; border: 1px solid var(--line); border-radius: 4px; height: 200px; }
 #heap-map { display: block; position: sticky; top: 0; width: 100%; cursor: crosshair; }
 #heap-map:focus-visible { outline: 3px solid #e69f00; outline-offset: -3px; }
-.tooltip { position: absolute; left: 0; top: 0; z-index: 5; pointer-events: none; background: #fff; border: 1px solid #333; border-radius: 4px; box-shadow: 0 2px 8px rgb(0 0 0 / 20%); padding: 0.35rem 0.5rem; font-size: 0.8rem; min-width: 14rem; }
+.tooltip { position: absolute; left: 0; top: 0; z-index: 5; pointer-events: none; background: var(--tooltip-bg); border: 1px solid var(--tooltip-border); border-radius: 4px; box-shadow: 0 2px 8px rgb(0 0 0 / 20%); padding: 0.35rem 0.5rem; font-size: 0.8rem; min-width: 14rem; }
 .tooltip dl { display: grid; grid-template-columns: auto 1fr; gap: 0.05rem 0.6rem; margin: 0.2rem 0 0; }
 .tooltip dt { color: var(--muted); }
 .tooltip dd { margin: 0; font-family: ui-monospace, monospace; }
@@ -60,11 +73,13 @@ form.predict { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: center;
 .stats { display: grid; grid-template-columns: 1fr auto; gap: 0.1rem 0.8rem; font-size: 0.8rem; margin: 0; }
 .stats dt { color: var(--muted); }
 .stats dd { margin: 0; text-align: right; font-family: ui-monospace, monospace; }
+.defined { text-decoration: underline dotted; text-underline-offset: 0.2em; cursor: help; }
 .table-scroll { max-height: 14rem; overflow: auto; border: 1px solid var(--line); border-radius: 4px; }
 table { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 0.8rem; width: 100%; }
 caption { text-align: left; font-family: system-ui, sans-serif; font-size: 0.78rem; color: var(--muted); padding: 0.3rem 0.5rem; }
-th, td { padding: 0.1rem 0.5rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
+th, td { padding: 0.1rem 0.5rem; border-bottom: 1px solid var(--row-line); text-align: right; }
 thead th { position: sticky; top: 0; background: var(--panel); }
-tr[aria-current="true"] td { background: #fff4d6; font-weight: 600; }
-tr[data-state="free"] td { color: #555; }
+tr[aria-current="true"] td { background: var(--current-row); font-weight: 600; }
+tr[data-state="free"] td { color: var(--muted); }
+@media (prefers-reduced-motion: reduce) { *, *::before, *::after { transition-duration: 0s !important; animation-duration: 0s !important; } }
 `;

@@ -10,6 +10,7 @@ import { renderBlockTable } from "../block-table.js";
 import { renderStats } from "../stats-panel.js";
 import { mountConsole } from "../console.js";
 import { StepView } from "../step-view.js";
+import { currentTheme } from "../theme.js";
 import { typedGuess } from "../predict.js";
 
 function el(doc, tag, props = {}, ...children) {
@@ -98,7 +99,8 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 /**
  * Wires built panels to a session. `getSession()` returns the current one;
  * `onResult(result)` hears every action's outcome (console, double-click).
- * `host` (an element) gets the step and predict state in its dataset.
+ * `host` (an element) gets the step and predict state in its dataset;
+ * `colors()` the map's palette (the site's theme by default).
  * Returns `{ map, steps, changed({ quiet }), clearLog() }`: call `changed()`
  * after the session changed (or was replaced) to redraw, at most once a
  * frame; `quiet` for changes nobody should watch animate (a setup, a replay).
@@ -107,7 +109,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 /** What the map draws before there is a session: no segments, pages or blocks. */
 const NO_HEAP = Object.freeze({ version: -1, segments: [], pages: new Uint8Array(0), blocks: new Uint32Array(0), stats: null });
 
-export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {}, host = null } = {}) {
+export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {}, host = null, colors = () => currentTheme().colors } = {}) {
   const ids = (payload) => {
     const session = getSession();
     const id = session.idOfPayload(payload);
@@ -121,6 +123,7 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
       snapshot: () => (getSession() ? steps.shownSnapshot() : NO_HEAP),
       freeLists: (snap) => snap.freeLists ?? getSession()?.freeLists() ?? null,
       onPick: (event, index, address) => steps.pick(address),
+      colors,
       ids,
       onSelect: () => schedule(),
       onFree: (info) => {

@@ -10,7 +10,9 @@
 // element, e.g. 480 or 30rem); step (the heap after that many operations);
 // animate (each step forward is animated event by event, with captions);
 // predict (before each allocation's answer shows, the reader clicks where it
-// will land, or types its address; the element keeps the score).
+// will land, or types its address; the element keeps the score);
+// theme (light or dark; by default the Heaplab site's theme choice, else the
+// reader's prefers-color-scheme).
 // Methods: goTo(n), play(), pause(); properties: step, length, session;
 // `ready` resolves once the heap and trace are loaded. Events: "heap-step"
 // ({ detail: { step, length } }) after every move.
@@ -23,6 +25,8 @@ import { Session } from "../session.js";
 import { parseTrace } from "../trace.js";
 import { buildHeapPanels, mountHeapPanels } from "./heap-panels.js";
 import { EMBED_STYLE } from "./embed-style.js";
+import { iconButton, setIconLabel } from "../icons.js";
+import { currentTheme, onThemeChange, PALETTES } from "../theme.js";
 import { readHeapOptions, readPanels, readHeight, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep, EMBED_ATTRIBUTES } from "./embed-options.js";
 
 /** Milliseconds between steps when playing. */
@@ -37,12 +41,12 @@ function styleSheet() {
   return sheet;
 }
 
-function button(doc, text, label) {
-  const b = doc.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  if (label) b.setAttribute("aria-label", label);
-  return b;
+/** A button with an icon, a short visible label and a longer name (`label`, also its tooltip). */
+function stepButton(doc, icon, text, label, options) {
+  const button = iconButton(doc, icon, text, options);
+  button.title = label;
+  button.setAttribute("aria-label", label);
+  return button;
 }
 
 export class HeapPlayground extends HTMLElement {
@@ -58,6 +62,7 @@ export class HeapPlayground extends HTMLElement {
   #loadVersion = 0;
   #reloadScheduled = false;
   #resolveReady = null;
+  #stopTheme = null;
 
   constructor() {
     super();
@@ -85,11 +90,14 @@ export class HeapPlayground extends HTMLElement {
 
   connectedCallback() {
     if (!this.#els) this.#build();
+    this.#followTheme();
     this.#scheduleReload();
   }
 
   disconnectedCallback() {
     this.pause();
+    this.#stopTheme?.();
+    this.#stopTheme = null;
     // Moving the element in the DOM reconnects it at once: keep the heap then.
     queueMicrotask(() => {
       if (this.isConnected || !this.#session) return;
@@ -102,6 +110,7 @@ export class HeapPlayground extends HTMLElement {
     if (!this.#els || oldValue === value) return;
     if (name === "panels" || name === "height") this.#applyLayout();
     else if (name === "animate" || name === "predict") this.#applyModes();
+    else if (name === "theme") this.#applyTheme();
     else if (name === "step") {
       const n = readStep(value);
       if (n !== null && n !== this.#step && this.#session) this.goTo(n);
@@ -115,11 +124,11 @@ export class HeapPlayground extends HTMLElement {
     root.adoptedStyleSheets = [styleSheet()];
     const doc = this.ownerDocument;
     const built = buildHeapPanels(doc, { headingLevel: 3 });
-    const first = button(doc, "⏮", "First step");
-    const back = button(doc, "◀ Back", "Step back");
-    const play = button(doc, "▶ Play");
-    const forward = button(doc, "Step ▶", "Step forward");
-    const last = button(doc, "⏭", "Last step");
+    const first = stepButton(doc, "first", "First", "First step");
+    const back = stepButton(doc, "back", "Back", "Step back");
+    const play = iconButton(doc, "play", "Play");
+    const forward = stepButton(doc, "forward", "Step", "Step forward", { after: true });
+    const last = stepButton(doc, "last", "Last", "Last step");
     const slider = doc.createElement("input");
     slider.type = "range";
     slider.min = "0";
@@ -156,6 +165,7 @@ export class HeapPlayground extends HTMLElement {
 
     this.#panels = mountHeapPanels(built.els, () => this.#session, {
       host: this,
+      colors: () => PALETTES[this.theme],
       onResult: (result) => this.#onConsole(result),
       onError: (error) => this.#say(`could not draw the heap: ${error.message}`, true),
     });
@@ -167,6 +177,25 @@ export class HeapPlayground extends HTMLElement {
   #applyModes() {
     this.#panels.steps.setStepMode(this.hasAttribute("animate"));
     this.#panels.steps.setPredictMode(this.hasAttribute("predict"));
+  }
+
+  /** The theme shown: the `theme` attribute if light or dark, else the site's theme (or the reader's system on other sites). */
+  get theme() {
+    const asked = this.getAttribute("theme");
+    return asked === "light" || asked === "dark" ? asked : currentTheme().name;
+  }
+
+  /** Follows the theme as it changes; the map redraws in its colours. */
+  #followTheme() {
+    this.#applyTheme();
+    this.#stopTheme ??= onThemeChange(() => this.#applyTheme());
+  }
+
+  #applyTheme() {
+    const name = this.theme;
+    if (this.#els.frame.dataset.theme === name) return;
+    this.#els.frame.dataset.theme = name;
+    this.#panels?.changed();
   }
 
   #applyLayout() {
@@ -288,7 +317,7 @@ export class HeapPlayground extends HTMLElement {
   play() {
     if (!this.#session || this.#timer) return;
     if (this.#step >= this.#ops.length) this.goTo(0);
-    this.#els.play.textContent = "⏸ Pause";
+    setIconLabel(this.#els.play, "pause", "Pause");
     this.#timer = setInterval(() => {
       if (this.#step >= this.#ops.length) return this.pause();
       this.goTo(this.#step + 1);
@@ -298,7 +327,7 @@ export class HeapPlayground extends HTMLElement {
   pause() {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    if (this.#els) this.#els.play.textContent = "▶ Play";
+    if (this.#els) setIconLabel(this.#els.play, "play", "Play");
   }
 
   /** A console statement ran: what the learner did becomes the trace from here on. */

@@ -7,6 +7,7 @@ import { Session } from "../session.js";
 import { buildHeapPanels, mountHeapPanels } from "../embed/heap-panels.js";
 import { LESSONS, lessonById, setUpLesson } from "./lessons.js";
 import { loadProgress, saveProgress, resetProgress } from "./progress.js";
+import { onThemeChange } from "../theme.js";
 
 const $ = (id) => document.getElementById(id);
 const storage = (() => {
@@ -142,6 +143,8 @@ async function start() {
       else check({ quiet: true });
     }
   });
+  // The map is a canvas: it redraws in the new theme's colours.
+  onThemeChange(() => panels.changed());
   $("answer-form").addEventListener("submit", (event) => {
     event.preventDefault();
     check();
