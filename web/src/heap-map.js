@@ -8,33 +8,13 @@
 import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, WASM_PAGE_SIZE } from "./heaplab.js";
 import { firstBlockFrom } from "./layout.js";
 import { hex, formatBytes } from "./format.js";
+import { PALETTES } from "./theme.js";
 
-/** Colour-blind-safe palette (Okabe and Ito), one colour per kind of byte. */
-export const COLORS = Object.freeze({
-  header: "#0072B2",
-  payload: "#56B4E9",
-  padding: "#F0E442",
-  free: "#E4E4E4",
-  freePage: "#FAFAFA",
-  meta: "#CC79A7",
-  large: "#E69F00",
-  largeMark: "#000000",
-  border: "#222222",
-  wasmPage: "#D55E00",
-  pageLine: "#9A9A9A",
-  gap: "#FFFFFF",
-  gapHatch: "#BBBBBB",
-  text: "#333333",
-  focus: "#000000",
-  focusInner: "#FFFFFF",
-  hover: "#009E73",
-  freeBlock: "#BCE8D2",
-  freeBorder: "#007A5A",
-  freeArrow: "#007A5A",
-  freePageHatch: "#E6E6E6",
-  rover: "#D55E00",
-  quick: "#F4B183",
-});
+/**
+ * Colour-blind-safe palette (Okabe and Ito), one colour per kind of byte: the
+ * light theme's (theme.js); pages pass the current theme's to the views.
+ */
+export const COLORS = PALETTES.light;
 
 /** Step mode's highlights (steps.js roles): outline colour, translucent fill, dashed. */
 export const MARK_STYLES = Object.freeze({
