@@ -319,7 +319,11 @@ impl RawHeap {
         };
         let config = options.into_config()?;
         Ok(RawHeap {
-            heap: Heap::with_observer(RecycledMemory::new(), config, Recorder::new()),
+            heap: Heap::with_observer(
+                RecycledMemory::new(config.max_bytes),
+                config,
+                Recorder::new(),
+            ),
             ids: BTreeMap::new(),
             next_id: 1,
             block_table: Vec::new(),
