@@ -28,7 +28,7 @@ use core::ptr::{self, NonNull};
 use crate::block::{round_up, Block, Fit, Request, HEADER, LARGE, MAX_BLOCK, USED};
 use crate::events::{Event, NoObserver, Observer};
 use crate::pages::{PageOwner, PageSource, Pages, PAGE, WASM_PAGE};
-use crate::policy::{AnyPolicy, Policy, PolicyKind};
+use crate::policy::{AnyPolicy, FreeList, ListOrder, Policy, PolicyKind};
 use crate::stats::{Counters, Stats};
 
 /// Largest alignment `alloc` accepts (one page).
@@ -70,6 +70,12 @@ pub struct Config {
     pub max_bytes: usize,
     /// Pages a new arena takes at least (default 4 = 16 KiB).
     pub arena_pages: usize,
+    /// Order of the free list, used when the heap's policy type is
+    /// [`AnyPolicy`]: `None` (the default) for the policy's own
+    /// ([`ListOrder::default_for`]). An order the policy cannot keep (see
+    /// [`ListOrder::suits`]), and any order under a single-policy type, is
+    /// replaced by the policy's own.
+    pub list_order: Option<ListOrder>,
 }
 
 impl Config {
@@ -83,6 +89,7 @@ impl Config {
         large_min: 64 * 1024,
         max_bytes: usize::MAX,
         arena_pages: 4,
+        list_order: None,
     };
 }
 
@@ -228,7 +235,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         assert!(config.align == 8 || config.align == 16, "Config::align must be 8 or 16");
         if let Some(k) = P::KIND {
             config.policy = k;
+            config.list_order = None;
         }
+        config.list_order = Some(ListOrder::for_kind(config.list_order, config.policy));
         let g = config.align;
         let min_block = round_up(P::MIN_BLOCK, g);
         let split_min = max(round_up(config.split_min, g), min_block);
@@ -308,7 +317,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // A single-policy type (`P::KIND` is some) is complete as `P::EMPTY`;
         // only the run-time choice must be built from the config once.
         if P::KIND.is_none() && !self.started {
-            self.policy = P::new(self.config.policy);
+            self.policy = P::with_order(self.config.policy, self.list_order());
             self.started = true;
         }
         self.examined_before = (self.c.last_examined, self.c.total_examined);
@@ -1367,7 +1376,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// O(pages).
     pub fn reset(&mut self) {
         self.pages.reset();
-        self.policy = P::new(self.config.policy);
+        self.policy = P::with_order(self.config.policy, self.list_order());
         self.started = true;
         self.dirty = false;
         self.c = Counters::default();
@@ -1716,5 +1725,37 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // SAFETY: as for `bytes`; the exclusive borrow of `self` makes this
         // the only access to the heap's memory while the slice lives.
         Ok(unsafe { span.as_mut() })
+    }
+}
+
+/// The free list as the picture reads it: which blocks, in which order.
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// The order of the free list(s) (the configured order, normalized: see
+    /// [`Config::list_order`]).
+    pub fn list_order(&self) -> ListOrder {
+        ListOrder::for_kind(self.config.list_order, self.config.policy)
+    }
+
+    /// Next fit's roving pointer: the header address of the free block the
+    /// next search starts at; `None` for the other policies and when no
+    /// block is free.
+    pub fn rover(&self) -> Option<usize> {
+        self.policy.rover().map(|b| b.addr())
+    }
+
+    /// Calls `f(list, header address)` for every free block, list by list
+    /// and in each list in the order the policy's search walks it: one list
+    /// for first, next, best and worst fit (address order, or the
+    /// [`Config::list_order`]; the size index smallest first), one per
+    /// non-empty size class for segregated fit (with the class's sizes in
+    /// [`FreeList::min`]..=[`FreeList::max`]). Every free block is on
+    /// exactly one list (this heap keeps no quick lists).
+    ///
+    /// # Time complexity
+    /// O(free blocks), plus O(distinct sizes × 32) for best and worst fit.
+    pub fn free_lists(&self, mut f: impl FnMut(FreeList, usize)) {
+        // SAFETY: the index holds exactly this heap's free blocks, whose
+        // headers and links the heap keeps valid between operations.
+        unsafe { self.policy.for_each_free(|list, b| f(list, b.addr())) }
     }
 }

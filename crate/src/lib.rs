@@ -51,5 +51,5 @@ pub mod trace;
 
 
 pub use heap::{AllocError, BlockInfo, Coalesce, Config, Heap};
-pub use policy::{AnyPolicy, PolicyKind};
+pub use policy::{AnyPolicy, ListOrder, PolicyKind};
 pub use stats::Stats;

@@ -3,6 +3,36 @@
 /** A fit policy: which free block serves a request. */
 export type Policy = "first-fit" | "next-fit" | "best-fit" | "worst-fit" | "segregated";
 
+/**
+ * Order of a free list: where a freed, split-off or merged block is inserted.
+ * "address": by address (first and next fit's default); "lifo": at the front;
+ * "fifo": at the back; "size-asc": by size, smallest first (best and worst fit's
+ * default, their size index); "size-desc": by size, largest first; "size-class":
+ * one LIFO list per size class (segregated fit's only order).
+ */
+export type ListOrder = "address" | "lifo" | "fifo" | "size-asc" | "size-desc" | "size-class";
+
+/** One free list of `Heap.freeLists()`. */
+export interface FreeList {
+  /** "free list" for a policy's one list; the size class for segregated fit ("24 B", "992-1023 B"). */
+  label: string;
+  /** Smallest block size the list may hold (0 for a one-list policy). */
+  min: number;
+  /** Largest block size the list may hold (2^32 - 1 for a one-list policy). */
+  max: number;
+  /** Block (header) addresses in list order, as column ADDRESS of `Heap.blocks()`. */
+  blocks: number[];
+}
+
+/** The free blocks in the order the policy's search walks them (`Heap.freeLists()`). */
+export interface FreeLists {
+  order: ListOrder;
+  /** Next fit: the block address where the next search starts; otherwise null (and null when nothing is free). */
+  rover: number | null;
+  /** One list (first, next, best, worst fit), or one per non-empty size class, smallest first (segregated fit). */
+  lists: FreeList[];
+}
+
 /** Options of `new Heap(options)`; every field is optional. */
 export interface HeapOptions {
   /** Fit policy (default "first-fit"). */
@@ -15,6 +45,12 @@ export interface HeapOptions {
   coalesce?: "immediate" | "deferred";
   /** Smallest remainder worth splitting off a block, in bytes (0 to 4096). */
   splitMin?: number;
+  /**
+   * Order of the free list (default: the policy's own). First, next, best and worst
+   * fit take any but "size-class"; segregated fit only "size-class". Otherwise
+   * "invalid-option".
+   */
+  listOrder?: ListOrder;
 }
 
 /** Stable codes of the errors every method may throw. */
@@ -118,6 +154,8 @@ export class SavedHeap {
 
 /** Every policy, in a stable order. */
 export declare const POLICIES: readonly Policy[];
+/** Every free-list order, in a stable order. */
+export declare const LIST_ORDERS: readonly ListOrder[];
 
 /**
  * Loads the wasm module once (Node reads the .wasm file; browsers fetch it).
@@ -153,6 +191,8 @@ export class Heap {
   /** Owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. Re-read after calls. */
   pages(): Uint8Array;
   segments(): Segment[];
+  /** The free blocks in list order, list by list; every free block of `blocks()` is on exactly one list. */
+  freeLists(): FreeLists;
   /** What the last operation did. */
   lastEvents(): HeapEvent[];
   /** Runs `(code, id, size)` triples in wasm (RUN codes); throws the first failure with `index`. */

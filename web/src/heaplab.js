@@ -14,6 +14,14 @@ import initBindings, { RawHeap, policyNames } from "../pkg/heaplab.js";
 /** Every policy, in a stable order (the same list as the Rust `PolicyKind::ALL`). */
 export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
 
+/**
+ * Orders of a free list (the `listOrder` option, and `order` of `Heap.freeLists()`):
+ * "address" (first and next fit's default), "lifo" (insert at front), "fifo" (insert
+ * at back), "size-asc" (best and worst fit's default, their size index), "size-desc";
+ * "size-class" is segregated fit's only order (one LIFO list per size class).
+ */
+export const LIST_ORDERS = Object.freeze(["address", "lifo", "fifo", "size-asc", "size-desc", "size-class"]);
+
 /** The policy names the loaded wasm module knows (equal to POLICIES; tested). */
 export function wasmPolicyNames() {
   return policyNames();
@@ -112,7 +120,7 @@ export class SavedHeap {
 export class Heap {
   #raw;
 
-  /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin }` */
+  /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin, listOrder }` */
   constructor(options = {}) {
     if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before creating a Heap");
     this.#raw = call(() => new RawHeap(options));
@@ -184,6 +192,21 @@ export class Heap {
   /** One owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. */
   pages() {
     return this.#live.pages();
+  }
+
+  /**
+   * The free blocks in the order the policy's search walks them:
+   * `{ order, rover, lists: [{ label, min, max, blocks }] }`. `order` is one of
+   * LIST_ORDERS; `rover` is next fit's roving pointer (the block address where
+   * the next search starts), else null; `lists` holds one list for first, next,
+   * best and worst fit (label "free list", min 0, max 2^32 - 1) and one per
+   * non-empty size class for segregated fit (label "24 B" or "992-1023 B", the
+   * class's block sizes min..max), smallest class first. `blocks` are block
+   * (header) addresses, as column ADDRESS of `blocks()`; every free block of
+   * `blocks()` is on exactly one list.
+   */
+  freeLists() {
+    return this.#live.freeLists();
   }
 
   /** The heap's segments: `[{ base, bytes }]` in address order. */

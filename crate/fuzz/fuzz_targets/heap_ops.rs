@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use arbitrary::Arbitrary;
 use heaplab::heap::{AllocError, BlockInfo, Coalesce, Config, Heap, MAX_SIZE};
 use heaplab::pages::{FixedRegion, PageOwner, PAGE, WASM_PAGE};
-use heaplab::policy::{AnyPolicy, PolicyKind};
+use heaplab::policy::{AnyPolicy, ListOrder, PolicyKind};
 use heaplab::Stats;
 use libfuzzer_sys::fuzz_target;
 
@@ -215,6 +215,8 @@ fn run(input: Input) {
         large_min: input.large_min as usize % (1 << 20),
         max_bytes: if input.max_wasm_pages == 0 { usize::MAX } else { input.max_wasm_pages as usize * WASM_PAGE },
         arena_pages: 4,
+        // The policy byte's high bits: an order, or none (the default).
+        list_order: ListOrder::ALL.get((input.policy >> 4) as usize % (ListOrder::ALL.len() + 1)).copied(),
     };
     let len = (input.region_wasm_pages as usize % 32 + 1) * WASM_PAGE;
     // One run at a time uses the region; any bytes are initialized.

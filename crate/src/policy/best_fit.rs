@@ -40,7 +40,7 @@
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
 use super::size_index::SizeIndex;
-use super::{Policy, PolicyKind, Search};
+use super::{FreeList, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Request};
 use crate::check::CheckError;
 use crate::events::{Event, Observer};
@@ -194,6 +194,11 @@ impl Policy for BestFit {
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe { self.index.contains(b) }
+    }
+    /// One list: the size index smallest first, equal sizes oldest first.
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) }
     }
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.

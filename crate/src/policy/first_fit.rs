@@ -10,7 +10,7 @@
 //! and small splinters collect at the front of the list where every search
 //! has to walk past them.
 
-use super::{Policy, PolicyKind, Search};
+use super::{FreeList, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Request};
 use crate::check::CheckError;
 use crate::events::{Event, Observer};
@@ -193,6 +193,20 @@ impl AddrList {
         None
     }
 
+    /// Calls `f` with every listed block, lowest address first.
+    ///
+    /// # Safety
+    /// The list is well formed.
+    pub unsafe fn for_each(&self, mut f: impl FnMut(Block)) {
+        let mut cur = self.head;
+        for _ in 0..self.len {
+            let Some(c) = cur else { return };
+            f(c);
+            // SAFETY: listed blocks have valid links.
+            cur = unsafe { c.next_free() };
+        }
+    }
+
     /// Whether `b` is listed. O(n).
     ///
     /// # Safety
@@ -305,6 +319,10 @@ impl Policy for FirstFit {
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.contains(b) }
+    }
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.for_each(|b| f(FreeList::ONLY, b)) }
     }
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.

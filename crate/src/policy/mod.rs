@@ -11,10 +11,12 @@
 //! | [`BestFit`] | exact-size bins + size tries | O(log size) | O(log size) |
 //! | [`WorstFit`] | exact-size bins + size tries | O(log size) | O(log size) |
 //! | [`Segregated`] | two-level bitmap of size-class lists | O(1) | O(1) |
+//! | [`Ordered`] | first, next, best or worst fit over a list in a chosen [`ListOrder`] | O(n) | O(1) to O(n) |
 
 pub mod best_fit;
 pub mod first_fit;
 pub mod next_fit;
+pub mod ordered;
 pub mod segregated;
 pub mod size_index;
 #[cfg(test)]
@@ -24,6 +26,7 @@ pub mod worst_fit;
 pub use best_fit::BestFit;
 pub use first_fit::FirstFit;
 pub use next_fit::NextFit;
+pub use ordered::{FreeList, ListOrder, Ordered};
 pub use segregated::Segregated;
 pub use worst_fit::WorstFit;
 
@@ -137,6 +140,35 @@ pub trait Policy: Sized {
     }
     /// Forgets every block (used by `reset`; the memory is not touched).
     fn clear(&mut self);
+
+    /// An empty index for `kind` keeping its free list in `order` (see
+    /// [`ListOrder::suits`]). Types with one order ignore `order`: the
+    /// default is [`Policy::new`].
+    fn with_order(kind: PolicyKind, order: ListOrder) -> Self {
+        let _ = order;
+        Self::new(kind)
+    }
+
+    /// The order of this index's free list(s); the default is the kind's
+    /// own ([`ListOrder::default_for`]).
+    fn list_order(&self) -> ListOrder {
+        ListOrder::default_for(self.kind())
+    }
+
+    /// Next fit's roving pointer: the listed block the next search starts
+    /// at (`None` for the other policies, and when nothing is listed).
+    fn rover(&self) -> Option<Block> {
+        None
+    }
+
+    /// Calls `f(list, block)` for every indexed block, list by list (only
+    /// non-empty lists, in increasing [`FreeList::index`]) and within a list
+    /// in the order a search walks it (see [`ListOrder`]). Reads links and
+    /// headers only. O(n) (O(n + sizes × B) for the size index).
+    ///
+    /// # Safety
+    /// See the trait docs.
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, f: F);
 
     /// Adds a free block whose header (and footer) are already written.
     ///
@@ -286,6 +318,9 @@ pub enum AnyPolicy {
     WorstFit(WorstFit),
     /// Segregated fit.
     Segregated(Segregated),
+    /// First, next, best or worst fit over a free list in an order other
+    /// than the policy's own ([`AnyPolicy::with_order`]).
+    Ordered(Ordered),
 }
 
 macro_rules! dispatch {
@@ -296,6 +331,7 @@ macro_rules! dispatch {
             AnyPolicy::BestFit($p) => $e,
             AnyPolicy::WorstFit($p) => $e,
             AnyPolicy::Segregated($p) => $e,
+            AnyPolicy::Ordered($p) => $e,
         }
     };
 }
@@ -313,7 +349,7 @@ impl Policy for AnyPolicy {
     /// The most links any policy needs, so every runtime choice shares one
     /// block layout (and comparisons between policies are fair).
     const LINKS: usize = max(
-        max(FirstFit::LINKS, NextFit::LINKS),
+        max(max(FirstFit::LINKS, NextFit::LINKS), Ordered::LINKS),
         max(max(BestFit::LINKS, WorstFit::LINKS), Segregated::LINKS),
     );
     const KIND: Option<PolicyKind> = None;
@@ -327,6 +363,26 @@ impl Policy for AnyPolicy {
             PolicyKind::WorstFit => AnyPolicy::WorstFit(WorstFit::EMPTY),
             PolicyKind::Segregated => AnyPolicy::Segregated(Segregated::EMPTY),
         }
+    }
+    /// The policy's own index for its default order, else [`Ordered`].
+    fn with_order(kind: PolicyKind, order: ListOrder) -> Self {
+        if order == ListOrder::default_for(kind) || !order.suits(kind) {
+            Self::new(kind)
+        } else {
+            AnyPolicy::Ordered(Ordered::with(kind, order))
+        }
+    }
+    #[inline]
+    fn list_order(&self) -> ListOrder {
+        dispatch!(self, p => p.list_order())
+    }
+    #[inline]
+    fn rover(&self) -> Option<Block> {
+        dispatch!(self, p => p.rover())
+    }
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, f: F) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.for_each_free(f) })
     }
     #[inline]
     fn kind(&self) -> PolicyKind {

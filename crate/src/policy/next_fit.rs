@@ -13,7 +13,7 @@
 //! Wilson's measurements).
 
 use super::first_fit::AddrList;
-use super::{Policy, PolicyKind, Search};
+use super::{FreeList, Policy, PolicyKind, Search};
 use crate::block::{Block, Request};
 use crate::check::CheckError;
 use crate::events::Observer;
@@ -91,6 +91,14 @@ impl Policy for NextFit {
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.contains(b) }
+    }
+    /// Where the next search starts: the rover, or the head.
+    fn rover(&self) -> Option<Block> {
+        self.rover.or(self.list.head)
+    }
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.for_each(|b| f(FreeList::ONLY, b)) }
     }
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.

@@ -42,7 +42,7 @@
 //!
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
-use super::{Policy, PolicyKind, Search};
+use super::{FreeList, Policy, PolicyKind, Search};
 use core::ptr::NonNull;
 
 use crate::block::{fits, Block, Request, MAX_BLOCK};
@@ -151,14 +151,20 @@ fn class_floor(fl: usize, sl: usize) -> usize {
     }
 }
 
+/// The sizes class `(fl, sl)` holds: `(smallest, largest)`.
+fn class_range(fl: usize, sl: usize) -> (usize, usize) {
+    let min = class_floor(fl, sl);
+    let (next_fl, next_sl) = if sl + 1 < SL_COUNT { (fl, sl + 1) } else { (fl + 1, 0) };
+    let max = if next_fl < FL_COUNT { class_floor(next_fl, next_sl) - 1 } else { u32::MAX as usize };
+    (min, max)
+}
+
 /// The search jumped to the list of class `(fl, sl)`: reports the size
 /// range of that list as [`Event::SizeClass`].
 #[inline(always)]
 fn entered_class<O: Observer>(obs: &mut O, fl: usize, sl: usize) {
     if O::ENABLED {
-        let min = class_floor(fl, sl);
-        let (next_fl, next_sl) = if sl + 1 < SL_COUNT { (fl, sl + 1) } else { (fl + 1, 0) };
-        let max = if next_fl < FL_COUNT { class_floor(next_fl, next_sl) - 1 } else { u32::MAX as usize };
+        let (min, max) = class_range(fl, sl);
         obs.event(Event::SizeClass { min, max });
     }
 }
@@ -541,6 +547,27 @@ impl Policy for Segregated {
             }
         }
         false
+    }
+
+    /// One list per non-empty size class, smallest class first, each from
+    /// its head (newest first), with the class's size range.
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
+        let mut index = 0;
+        for fl in 0..FL_COUNT {
+            for sl in 0..SL_COUNT {
+                let Some(head) = self.heads[fl][sl] else { continue };
+                let (min, max) = class_range(fl, sl);
+                let list = FreeList { index, min, max };
+                let mut cur = Some(head);
+                for _ in 0..self.len {
+                    let Some(b) = cur else { break };
+                    f(list, b);
+                    // SAFETY: listed blocks have valid links (caller).
+                    cur = unsafe { b.next_free() };
+                }
+                index += 1;
+            }
+        }
     }
 
     /// Verifies: `fl_map` bit `fl` is set iff `sl_map[fl] != 0`; `sl_map[fl]`

@@ -44,7 +44,7 @@
 
 use crate::block::{Block, FOOTER, HEADER, WORD};
 use crate::check::CheckError;
-use crate::events::{Event, Observer, RejectReason};
+use crate::events::{Event, NoObserver, Observer, RejectReason};
 
 /// Free blocks below this many bytes live in exact-size bins; blocks of at
 /// least this size live in the tries (and use five link words).
@@ -613,6 +613,33 @@ impl SizeIndex {
             best = self.small[i].map(|b| (b, i << UNIT_LOG));
         }
         best
+    }
+
+    /// Calls `f` with every indexed block, smallest size first, blocks of
+    /// one size in ring order (oldest first): the order in which a best-fit
+    /// search meets them.
+    ///
+    /// # Time complexity
+    /// O(n + distinct sizes × B).
+    ///
+    /// # Safety
+    /// The index is well formed.
+    pub unsafe fn for_each_ascending(&self, mut f: impl FnMut(Block)) {
+        let (mut s, mut examined) = (UNIT, 0);
+        while s <= crate::block::MAX_BLOCK {
+            // SAFETY: forwarded to the caller.
+            let Some((head, size)) = (unsafe { self.lower_bound(s, &mut NoObserver, &mut examined) }) else { return };
+            let mut b = head;
+            loop {
+                f(b);
+                // SAFETY: `b` is indexed (a member of `head`'s ring).
+                b = unsafe { ring_next(b) };
+                if b == head {
+                    break;
+                }
+            }
+            s = size + UNIT;
+        }
     }
 
     /// The block after `b` in its ring of equal-size blocks (`b` itself when

@@ -34,7 +34,7 @@
 
 use super::best_fit::{ascending, first_fit_in_ring};
 use super::size_index::SizeIndex;
-use super::{Policy, PolicyKind, Search};
+use super::{FreeList, Policy, PolicyKind, Search};
 use crate::block::{Block, Request};
 use crate::check::CheckError;
 use crate::events::Observer;
@@ -119,6 +119,11 @@ impl Policy for WorstFit {
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe { self.index.contains(b) }
+    }
+    /// One list: the size index smallest first, equal sizes oldest first.
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) }
     }
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.

@@ -8,6 +8,7 @@ mod errors;
 mod fuzz_regressions;
 mod hostile;
 mod lean;
+mod list_orders;
 mod model;
 mod pages;
 mod suites;

@@ -27,7 +27,7 @@ use heaplab::events::Recorder;
 use heaplab::heap::{AllocError, Coalesce, Config, Heap};
 use memory::{RecycledMemory, Saved};
 
-use heaplab::policy::{AnyPolicy, PolicyKind};
+use heaplab::policy::{AnyPolicy, ListOrder, PolicyKind};
 
 /// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
 const BLOCK_COLUMNS: usize = 6;
@@ -45,6 +45,7 @@ struct Options {
     max_bytes: Option<f64>,
     coalesce: Option<String>,
     split_min: Option<f64>,
+    list_order: Option<String>,
 }
 
 fn coded_error(code: &str, message: &str) -> JsValue {
@@ -102,6 +103,25 @@ impl Options {
                 )
             })?;
         }
+        if let Some(order) = self.list_order {
+            let policy = config.policy;
+            let names: Vec<&str> = ListOrder::ALL
+                .iter()
+                .filter(|o| o.suits(policy))
+                .map(|o| o.name())
+                .collect();
+            config.list_order = Some(
+                ListOrder::from_name(&order)
+                    .filter(|o| o.suits(policy))
+                    .ok_or_else(|| {
+                        option_error(
+                            "listOrder",
+                            &format!("one of {} for {}", names.join(", "), policy.name()),
+                            &format!("\"{order}\""),
+                        )
+                    })?,
+            );
+        }
         if let Some(split) = self.split_min {
             config.split_min = whole_number(split).filter(|b| *b <= 4096).ok_or_else(|| {
                 option_error(
@@ -116,7 +136,14 @@ impl Options {
 }
 
 /// The option names `new Heap(options)` accepts.
-const OPTION_NAMES: &[&str] = &["policy", "align", "maxBytes", "coalesce", "splitMin"];
+const OPTION_NAMES: &[&str] = &[
+    "policy",
+    "align",
+    "maxBytes",
+    "coalesce",
+    "splitMin",
+    "listOrder",
+];
 
 /// Rejects an options object with a key that is not an option (a typo would
 /// otherwise be silently ignored).
@@ -198,6 +225,37 @@ struct JsOptions {
     max_bytes: usize,
     coalesce: &'static str,
     split_min: usize,
+    list_order: &'static str,
+}
+
+/// The free lists in their order (`heap.freeLists()`).
+#[derive(Serialize)]
+struct JsFreeLists {
+    /// The order's name (`ListOrder::name`).
+    order: &'static str,
+    /// Next fit's roving pointer (a block address), else null.
+    rover: Option<usize>,
+    lists: Vec<JsFreeList>,
+}
+
+/// One free list: its label, the block sizes it may hold, and its blocks'
+/// header addresses in list order.
+#[derive(Serialize)]
+struct JsFreeList {
+    label: String,
+    min: usize,
+    max: usize,
+    blocks: Vec<usize>,
+}
+
+/// The label of a free list: "free list" for a policy's one list, else its
+/// size class ("24 B" for a class of one size, "992-1023 B").
+fn list_label(order: ListOrder, min: usize, max: usize) -> String {
+    match order {
+        ListOrder::SizeClass if max < min + 8 => format!("{min} B"),
+        ListOrder::SizeClass => format!("{min}-{max} B"),
+        _ => "free list".to_string(),
+    }
 }
 
 /// The names of every policy, in a stable order (`POLICIES` in `heaplab.js`
@@ -261,7 +319,11 @@ impl RawHeap {
         };
         let config = options.into_config()?;
         Ok(RawHeap {
-            heap: Heap::with_observer(RecycledMemory::new(), config, Recorder::new()),
+            heap: Heap::with_observer(
+                RecycledMemory::new(config.max_bytes),
+                config,
+                Recorder::new(),
+            ),
             ids: BTreeMap::new(),
             next_id: 1,
             block_table: Vec::new(),
@@ -403,6 +465,34 @@ impl RawHeap {
                 Coalesce::Deferred => "deferred",
             },
             split_min: c.split_min,
+            list_order: self.heap.list_order().name(),
+        })
+    }
+
+    /// The free blocks in the order the policy's search walks them:
+    /// `{ order, rover, lists: [{ label, min, max, blocks }] }` (see
+    /// `Heap.freeLists` in `heaplab.js`).
+    #[wasm_bindgen(js_name = freeLists)]
+    pub fn free_lists(&self) -> Result<JsValue, JsValue> {
+        let order = self.heap.list_order();
+        let mut lists: Vec<JsFreeList> = Vec::new();
+        self.heap.free_lists(|list, addr| {
+            if lists.len() <= list.index {
+                lists.push(JsFreeList {
+                    label: list_label(order, list.min, list.max),
+                    min: list.min,
+                    max: list.max,
+                    blocks: Vec::new(),
+                });
+            }
+            if let Some(last) = lists.last_mut() {
+                last.blocks.push(addr);
+            }
+        });
+        to_js(&JsFreeLists {
+            order: order.name(),
+            rover: self.heap.rover(),
+            lists,
         })
     }
 

@@ -8,6 +8,30 @@
 //! the pool), and the heap's next growths take them again in the same order,
 //! so replaying the same operations after a restore lays memory out exactly
 //! as the first time: the heap stays deterministic under time travel.
+//!
+//! **Contiguous heaps.** Every heap of the module, and the module's own Rust
+//! allocations (block tables, saved heaps, events), grow the same memory, so
+//! memory obtained only when a heap needs it lands wherever the end of memory
+//! happens to be, and a heap's segments interleave with everything else.
+//! So each heap *reserves* memory ahead, and hands its growths out of its
+//! reserve, each right after the last:
+//!
+//! ```text
+//!  memory:  [heap A: used | reserved ....][heap B: used | reserved ....][Rust]
+//!                         ^ A's next growth               ^ B's next growth
+//! ```
+//!
+//! A reservation is at least [`RESERVE_MIN`] and at least as big as all the
+//! heap has obtained so far (so a heap that outgrows its reserve doubles,
+//! and has O(log size) reservations), but no more than the heap's memory
+//! limit leaves. When the reserve runs out, the heap first tries to extend
+//! it in place (a pooled run right after it, or the end of memory), and only
+//! then reserves elsewhere. Each growth still takes only what the heap asked
+//! for (whole wasm pages, as `memory.grow` would give), so the heap's
+//! figures and segments are what they were without a reserve, only
+//! contiguous. Runs a restore handed back and the operations then did not
+//! take again return to the heap's reserve. The reserve belongs to the heap:
+//! disposing it gives its reserve to the pool with the rest.
 
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
@@ -18,12 +42,23 @@ use heaplab::pages::{PageOwner, PageSource, WasmMemory, WASM_PAGE};
 /// A run of memory: `(base address, bytes)`.
 type Run = (usize, usize);
 
+/// The smallest reservation: 4 MiB (64 wasm pages). Reserved memory that a
+/// heap never touches costs address space, not RAM, in the engines we run
+/// on (their wasm memories are reserved up front and committed lazily), and
+/// goes to the pool when the heap is disposed.
+const RESERVE_MIN: usize = 4 << 20;
+
 /// The runs a heap obtained, in order: `runs[..next]` are the heap's now;
 /// `runs[next..]` were handed back by a restore and are given out again first.
 #[derive(Default)]
 pub(super) struct GrowLog {
     runs: Vec<Run>,
     next: usize,
+    /// Memory reserved for this heap and not handed to it: runs sorted by
+    /// base, none adjacent to the next, none overlapping `runs[..next]`.
+    reserve: Vec<Run>,
+    /// The heap's memory limit in bytes (its `maxBytes`).
+    limit: usize,
 }
 
 std::thread_local! {
@@ -39,70 +74,138 @@ fn pointer(addr: usize) -> Option<NonNull<u8>> {
     NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(addr))
 }
 
+/// `bytes` rounded up to whole wasm pages (as `memory.grow` gives them).
+fn wasm_pages(bytes: usize) -> Option<usize> {
+    Some(bytes.checked_add(WASM_PAGE - 1)? & !(WASM_PAGE - 1))
+}
+
 /// The page source of one JS-created heap: its own handed-back runs first
-/// (in order), then the shared pool, then `memory.grow`.
+/// (in order), then its reserve, which it fills from the shared pool or
+/// with `memory.grow` (see the module docs).
 #[derive(Clone, Copy)]
 pub(super) struct RecycledMemory {
     serial: u32,
 }
 
 impl RecycledMemory {
-    /// A source for a new heap, with an empty grow log.
-    pub(super) fn new() -> Self {
+    /// A source for a new heap that may obtain at most `limit` bytes, with
+    /// an empty grow log and no reserve (it reserves on its first growth).
+    pub(super) fn new(limit: usize) -> Self {
         let serial = NEXT_SERIAL.with(|n| n.replace(n.get() + 1));
-        LOGS.with_borrow_mut(|logs| logs.insert(serial, GrowLog::default()));
+        let log = GrowLog {
+            limit,
+            ..GrowLog::default()
+        };
+        LOGS.with_borrow_mut(|logs| logs.insert(serial, log));
         RecycledMemory { serial }
     }
 
-    /// Gives every run of this heap to the pool (the heap is being dropped).
+    /// Gives every run of this heap, and its reserve, to the pool (the heap
+    /// is being dropped).
     pub(super) fn release(self) {
         if let Some(log) = LOGS.with_borrow_mut(|logs| logs.remove(&self.serial)) {
-            give_to_pool(log.runs);
+            POOL.with_borrow_mut(|pool| {
+                merge_runs(pool, log.runs);
+                merge_runs(pool, log.reserve);
+            });
         }
     }
 }
 
-/// Adds runs to the pool, merging neighbours so that the pool stays a few
-/// large runs rather than many small ones.
-fn give_to_pool(runs: Vec<Run>) {
-    POOL.with_borrow_mut(|pool| {
-        pool.extend(runs);
-        pool.sort_unstable_by_key(|&(base, _)| base);
-        let mut merged: Vec<Run> = Vec::with_capacity(pool.len());
-        for &(base, bytes) in pool.iter() {
-            match merged.last_mut() {
-                Some((b, n)) if *b + *n == base => *n += bytes,
-                _ => merged.push((base, bytes)),
-            }
+/// Adds `more` to the sorted runs `runs`, merging neighbours so that they
+/// stay a few large runs rather than many small ones.
+fn merge_runs(runs: &mut Vec<Run>, more: Vec<Run>) {
+    runs.extend(more);
+    runs.sort_unstable_by_key(|&(base, _)| base);
+    let mut merged: Vec<Run> = Vec::with_capacity(runs.len());
+    for &(base, bytes) in runs.iter() {
+        match merged.last_mut() {
+            Some((b, n)) if *b + *n == base => *n += bytes,
+            _ => merged.push((base, bytes)),
         }
-        *pool = merged;
-    });
+    }
+    *runs = merged;
 }
 
-/// Takes `min_bytes` (rounded up to whole wasm pages, as `memory.grow` would
-/// give them) from the pool: from the run that starts at `after` (the end of
-/// the heap's last run, so that its segment just grows) if there is one,
-/// else from the lowest run big enough. The rest of the run stays pooled.
-/// A heap fed this way gets few segments, each no bigger than it asked for.
-fn take_from_pool(min_bytes: usize, after: Option<usize>) -> Option<Run> {
-    let want = min_bytes.checked_add(WASM_PAGE - 1)? & !(WASM_PAGE - 1);
-    POOL.with_borrow_mut(|pool| {
-        let i = pool
+/// Takes between `min` and `max` bytes (`min <= max`, both whole wasm
+/// pages) from the front of a run of `runs`: the run starting at `at` when
+/// given, else the lowest run that holds `max` bytes, else the lowest that
+/// holds `min`. The rest of the run stays.
+fn take_run(runs: &mut Vec<Run>, at: Option<usize>, min: usize, max: usize) -> Option<Run> {
+    let i = match at {
+        Some(at) => runs.iter().position(|&(b, n)| b == at && n >= min)?,
+        None => runs
             .iter()
-            .position(|&(base, bytes)| Some(base) == after && bytes >= want)
-            .or_else(|| pool.iter().position(|&(_, bytes)| bytes >= want))?;
-        let (base, bytes) = pool[i];
-        if bytes == want {
-            pool.remove(i);
-        } else {
-            pool[i] = (base + want, bytes - want);
+            .position(|&(_, n)| n >= max)
+            .or_else(|| runs.iter().position(|&(_, n)| n >= min))?,
+    };
+    let (base, bytes) = runs[i];
+    let take = bytes.min(max);
+    if take == bytes {
+        runs.remove(i);
+    } else {
+        runs[i] = (base + take, bytes - take);
+    }
+    Some((base, take))
+}
+
+/// New memory for a heap: `min` to `max` bytes from the pool (at `at` only,
+/// when given), else, when `at` is `None` or the end of memory, from
+/// `memory.grow` (`max` bytes, or `min` if that fails).
+fn obtain(at: Option<usize>, min: usize, max: usize) -> Option<Run> {
+    if let Some(run) = POOL.with_borrow_mut(|pool| take_run(pool, at, min, max)) {
+        return Some(run);
+    }
+    let end = core::arch::wasm32::memory_size(0).checked_mul(WASM_PAGE);
+    if at.is_some_and(|at| Some(at) != end) {
+        return None;
+    }
+    let grow = |bytes| WasmMemory::new().grow(bytes).map(|(p, n)| (p.as_ptr().addr(), n));
+    grow(max).or_else(|| grow(min))
+}
+
+impl GrowLog {
+    /// `want` bytes (whole wasm pages) for the heap's next growth, right
+    /// after `after` (the end of its last run) when possible.
+    fn take(&mut self, want: usize, after: Option<usize>) -> Option<Run> {
+        let obtained: usize = self.runs.iter().map(|&(_, n)| n).sum();
+        let reserved: usize = self.reserve.iter().map(|&(_, n)| n).sum();
+        let room = self.limit.saturating_sub(obtained + reserved) & !(WASM_PAGE - 1);
+        let target = RESERVE_MIN.max(obtained).min(room).max(want);
+        if let Some(after) = after {
+            if let Some(run) = take_run(&mut self.reserve, Some(after), want, want) {
+                return Some(run);
+            }
+            // Extend the reserve in place: the run at `after` (if any)
+            // continues at `frontier`.
+            let have = self
+                .reserve
+                .iter()
+                .find(|&&(b, _)| b == after)
+                .map_or(0, |&(_, n)| n);
+            let frontier = after + have;
+            if let Some(run) = obtain(Some(frontier), want - have, target.saturating_sub(have).max(want - have)) {
+                merge_runs(&mut self.reserve, vec![run]);
+                return take_run(&mut self.reserve, Some(after), want, want);
+            }
         }
-        Some((base, want))
-    })
+        // A new reservation elsewhere; failing that, any reserved run that
+        // holds `want` bytes.
+        if let Some((base, bytes)) = obtain(None, want, target) {
+            // The front is this growth (taken before merging: the new run
+            // may join a reserved run below it).
+            if bytes > want {
+                merge_runs(&mut self.reserve, vec![(base + want, bytes - want)]);
+            }
+            return Some((base, want));
+        }
+        take_run(&mut self.reserve, None, want, want)
+    }
 }
 
 impl PageSource for RecycledMemory {
     fn grow(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)> {
+        let want = wasm_pages(min_bytes)?;
         LOGS.with_borrow_mut(|logs| {
             let log = logs.get_mut(&self.serial)?;
             if let Some(&(base, bytes)) = log.runs.get(log.next) {
@@ -111,16 +214,14 @@ impl PageSource for RecycledMemory {
                     return Some((pointer(base)?, bytes));
                 }
                 // The operations went another way than before the restore:
-                // the handed-back runs are no longer needed in order.
-                give_to_pool(log.runs.split_off(log.next));
+                // the handed-back runs are no longer needed in order; they
+                // go back to the reserve (right after the heap's last run,
+                // where its next growth looks first).
+                let back = log.runs.split_off(log.next);
+                merge_runs(&mut log.reserve, back);
             }
             let after = log.runs.last().map(|&(base, bytes)| base + bytes);
-            let run = match take_from_pool(min_bytes, after) {
-                Some(run) => run,
-                None => WasmMemory::new()
-                    .grow(min_bytes)
-                    .map(|(p, bytes)| (p.as_ptr().addr(), bytes))?,
-            };
+            let run = log.take(want, after)?;
             log.runs.push(run);
             log.next += 1;
             Some((pointer(run.0)?, run.1))
