@@ -102,24 +102,36 @@ async function freeListViews(page) {
     const panel = [...document.querySelectorAll("#free-list-lists li.fl-list")].map((li) =>
       [...li.querySelectorAll(".fl-block")].map((s) => Number(s.dataset.address)),
     );
-    return { core, panel, links: map.lastDraw.links, freeBlocks: [...document.querySelectorAll("#block-list tbody tr[data-state=free]")].length };
+    return { order: session.freeLists().order, core, panel, links: map.lastDraw.links, freeBlocks: [...document.querySelectorAll("#block-list tbody tr[data-state=free]")].length };
   });
 }
 
+const ORDERS = ["", "address", "lifo", "fifo", "size-asc", "size-desc"];
+
 for (const policy of ["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]) {
-  test(`${policy}: the free-list panel and the arrows list the core's free blocks in its order`, async ({ page }) => {
+  test(`${policy}: the free-list panel and the arrows list the core's free blocks in its order, under each list order`, async ({ page }) => {
     await openPlayground(page);
     await page.selectOption("#opt-policy", policy);
     await run(page, ...Array.from({ length: 10 }, (_, i) => `p${i} = malloc(${16 + ((i * 37) % 90)})`), "free(p1)", "free(p7)", "free(p4)", "free(p8)", "q = malloc(20)");
-    await settled(page);
-    const v = await freeListViews(page);
-    const flat = v.core.flat();
-    expect(flat.length).toBeGreaterThanOrEqual(3);
-    // The panel shows each non-empty list in the core's order.
-    expect(v.panel).toEqual(v.core.filter((l) => l.length));
-    // Every arrow joins two neighbours of one list, in list order, and every such pair has its arrow.
-    const expected = v.core.flatMap((l) => l.slice(1).map((b, i) => [l[i], b]));
-    expect(v.links).toEqual(expected);
+    const orders = policy === "segregated" ? [""] : ORDERS;
+    if (policy === "segregated") await expect(page.locator("#opt-list-order")).toBeDisabled();
+    const seen = new Set();
+    for (const order of orders) {
+      if (policy !== "segregated") await page.selectOption("#opt-list-order", order);
+      await settled(page);
+      const v = await freeListViews(page);
+      expect(v.order, `order reported for "${order}"`).toBe(order || (policy === "segregated" ? "size-class" : policy.endsWith("best-fit") || policy === "worst-fit" ? "size-asc" : "address"));
+      const flat = v.core.flat();
+      expect(flat.length).toBeGreaterThanOrEqual(3);
+      expect(flat.length).toBe(v.freeBlocks);
+      // The panel shows each non-empty list in the core's order.
+      expect(v.panel).toEqual(v.core.filter((l) => l.length));
+      // Every arrow joins two neighbours of one list, in list order, and every such pair has its arrow.
+      expect(v.links).toEqual(v.core.flatMap((l) => l.slice(1).map((b, i) => [l[i], b])));
+      seen.add(flat.join(","));
+    }
+    // The order is real: the same frees give lists in different orders.
+    if (policy !== "segregated") expect(seen.size).toBeGreaterThan(1);
   });
 }
 

@@ -16,6 +16,16 @@ export const MEMORY_LIMITS = [
   [256 * 1024 * 1024, "256 MiB"],
 ];
 
+/** The free-list orders offered (malloc.py's -l), `[value, label]`; "" is the policy's own. */
+export const LIST_ORDER_CHOICES = [
+  ["", "the policy's own"],
+  ["address", "address order"],
+  ["lifo", "LIFO (insert at front)"],
+  ["fifo", "FIFO (insert at back)"],
+  ["size-asc", "size, smallest first"],
+  ["size-desc", "size, largest first"],
+];
+
 /** A form field's number: NaN for empty or non-numeric text (the heap reports it). */
 export function fieldNumber(text) {
   const trimmed = String(text).trim();
@@ -31,6 +41,7 @@ export function readOptions(values) {
     coalesce: values.coalesce,
     splitMin: fieldNumber(values.splitMin),
     maxBytes: values.maxBytes === "" ? null : Number(values.maxBytes),
+    listOrder: values.listOrder === "" || values.listOrder === undefined || values.policy === "segregated" ? null : values.listOrder,
   };
 }
 
@@ -83,7 +94,9 @@ export function mountControls(doc, hooks) {
   policy.replaceChildren(...POLICY_NAMES.map((p) => option(doc, p, p)));
   const limit = $("opt-limit");
   limit.replaceChildren(...MEMORY_LIMITS.map(([bytes, label]) => option(doc, bytes, label)));
-  const fields = { policy, align: $("opt-align"), coalesce: $("opt-coalesce"), splitMin: $("opt-split"), maxBytes: limit };
+  const listOrder = $("opt-list-order");
+  listOrder.replaceChildren(...LIST_ORDER_CHOICES.map(([value, label]) => option(doc, value, label)));
+  const fields = { policy, align: $("opt-align"), coalesce: $("opt-coalesce"), splitMin: $("opt-split"), maxBytes: limit, listOrder };
 
   const show = (options) => {
     fields.policy.value = options.policy;
@@ -91,6 +104,9 @@ export function mountControls(doc, hooks) {
     fields.coalesce.value = options.coalesce;
     fields.splitMin.value = String(options.splitMin);
     fields.maxBytes.value = options.maxBytes === null ? "" : String(options.maxBytes);
+    fields.listOrder.value = options.listOrder ?? "";
+    // Segregated fit keeps one list per size class: no order to choose.
+    fields.listOrder.disabled = options.policy === "segregated";
   };
   show(hooks.session().options);
 

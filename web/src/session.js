@@ -29,6 +29,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   coalesce: "immediate",
   splitMin: 0,
   maxBytes: null, // null: no limit
+  listOrder: null, // null: the policy's own order (see LIST_ORDERS in heaplab.js)
 });
 
 /** The options object handed to `new Heap()`: no nulls. */
@@ -581,5 +582,6 @@ export class Session {
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
   const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "no limit";
-  return `${o.policy}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;
+  const order = o.listOrder ? `, free list ${o.listOrder}` : "";
+  return `${o.policy}${order}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;
 }

@@ -8,7 +8,7 @@
 // limits, JSON shape, every option and every operation's fields. What the
 // replay itself rejects (a free of a block never allocated) is the timeline's
 // to report.
-import { POLICIES } from "./heaplab.js";
+import { POLICIES, LIST_ORDERS } from "./heaplab.js";
 
 /** Longest encoded work put in a URL; longer work is offered as a file instead. */
 export const MAX_URL_CHARS = 8 * 1024;
@@ -118,6 +118,9 @@ export function checkOptions(options) {
         break;
       case "maxBytes":
         if (value !== null && !isInt(value, 1, 2 ** 32)) throw new ShareError("options: bad memory limit");
+        break;
+      case "listOrder":
+        if (value !== null && !LIST_ORDERS.includes(value)) throw new ShareError(`options: unknown list order "${String(value).slice(0, 20)}"`);
         break;
       default:
         throw new ShareError(`options: unknown option "${key.slice(0, 20)}"`);

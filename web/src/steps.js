@@ -50,6 +50,23 @@ export const POLICY_SEARCH = Object.freeze({
   segregated: "jumps to the free list of the request's size class (constant time)",
 });
 
+/** How each policy searches a free list kept in a chosen order (the listOrder option). */
+export const ORDERED_SEARCH = Object.freeze({
+  "first-fit": "walks the free list from its head and takes the first block big enough",
+  "next-fit": "walks the free list from where the last search stopped and takes the first block big enough",
+  "best-fit": "walks the whole free list and takes the smallest block big enough (the first of equal size in list order)",
+  "worst-fit": "walks the whole free list and takes the largest block (the first of equal size in list order)",
+});
+
+/** The order of a free list, in words (the listOrder option). */
+export const ORDER_NAMES = Object.freeze({
+  address: "kept in address order",
+  lifo: "kept LIFO: a freed block goes to the front",
+  fifo: "kept FIFO: a freed block goes to the back",
+  "size-asc": "kept by size, smallest first",
+  "size-desc": "kept by size, largest first",
+});
+
 /** "first-fit" → "first fit", "segregated" → "segregated fit". */
 export function policyWords(policy) {
   return policy === "segregated" ? "segregated fit" : String(policy ?? "the policy").replace("-", " ");
@@ -63,7 +80,7 @@ const at = (address) => hex(address);
  * @param {Array<object>} events `Heap.lastEvents()`
  * @param {object} [context] `{ policy, coalesce, align }` of the heap
  */
-export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8 } = {}) {
+export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8, listOrder = null } = {}) {
   const who = policyWords(policy);
   const frames = [];
   let request = 0;
@@ -83,7 +100,9 @@ export function stepFrames(events, { policy = "first-fit", coalesce = "immediate
         rejected = [];
         frame(
           "alloc",
-          `malloc(${e.size})${requestAlign !== align ? ` aligned to ${requestAlign}` : ""}: needs ${bytes(e.size)} of payload plus an ${HEADER_BYTES}-byte header; ${who} ${POLICY_SEARCH[policy] ?? "looks for a free block"}`,
+          `malloc(${e.size})${requestAlign !== align ? ` aligned to ${requestAlign}` : ""}: needs ${bytes(e.size)} of payload plus an ${HEADER_BYTES}-byte header; ${who} ${
+            listOrder && ORDERED_SEARCH[policy] ? `${ORDERED_SEARCH[policy]}, the list ${ORDER_NAMES[listOrder] ?? listOrder}` : (POLICY_SEARCH[policy] ?? "looks for a free block")
+          }`,
         );
         break;
       case "realloc":

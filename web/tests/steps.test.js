@@ -126,3 +126,14 @@ describe("quick lists and the realloc slide, narrated", () => {
     expect(kinds).toEqual(["free", "quick-put", "flush", "slide"]);
   });
 });
+
+describe("the free-list order in the captions", () => {
+  test("an allocation says how the list is kept and searched", () => {
+    const [first] = stepFrames([{ kind: "alloc", size: 40, align: 8 }], { policy: "first-fit", listOrder: "lifo" });
+    expect(first.caption).toContain("walks the free list from its head and takes the first block big enough, the list kept LIFO: a freed block goes to the front");
+    const [best] = stepFrames([{ kind: "alloc", size: 40, align: 8 }], { policy: "best-fit", listOrder: "address" });
+    expect(best.caption).toContain("walks the whole free list and takes the smallest block big enough");
+    const [plain] = stepFrames([{ kind: "alloc", size: 40, align: 8 }], { policy: "best-fit" });
+    expect(plain.caption).toContain("searches its size index");
+  });
+});
