@@ -265,6 +265,28 @@ export const LESSONS = Object.freeze([
     mistake: { statements: ["q = malloc(4000)"] },
   },
   {
+    id: "list-order",
+    predict: true,
+    title: "The free list's order",
+    setup: { options: { policy: "first-fit", listOrder: "lifo" }, statements: ["a = malloc(40)", "x = malloc(8)", "b = malloc(40)", "y = malloc(8)", "free(a)", "free(b)"] },
+    text: [
+      "First fit takes the first free block that fits: first in the free list's order. Kept in address order, that is the lowest block that fits. Many real allocators keep the list LIFO instead, because putting a freed block at the front of the list costs nothing, while finding its place in address order means walking the list.",
+      "Here the free list is LIFO: a was freed, then b. The arrows above the blocks, and the free-list panel under the map, show the order first fit will walk.",
+    ],
+    task: "Where will p = malloc(40) go? Run it in the console under the map, then click the free block you think first fit takes. Afterwards, in the playground, try the same with the free-list order set to address order.",
+    check(session) {
+      const p = blockOf(session, "p");
+      const x = blockOf(session, "x");
+      const y = blockOf(session, "y");
+      if (!p) return no("Allocate 40 bytes: p = malloc(40).");
+      if (!x || !y) return no("x and y must stay allocated: restart the lesson.");
+      if (!(p.address > x.address && p.address < y.address)) return no(`p went to ${hex(p.address)}, not into b's old block between x and y: restart the lesson and allocate it first.`);
+      return ok(`LIFO: b was freed last, so its block heads the free list, and first fit took it (${hex(p.address)}) although a's block, at a lower address, fits just as well. With the list in address order, first fit would have taken a's block.`);
+    },
+    solve: { statements: ["p = malloc(40)"] },
+    mistake: { statements: ["p = malloc(4000)"] },
+  },
+  {
     id: "worst-fit",
     predict: true,
     title: "Worst fit",
