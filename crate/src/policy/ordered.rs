@@ -676,7 +676,7 @@ mod tests {
             let mut list = OrderedList::new(order);
             let mut model: Vec<(Block, usize)> = Vec::new();
             let mut unlisted: Vec<usize> = (0..SLOTS).collect();
-            for step in 0..2000 {
+            for step in 0..if cfg!(miri) { 300 } else { 2000 } {
                 if !unlisted.is_empty() && (model.is_empty() || rng.below(3) != 0) {
                     let i = unlisted.swap_remove(rng.below(unlisted.len()));
                     // Few distinct sizes: many ties.
