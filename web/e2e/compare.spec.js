@@ -42,6 +42,8 @@ test("compare view: five policies, maps at one scale, stepping in lockstep with 
   expect(new Set(scales).size).toBe(1);
   expect(Number(scales[0])).toBeGreaterThan(0);
   await expect.poll(() => cards.evaluateAll((c) => c.every((card) => Number(card.dataset.blocksDrawn) > 0))).toBe(true);
+  // Each policy's heap is contiguous: one segment, no gaps where the module's own allocations sat.
+  expect(await cards.evaluateAll((c) => c.map((card) => card.dataset.segments))).toEqual(Array(5).fill("1"));
   await expect.poll(() => mapIndexes(page)).toEqual(Array(5).fill("1000"));
   // Each chart says in a sentence what differs (or that nothing does).
   for (const metric of ["heapBytes", "utilization", "fragmentation", "examined"]) {

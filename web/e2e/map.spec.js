@@ -140,7 +140,7 @@ test("wasm-page boundaries, segment gaps and large objects are marked", async ({
     const { session, map } = window.heaplabDebug;
     const other = new (session.heap.constructor)();
     other.malloc(100_000); // another heap grows memory in between
-    session.malloc(300_000);
+    session.malloc(5_000_000);
     other.dispose();
     map.draw();
     const segs = map.layout.segments;

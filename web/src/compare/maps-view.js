@@ -94,6 +94,7 @@ export class MapsView {
         canvas.height = Math.round(height * dpr);
         const drawn = drawBlockView(canvas.getContext("2d"), layout, frame, { top: 0, height, width, dpr, freeLists: frame.freeLists ?? null });
         card.dataset.blocksDrawn = String(drawn.blocks);
+        card.dataset.segments = String(frame.segments.length);
       } catch (error) {
         this.onError(`the map of ${frame.policy} could not be drawn: ${error.message}`);
       }
