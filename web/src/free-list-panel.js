@@ -65,7 +65,7 @@ export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0)
   for (const list of lists.slice(0, SHOWN_LISTS)) {
     const li = doc.createElement("li");
     li.className = "fl-list";
-    if (list.label) {
+    if (list.label && lists.length > 1) {
       const label = doc.createElement("span");
       label.className = "fl-class";
       label.textContent = `${list.label}: `;

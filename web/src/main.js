@@ -241,8 +241,10 @@ function mountSteps() {
     player.next();
     showPaused();
   });
+  $("step-skip").hidden = !mode.checked;
   mode.addEventListener("change", () => {
     legend.hidden = !mode.checked;
+    $("step-skip").hidden = !mode.checked;
     steps.setStepMode(mode.checked);
     if (mode.checked) caption.textContent = "Step mode is on: do an operation, or step forward in time (Redo, the right arrow key), to watch what the allocator does.";
     else if (!steps.predictMode) caption.textContent = "";
