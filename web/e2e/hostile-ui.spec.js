@@ -375,3 +375,36 @@ for (const [label, value] of BAD_SAVES) {
     await expect(message(page)).toContainText("p = malloc(8) returned");
   });
 }
+
+test("a share link of a few bytes asking for 2 GiB is refused by the default memory limit, with a message", async ({ page }) => {
+  // calloc(2, 1e9) and malloc(1 GiB): neither may zero or obtain gigabytes.
+  const encoded = encode(JSON.stringify({ v: 1, options: {}, at: 3, ops: [["c", 1, 2, 1e9], ["m", 2, 1 << 30, 0], ["m", 3, 24, 0]] }));
+  expect(encoded.length).toBeLessThan(120);
+  const t0 = Date.now();
+  await openPlayground(page, `./#work=${encoded}`);
+  await expect(message(page)).toHaveClass(/\berror\b/);
+  await expect(message(page)).toContainText(/out-of-memory/);
+  const heap = await page.evaluate(() => window.heaplabDebug.session.snapshot().stats.heapBytes);
+  expect(heap).toBeLessThan(256 * 1024 * 1024);
+  expect(await page.evaluate(() => window.heaplabDebug.session.heap.options.maxBytes)).toBe(256 * 1024 * 1024);
+  expect(Date.now() - t0).toBeLessThan(30_000);
+  await run(page, "p = malloc(8)");
+  await expect(message(page)).toContainText("p = malloc(8) returned");
+});
+
+test("saved work whose restore never finished (the page died in it) is dropped with a message, not replayed again", async ({ page }) => {
+  await openPlayground(page);
+  await page.evaluate((work) => {
+    localStorage.setItem("heaplab.saved-work", work);
+    localStorage.setItem("heaplab.restoring", "1");
+  }, GOOD);
+  await openPlayground(page);
+  await expect(message(page)).toContainText("The saved work was dropped: restoring it did not finish last time");
+  expect(await page.evaluate(() => [localStorage.getItem("heaplab.saved-work"), localStorage.getItem("heaplab.restoring")])).toEqual([null, null]);
+  expect(await page.evaluate(() => window.heaplabDebug.timeline.length)).toBe(0);
+  // A restore that finishes clears its mark.
+  await page.evaluate((work) => localStorage.setItem("heaplab.saved-work", work), GOOD);
+  await openPlayground(page);
+  await expect(message(page)).toContainText("Restored the heap from the saved work");
+  expect(await page.evaluate(() => localStorage.getItem("heaplab.restoring"))).toBeNull();
+});

@@ -65,6 +65,10 @@ export function runStatement(session, text) {
       return session.free(st.ref.null ? null : st.ref);
     case "memset":
       if (st.ref.null) return { ok: false, code: "null-pointer", message: "memset(NULL, …): writing through NULL would crash" };
+      // Checked before any array is built: a count beyond the heap's memory cannot be written.
+      if (st.count > heapBytes(session)) {
+        return { ok: false, code: "invalid-size", message: `memset of ${st.count} bytes: more than the heap's ${heapBytes(session)} bytes of memory, nothing written` };
+      }
       return session.write(st.ref, 0, new Uint8Array(st.count).fill(st.byte));
     case "strcpy": {
       if (st.ref.null) return { ok: false, code: "null-pointer", message: "strcpy(NULL, …): writing through NULL would crash" };
@@ -78,6 +82,11 @@ export function runStatement(session, text) {
     default:
       return { ok: false, code: "bad-statement", message: `cannot run ${refText(st)}` };
   }
+}
+
+/** Bytes of memory the session's heap holds (the sum of its segments). */
+function heapBytes(session) {
+  return session.snapshot().segments.reduce((n, seg) => n + seg.bytes, 0);
 }
 
 /**

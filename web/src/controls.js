@@ -6,14 +6,14 @@ import { POLICY_NAMES } from "./session.js";
 
 /** Memory limits offered: `[bytes or "", label]`. */
 export const MEMORY_LIMITS = [
-  ["", "no limit"],
+  ["", "256 MiB (default)"],
   [64 * 1024, "64 KiB"],
   [256 * 1024, "256 KiB"],
   [1024 * 1024, "1 MiB"],
   [4 * 1024 * 1024, "4 MiB"],
   [16 * 1024 * 1024, "16 MiB"],
   [64 * 1024 * 1024, "64 MiB"],
-  [256 * 1024 * 1024, "256 MiB"],
+  [1024 * 1024 * 1024, "1 GiB"],
 ];
 
 /** The free-list orders offered (malloc.py's -l), `[value, label]`; "" is the policy's own. */
@@ -33,7 +33,7 @@ export function fieldNumber(text) {
   return /^0x[0-9a-f]+$/i.test(trimmed) ? Number(trimmed) : Number(trimmed);
 }
 
-/** The options the form shows, as session options (null for no limit). */
+/** The options the form shows, as session options (null for the default limit, 256 MiB). */
 export function readOptions(values) {
   return {
     policy: values.policy,

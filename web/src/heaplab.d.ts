@@ -39,8 +39,8 @@ export interface HeapOptions {
   policy?: Policy;
   /** Minimum payload alignment in bytes (default 8). */
   align?: 8 | 16;
-  /** Most bytes the heap may obtain from wasm memory; beyond it, "out-of-memory". */
-  maxBytes?: number;
+  /** Most bytes the heap may obtain from wasm memory; beyond it, "out-of-memory". Default (absent or null): DEFAULT_MAX_BYTES, 256 MiB. */
+  maxBytes?: number | null;
   /** Merge free neighbours on free ("immediate", default) or in a later sweep ("deferred"). */
   coalesce?: "immediate" | "deferred";
   /** Smallest remainder worth splitting off a block, in bytes (0 to 4096). */
@@ -204,3 +204,8 @@ export class Heap {
   /** Releases the Rust object; later calls throw "disposed". */
   dispose(): void;
 }
+
+/** The memory limit of a heap created without maxBytes: 256 MiB. */
+export declare const DEFAULT_MAX_BYTES: number;
+/** Whether an error is a wasm trap (code "trap"): the heap that threw it cannot be used again. */
+export declare function isTrap(error: unknown): boolean;

@@ -70,8 +70,25 @@ export function init(source) {
   return loading;
 }
 
+/** Whether `error` is a wasm trap, or wasm-bindgen's report of an object a trap left borrowed. */
+export function isTrap(error) {
+  if (typeof WebAssembly !== "undefined" && error instanceof WebAssembly.RuntimeError) return true;
+  return /recursive use of an object detected|attempted to take ownership of Rust value while it was borrowed/.test(String(error?.message ?? ""));
+}
+
+/**
+ * The memory limit of a heap created without `maxBytes`: 256 MiB. A heap
+ * beyond it fails with "out-of-memory" instead of growing wasm memory towards
+ * 4 GiB (a share link of a few bytes could otherwise ask for 2 GiB). Pass a
+ * larger `maxBytes` to raise it.
+ */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+
 /** Turns an error thrown by the Rust side into an Error with a stable `code`. */
 function coded(error) {
+  // A wasm trap (or the wasm object left borrowed by one): the heap cannot be
+  // used again; its owner rebuilds it (session.js does, from the timeline).
+  if (isTrap(error)) return Object.assign(error instanceof Error ? error : new Error(String(error?.message ?? error)), { code: "trap" });
   if (error instanceof Error) return error;
   const e = new Error(String(error?.message ?? error));
   e.code = error?.code ?? "internal";
@@ -123,7 +140,8 @@ export class Heap {
   /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin, listOrder }` */
   constructor(options = {}) {
     if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before creating a Heap");
-    this.#raw = call(() => new RawHeap(options));
+    const withLimit = options?.maxBytes === undefined || options?.maxBytes === null ? { ...options, maxBytes: DEFAULT_MAX_BYTES } : options;
+    this.#raw = call(() => new RawHeap(withLimit));
   }
 
   /** The wasm object; throws once the heap is disposed. */

@@ -7,6 +7,9 @@ import { encodeWork, decodeWork, shareUrl, encodedFromHash, MAX_URL_CHARS, MAX_E
 import { traceText } from "./trace-files.js";
 import { download } from "./trace-panel.js";
 
+/** Set while saved work is being restored; found at start, it means the last restore never finished. */
+export const RESTORING_KEY = "heaplab.restoring";
+
 /** Milliseconds of quiet before the work is written to local storage. */
 export const SAVE_DELAY = 400;
 
@@ -46,14 +49,29 @@ export async function mountKeep(doc, hooks) {
     return result.ok !== false || Boolean(result.ms);
   };
 
-  // 1. A shared URL, 2. the saved work.
+  // 1. A shared URL, 2. the saved work. A restore that never finished (the
+  // page crashed or hung in it) leaves RESTORING_KEY behind: that saved work
+  // is dropped with a message instead of being replayed again.
   const fromUrl = encodedFromHash(window.location.hash);
   let restored = false;
   if (fromUrl !== null) restored = await load(fromUrl, "shared link");
   if (!restored && fromUrl === null && store) {
     const saved = store.getItem(STORAGE_KEY);
-    if (saved !== null) {
-      restored = await load(saved, "saved work");
+    if (saved !== null && store.getItem(RESTORING_KEY) !== null) {
+      store.removeItem(STORAGE_KEY);
+      store.removeItem(RESTORING_KEY);
+      hooks.act({ ok: false, code: "restore-failed", message: "The saved work was dropped: restoring it did not finish last time. Starting with an empty heap." });
+    } else if (saved !== null) {
+      try {
+        store.setItem(RESTORING_KEY, "1");
+      } catch {
+        // storage full or disabled: restore without the guard
+      }
+      try {
+        restored = await load(saved, "saved work");
+      } finally {
+        store.removeItem(RESTORING_KEY);
+      }
       if (!restored) store.removeItem(STORAGE_KEY);
     }
   }

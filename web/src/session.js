@@ -16,7 +16,7 @@
 //   { op: "realloc", id, size, name? }           the block keeps its id
 //   { op: "free",    id }
 //   { op: "write",   id, offset, bytes: number[] }   offset from the payload
-import { Heap, BLOCK, POLICIES } from "./heaplab.js";
+import { Heap, BLOCK, POLICIES, isTrap } from "./heaplab.js";
 import { hex } from "./format.js";
 
 /** Every policy the heap knows, in the order the UI lists them. */
@@ -28,7 +28,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   align: 8,
   coalesce: "immediate",
   splitMin: 0,
-  maxBytes: null, // null: no limit
+  maxBytes: null, // null: the default limit (DEFAULT_MAX_BYTES in heaplab.js, 256 MiB)
   listOrder: null, // null: the policy's own order (see LIST_ORDERS in heaplab.js)
 });
 
@@ -184,7 +184,7 @@ export class Session {
     try {
       address = run();
     } catch (error) {
-      return failure(error, `${text()} failed: `);
+      return this.#failed(error, `${text()} failed: `);
     }
     const id = this.nextId++;
     const record = { ...op, id };
@@ -214,7 +214,7 @@ export class Session {
     try {
       address = this.heap.realloc(before, size);
     } catch (error) {
-      return failure(error, `realloc(${found.label}, ${size}) failed: `);
+      return this.#failed(error, `realloc(${found.label}, ${size}) failed: `);
     }
     this.idAt.delete(before);
     this.#bind(id, address, name);
@@ -238,7 +238,7 @@ export class Session {
       try {
         this.heap.free(found.address);
       } catch (error) {
-        return failure(error, `free(${hex(found.address)}): `);
+        return this.#failed(error, `free(${hex(found.address)}): `);
       }
       return { ok: false, code: "internal", message: `free(${hex(found.address)}) was accepted for an unknown block` };
     }
@@ -248,7 +248,7 @@ export class Session {
     try {
       this.heap.free(address);
     } catch (error) {
-      return failure(error, `free(${found.label}): `);
+      return this.#failed(error, `free(${found.label}): `);
     }
     this.addressOf.delete(id);
     this.idAt.delete(address);
@@ -275,7 +275,7 @@ export class Session {
     try {
       this.heap.write(payload + offset, data);
     } catch (error) {
-      return failure(error, `write into ${found.label}: `);
+      return this.#failed(error, `write into ${found.label}: `);
     }
     this.trace.push({ op: "write", id: found.id, offset, bytes: Array.from(data) });
     this.#checkIntegrity();
@@ -308,8 +308,37 @@ export class Session {
       this.heap.check();
       this.corruption = null;
     } catch (error) {
-      this.corruption = error.message;
+      if (isTrap(error) && this.replaying) throw error;
+      if (isTrap(error)) this.#recover(error);
+      else this.corruption = error.message;
     }
+  }
+
+  /** A failure as a result; a trap first rebuilds the heap (see #recover) and says so. */
+  #failed(error, prefix) {
+    if (!isTrap(error)) return failure(error, prefix);
+    if (this.replaying) throw error; // rebuild() is replaying: it decides what to keep
+    const note = this.#recover(error);
+    return { ok: false, code: "trap", message: `${prefix}the allocator trapped (${error.message}); ${note}` };
+  }
+
+  /**
+   * After a wasm trap the heap object cannot be used again. A new heap is
+   * built from the trace: all of it if that replays, else the longest prefix
+   * that does (the operations after it are dropped). Returns what happened,
+   * in words; `this.recovered` keeps it for the page.
+   */
+  #recover(error) {
+    const trace = this.trace.slice();
+    let kept = trace.length;
+    for (; kept >= 0; kept--) {
+      const result = this.rebuild(this.options, trace.slice(0, kept), { quietTraps: true });
+      if (!result.trapped) break;
+    }
+    const dropped = trace.length - Math.max(0, kept);
+    const note = `the heap was rebuilt from ${Math.max(0, kept)} recorded operation${kept === 1 ? "" : "s"}${dropped ? ` (${dropped} dropped: replaying ${dropped === 1 ? "it" : "them"} trapped again)` : ""}`;
+    this.recovered = { error: error.message, kept: Math.max(0, kept), dropped, note };
+    return note;
   }
 
   /** Runs the heap's integrity check now. */
@@ -327,7 +356,10 @@ export class Session {
     try {
       this.heap.reset();
     } catch (error) {
-      return failure(error, "reset failed: ");
+      if (!isTrap(error)) return failure(error, "reset failed: ");
+      // reset() always works: a heap a trap left unusable is replaced by a new one.
+      const fresh = this.rebuild(this.options, []);
+      if (!fresh.ok) return fresh;
     }
     this.#newOrigin();
     this.#clear();
@@ -350,7 +382,7 @@ export class Session {
    * `setOptions`, and of stepping through time: `rebuild(options, trace.slice(0, n))`
    * is the heap after n operations. On invalid options nothing changes.
    */
-  rebuild(options, trace) {
+  rebuild(options, trace, { quietTraps = false } = {}) {
     let heap;
     try {
       heap = new Heap(heapOptions(options));
@@ -362,13 +394,24 @@ export class Session {
     this.#newOrigin();
     this.options = { ...options };
     this.quiet = true;
+    this.replaying = true;
     let replayed;
     try {
       replayed = this.#replay(trace);
+    } catch (error) {
+      // A trap while replaying (the ops call the heap directly): report it to the caller.
+      if (!quietTraps || !isTrap(error)) throw error;
+      replayed = { failed: [], trapped: true };
     } finally {
       this.quiet = false;
+      this.replaying = false;
     }
-    old.heap.dispose();
+    try {
+      old.heap.dispose();
+    } catch {
+      // A heap a trap left borrowed cannot be disposed; its memory stays with the module.
+    }
+    if (replayed.trapped) return { ok: false, trapped: true, code: "trap", message: "replaying trapped" };
     this.#changed();
     const failed = replayed.failed;
     let message = `Rebuilt the heap (${describeOptions(options)}) by replaying ${old.trace.length} operation${old.trace.length === 1 ? "" : "s"}`;
@@ -581,7 +624,7 @@ export class Session {
 
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
-  const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "no limit";
+  const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "default limit (256 MiB)";
   const order = o.listOrder ? `, free list ${o.listOrder}` : "";
   return `${o.policy}${order}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;
 }
