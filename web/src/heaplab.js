@@ -107,6 +107,28 @@ function codedError(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
+/** `run()`'s operands: every one a whole number in 0 … 2^32 - 1 (NaN, 1.5, -1 and "12" are not quietly converted). */
+function opsArray(ops) {
+  if (ops instanceof Uint32Array) return ops;
+  if (!Array.isArray(ops)) throw codedError("invalid-trace", "run() takes a Uint32Array or an array of numbers");
+  for (let i = 0; i < ops.length; i++) {
+    const v = ops[i];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw Object.assign(codedError("invalid-trace", `run(): operand ${i} is ${typeof v === "string" ? `"${v.slice(0, 20)}"` : String(v)}, not a whole number from 0 to 2^32 - 1`), { index: Math.floor(i / 3) });
+    }
+  }
+  return Uint32Array.from(ops);
+}
+
+/** `write()`'s bytes: a Uint8Array, or an array of whole numbers 0 … 255. */
+function byteArray(bytes) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (!Array.isArray(bytes) || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    throw codedError("invalid-bytes", "write() takes a Uint8Array or an array of whole numbers from 0 to 255");
+  }
+  return Uint8Array.from(bytes);
+}
+
 /** Sizes, counts and addresses must be numbers: "12" is not quietly converted. */
 function number(value, code, what) {
   if (typeof value !== "number") throw codedError(code, `${what} must be a number, got ${typeof value}`);
@@ -152,7 +174,7 @@ export class Heap {
 
   /** The options this heap runs with, defaults filled in. */
   get options() {
-    return this.#live.options();
+    return call(() => this.#live.options());
   }
 
   /** Allocates `size` bytes; returns the payload's address in wasm memory. */
@@ -162,14 +184,19 @@ export class Heap {
     return call(() => this.#live.malloc(size, align));
   }
 
-  /** Frees the block whose payload starts at `address`. */
+  /** Frees the block whose payload starts at `address`. As in C, `free(NULL)` (0 or null) does nothing. */
   free(address) {
+    if (address === 0 || address === null) return;
     number(address, "invalid-free", "address");
     call(() => this.#live.freeAddress(address));
   }
 
-  /** Resizes the block at `address`; returns the (possibly moved) payload's address. */
+  /**
+   * Resizes the block at `address`; returns the (possibly moved) payload's
+   * address. As in C, `realloc(NULL, size)` (0 or null) is `malloc(size)`.
+   */
   realloc(address, size) {
+    if (address === 0 || address === null) return this.malloc(size);
     number(address, "invalid-free", "address");
     number(size, "invalid-size", "size");
     return call(() => this.#live.realloc(address, size));
@@ -191,12 +218,13 @@ export class Heap {
 
   /** Writes `bytes` (a Uint8Array) at `address` (inside the heap's pages only). */
   write(address, bytes) {
-    call(() => this.#live.write(address, bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes)));
+    number(address, "out-of-bounds", "address");
+    call(() => this.#live.write(address, byteArray(bytes)));
   }
 
   /** What the last operation did: `[{ kind, ... }]` events, for step-through. */
   lastEvents() {
-    return this.#live.lastEvents();
+    return call(() => this.#live.lastEvents());
   }
 
   /**
@@ -204,12 +232,12 @@ export class Heap {
    * per block, in address order. Re-read it after any call that may grow memory.
    */
   blocks() {
-    return this.#live.blocks();
+    return call(() => this.#live.blocks());
   }
 
   /** One owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. */
   pages() {
-    return this.#live.pages();
+    return call(() => this.#live.pages());
   }
 
   /**
@@ -224,17 +252,17 @@ export class Heap {
    * `blocks()` is on exactly one list.
    */
   freeLists() {
-    return this.#live.freeLists();
+    return call(() => this.#live.freeLists());
   }
 
   /** The heap's segments: `[{ base, bytes }]` in address order. */
   segments() {
-    return this.#live.segments();
+    return call(() => this.#live.segments());
   }
 
   /** The heap's figures (see the README for each field). */
   stats() {
-    return this.#live.stats();
+    return call(() => this.#live.stats());
   }
 
   /** Throws an Error (code "corrupt-heap") naming the first broken invariant. */
@@ -255,7 +283,7 @@ export class Heap {
    * failing triple's position; the operations before it are done.
    */
   run(ops) {
-    call(() => this.#live.run(ops instanceof Uint32Array ? ops : Uint32Array.from(ops)));
+    call(() => this.#live.run(opsArray(ops)));
   }
 
   /** Saves the whole heap, to come back to it with `restore(saved)`. */

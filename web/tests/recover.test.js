@@ -114,3 +114,51 @@ describe("limits by default", () => {
     expect(runStatement(s, "memset(p, 65, 16)").ok).toBe(true);
   });
 });
+
+describe("the error contract and C semantics of the JS API", () => {
+  test("free(NULL) does nothing; realloc(NULL, n) is malloc(n)", () => {
+    const h = new Heap();
+    const p = h.malloc(24);
+    const before = Array.from(h.blocks());
+    h.free(0);
+    h.free(null);
+    expect(Array.from(h.blocks())).toEqual(before);
+    const q = h.realloc(0, 40);
+    expect(q).toBeGreaterThan(0);
+    expect(q).not.toBe(p);
+    expect(h.stats().liveBlocks).toBe(2);
+    h.dispose();
+  });
+
+  test("run() validates every operand: NaN, 1.5, -1, \"12\" and 2^32 are refused, nothing runs", () => {
+    const h = new Heap();
+    for (const bad of [Number.NaN, 1.5, -1, "12", 2 ** 32, null]) {
+      let error = null;
+      try {
+        h.run([0, 0, 24, 0, 1, bad]);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, String(bad)).toMatchObject({ code: "invalid-trace", index: 1 });
+      expect(h.stats().liveBlocks).toBe(0);
+    }
+    expect(() => h.run("0,0,24")).toThrow(expect.objectContaining({ code: "invalid-trace" }));
+    h.run([0, 0, 24]);
+    expect(h.stats().liveBlocks).toBe(1);
+    h.dispose();
+  });
+
+  test("write() checks its address as read() does, with the same code, and its bytes", () => {
+    const h = new Heap();
+    const p = h.malloc(16);
+    for (const address of ["16", Number.NaN, undefined]) {
+      expect(() => h.read(address, 1), `read(${address})`).toThrow(expect.objectContaining({ code: "out-of-bounds" }));
+      expect(() => h.write(address, [1]), `write(${address})`).toThrow(expect.objectContaining({ code: "out-of-bounds" }));
+    }
+    expect(() => h.write(p, [256])).toThrow(expect.objectContaining({ code: "invalid-bytes" }));
+    expect(() => h.write(p, "hi")).toThrow(expect.objectContaining({ code: "invalid-bytes" }));
+    h.write(p, [104, 105]);
+    expect(Array.from(h.read(p, 2))).toEqual([104, 105]);
+    h.dispose();
+  });
+});

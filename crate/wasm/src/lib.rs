@@ -615,7 +615,8 @@ impl RawHeap {
     /// Writes `bytes` at `address`, anywhere inside the heap's pages: writing
     /// past a payload into the next header is allowed (and `check` reports it).
     pub fn write(&mut self, address: f64, bytes: &[u8]) -> Result<(), JsValue> {
-        let address = size_arg(address, "address")?;
+        // The same check and code as `read`: one code per kind of failure.
+        let address = span_arg(address)?;
         self.heap
             .bytes_mut(address, bytes.len())
             .map_err(alloc_error)?
