@@ -38,18 +38,24 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod errors;
 pub mod pages;
 pub mod block;
 pub mod policy;
+pub mod engine;
 pub mod heap;
 pub mod events;
 pub mod stats;
-pub mod check;
 pub mod global;
 pub mod lean;
-pub mod trace;
+
+/// The integrity walk's error, where it has always been importable from.
+pub mod check {
+    pub use crate::errors::CheckError;
+}
 
 
-pub use heap::{AllocError, BlockInfo, Coalesce, Config, Heap};
+pub use errors::{AllocError, CheckError};
+pub use heap::{BlockInfo, Coalesce, Config, Heap};
 pub use policy::{AnyPolicy, ListOrder, PolicyKind};
 pub use stats::Stats;

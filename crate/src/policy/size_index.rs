@@ -43,7 +43,7 @@
 //! blocks. `contains` is O(B + blocks of that size).
 
 use crate::block::{Block, FOOTER, HEADER, WORD};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::{Event, NoObserver, Observer, RejectReason};
 
 /// Free blocks below this many bytes live in exact-size bins; blocks of at
