@@ -184,12 +184,15 @@ pub fn run(face: &mut impl Face, ops: &[Op]) {
 }
 
 /// The configurations of the checked face: both coalescing modes, quick
-/// lists on and off.
+/// lists on and off, granule 8 and 16, split and large-object thresholds.
 pub fn checked_configs() -> impl Strategy<Value = Config> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(deferred, quick_lists, g16)| Config {
+    let thresholds = (prop_oneof![Just(0usize), Just(64), Just(256)], prop_oneof![Just(64 * 1024), Just(8192)]);
+    (any::<bool>(), any::<bool>(), any::<bool>(), thresholds).prop_map(|(deferred, quick_lists, g16, (split_min, large_min))| Config {
         coalesce: if deferred { Coalesce::Deferred } else { Coalesce::Immediate },
         quick_lists,
         align: if g16 { 16 } else { 8 },
+        split_min,
+        large_min,
         ..Config::DEFAULT
     })
 }
@@ -200,7 +203,7 @@ macro_rules! faces_suite {
             use super::*;
 
             proptest! {
-                #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+                #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
                 #[test]
                 fn lean_face(ops in ops()) {
                     let r = Region::new(16 << 20);
