@@ -190,6 +190,43 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         self.pages.find_free_run(n).ok_or(AllocError::OutOfMemory)
     }
 
+    /// Grows large object `b` in place to hold `size` payload bytes, over
+    /// the free pages right after its run (obtaining them when its run ends
+    /// the memory); whether it grew.
+    ///
+    /// # Safety
+    /// `b` is a live large object of this heap.
+    pub(super) unsafe fn grow_large(&mut self, b: Block, size: usize) -> bool {
+        let Some(idx) = self.pages.page_index(b.addr()) else { return false };
+        let run = self.pages.page_addr(idx);
+        // SAFETY: `b` is live (caller): its header is trusted.
+        let bs = unsafe { b.size() };
+        let n = (b.addr() + bs - run) / PAGE;
+        let Some(more) = (b.addr() + HEADER + size).checked_sub(run + n * PAGE).map(|m| m.div_ceil(PAGE)) else { return true };
+        let next = idx + n;
+        if (n + more) * PAGE > MAX_BLOCK {
+            return false;
+        }
+        if next + more > self.pages.segment_end_page(idx) && next == self.pages.total_pages() {
+            // The run ends the memory: ask for what it lacks (contiguous
+            // memory extends this segment).
+            let have = (next..self.pages.total_pages()).count();
+            if self.grow_memory(more - have).is_err() {
+                return false;
+            }
+        }
+        if next + more > self.pages.segment_end_page(idx) || !(next..next + more).all(|i| self.pages.owner(i) == PageOwner::Free) {
+            return false;
+        }
+        self.pages.set_owner(next, more, PageOwner::Large);
+        self.c.large_pages += more;
+        self.bump_hwm();
+        // SAFETY: as above; the header grows over the pages just taken.
+        unsafe { b.set_header(b.header() + (more * PAGE) as u64) };
+        self.emit(Event::PagesTaken { addr: self.pages.page_addr(next), pages: more, owner: PageOwner::Large });
+        true
+    }
+
     /// Obtains memory for at least `n` more pages (plus metadata growth).
     fn grow_memory(&mut self, n: usize) -> Result<(), AllocError> {
         if self.pages.segments_full() {

@@ -505,7 +505,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             let p = b.payload();
             let bs = b.size();
             if b.is_large() {
-                if large_new && p.as_ptr().addr() + size <= b.addr() + bs {
+                if large_new && (p.as_ptr().addr() + size <= b.addr() + bs || self.h_mut().grow_large(b, size)) {
+                    let bs = b.size();
                     b.set_requested(size);
                     self.h_mut().resize_requested(old_req, size);
                     self.emit(Event::Resize { block: b.addr(), size: bs });
