@@ -1,5 +1,5 @@
 //! The global-allocator face of the engine: [`LeanHeap`] is
-//! [`Engine`](crate::engine::Engine) with no hooks but its memory, for use
+//! [`Engine`] with no hooks but its memory, for use
 //! as a `#[global_allocator]`.
 //!
 //! [`Heap`](crate::Heap), the checked face, runs the same engine with a

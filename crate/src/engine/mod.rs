@@ -6,7 +6,7 @@
 //! blocks), realloc (shrink, grow into the next block, slide into the
 //! previous one, move; a block shrinking to half its size moves when a
 //! free block is at hand), growth (new memory becomes a block and is
-//! released), the integrity walk and the figures ([`walk`]).
+//! released), the integrity walk and the figures ([`Engine::check_with`], [`Engine::figures`]).
 //!
 //! It is generic over the fit [`Policy`] and over [`Hooks`]: what a face
 //! adds. Every hook has a default that does nothing and is a constant or an

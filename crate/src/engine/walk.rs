@@ -123,7 +123,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         r
     }
 
-    /// The integrity walk: [`Engine::walk`] with `f` for the face's own
+    /// The integrity walk: the walk over every block with `f` for the face's own
     /// checks of each block, then the index (holding exactly the free
     /// blocks, passing its own check) and the quick lists (holding exactly
     /// the quick blocks, each on the list of its size).

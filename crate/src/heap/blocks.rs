@@ -25,7 +25,7 @@ pub struct BlockInfo {
     pub large: bool,
 }
 
-/// Iterator over blocks, see [`Heap::blocks`].
+/// Iterator over blocks, see [`Heap::blocks`](super::Heap::blocks).
 pub struct Blocks<'a> {
     pages: &'a Pages,
     granule: usize,

@@ -125,7 +125,7 @@ impl ListOrder {
     }
 }
 
-/// One free list of a policy, as [`Policy::for_each_free`] reports it.
+/// One free list of a policy, as [`FreeIndex::for_each_free`] reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FreeList {
     /// Position of the list among the policy's non-empty lists (0, 1, ...).

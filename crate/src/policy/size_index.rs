@@ -372,7 +372,7 @@ impl SizeIndex {
     }
 
     /// Replaces indexed `old` by `new` of `new_size` bytes (see
-    /// [`super::Policy::try_replace`]): `old` is removed first, then `new`
+    /// [`super::FreeIndex::try_replace`]): `old` is removed first, then `new`
     /// inserted under `new_size`, so the two may overlap.
     ///
     /// # Time complexity

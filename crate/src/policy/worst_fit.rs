@@ -37,7 +37,7 @@ use super::{Policy, PolicyKind, Search};
 use crate::block::Request;
 use crate::events::Observer;
 
-/// Worst fit over a [`SizeIndex`]. See the module docs.
+/// Worst fit over a [`SizeIndex`](super::size_index::SizeIndex). See the module docs.
 pub type WorstFit = super::BySize<true>;
 
 impl Policy for WorstFit {
