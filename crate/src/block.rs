@@ -276,6 +276,20 @@ impl Block {
         unsafe { self.set_header(Self::encode(size, true, prev_used, false, requested) | a) }
     }
 
+    /// Records in a used arena block's header the request it serves and
+    /// its alignment (a power of two up to 4096), keeping size and flags.
+    ///
+    /// # Safety
+    /// As [`Block::set_header`], and a used header must be there.
+    #[inline]
+    pub unsafe fn record_request(self, requested: usize, align: usize) {
+        debug_assert!(requested <= MAX_ARENA_REQUEST, "arena request too big for the header");
+        debug_assert!(align.is_power_of_two() && align <= 4096, "alignment must be a power of two up to 4096");
+        let a = (align.trailing_zeros() as u64) << ALIGN_SHIFT;
+        // SAFETY: forwarded to the caller.
+        unsafe { self.set_header((self.header() & 0xFFFF_FFFF) | ((requested as u64) << 32) | a) }
+    }
+
     /// Writes the header and footer of a free block.
     ///
     /// # Safety

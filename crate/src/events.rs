@@ -163,6 +163,40 @@ pub enum Event {
         /// Pages added.
         pages: usize,
     },
+    /// A freed block went onto the quick list of its size: free to the
+    /// program, still used to the allocator (not merged, not indexed).
+    QuickPut {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+    },
+    /// A request was served from the quick list of its block size (taken
+    /// from the quick list for `size` bytes), without a search.
+    QuickTake {
+        /// Block address.
+        block: usize,
+        /// Block size.
+        size: usize,
+    },
+    /// The quick lists were flushed: every block on them went back to the
+    /// free list, merged with its free neighbours (the `Merge` events of
+    /// each come before this one).
+    Flush {
+        /// Blocks that were on the quick lists.
+        blocks: usize,
+    },
+    /// realloc slid a block down into the free block before it (the bytes
+    /// copied, no search), taking the free block after it too when there
+    /// was one.
+    Slide {
+        /// The block's old address.
+        block: usize,
+        /// Its new address (the free block before it).
+        to: usize,
+        /// The bytes the block spans now, before any tail is split off.
+        size: usize,
+    },
     /// A deferred-coalescing sweep started.
     SweepStart,
     /// The sweep ended.
@@ -171,7 +205,7 @@ pub enum Event {
         merged: usize,
     },
     /// The operation failed with this error code (see
-    /// [`AllocError::code`](crate::heap::AllocError::code)).
+    /// [`AllocError::code`](crate::errors::AllocError::code)).
     Error {
         /// Stable kebab-case code.
         code: &'static str,

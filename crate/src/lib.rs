@@ -2,15 +2,17 @@
 //!
 //! A `no_std` allocator core in two layers: the **page layer** ([`pages`])
 //! obtains memory in 64 KiB wasm pages from a [`pages::PageSource`] and hands
-//! out runs of 4 KiB pages; the **block layer** ([`heap`], [`block`]) carves
-//! runs of pages (arenas) into blocks with boundary tags, and a fit
-//! [`policy`] chooses which free block serves each request. Large requests
-//! take pages directly. Every operation can report [`events`].
+//! out runs of 4 KiB pages; the **block layer** is one [`engine`]: blocks
+//! with boundary tags ([`block`]) split and merged, quick lists, realloc in
+//! place, by sliding or by moving, a fit [`policy`] choosing which free block
+//! serves each request.
 //!
-//! [`lean::LeanHeap`] is the second build of the same blocks, headers and
-//! policies: no page map, live bitmap or counters, blocks carved straight
-//! from segments, frees trusted as Rust's `GlobalAlloc` contract allows. The
-//! [`global`] adapters make either a `#[global_allocator]`
+//! The engine has two faces. [`Heap`] (the playground's) gives it arenas of
+//! pages, large objects from page runs, a live bitmap that validates every
+//! free, counters and [`events`]; [`lean::LeanHeap`] (the global
+//! allocator's) gives it only segments of memory and trusts frees as Rust's
+//! `GlobalAlloc` contract allows. What the playground runs is what ships.
+//! The [`global`] adapters make either a `#[global_allocator]`
 //! ([`global::GlobalLeanHeap`] for speed and size, [`global::GlobalHeap`]
 //! for a checked heap).
 //!
@@ -38,18 +40,24 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod errors;
 pub mod pages;
 pub mod block;
 pub mod policy;
+pub mod engine;
 pub mod heap;
 pub mod events;
 pub mod stats;
-pub mod check;
 pub mod global;
 pub mod lean;
-pub mod trace;
+
+/// The integrity walk's error, where it has always been importable from.
+pub mod check {
+    pub use crate::errors::CheckError;
+}
 
 
-pub use heap::{AllocError, BlockInfo, Coalesce, Config, Heap};
+pub use errors::{AllocError, CheckError};
+pub use heap::{BlockInfo, Coalesce, Config, Heap};
 pub use policy::{AnyPolicy, ListOrder, PolicyKind};
 pub use stats::Stats;

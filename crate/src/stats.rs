@@ -1,27 +1,25 @@
-//! Counters, utilization and fragmentation.
+//! The figures: one [`Stats`] for both faces of the engine.
 //!
-//! The heap keeps its counters up to date in O(1) per operation. [`Stats`]
-//! is a snapshot built from them by [`Heap::stats`](crate::heap::Heap::stats);
-//! only `largest_free` (and so `external_fragmentation`) needs a walk over the
-//! blocks, which `stats()` does (O(blocks)).
+//! The block figures (blocks and bytes used, quick and free, the largest
+//! free block) come from the engine's walk over every block
+//! ([`Engine::figures`](crate::engine::Engine::figures), O(blocks)); the
+//! checked face adds what only it keeps in O(1) per operation (requested
+//! bytes and their peak, pages, the high-water mark, blocks examined,
+//! operations). [`LeanHeap::stats`](crate::lean::LeanHeap::stats) leaves
+//! those 0.
 
-/// Incremental counters (kept by the heap, checked by `check`).
+use crate::engine::Figures;
+
+/// The checked face's incremental counters (checked by `check` against
+/// its walk).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Counters {
     /// Sum of requested sizes of live allocations.
     pub live_requested: usize,
     /// Peak of `live_requested` since creation or reset.
     pub peak_live_requested: usize,
-    /// Sum of sizes of used arena blocks (headers and padding included).
-    pub used_bytes: usize,
-    /// Bytes of the page runs of large objects.
-    pub large_bytes: usize,
-    /// Sum of sizes of free arena blocks.
-    pub free_bytes: usize,
-    /// Live allocations (arena blocks and large objects).
-    pub live_blocks: usize,
-    /// Free arena blocks.
-    pub free_blocks: usize,
+    /// Live large objects.
+    pub large_blocks: usize,
     /// Pages owned by arenas.
     pub arena_pages: usize,
     /// Pages owned by large objects.
@@ -49,7 +47,7 @@ pub struct Stats {
     /// Bytes in used blocks, headers and padding included (large objects
     /// count their whole page run).
     pub allocated_bytes: usize,
-    /// Bytes in free blocks of arenas.
+    /// Bytes in free blocks.
     pub free_bytes: usize,
     /// Size of the largest free block (0 if none). Computed by a walk.
     pub largest_free: usize,
@@ -64,10 +62,16 @@ pub struct Stats {
     pub heap_bytes: usize,
     /// Peak of `pages_in_use × 4 KiB`: the heap's high-water mark.
     pub high_water_mark: usize,
-    /// Live allocations.
+    /// Live allocations (used blocks, not counting quick blocks; large
+    /// objects included).
     pub live_blocks: usize,
-    /// Free blocks in arenas.
+    /// Free blocks.
     pub free_blocks: usize,
+    /// Freed blocks waiting on the quick lists (used blocks to the
+    /// allocator, free to the program; merged by a flush).
+    pub quick_blocks: usize,
+    /// Bytes of quick blocks.
+    pub quick_bytes: usize,
     /// Number of arenas.
     pub arenas: usize,
     /// Number of segments.
@@ -78,4 +82,21 @@ pub struct Stats {
     pub total_examined: u64,
     /// Operations that succeeded (a failed one changes no figure).
     pub operations: u64,
+}
+
+impl Stats {
+    /// The block figures of a walk, every other figure 0.
+    pub fn from_figures(f: &Figures) -> Stats {
+        Stats {
+            allocated_bytes: f.used_bytes,
+            free_bytes: f.free_bytes,
+            largest_free: f.largest_free,
+            external_fragmentation: if f.free_bytes == 0 { 0.0 } else { 1.0 - f.largest_free as f64 / f.free_bytes as f64 },
+            live_blocks: f.used_blocks,
+            free_blocks: f.free_blocks,
+            quick_blocks: f.quick_blocks,
+            quick_bytes: f.quick_bytes,
+            ..Stats::default()
+        }
+    }
 }

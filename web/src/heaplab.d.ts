@@ -51,6 +51,14 @@ export interface HeapOptions {
    * "invalid-option".
    */
   listOrder?: ListOrder;
+  /**
+   * Quick lists (default false): a freed block of up to 256 bytes waits on a
+   * list per size (block flag QUICK, events `quick-put` / `quick-take`) for the
+   * next request of that size, and is merged only when the heap needs memory
+   * or on `flush()` (event `flush`); a block realloc shrinks to half its size or
+   * less then moves to a free block at hand. Best, worst and segregated fit only.
+   */
+  quickLists?: boolean;
 }
 
 /** Stable codes of the errors every method may throw. */
@@ -100,6 +108,10 @@ export interface Stats {
   liveBlocks: number;
   /** Free blocks. */
   freeBlocks: number;
+  /** Freed blocks waiting on the quick lists (not counted in liveBlocks or freeBlocks). */
+  quickBlocks: number;
+  /** Bytes of the quick blocks. */
+  quickBytes: number;
   /** Arenas (runs of pages carved into blocks). */
   arenas: number;
   /** Segments (contiguous runs of wasm memory). */
@@ -112,7 +124,13 @@ export interface Stats {
   operations: number;
 }
 
-/** One step of an operation, as `lastEvents()` reports it. Addresses are numbers. */
+/**
+ * One step of an operation, as `lastEvents()` reports it. Addresses are numbers.
+ * Kinds added with the quick lists: `quick-put` {block, size} (a freed block went
+ * on its quick list), `quick-take` {block, size} (taken from the quick list for
+ * `size` bytes), `flush` {blocks} (the quick lists merged back), and `slide`
+ * {block, to, size} (realloc slid a block into the free block before it).
+ */
 export type HeapEvent = { kind: string; [field: string]: number | string | boolean };
 
 export interface Segment {
@@ -130,8 +148,13 @@ export declare const BLOCK: {
   readonly ID: 5;
   readonly COLUMNS: 6;
 };
-/** Bits of the FLAGS column. */
-export declare const BLOCK_FLAG: { readonly USED: 1; readonly LARGE: 2 };
+/**
+ * Bits of the FLAGS column. QUICK (4) comes with USED (1): a freed block waiting
+ * on a quick list, free to the program but still used to the allocator (not
+ * merged, not in the free list); its REQUESTED column holds its payload bytes,
+ * its ID is 0.
+ */
+export declare const BLOCK_FLAG: { readonly USED: 1; readonly LARGE: 2; readonly QUICK: 4 };
 /** Owner codes of `Heap.pages()`. */
 export declare const PAGE: {
   readonly FREE: 0;
@@ -145,6 +168,13 @@ export declare const PAGE_SIZE: 4096;
 export declare const WASM_PAGE_SIZE: 65536;
 /** Operation codes of `Heap.run()`. */
 export declare const RUN: { readonly MALLOC: 0; readonly FREE: 1; readonly REALLOC: 2 };
+
+/**
+ * Reads malloc-lab `.rep` text with the Rust reader (the one the benchmarks use):
+ * `ops` holds `(RUN code, id, size)` triples, ready for `Heap.run`.
+ * @throws HeaplabError "invalid-trace" (with `line`, 1-based) on the first bad line.
+ */
+export function parseTrace(text: string | Uint8Array): { ids: number; ops: Uint32Array };
 
 /** What `Heap.save()` returns. */
 export class SavedHeap {
@@ -175,6 +205,8 @@ export class Heap {
   free(address: number): void;
   /** Resizes; returns the (possibly moved) payload's address. The old bytes are kept. */
   realloc(address: number, size: number): number;
+  /** Merges the quick lists' blocks back into the free list; whether there were any. */
+  flush(): boolean;
   /** Allocates `count * size` zeroed bytes (overflow-checked). */
   calloc(count: number, size: number): number;
   /** A copy of `length` bytes at `address`, inside the heap's segments. */

@@ -9,7 +9,7 @@
 //
 // wasm-bindgen gives each exported class a `free()` that disposes of the Rust
 // object; here `free(address)` is C's free and disposal is `dispose()`.
-import initBindings, { RawHeap, policyNames } from "../pkg/heaplab.js";
+import initBindings, { RawHeap, policyNames, parseTrace as wasmParseTrace } from "../pkg/heaplab.js";
 
 /** Every policy, in a stable order (the same list as the Rust `PolicyKind::ALL`). */
 export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
@@ -39,7 +39,7 @@ export const BLOCK = Object.freeze({
 });
 
 /** Bits of the FLAGS column. */
-export const BLOCK_FLAG = Object.freeze({ USED: 1, LARGE: 2 });
+export const BLOCK_FLAG = Object.freeze({ USED: 1, LARGE: 2, QUICK: 4 });
 
 /** Owner codes of `Heap.pages()`, one byte per 4 KiB page. */
 export const PAGE = Object.freeze({ FREE: 0, META: 1, ARENA_HEAD: 2, ARENA: 3, LARGE_HEAD: 4, LARGE: 5 });
@@ -138,6 +138,16 @@ function number(value, code, what) {
 /** Operation codes of `Heap.run()`. */
 export const RUN = Object.freeze({ MALLOC: 0, FREE: 1, REALLOC: 2 });
 
+/**
+ * Reads malloc-lab `.rep` text with the Rust reader: `{ ids, ops }`, `ops` a
+ * Uint32Array of `(RUN code, id, size)` triples for `Heap.run`. Throws an
+ * Error with code "invalid-trace" and `line` (1-based) on the first bad line.
+ */
+export function parseTrace(text) {
+  if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before parsing a trace");
+  return call(() => wasmParseTrace(typeof text === "string" ? new TextEncoder().encode(text) : text));
+}
+
 /** A saved heap (`Heap.save()`); `dispose()` releases its copy of the memory. */
 export class SavedHeap {
   #raw;
@@ -159,7 +169,7 @@ export class SavedHeap {
 export class Heap {
   #raw;
 
-  /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin, listOrder }` */
+  /** @param {object} [options] `{ policy, align, maxBytes, coalesce, splitMin, listOrder, quickLists }` */
   constructor(options = {}) {
     if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before creating a Heap");
     const withLimit = options?.maxBytes === undefined || options?.maxBytes === null ? { ...options, maxBytes: DEFAULT_MAX_BYTES } : options;
@@ -220,6 +230,15 @@ export class Heap {
   write(address, bytes) {
     number(address, "out-of-bounds", "address");
     call(() => this.#live.write(address, byteArray(bytes)));
+  }
+
+  /**
+   * Merges the blocks waiting on the quick lists (heaps made with
+   * `quickLists: true`) back into the free list; whether there were any.
+   * Its events (the merges, then one `flush`) are `lastEvents()`.
+   */
+  flush() {
+    return call(() => this.#live.flush());
   }
 
   /** What the last operation did: `[{ kind, ... }]` events, for step-through. */

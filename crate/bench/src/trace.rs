@@ -2,7 +2,7 @@
 //! ([`heaplab::trace`]) and expanded once into a vector, so that replays
 //! time the allocators and not the parsing.
 
-pub use heaplab::trace::Op;
+pub use heaplab_trace::Op;
 
 /// A parsed trace.
 pub struct Trace {
@@ -23,7 +23,7 @@ pub fn load_dir(dir: &std::path::Path) -> Vec<Trace> {
         .filter_map(|p| {
             let name = p.file_name()?.to_string_lossy().into_owned();
             let text = std::fs::read(p).ok()?;
-            match heaplab::trace::Trace::parse(&text) {
+            match heaplab_trace::Trace::parse(&text) {
                 Ok(t) => Some(Trace { name, ids: t.header.ids, ops: t.ops().map(|(_line, op)| op).collect() }),
                 Err(e) => {
                     eprintln!("skipping trace {name}: {e}");

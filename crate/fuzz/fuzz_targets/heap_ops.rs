@@ -27,6 +27,7 @@ use shared::Size;
 struct Input {
     policy: u8,
     deferred: bool,
+    quick_lists: bool,
     granule16: bool,
     split_min: u16,
     large_min: u32,
@@ -217,6 +218,7 @@ fn run(input: Input) {
         arena_pages: 4,
         // The policy byte's high bits: an order, or none (the default).
         list_order: ListOrder::ALL.get((input.policy >> 4) as usize % (ListOrder::ALL.len() + 1)).copied(),
+        quick_lists: input.quick_lists,
     };
     let len = (input.region_wasm_pages as usize % 32 + 1) * WASM_PAGE;
     // One run at a time uses the region; any bytes are initialized.

@@ -25,9 +25,10 @@ use std::ptr::NonNull;
 
 use arbitrary::Arbitrary;
 use heaplab::block::{round_up, Request, HEADER};
-use heaplab::lean::{LeanHeap, LeanStats, GRANULE, MAX_ALIGN, MAX_SIZE};
+use heaplab::lean::{LeanHeap, GRANULE, MAX_ALIGN, MAX_SIZE};
 use heaplab::pages::{FixedRegion, PAGE, WASM_PAGE};
-use heaplab::policy::{AnyPolicy, Policy, PolicyKind};
+use heaplab::policy::{AnyPolicy, FreeIndex, PolicyKind};
+use heaplab::Stats;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "shared.rs"]
@@ -93,7 +94,7 @@ fn impossible(size: usize, align: usize) -> bool {
 /// A free block of this many bytes serves `alloc(size, align)` wherever it
 /// lies (the policies' contract).
 fn worst_case(size: usize, align: usize) -> usize {
-    Request::new(size, align, GRANULE, round_up(<AnyPolicy as Policy>::MIN_BLOCK, GRANULE)).worst_case()
+    Request::new(size, align, GRANULE, round_up(<AnyPolicy as FreeIndex>::MIN_BLOCK, GRANULE)).worst_case()
 }
 
 fn usable(h: &H, p: NonNull<u8>) -> usize {
@@ -135,13 +136,13 @@ impl Model {
     }
 }
 
-fn assert_consistent(s: &LeanStats) {
-    let held = s.used_bytes + s.quick_bytes + s.free_bytes;
-    assert!(held <= s.segment_bytes, "{s:?}");
-    assert!(s.segment_bytes - held <= s.segments * 64, "bytes lost outside blocks: {s:?}");
+fn assert_consistent(s: &Stats) {
+    let held = s.allocated_bytes + s.quick_bytes + s.free_bytes;
+    assert!(held <= s.heap_bytes, "{s:?}");
+    assert!(s.heap_bytes - held <= s.segments * 64, "bytes lost outside blocks: {s:?}");
     assert!(s.largest_free <= s.free_bytes, "{s:?}");
     assert_eq!(s.free_blocks == 0, s.free_bytes == 0, "{s:?}");
-    assert_eq!(s.segments == 0, s.segment_bytes == 0, "{s:?}");
+    assert_eq!(s.segments == 0, s.heap_bytes == 0, "{s:?}");
 }
 
 fn check_model(h: &H, m: &Model) {
@@ -149,17 +150,17 @@ fn check_model(h: &H, m: &Model) {
         panic!("check failed: {e}");
     }
     let s = h.stats();
-    assert_eq!(s.used_blocks, m.live.len(), "used blocks: {s:?}");
+    assert_eq!(s.live_blocks, m.live.len(), "used blocks: {s:?}");
     let used: usize = m.live.iter().map(|l| usable(h, l.ptr) + HEADER).sum();
-    assert_eq!(s.used_bytes, used, "used bytes = usable sizes + headers: {s:?}");
+    assert_eq!(s.allocated_bytes, used, "used bytes = usable sizes + headers: {s:?}");
     assert_consistent(&s);
 }
 
 /// An allocation failed with valid arguments: nothing live changed, and no
 /// free block could have served it.
-fn assert_oom(h: &H, before: &LeanStats, size: usize, align: usize, what: &str) {
+fn assert_oom(h: &H, before: &Stats, size: usize, align: usize, what: &str) {
     let after = h.stats();
-    assert_eq!((after.used_blocks, after.used_bytes), (before.used_blocks, before.used_bytes), "failed {what} changed the used blocks");
+    assert_eq!((after.live_blocks, after.allocated_bytes), (before.live_blocks, before.allocated_bytes), "failed {what} changed the used blocks");
     assert!(
         before.largest_free < worst_case(size, align),
         "{what}({size}, {align}) failed with a free block of {} bytes (>= {})",
@@ -274,13 +275,13 @@ fn run(input: Input) {
     check_model(&h, &m);
     let s = h.stats();
     assert_eq!(s.quick_blocks, 0, "{s:?}");
-    assert_eq!((s.used_blocks, s.used_bytes), (0, 0), "{s:?}");
+    assert_eq!((s.live_blocks, s.allocated_bytes), (0, 0), "{s:?}");
     assert_eq!(s.free_blocks, s.segments, "each segment must be one free block: {s:?}");
     if s.largest_free > 0 {
         let size = (s.largest_free - HEADER).min(MAX_SIZE);
         let p = h.alloc(size, 1).unwrap_or_else(|| panic!("the largest free block ({} bytes) did not serve {size}", s.largest_free));
         let t = h.stats();
-        assert_eq!((t.segments, t.segment_bytes), (s.segments, s.segment_bytes), "the heap grew to serve {size} bytes it had");
+        assert_eq!((t.segments, t.heap_bytes), (s.segments, s.heap_bytes), "the heap grew to serve {size} bytes it had");
         h.check().unwrap();
         // SAFETY: just allocated.
         unsafe { h.free(p) };

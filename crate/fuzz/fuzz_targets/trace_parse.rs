@@ -5,7 +5,7 @@
 //! accepted, and accepted operations obey the id lifecycle.
 #![no_main]
 
-use heaplab::trace::{HeaderKind, Op, Reason, Trace, MAX_REQUEST};
+use heaplab_trace::{HeaderKind, Op, Reason, Trace, MAX_REQUEST};
 use libfuzzer_sys::fuzz_target;
 
 fn run(data: &[u8]) {

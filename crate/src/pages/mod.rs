@@ -381,17 +381,23 @@ impl Pages {
     /// First fit over the page map: the first run of `n` free pages within
     /// one segment. O(pages).
     pub(crate) fn find_free_run(&self, n: usize) -> Option<usize> {
+        let free = PageOwner::Free as u8;
         for s in self.segments() {
-            let mut run = 0;
-            for idx in s.first..s.first + s.pages {
-                if self.owner_byte(idx) == PageOwner::Free as u8 {
-                    run += 1;
-                    if run == n {
-                        return Some(idx + 1 - n);
+            let end = s.first + s.pages;
+            let mut start = s.first;
+            // Each window is read from its end backwards: a page in use at
+            // `j` rules out every window holding it, so the next one starts
+            // at `j + 1` (large runs skip most of the map).
+            'window: while start + n <= end {
+                let mut j = start + n;
+                while j > start {
+                    j -= 1;
+                    if self.owner_byte(j) != free {
+                        start = j + 1;
+                        continue 'window;
                     }
-                } else {
-                    run = 0;
                 }
+                return Some(start);
             }
         }
         None

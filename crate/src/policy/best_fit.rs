@@ -40,16 +40,22 @@
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
 use super::size_index::SizeIndex;
-use super::{FreeList, Policy, PolicyKind, Search};
+use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Request};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::{Event, Observer};
 
-/// Best fit over a [`SizeIndex`]. See the module docs.
+/// The size-indexed policies, best fit (`WORST = false`) and worst fit
+/// (`WORST = true`): one [`SizeIndex`] as their [`FreeIndex`], written once;
+/// each has only its own [`Policy::find`].
 #[derive(Debug)]
-pub struct BestFit {
-    index: SizeIndex,
+pub struct BySize<const WORST: bool> {
+    pub(super) index: SizeIndex,
 }
+
+
+/// Best fit over a [`SizeIndex`]. See the module docs.
+pub type BestFit = BySize<false>;
 
 /// Examines the blocks of the ring at `head` (all of `size` bytes), oldest
 /// first, and returns the first that fits `req`. The head was already
@@ -126,28 +132,10 @@ pub(super) unsafe fn ascending<O: Observer>(
     None
 }
 
-impl Policy for BestFit {
-    #[inline(always)]
-    fn fast_index(&self) -> bool {
-        true
-    }
-    #[inline(always)]
-    fn place_growing_again(&self) -> bool {
-        true
-    }
-    /// Two links (a ring of equal sizes); blocks of 256 bytes and more also
-    /// use links 2..4 as trie nodes, which they have room for.
+impl<const WORST: bool> FreeIndex for BySize<WORST> {
     const LINKS: usize = 2;
-    const KIND: Option<PolicyKind> = Some(PolicyKind::BestFit);
-    const EMPTY: Self = BestFit { index: SizeIndex::EMPTY };
+    const EMPTY: Self = BySize { index: SizeIndex::EMPTY };
 
-    fn new(_kind: PolicyKind) -> Self {
-        Self::EMPTY
-    }
-    #[inline]
-    fn kind(&self) -> PolicyKind {
-        PolicyKind::BestFit
-    }
     #[inline]
     fn len(&self) -> usize {
         self.index.len()
@@ -171,19 +159,9 @@ impl Policy for BestFit {
         unsafe { self.index.remove(b) }
     }
     #[inline]
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
-        let mut examined = 0;
-        // SAFETY: the index holds the heap's free blocks (trait contract).
-        let fit = unsafe { ascending(&self.index, req.need, usize::MAX, req, obs, &mut examined) };
-        Search { fit, examined }
-    }
-    /// Always takes the fast path: removes `old` and inserts `new` keyed on
-    /// `new_size`, without reading `new`'s header (not yet written); nothing
-    /// moves when neither the block nor its size changes.
-    #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
-        // SAFETY: `old` is indexed with its header unchanged; `new` is the
-        // free block the heap is about to write, with link room for its size.
+        // SAFETY: forwarded to the caller; a block whose size and place do
+        // not change keeps its entry as it is.
         unsafe {
             if !(old == new && old.size() == new_size) {
                 self.index.replace(old, new, new_size);
@@ -203,6 +181,18 @@ impl Policy for BestFit {
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
         unsafe { self.index.check() }
+    }
+}
+
+impl Policy for BestFit {
+    const KIND: Option<PolicyKind> = Some(PolicyKind::BestFit);
+
+    #[inline]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let mut examined = 0;
+        // SAFETY: the index holds valid free blocks (caller).
+        let fit = unsafe { ascending(&self.index, req.need, usize::MAX, req, obs, &mut examined) };
+        Search { fit, examined }
     }
 }
 

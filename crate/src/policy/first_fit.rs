@@ -10,9 +10,9 @@
 //! and small splinters collect at the front of the list where every search
 //! has to walk past them.
 
-use super::{FreeList, Policy, PolicyKind, Search};
+use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Request};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::{Event, Observer};
 
 /// An address-ordered doubly linked list of free blocks (links 0 = next and
@@ -274,18 +274,9 @@ pub struct FirstFit {
     list: AddrList,
 }
 
-impl Policy for FirstFit {
+impl FreeIndex for FirstFit {
     const LINKS: usize = 2;
-    const KIND: Option<PolicyKind> = Some(PolicyKind::FirstFit);
     const EMPTY: Self = FirstFit { list: AddrList::EMPTY };
-
-    fn new(_kind: PolicyKind) -> Self {
-        Self::EMPTY
-    }
-    #[inline]
-    fn kind(&self) -> PolicyKind {
-        PolicyKind::FirstFit
-    }
     #[inline]
     fn len(&self) -> usize {
         self.list.len
@@ -304,13 +295,6 @@ impl Policy for FirstFit {
         unsafe { self.list.remove(b) }
     }
     #[inline]
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
-        let mut examined = 0;
-        // SAFETY: the list is well formed (trait contract).
-        let fit = unsafe { self.list.search(self.list.head, None, req, obs, &mut examined) };
-        Search { fit, examined }
-    }
-    #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, _new_size: usize) -> bool {
         // SAFETY: the heap guarantees `new` takes `old`'s address position.
         unsafe { self.list.replace(old, new) };
@@ -327,6 +311,17 @@ impl Policy for FirstFit {
     unsafe fn check(&self) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.check() }
+    }
+}
+
+impl Policy for FirstFit {
+    const KIND: Option<PolicyKind> = Some(PolicyKind::FirstFit);
+    #[inline]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let mut examined = 0;
+        // SAFETY: the list is well formed (trait contract).
+        let fit = unsafe { self.list.search(self.list.head, None, req, obs, &mut examined) };
+        Search { fit, examined }
     }
 }
 

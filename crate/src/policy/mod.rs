@@ -23,7 +23,7 @@ pub mod size_index;
 mod testkit;
 pub mod worst_fit;
 
-pub use best_fit::BestFit;
+pub use best_fit::{BestFit, BySize};
 pub use first_fit::FirstFit;
 pub use next_fit::NextFit;
 pub use ordered::{FreeList, ListOrder, Ordered};
@@ -31,7 +31,7 @@ pub use segregated::Segregated;
 pub use worst_fit::WorstFit;
 
 use crate::block::{Block, Fit, Request};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::Observer;
 
 /// The fit policies, for a run-time choice.
@@ -71,6 +71,31 @@ impl PolicyKind {
         }
     }
 
+    /// Whether this policy files and finds blocks without walking a list
+    /// (a size index: segregated, best and worst fit). The engine then
+    /// keeps small freed blocks on quick lists in front of it (deferring
+    /// their merge until it needs memory) and lets a block shrinking to half
+    /// its size or less move to a block that fits; on address-ordered
+    /// lists, whose every insert and search is a walk and whose teaching
+    /// point is the order, both would cost more than they save.
+    pub const fn fast_index(self) -> bool {
+        matches!(self, PolicyKind::BestFit | PolicyKind::WorstFit | PolicyKind::Segregated)
+    }
+
+    /// Whether the engine, when a block grows to more than twice its size,
+    /// places it again (a new block, the bytes copied) instead of extending
+    /// it into its free neighbours. Best fit says yes: its point is to put
+    /// every block in the smallest hole that holds it, and a block extended
+    /// far beyond its size where it happens to lie undoes that (talc's
+    /// efficiency benchmark: 94.1 % of the heap in use at the first failure
+    /// instead of 93.0 %). Growth up to twice the size (a vector doubling,
+    /// the malloc-lab realloc traces) stays in place, and in place is the
+    /// fallback when memory runs out. The others say no: extending is
+    /// cheaper, and for segregated fit it also packs better.
+    pub const fn place_growing_again(self) -> bool {
+        matches!(self, PolicyKind::BestFit)
+    }
+
     /// The policy named `name` (see [`PolicyKind::name`]).
     pub fn from_name(name: &str) -> Option<PolicyKind> {
         Self::ALL.iter().copied().find(|k| k.name() == name)
@@ -86,14 +111,15 @@ pub struct Search {
     pub examined: usize,
 }
 
-/// An index over the free blocks of a heap.
+/// An index over the free blocks of a heap: what a policy keeps.
 ///
 /// # What an implementation must do
 ///
 /// * Hold exactly the free blocks the heap inserted and has not removed:
-///   [`insert`](Policy::insert) adds one, [`remove`](Policy::remove) takes one
-///   out, [`len`](Policy::len) counts them, [`contains`](Policy::contains)
-///   answers membership. The heap never inserts a block twice.
+///   [`insert`](FreeIndex::insert) adds one, [`remove`](FreeIndex::remove)
+///   takes one out, [`len`](FreeIndex::len) counts them,
+///   [`contains`](FreeIndex::contains) answers membership. The heap never
+///   inserts a block twice.
 /// * Keep its own data **only** in the link words of the indexed blocks
 ///   ([`Block::link`] / [`Block::set_link`], at most `LINKS` of them) and in
 ///   `self` (heads, bitmaps, counters). Never write a header, footer or payload
@@ -101,37 +127,23 @@ pub struct Search {
 /// * Key only on what the header said at insert time: when the heap changes a
 ///   free block it calls `remove` *before* rewriting the header and `insert`
 ///   *after* writing the new one. The optional
-///   [`try_replace`](Policy::try_replace) fast path is the one exception.
-/// * [`find`](Policy::find): return a block that can serve the request
-///   (check with [`crate::block::fits`], which also computes the alignment
-///   gap), without removing it; report each block examined to the observer
-///   (`Visit`, then `Reject` with the reason or `Choose`) when `O::ENABLED`,
-///   and count them in [`Search::examined`]. If the index holds a free block
-///   of at least [`Request::worst_case`] bytes, `find` must succeed (the heap
-///   relies on it after growing memory).
-/// * [`check`](Policy::check): verify the index's own structure (link
+///   [`try_replace`](FreeIndex::try_replace) fast path is the one exception.
+/// * [`check`](FreeIndex::check): verify the index's own structure (link
 ///   symmetry, ordering, counts, every entry marked free) and return the
 ///   first broken invariant.
 ///
 /// All `unsafe` methods require that the blocks passed in (and those already
 /// indexed) are valid free blocks of at least `MIN_BLOCK` bytes in memory the
 /// heap owns.
-pub trait Policy: Sized {
+pub trait FreeIndex: Sized {
     /// Number of link words used in a free block.
     const LINKS: usize;
     /// Smallest block this index can hold: header + `LINKS` words + footer,
     /// before rounding to the granule.
     const MIN_BLOCK: usize = crate::block::HEADER + Self::LINKS * crate::block::WORD + crate::block::FOOTER;
-    /// The policy this type always is, or `None` when chosen at run time.
-    const KIND: Option<PolicyKind>;
     /// An empty index usable in `const` contexts (a `static` heap).
     const EMPTY: Self;
 
-    /// An empty index for `kind` (ignored by single-policy types, for which
-    /// it must equal [`Policy::EMPTY`]: the heap then skips calling it).
-    fn new(kind: PolicyKind) -> Self;
-    /// Which policy this is.
-    fn kind(&self) -> PolicyKind;
     /// Number of blocks in the index.
     fn len(&self) -> usize;
     /// Whether the index is empty.
@@ -140,26 +152,6 @@ pub trait Policy: Sized {
     }
     /// Forgets every block (used by `reset`; the memory is not touched).
     fn clear(&mut self);
-
-    /// An empty index for `kind` keeping its free list in `order` (see
-    /// [`ListOrder::suits`]). Types with one order ignore `order`: the
-    /// default is [`Policy::new`].
-    fn with_order(kind: PolicyKind, order: ListOrder) -> Self {
-        let _ = order;
-        Self::new(kind)
-    }
-
-    /// The order of this index's free list(s); the default is the kind's
-    /// own ([`ListOrder::default_for`]).
-    fn list_order(&self) -> ListOrder {
-        ListOrder::default_for(self.kind())
-    }
-
-    /// Next fit's roving pointer: the listed block the next search starts
-    /// at (`None` for the other policies, and when nothing is listed).
-    fn rover(&self) -> Option<Block> {
-        None
-    }
 
     /// Calls `f(list, block)` for every indexed block, list by list (only
     /// non-empty lists, in increasing [`FreeList::index`]) and within a list
@@ -176,16 +168,16 @@ pub trait Policy: Sized {
     /// See the trait docs; `b` is not in the index.
     unsafe fn insert(&mut self, b: Block);
 
-    /// [`Policy::insert`] for a block whose size the caller knows because it
-    /// has just written the header: a policy that files blocks by size uses
-    /// `size` instead of loading the header straight back. That load, right
-    /// after the store to the same word, cost about 380 cycles per
+    /// [`FreeIndex::insert`] for a block whose size the caller knows because
+    /// it has just written the header: a policy that files blocks by size
+    /// uses `size` instead of loading the header straight back. That load,
+    /// right after the store to the same word, cost about 380 cycles per
     /// allocation in the lean heap's large-block benchmark (the header's
     /// value waits on a cache miss; AMD EPYC), where passing the size cost
     /// none.
     ///
     /// # Safety
-    /// As [`Policy::insert`]; `size` is the size in `b`'s header.
+    /// As [`FreeIndex::insert`]; `size` is the size in `b`'s header.
     #[inline(always)]
     unsafe fn insert_sized(&mut self, b: Block, size: usize) {
         let _ = size;
@@ -198,76 +190,6 @@ pub trait Policy: Sized {
     /// # Safety
     /// See the trait docs.
     unsafe fn remove(&mut self, b: Block);
-
-    /// Finds a free block for `req` (see the trait docs). Does not remove it.
-    ///
-    /// # Safety
-    /// See the trait docs.
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search;
-
-    /// Whether this policy files and finds blocks without walking a list
-    /// (a size index: segregated, best and worst fit). The lean heap then
-    /// keeps small freed blocks on quick lists in front of it (deferring
-    /// their merge until it needs memory) and lets a block shrinking to half
-    /// its size or less move to a block that fits; on address-ordered
-    /// lists, whose every insert and search is a walk and whose teaching
-    /// point is the order, both would cost more than they save. The default
-    /// is no.
-    #[inline(always)]
-    fn fast_index(&self) -> bool {
-        false
-    }
-
-    /// Whether the lean heap, when a block grows to more than twice its
-    /// size, lets this policy place it again (a new block, the bytes copied)
-    /// instead of extending it into its free neighbours. Best fit says yes:
-    /// its point is to put every block in the smallest hole that holds it,
-    /// and a block extended far beyond its size where it happens to lie
-    /// undoes that (talc's efficiency benchmark: 94.1 % of the heap in use
-    /// at the first failure instead of 93.0 %). Growth up to twice the size
-    /// (a vector doubling, the malloc-lab realloc traces) stays in place, and
-    /// in place is the fallback when memory runs out. The default is no:
-    /// extending is cheaper, and for segregated fit it also packs better.
-    #[inline(always)]
-    fn place_growing_again(&self) -> bool {
-        false
-    }
-
-    /// Optional constant-time fast path of the lean heap: a free block of at
-    /// least `need` bytes (a granule multiple) that can hold a payload with
-    /// no alignment beyond the granule, removed from the index, with its
-    /// size (which the policy may know without reading the header); or `None`
-    /// (the default) when the policy has no such quick answer, and the heap
-    /// falls back to [`find`](Policy::find).
-    ///
-    /// # Safety
-    /// See the trait docs.
-    #[inline(always)]
-    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
-        let _ = need;
-        None
-    }
-
-    /// The one search of the lean heap compiled for code size (feature
-    /// `small`): removes a free block of at least `size` bytes (a granule
-    /// multiple) from the index and returns it, or `None` when the index
-    /// holds none (it must not miss one). The default asks
-    /// [`find`](Policy::find) for a block of exactly that size with no
-    /// alignment gap.
-    ///
-    /// # Safety
-    /// See the trait docs.
-    unsafe fn take(&mut self, size: usize) -> Option<Block> {
-        // Alignment 8 with granule 8: `fits` needs no gap, so `min_block`
-        // is never used, and the block size needed is `size` itself.
-        let req = Request::new(size - crate::block::HEADER, 1, 8, 0);
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            let b = self.find(&req, &mut crate::events::NoObserver).fit?.block;
-            self.remove(b);
-            Some(b)
-        }
-    }
 
     /// Optional fast path: `old` (indexed, header unchanged) is about to be
     /// replaced by a free block at `new` of `new_size` bytes that takes its
@@ -299,6 +221,121 @@ pub trait Policy: Sized {
     /// # Safety
     /// See the trait docs.
     unsafe fn check(&self) -> Result<(), CheckError>;
+}
+
+/// A fit policy: a [`FreeIndex`] and the decision which of its blocks
+/// serves a request.
+///
+/// * [`find`](Policy::find): return a block that can serve the request
+///   (check with [`crate::block::fits`], which also computes the alignment
+///   gap), without removing it; report each block examined to the observer
+///   (`Visit`, then `Reject` with the reason or `Choose`) when `O::ENABLED`,
+///   and count them in [`Search::examined`]. If the index holds a free block
+///   of at least [`Request::worst_case`] bytes, `find` must succeed (the heap
+///   relies on it after growing memory).
+///
+/// What the heap does around the policy (quick lists, placing a growing
+/// block again) is a fact of the policy's kind, not a method:
+/// [`PolicyKind::fast_index`], [`PolicyKind::place_growing_again`].
+pub trait Policy: FreeIndex {
+    /// The policy this type always is, or `None` when chosen at run time.
+    const KIND: Option<PolicyKind>;
+
+    /// An empty index for `kind` (ignored by single-policy types, for which
+    /// it is [`FreeIndex::EMPTY`]: the heap then skips calling it).
+    fn new(kind: PolicyKind) -> Self {
+        let _ = kind;
+        Self::EMPTY
+    }
+    /// Which policy this is ([`Policy::KIND`] for a single-policy type; a
+    /// type chosen at run time says it).
+    #[inline]
+    fn kind(&self) -> PolicyKind {
+        match Self::KIND {
+            Some(k) => k,
+            None => PolicyKind::FirstFit,
+        }
+    }
+
+    /// An empty index for `kind` keeping its free list in `order` (see
+    /// [`ListOrder::suits`]). Types with one order ignore `order`: the
+    /// default is [`Policy::new`].
+    fn with_order(kind: PolicyKind, order: ListOrder) -> Self {
+        let _ = order;
+        Self::new(kind)
+    }
+
+    /// The order of this index's free list(s); the default is the kind's
+    /// own ([`ListOrder::default_for`]).
+    fn list_order(&self) -> ListOrder {
+        ListOrder::default_for(self.kind())
+    }
+
+    /// Next fit's roving pointer: the listed block the next search starts
+    /// at (`None` for the other policies, and when nothing is listed).
+    fn rover(&self) -> Option<Block> {
+        None
+    }
+
+    /// Finds a free block for `req` (see the trait docs). Does not remove it.
+    ///
+    /// # Safety
+    /// As the [`FreeIndex`] methods.
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search;
+
+    /// Optional constant-time fast path of the engine: a free block of at
+    /// least `need` bytes (a granule multiple) that can hold a payload with
+    /// no alignment beyond the granule, removed from the index, with its
+    /// size (which the policy may know without reading the header); or
+    /// `None` (the default) when the policy has no such quick answer, and
+    /// the engine falls back to [`find`](Policy::find).
+    ///
+    /// # Safety
+    /// As the [`FreeIndex`] methods.
+    #[inline(always)]
+    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
+        let _ = need;
+        None
+    }
+
+    /// The one search of the engine compiled for code size (feature
+    /// `small`): removes a free block of at least `size` bytes (a granule
+    /// multiple) from the index and returns it, or `None` when the index
+    /// holds none (it must not miss one). The default asks
+    /// [`find`](Policy::find) for a block of exactly that size with no
+    /// alignment gap.
+    ///
+    /// # Safety
+    /// As the [`FreeIndex`] methods.
+    unsafe fn take(&mut self, size: usize) -> Option<Block> {
+        // Alignment 8 with granule 8: `fits` needs no gap, so `min_block`
+        // is never used, and the block size needed is `size` itself.
+        let req = Request::new(size - crate::block::HEADER, 1, 8, 0);
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let b = self.find(&req, &mut crate::events::NoObserver).fit?.block;
+            self.remove(b);
+            Some(b)
+        }
+    }
+
+    /// [`PolicyKind::fast_index`] of this policy.
+    #[inline(always)]
+    fn fast_index(&self) -> bool {
+        match Self::KIND {
+            Some(k) => k.fast_index(),
+            None => self.kind().fast_index(),
+        }
+    }
+
+    /// [`PolicyKind::place_growing_again`] of this policy.
+    #[inline(always)]
+    fn place_growing_again(&self) -> bool {
+        match Self::KIND {
+            Some(k) => k.place_growing_again(),
+            None => self.kind().place_growing_again(),
+        }
+    }
 }
 
 /// A policy chosen at run time: dispatches each call with one `match`.
@@ -345,16 +382,57 @@ const fn max(a: usize, b: usize) -> usize {
     }
 }
 
-impl Policy for AnyPolicy {
+impl FreeIndex for AnyPolicy {
     /// The most links any policy needs, so every runtime choice shares one
     /// block layout (and comparisons between policies are fair).
     const LINKS: usize = max(
         max(max(FirstFit::LINKS, NextFit::LINKS), Ordered::LINKS),
         max(max(BestFit::LINKS, WorstFit::LINKS), Segregated::LINKS),
     );
-    const KIND: Option<PolicyKind> = None;
     const EMPTY: Self = AnyPolicy::FirstFit(FirstFit::EMPTY);
+    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, f: F) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.for_each_free(f) })
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        dispatch!(self, p => p.len())
+    }
+    fn clear(&mut self) {
+        dispatch!(self, p => p.clear())
+    }
+    #[inline]
+    unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.insert(b) })
+    }
+    #[inline]
+    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.insert_sized(b, size) })
+    }
+    #[inline]
+    unsafe fn remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.remove(b) })
+    }
+    #[inline]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.try_replace(old, new, new_size) })
+    }
+    unsafe fn contains(&self, b: Block) -> bool {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.contains(b) })
+    }
+    unsafe fn check(&self) -> Result<(), CheckError> {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.check() })
+    }
+}
 
+impl Policy for AnyPolicy {
+    const KIND: Option<PolicyKind> = None;
     fn new(kind: PolicyKind) -> Self {
         match kind {
             PolicyKind::FirstFit => AnyPolicy::FirstFit(FirstFit::EMPTY),
@@ -380,40 +458,9 @@ impl Policy for AnyPolicy {
     fn rover(&self) -> Option<Block> {
         dispatch!(self, p => p.rover())
     }
-    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, f: F) {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.for_each_free(f) })
-    }
     #[inline]
     fn kind(&self) -> PolicyKind {
         dispatch!(self, p => p.kind())
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        dispatch!(self, p => p.len())
-    }
-    fn clear(&mut self) {
-        dispatch!(self, p => p.clear())
-    }
-    #[inline]
-    unsafe fn insert(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.insert(b) })
-    }
-    #[inline]
-    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.insert_sized(b, size) })
-    }
-    #[inline]
-    unsafe fn remove(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.remove(b) })
-    }
-    #[inline]
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.find(req, obs) })
     }
     #[inline]
     fn fast_index(&self) -> bool {
@@ -424,6 +471,11 @@ impl Policy for AnyPolicy {
         dispatch!(self, p => p.place_growing_again())
     }
     #[inline]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.find(req, obs) })
+    }
+    #[inline]
     unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.take_quick(need) })
@@ -432,18 +484,5 @@ impl Policy for AnyPolicy {
     unsafe fn take(&mut self, size: usize) -> Option<Block> {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.take(size) })
-    }
-    #[inline]
-    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.try_replace(old, new, new_size) })
-    }
-    unsafe fn contains(&self, b: Block) -> bool {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.contains(b) })
-    }
-    unsafe fn check(&self) -> Result<(), CheckError> {
-        // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.check() })
     }
 }

@@ -13,9 +13,9 @@
 //! Wilson's measurements).
 
 use super::first_fit::AddrList;
-use super::{FreeList, Policy, PolicyKind, Search};
+use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
 use crate::block::{Block, Request};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::Observer;
 
 /// Next fit over an address-ordered free list with a roving pointer.
@@ -26,18 +26,9 @@ pub struct NextFit {
     rover: Option<Block>,
 }
 
-impl Policy for NextFit {
+impl FreeIndex for NextFit {
     const LINKS: usize = 2;
-    const KIND: Option<PolicyKind> = Some(PolicyKind::NextFit);
     const EMPTY: Self = NextFit { list: AddrList::EMPTY, rover: None };
-
-    fn new(_kind: PolicyKind) -> Self {
-        Self::EMPTY
-    }
-    #[inline]
-    fn kind(&self) -> PolicyKind {
-        PolicyKind::NextFit
-    }
     #[inline]
     fn len(&self) -> usize {
         self.list.len
@@ -65,20 +56,6 @@ impl Policy for NextFit {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.remove(b) }
     }
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
-        let mut examined = 0;
-        let start = self.rover.or(self.list.head);
-        // SAFETY: the rover is listed or None; the list is well formed.
-        let mut fit = unsafe { self.list.search(start, None, req, obs, &mut examined) };
-        if fit.is_none() && start != self.list.head {
-            // SAFETY: as above; wrap around and stop where we began.
-            fit = unsafe { self.list.search(self.list.head, start, req, obs, &mut examined) };
-        }
-        if let Some(f) = fit {
-            self.rover = Some(f.block);
-        }
-        Search { fit, examined }
-    }
     #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, _new_size: usize) -> bool {
         if self.rover == Some(old) {
@@ -91,10 +68,6 @@ impl Policy for NextFit {
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.contains(b) }
-    }
-    /// Where the next search starts: the rover, or the head.
-    fn rover(&self) -> Option<Block> {
-        self.rover.or(self.list.head)
     }
     unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
         // SAFETY: forwarded to the caller.
@@ -110,5 +83,27 @@ impl Policy for NextFit {
             }
         }
         Ok(())
+    }
+}
+
+impl Policy for NextFit {
+    const KIND: Option<PolicyKind> = Some(PolicyKind::NextFit);
+    /// Where the next search starts: the rover, or the head.
+    fn rover(&self) -> Option<Block> {
+        self.rover.or(self.list.head)
+    }
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let mut examined = 0;
+        let start = self.rover.or(self.list.head);
+        // SAFETY: the rover is listed or None; the list is well formed.
+        let mut fit = unsafe { self.list.search(start, None, req, obs, &mut examined) };
+        if fit.is_none() && start != self.list.head {
+            // SAFETY: as above; wrap around and stop where we began.
+            fit = unsafe { self.list.search(self.list.head, start, req, obs, &mut examined) };
+        }
+        if let Some(f) = fit {
+            self.rover = Some(f.block);
+        }
+        Search { fit, examined }
     }
 }

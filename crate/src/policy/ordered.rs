@@ -46,9 +46,9 @@
 //! first fit over a size-ascending list *is* best fit, and over a
 //! size-descending list it is worst fit.
 
-use super::{Policy, PolicyKind, Search};
+use super::{FreeIndex, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Fit, Request};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::{Event, Observer, RejectReason};
 
 /// The order of a policy's free list(s): where a free block is inserted.
@@ -125,7 +125,7 @@ impl ListOrder {
     }
 }
 
-/// One free list of a policy, as [`Policy::for_each_free`] reports it.
+/// One free list of a policy, as [`FreeIndex::for_each_free`] reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FreeList {
     /// Position of the list among the policy's non-empty lists (0, 1, ...).
@@ -504,32 +504,9 @@ impl Ordered {
     }
 }
 
-impl Policy for Ordered {
+impl FreeIndex for Ordered {
     const LINKS: usize = 2;
-    const KIND: Option<PolicyKind> = None;
     const EMPTY: Self = Ordered::with(PolicyKind::FirstFit, ListOrder::Address);
-
-    fn new(kind: PolicyKind) -> Self {
-        Self::with(kind, ListOrder::default_for(kind))
-    }
-    fn with_order(kind: PolicyKind, order: ListOrder) -> Self {
-        Self::with(kind, order)
-    }
-    #[inline]
-    fn kind(&self) -> PolicyKind {
-        self.fit
-    }
-    #[inline]
-    fn list_order(&self) -> ListOrder {
-        self.list.order
-    }
-    #[inline]
-    fn rover(&self) -> Option<Block> {
-        match self.fit {
-            PolicyKind::NextFit => self.rover.or(self.list.head),
-            _ => None,
-        }
-    }
     #[inline]
     fn len(&self) -> usize {
         self.list.len
@@ -555,32 +532,6 @@ impl Policy for Ordered {
         }
         // SAFETY: forwarded to the caller.
         unsafe { self.list.remove(b) }
-    }
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
-        let mut examined = 0;
-        let head = self.list.head;
-        // SAFETY: the list is well formed and the rover listed or None
-        // (trait contract).
-        let fit = unsafe {
-            match self.fit {
-                PolicyKind::BestFit => self.extreme(true, req, obs, &mut examined),
-                PolicyKind::WorstFit => self.extreme(false, req, obs, &mut examined),
-                PolicyKind::NextFit => {
-                    let start = self.rover.or(head);
-                    let fit = self.first(start, None, req, obs, &mut examined);
-                    let fit = match fit {
-                        None if start != head => self.first(head, start, req, obs, &mut examined),
-                        f => f,
-                    };
-                    if let Some(f) = fit {
-                        self.rover = Some(f.block);
-                    }
-                    fit
-                }
-                _ => self.first(head, None, req, obs, &mut examined),
-            }
-        };
-        Search { fit, examined }
     }
     /// Under address order, `new` takes `old`'s place in O(1) (and next
     /// fit's rover follows it, as in [`NextFit`](super::NextFit)); under
@@ -620,6 +571,63 @@ impl Policy for Ordered {
             }
         }
         Ok(())
+    }
+}
+
+impl Policy for Ordered {
+    const KIND: Option<PolicyKind> = None;
+    fn new(kind: PolicyKind) -> Self {
+        Self::with(kind, ListOrder::default_for(kind))
+    }
+    fn with_order(kind: PolicyKind, order: ListOrder) -> Self {
+        Self::with(kind, order)
+    }
+    #[inline]
+    fn kind(&self) -> PolicyKind {
+        self.fit
+    }
+    #[inline]
+    fn list_order(&self) -> ListOrder {
+        self.list.order
+    }
+    /// An ordered list is walked to insert and to search: no quick lists
+    /// in front of it, whatever the fit.
+    #[inline(always)]
+    fn fast_index(&self) -> bool {
+        false
+    }
+    #[inline]
+    fn rover(&self) -> Option<Block> {
+        match self.fit {
+            PolicyKind::NextFit => self.rover.or(self.list.head),
+            _ => None,
+        }
+    }
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let mut examined = 0;
+        let head = self.list.head;
+        // SAFETY: the list is well formed and the rover listed or None
+        // (trait contract).
+        let fit = unsafe {
+            match self.fit {
+                PolicyKind::BestFit => self.extreme(true, req, obs, &mut examined),
+                PolicyKind::WorstFit => self.extreme(false, req, obs, &mut examined),
+                PolicyKind::NextFit => {
+                    let start = self.rover.or(head);
+                    let fit = self.first(start, None, req, obs, &mut examined);
+                    let fit = match fit {
+                        None if start != head => self.first(head, start, req, obs, &mut examined),
+                        f => f,
+                    };
+                    if let Some(f) = fit {
+                        self.rover = Some(f.block);
+                    }
+                    fit
+                }
+                _ => self.first(head, None, req, obs, &mut examined),
+            }
+        };
+        Search { fit, examined }
     }
 }
 

@@ -42,11 +42,11 @@
 //!
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
-use super::{FreeList, Policy, PolicyKind, Search};
+use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
 use core::ptr::NonNull;
 
 use crate::block::{fits, Block, Request, MAX_BLOCK};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::{Event, Observer};
 
 /// log2 of the number of second-level classes per first-level class.
@@ -348,22 +348,9 @@ impl Segregated {
     }
 }
 
-impl Policy for Segregated {
-    #[inline(always)]
-    fn fast_index(&self) -> bool {
-        true
-    }
+impl FreeIndex for Segregated {
     const LINKS: usize = 2;
-    const KIND: Option<PolicyKind> = Some(PolicyKind::Segregated);
     const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0, sink: [0; 3] };
-
-    fn new(_kind: PolicyKind) -> Self {
-        Self::EMPTY
-    }
-    #[inline]
-    fn kind(&self) -> PolicyKind {
-        PolicyKind::Segregated
-    }
     #[inline]
     fn len(&self) -> usize {
         self.len
@@ -371,7 +358,6 @@ impl Policy for Segregated {
     fn clear(&mut self) {
         *self = Self::EMPTY;
     }
-
     /// Pushes `b` on the front of its class's list. O(1).
     #[cfg_attr(all(not(target_family = "wasm"), not(feature = "small")), inline(always))]
     #[cfg_attr(all(target_family = "wasm", not(feature = "small")), inline)]
@@ -380,7 +366,6 @@ impl Policy for Segregated {
         // SAFETY: forwarded to the caller; a header is there.
         unsafe { self.insert_sized(b, b.size()) }
     }
-
     /// [`Segregated::insert`] with the class from `size`. O(1).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
@@ -391,7 +376,6 @@ impl Policy for Segregated {
         // SAFETY: forwarded to the caller.
         unsafe { self.push(b, fl, sl) }
     }
-
     /// Unlinks `b` from its class's list. O(1).
     #[cfg_attr(all(not(target_family = "wasm"), not(feature = "small")), inline(always))]
     #[cfg_attr(all(target_family = "wasm", not(feature = "small")), inline)]
@@ -403,102 +387,6 @@ impl Policy for Segregated {
             self.unlink(b, fl, sl);
         }
     }
-
-    /// O(1): round the request up to a class, find the first non-empty
-    /// list at or above it with bit scans, take its head.
-    #[inline]
-    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
-        let wc = req.worst_case();
-        let (fl, sl) = class_up(wc);
-        if let Some((fl, sl)) = self.first_class_from(fl, sl) {
-            entered_class(obs, fl, sl);
-            let head = self.head(fl, sl);
-            debug_assert!(head.is_some(), "sl_map bit set over an empty list ({fl}, {sl})");
-            if let Some(b) = head {
-                // SAFETY: listed blocks have valid headers.
-                let size = unsafe { b.size() };
-                if O::ENABLED {
-                    obs.event(Event::Visit { block: b.addr(), size });
-                }
-                let fit = fits(b, size, req);
-                debug_assert!(fit.is_ok(), "a block of class ({fl}, {sl}) must fit {req:?}");
-                if let Ok(fit) = fit {
-                    if O::ENABLED {
-                        obs.event(Event::Choose { block: b.addr(), size });
-                    }
-                    return Search { fit: Some(fit), examined: 1 };
-                }
-            }
-        }
-        if wc > MAX_BLOCK {
-            return Search { fit: None, examined: 0 };
-        }
-        let (fl, sl) = class(wc);
-        let mut examined = 0;
-        // SAFETY: the lists are well formed (trait contract).
-        let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
-        Search { fit, examined }
-    }
-
-    /// O(1): rounds `need` up to a class, finds the first non-empty list at
-    /// or above it with bit scans, and pops its head.
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
-        let (fl, sl) = class_up(need);
-        let (fl, sl) = self.first_class_from(fl, sl)?;
-        // SAFETY: `first_class_from` only returns classes whose sl_map bit
-        // is set, so the list is not empty; its blocks are free blocks with
-        // valid links (trait contract), and every block of a class at or
-        // above `class_up(need)` is at least `need` bytes.
-        unsafe {
-            // `unlink` for a head, whose prev is known to be absent (written
-            // out: this is the allocation hot path, and `unlink` costs ~1 %
-            // more instructions in the random-actions benchmark).
-            let b = self.head(fl, sl).unwrap_unchecked();
-            let n = b.next_free();
-            self.set_head(fl, sl, n);
-            let sink = self.sink();
-            n.unwrap_or(sink).set_prev_free(None);
-            self.clear_if_empty(fl, sl, n.is_none());
-            self.len -= 1;
-            // A class below LINEAR_END holds one size: no header read.
-            let size = if fl < 2 { class_floor_linear(fl, sl) } else { b.size() };
-            debug_assert_eq!(size, b.size(), "class ({fl}, {sl}) size");
-            debug_assert!(size >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
-            Some((b, size))
-        }
-    }
-
-    /// The own class's list first, for the first block of at least `size`
-    /// bytes (the first one in an exact class below 256 bytes, usually
-    /// one of the first few above), then the head of the first non-empty
-    /// class above it, which always fits. Unlike [`find`](Policy::find)
-    /// it does not round the request up to a class: one loop serves both
-    /// what the rounding would skip and the fallback scan.
-    unsafe fn take(&mut self, size: usize) -> Option<Block> {
-        let (mut fl, mut sl) = block_class(size);
-        loop {
-            let mut cur = self.head(fl, sl);
-            // SAFETY: listed blocks are free blocks with valid headers and
-            // links (trait contract).
-            unsafe {
-                while let Some(b) = cur {
-                    if b.size() >= size {
-                        // (`remove` finds the class again: one copy of
-                        // `unlink`.)
-                        self.remove(b);
-                        return Some(b);
-                    }
-                    cur = b.next_free();
-                }
-            }
-            // Every block of a class above `size`'s is bigger: the head of
-            // the next non-empty list is taken.
-            (fl, sl) = self.first_class_from(fl, sl + 1)?;
-        }
-    }
-
     /// Always takes the fast path, in O(1): when `new_size` stays in
     /// `old`'s class, `new` takes `old`'s place in the list and no bitmap
     /// changes; otherwise `old` is unlinked and `new` pushed on the list of
@@ -530,7 +418,6 @@ impl Policy for Segregated {
         }
         true
     }
-
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: `b` is readable (caller).
         let (fl, sl) = class(unsafe { b.size() });
@@ -619,6 +506,102 @@ impl Policy for Segregated {
             return Err(CheckError::new(0, "segregated list count does not match its length"));
         }
         Ok(())
+    }
+}
+
+impl Policy for Segregated {
+    const KIND: Option<PolicyKind> = Some(PolicyKind::Segregated);
+    /// O(1): round the request up to a class, find the first non-empty
+    /// list at or above it with bit scans, take its head.
+    #[inline]
+    unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
+        let wc = req.worst_case();
+        let (fl, sl) = class_up(wc);
+        if let Some((fl, sl)) = self.first_class_from(fl, sl) {
+            entered_class(obs, fl, sl);
+            let head = self.head(fl, sl);
+            debug_assert!(head.is_some(), "sl_map bit set over an empty list ({fl}, {sl})");
+            if let Some(b) = head {
+                // SAFETY: listed blocks have valid headers.
+                let size = unsafe { b.size() };
+                if O::ENABLED {
+                    obs.event(Event::Visit { block: b.addr(), size });
+                }
+                let fit = fits(b, size, req);
+                debug_assert!(fit.is_ok(), "a block of class ({fl}, {sl}) must fit {req:?}");
+                if let Ok(fit) = fit {
+                    if O::ENABLED {
+                        obs.event(Event::Choose { block: b.addr(), size });
+                    }
+                    return Search { fit: Some(fit), examined: 1 };
+                }
+            }
+        }
+        if wc > MAX_BLOCK {
+            return Search { fit: None, examined: 0 };
+        }
+        let (fl, sl) = class(wc);
+        let mut examined = 0;
+        // SAFETY: the lists are well formed (trait contract).
+        let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
+        Search { fit, examined }
+    }
+    /// O(1): rounds `need` up to a class, finds the first non-empty list at
+    /// or above it with bit scans, and pops its head.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
+        let (fl, sl) = class_up(need);
+        let (fl, sl) = self.first_class_from(fl, sl)?;
+        // SAFETY: `first_class_from` only returns classes whose sl_map bit
+        // is set, so the list is not empty; its blocks are free blocks with
+        // valid links (trait contract), and every block of a class at or
+        // above `class_up(need)` is at least `need` bytes.
+        unsafe {
+            // `unlink` for a head, whose prev is known to be absent (written
+            // out: this is the allocation hot path, and `unlink` costs ~1 %
+            // more instructions in the random-actions benchmark).
+            let b = self.head(fl, sl).unwrap_unchecked();
+            let n = b.next_free();
+            self.set_head(fl, sl, n);
+            let sink = self.sink();
+            n.unwrap_or(sink).set_prev_free(None);
+            self.clear_if_empty(fl, sl, n.is_none());
+            self.len -= 1;
+            // A class below LINEAR_END holds one size: no header read.
+            let size = if fl < 2 { class_floor_linear(fl, sl) } else { b.size() };
+            debug_assert_eq!(size, b.size(), "class ({fl}, {sl}) size");
+            debug_assert!(size >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
+            Some((b, size))
+        }
+    }
+    /// The own class's list first, for the first block of at least `size`
+    /// bytes (the first one in an exact class below 256 bytes, usually
+    /// one of the first few above), then the head of the first non-empty
+    /// class above it, which always fits. Unlike [`find`](Policy::find)
+    /// it does not round the request up to a class: one loop serves both
+    /// what the rounding would skip and the fallback scan.
+    unsafe fn take(&mut self, size: usize) -> Option<Block> {
+        let (mut fl, mut sl) = block_class(size);
+        loop {
+            let mut cur = self.head(fl, sl);
+            // SAFETY: listed blocks are free blocks with valid headers and
+            // links (trait contract).
+            unsafe {
+                while let Some(b) = cur {
+                    if b.size() >= size {
+                        // (`remove` finds the class again: one copy of
+                        // `unlink`.)
+                        self.remove(b);
+                        return Some(b);
+                    }
+                    cur = b.next_free();
+                }
+            }
+            // Every block of a class above `size`'s is bigger: the head of
+            // the next non-empty list is taken.
+            (fl, sl) = self.first_class_from(fl, sl + 1)?;
+        }
     }
 }
 

@@ -43,7 +43,7 @@
 //! blocks. `contains` is O(B + blocks of that size).
 
 use crate::block::{Block, FOOTER, HEADER, WORD};
-use crate::check::CheckError;
+use crate::errors::CheckError;
 use crate::events::{Event, NoObserver, Observer, RejectReason};
 
 /// Free blocks below this many bytes live in exact-size bins; blocks of at
@@ -372,7 +372,7 @@ impl SizeIndex {
     }
 
     /// Replaces indexed `old` by `new` of `new_size` bytes (see
-    /// [`super::Policy::try_replace`]): `old` is removed first, then `new`
+    /// [`super::FreeIndex::try_replace`]): `old` is removed first, then `new`
     /// inserted under `new_size`, so the two may overlap.
     ///
     /// # Time complexity

@@ -33,57 +33,16 @@
 //! fit.
 
 use super::best_fit::{ascending, first_fit_in_ring};
-use super::size_index::SizeIndex;
-use super::{FreeList, Policy, PolicyKind, Search};
-use crate::block::{Block, Request};
-use crate::check::CheckError;
+use super::{Policy, PolicyKind, Search};
+use crate::block::Request;
 use crate::events::Observer;
 
-/// Worst fit over a [`SizeIndex`]. See the module docs.
-#[derive(Debug)]
-pub struct WorstFit {
-    index: SizeIndex,
-}
+/// Worst fit over a [`SizeIndex`](super::size_index::SizeIndex). See the module docs.
+pub type WorstFit = super::BySize<true>;
 
 impl Policy for WorstFit {
-    #[inline(always)]
-    fn fast_index(&self) -> bool {
-        true
-    }
-    /// As best fit: two links, links 2..4 only in blocks of 256 bytes and up.
-    const LINKS: usize = 2;
     const KIND: Option<PolicyKind> = Some(PolicyKind::WorstFit);
-    const EMPTY: Self = WorstFit { index: SizeIndex::EMPTY };
 
-    fn new(_kind: PolicyKind) -> Self {
-        Self::EMPTY
-    }
-    #[inline]
-    fn kind(&self) -> PolicyKind {
-        PolicyKind::WorstFit
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        self.index.len()
-    }
-    fn clear(&mut self) {
-        self.index = SizeIndex::EMPTY;
-    }
-    #[inline]
-    unsafe fn insert(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.index.insert(b) }
-    }
-    #[inline]
-    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.index.insert_sized(b, size) }
-    }
-    #[inline]
-    unsafe fn remove(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.index.remove(b) }
-    }
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         let mut examined = 0;
         // SAFETY: the index holds the heap's free blocks (trait contract).
@@ -101,33 +60,6 @@ impl Policy for WorstFit {
             }
         };
         Search { fit, examined }
-    }
-    /// Always takes the fast path: removes `old` and inserts `new` keyed on
-    /// `new_size`, without reading `new`'s header (not yet written); nothing
-    /// moves when neither the block nor its size changes.
-    #[inline]
-    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
-        // SAFETY: `old` is indexed with its header unchanged; `new` is the
-        // free block the heap is about to write, with link room for its size.
-        unsafe {
-            if !(old == new && old.size() == new_size) {
-                self.index.replace(old, new, new_size);
-            }
-        }
-        true
-    }
-    unsafe fn contains(&self, b: Block) -> bool {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.index.contains(b) }
-    }
-    /// One list: the size index smallest first, equal sizes oldest first.
-    unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) }
-    }
-    unsafe fn check(&self) -> Result<(), CheckError> {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.index.check() }
     }
 }
 

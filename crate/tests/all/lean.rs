@@ -21,9 +21,10 @@
 
 use heaplab::block::{round_up, Request, HEADER};
 use heaplab::global::GlobalLeanHeap;
-use heaplab::lean::{LeanHeap, LeanStats, GRANULE, MAX_ALIGN, MAX_SIZE, QUICK_MAX};
+use heaplab::lean::{LeanHeap, GRANULE, MAX_ALIGN, MAX_SIZE, QUICK_MAX};
 use heaplab::pages::{FixedRegion, PAGE, WASM_PAGE};
 use heaplab::policy::{AnyPolicy, BestFit, FirstFit, NextFit, Policy, PolicyKind, Segregated, WorstFit};
+use heaplab::Stats;
 use proptest::prelude::*;
 use std::alloc::{alloc, alloc_zeroed, dealloc, GlobalAlloc, Layout};
 use std::collections::BTreeMap;
@@ -111,7 +112,7 @@ impl Drop for Mem {
 fn heap<P: Policy>(mem: &Mem, kind: PolicyKind, gap: usize) -> Lean<P> {
     let h = LeanHeap::with_policy(mem.source(gap), kind);
     assert_eq!(h.policy(), kind);
-    assert_eq!(h.stats(), LeanStats::default(), "a new heap takes no memory");
+    assert_eq!(h.stats(), Stats::default(), "a new heap takes no memory");
     h.check().unwrap();
     h
 }
@@ -199,10 +200,10 @@ impl<'a, P: Policy> Model<'a, P> {
         }
         let s = self.heap.stats();
         let live = self.live().count();
-        assert_eq!(s.used_blocks, live, "used blocks after step {}: {s:?}", self.steps);
+        assert_eq!(s.live_blocks, live, "used blocks after step {}: {s:?}", self.steps);
         // SAFETY: live payloads of this heap.
         let used: usize = self.live().map(|l| unsafe { self.heap.usable_size(l.ptr) } + HEADER).sum();
-        assert_eq!(s.used_bytes, used, "used bytes = the live blocks' usable sizes + headers: {s:?}");
+        assert_eq!(s.allocated_bytes, used, "used bytes = the live blocks' usable sizes + headers: {s:?}");
         assert_stats_consistent(&s);
         // The bytes around every block boundary are intact.
         for l in self.live() {
@@ -274,16 +275,16 @@ impl<'a, P: Policy> Model<'a, P> {
 
 /// Figures that must agree with each other in any state.
 #[track_caller]
-fn assert_stats_consistent(s: &LeanStats) {
-    let held = s.used_bytes + s.quick_bytes + s.free_bytes;
-    assert!(held <= s.segment_bytes, "{s:?}");
-    assert!(s.segment_bytes - held <= s.segments * SEGMENT_OVERHEAD_MAX, "bytes lost outside blocks: {s:?}");
+fn assert_stats_consistent(s: &Stats) {
+    let held = s.allocated_bytes + s.quick_bytes + s.free_bytes;
+    assert!(held <= s.heap_bytes, "{s:?}");
+    assert!(s.heap_bytes - held <= s.segments * SEGMENT_OVERHEAD_MAX, "bytes lost outside blocks: {s:?}");
     assert_eq!(s.quick_bytes % GRANULE, 0, "{s:?}");
     assert!(s.quick_bytes <= s.quick_blocks * QUICK_MAX, "quick blocks are small: {s:?}");
     assert!(s.largest_free <= s.free_bytes, "{s:?}");
     assert_eq!(s.free_blocks == 0, s.free_bytes == 0, "{s:?}");
-    assert_eq!(s.segments == 0, s.segment_bytes == 0, "{s:?}");
-    assert_eq!(s.used_bytes % GRANULE, 0, "{s:?}");
+    assert_eq!(s.segments == 0, s.heap_bytes == 0, "{s:?}");
+    assert_eq!(s.allocated_bytes % GRANULE, 0, "{s:?}");
     assert_eq!(s.free_bytes % GRANULE, 0, "{s:?}");
 }
 
@@ -299,7 +300,7 @@ fn assert_all_free<P: Policy>(h: &mut Lean<P>) {
     h.check().unwrap();
     let s = h.stats();
     assert_eq!(s.quick_blocks, 0, "flush empties the quick lists: {s:?}");
-    assert_eq!((s.used_blocks, s.used_bytes), (0, 0), "{s:?}");
+    assert_eq!((s.live_blocks, s.allocated_bytes), (0, 0), "{s:?}");
     assert_eq!(s.free_blocks, s.segments, "each segment must have merged into one free block: {s:?}");
     assert_stats_consistent(&s);
     if s.largest_free > 0 {
@@ -307,10 +308,10 @@ fn assert_all_free<P: Policy>(h: &mut Lean<P>) {
         let size = (s.largest_free - HEADER).min(MAX_SIZE);
         let p = h.alloc(size, 1).unwrap_or_else(|| panic!("the largest free block ({} bytes) did not serve {size} bytes ({:?})", s.largest_free, h.policy()));
         let t = h.stats();
-        assert_eq!((t.segments, t.segment_bytes), (s.segments, s.segment_bytes), "the heap grew to serve {size} bytes it had");
-        assert_eq!(t.used_blocks, 1);
+        assert_eq!((t.segments, t.heap_bytes), (s.segments, s.heap_bytes), "the heap grew to serve {size} bytes it had");
+        assert_eq!(t.live_blocks, 1);
         if size < MAX_SIZE {
-            assert_eq!(t.used_bytes, s.largest_free, "a request of a free block's whole size takes all of it");
+            assert_eq!(t.allocated_bytes, s.largest_free, "a request of a free block's whole size takes all of it");
         }
         h.check().unwrap();
         // SAFETY: just allocated.
@@ -554,7 +555,7 @@ fn out_of_memory<P: Policy>(kind: PolicyKind) {
     let mem = Mem::new(LEN, 0xEE);
     let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 1024);
     assert_refused(&mut m.heap, &impossible());
-    assert_eq!(m.heap.stats(), LeanStats::default(), "refused requests took memory");
+    assert_eq!(m.heap.stats(), Stats::default(), "refused requests took memory");
 
     // Fill the region until an allocation fails.
     let sizes = [24, 700, 3000, 130, 9000, 56, 1500];
@@ -580,7 +581,7 @@ fn out_of_memory<P: Policy>(kind: PolicyKind) {
     m.heap.check().unwrap();
     let s = m.heap.stats();
     assert_eq!(s.segments, 1, "{s:?}");
-    assert!(s.segment_bytes <= LEN && s.segment_bytes > LEN - WASM_PAGE, "{s:?}");
+    assert!(s.heap_bytes <= LEN && s.heap_bytes > LEN - WASM_PAGE, "{s:?}");
 
     // Out of memory now: failing again changes nothing.
     for size in [failed, 4 * failed, LEN, MAX_SIZE] {
@@ -723,7 +724,7 @@ fn realloc_in_place<P: Policy>(kind: PolicyKind) {
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr, "growing into a free successor stays in place");
     m.realloc(0, ua + ub + HEADER);
     assert_eq!(m.slots[0].unwrap().ptr, a.ptr, "growing over the whole free successor stays in place");
-    assert_eq!(m.heap.stats().used_blocks, 2);
+    assert_eq!(m.heap.stats().live_blocks, 2);
     // Shrinks in place to more than half; the tail becomes free.
     let free_before = m.heap.stats().free_bytes;
     let kept = (ua + ub) * 2 / 3;
@@ -776,10 +777,10 @@ fn realloc_shrinking_to_half<P: Policy>(kind: PolicyKind) {
     m.alloc(0, 20_000, 8);
     m.alloc(1, 64, 8);
     m.alloc(2, m.heap.stats().largest_free - HEADER, 8);
-    let (at, before) = (m.slots[0].unwrap().ptr, m.heap.stats().segment_bytes);
+    let (at, before) = (m.slots[0].unwrap().ptr, m.heap.stats().heap_bytes);
     m.realloc(0, 100);
     assert_eq!(m.slots[0].unwrap().ptr, at, "{kind:?}: nothing free, so in place");
-    assert_eq!(m.heap.stats().segment_bytes, before, "{kind:?}: a shrink grew the heap");
+    assert_eq!(m.heap.stats().heap_bytes, before, "{kind:?}: a shrink grew the heap");
     // Nothing free to take: fill the heap, then shrink in place.
     let mem = Mem::new(PAGE * 16, 0x45);
     let mut m = Model::new(heap::<P>(&mem, kind, 0), &mem, 4);
@@ -824,7 +825,7 @@ fn realloc_between_free_neighbours<P: Policy>(kind: PolicyKind) {
             let before = m.heap.stats();
             m.realloc(2, 500 + grow);
             let after = m.heap.stats();
-            assert_eq!(after.used_blocks, before.used_blocks);
+            assert_eq!(after.live_blocks, before.live_blocks);
             // Shrink again and grow back: the neighbours have changed.
             m.realloc(2, 200);
             m.realloc(2, 500 + 2 * grow);
@@ -867,7 +868,7 @@ fn huge_blocks<P: Policy>(kind: PolicyKind) {
         live.push((p, size, seed));
         h.check().unwrap_or_else(|e| panic!("after alloc({size:#x}, {align:#x}) ({kind:?}): {e}"));
         let s = h.stats();
-        assert_eq!(s.used_blocks, live.len());
+        assert_eq!(s.live_blocks, live.len());
         assert_stats_consistent(&s);
     }
     assert_refused(&mut h, &impossible());
@@ -908,7 +909,7 @@ fn global_alloc<P: Policy + Send>(kind: PolicyKind) {
     const LEN: usize = 1 << 20;
     let mem = Mem::new(LEN, 0xFF);
     let g: GlobalLeanHeap<FixedRegion, P> = GlobalLeanHeap::new(heap::<P>(&mem, kind, 0));
-    let used = || g.with(|h| h.stats().used_blocks);
+    let used = || g.with(|h| h.stats().live_blocks);
     // SAFETY: every pointer given back came from `g` with the layout used.
     unsafe {
         let l1 = Layout::from_size_align(100, 8).unwrap();
@@ -1133,10 +1134,10 @@ fn slow_copy_distance_never_costs_memory<P: Policy>(kind: PolicyKind) {
         m.alloc(4, m.heap.stats().largest_free - HEADER, 8);
         let x = m.slots[freed].unwrap().ptr;
         m.free(freed);
-        let before = m.heap.stats().segment_bytes;
+        let before = m.heap.stats().heap_bytes;
         m.realloc(grown, new_size);
         assert_eq!(m.slots[grown].unwrap().ptr, x, "{kind:?}: the only room, slow or not");
-        assert_eq!(m.heap.stats().segment_bytes, before, "{kind:?}: grew the heap to avoid a slow copy");
+        assert_eq!(m.heap.stats().heap_bytes, before, "{kind:?}: grew the heap to avoid a slow copy");
         m.free_all();
     }
 }
@@ -1161,7 +1162,7 @@ fn free_sized_takes_any_smaller_size() {
         h.check().unwrap();
     }
     h.flush();
-    assert_eq!(h.stats().used_blocks, 0);
+    assert_eq!(h.stats().live_blocks, 0);
     assert_eq!(h.stats().free_blocks, 1, "everything merged back into one block");
 }
 

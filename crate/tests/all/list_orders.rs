@@ -15,8 +15,12 @@ use PolicyKind::{BestFit, FirstFit, NextFit, Segregated, WorstFit};
 
 /// Granule 8: `malloc(n)` takes a block of `round_up(n + 8, 8)` bytes, at
 /// least 32 (header, two links, footer).
+/// The free list's own order, with no quick lists in front of it (a block
+/// waiting on one is not on the free list).
+const NO_QUICK: Config = Config { quick_lists: false, ..Config::DEFAULT };
+
 fn config(policy: PolicyKind, list_order: Option<ListOrder>) -> Config {
-    Config { policy, list_order, align: 8, ..Config::DEFAULT }
+    Config { policy, list_order, align: 8, ..NO_QUICK }
 }
 
 /// The free lists as offsets from `base`, list by list.
@@ -243,11 +247,11 @@ fn every_policy_and_order_runs_a_program() {
     for (kind, order) in kinds_and_orders() {
         for coalesce in [Coalesce::Immediate, Coalesce::Deferred] {
             for align in [8, 16] {
-                let config = Config { policy: kind, list_order: Some(order), coalesce, align, ..Config::DEFAULT };
+                let config = Config { policy: kind, list_order: Some(order), coalesce, align, ..NO_QUICK };
                 suites::run::<AnyPolicy>(&ops, config);
             }
         }
-        let mut t = TestHeap::<AnyPolicy>::new(1 << 20, Config { policy: kind, list_order: Some(order), ..Config::DEFAULT });
+        let mut t = TestHeap::<AnyPolicy>::new(1 << 20, Config { policy: kind, list_order: Some(order), ..NO_QUICK });
         let h = &mut t.heap;
         let ps: Vec<_> = (1..40).map(|i| h.alloc(i * 24, 8).unwrap()).collect();
         for p in ps.iter().step_by(3) {
@@ -326,7 +330,7 @@ proptest! {
         let all: Vec<_> = kinds_and_orders().collect();
         let (kind, order) = all[pick % all.len()];
         let coalesce = if deferred { Coalesce::Deferred } else { Coalesce::Immediate };
-        suites::run::<AnyPolicy>(&ops, Config { policy: kind, list_order: Some(order), coalesce, ..Config::DEFAULT });
+        suites::run::<AnyPolicy>(&ops, Config { policy: kind, list_order: Some(order), coalesce, ..NO_QUICK });
     }
 
     /// The list policy in address order is first fit and next fit exactly:
@@ -334,7 +338,7 @@ proptest! {
     #[test]
     fn address_ordered_list_is_first_and_next_fit(ops in ops(), next in any::<bool>()) {
         let kind = if next { NextFit } else { FirstFit };
-        let c = Config { policy: kind, list_order: Some(Address), ..Config::DEFAULT };
+        let c = Config { policy: kind, list_order: Some(Address), ..NO_QUICK };
         if next {
             same_behaviour::<Ordered, heaplab::policy::NextFit>(&ops, c, c);
         } else {
@@ -348,9 +352,9 @@ proptest! {
     /// block that is big enough fits.
     #[test]
     fn size_ordered_lists_are_the_size_index(ops in ops(), g_ops in granule_ops()) {
-        let best = Config { policy: BestFit, list_order: Some(SizeAsc), ..Config::DEFAULT };
+        let best = Config { policy: BestFit, list_order: Some(SizeAsc), ..NO_QUICK };
         same_behaviour::<Ordered, heaplab::policy::BestFit>(&ops, best, best);
-        let worst = Config { policy: WorstFit, list_order: Some(SizeDesc), align: 8, ..Config::DEFAULT };
+        let worst = Config { policy: WorstFit, list_order: Some(SizeDesc), align: 8, ..NO_QUICK };
         let index = Config { list_order: None, ..worst };
         same_behaviour::<Ordered, heaplab::policy::WorstFit>(&g_ops, worst, index);
     }

@@ -5,6 +5,7 @@
 
 mod common;
 mod errors;
+mod faces;
 mod fuzz_regressions;
 mod hostile;
 mod lean;

@@ -1,9 +1,10 @@
-//! The property suite, generic over the policy: add one `policy_suite!` line
-//! per policy.
+//! Random programs (the operations the property suites draw) and `run`,
+//! which replays one on the checked face with its model (`model.rs`). The
+//! property suite over both faces of the engine is `faces.rs`.
 
 use crate::common::{assert_all_free, TestHeap};
 use crate::model::Driver;
-use heaplab::heap::{Coalesce, Config};
+use heaplab::heap::Config;
 use heaplab::policy::Policy;
 use proptest::prelude::*;
 
@@ -49,69 +50,4 @@ pub fn run<P: Policy>(ops: &[Op], config: Config) {
     }
     d.free_all();
     assert_all_free(&mut t.heap);
-}
-
-pub fn configs() -> impl Strategy<Value = Config> {
-    (any::<bool>(), any::<bool>(), prop_oneof![Just(0usize), Just(64), Just(256)], prop_oneof![Just(64 * 1024), Just(8192)])
-        .prop_map(|(deferred, g16, split_min, large_min)| Config {
-            coalesce: if deferred { Coalesce::Deferred } else { Coalesce::Immediate },
-            align: if g16 { 16 } else { 8 },
-            split_min,
-            large_min,
-            ..Config::DEFAULT
-        })
-}
-
-macro_rules! policy_suite {
-    ($name:ident, $policy:ty) => {
-        mod $name {
-            use super::*;
-
-            proptest! {
-                #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-                #[test]
-                fn immediate(ops in ops()) {
-                    run::<$policy>(&ops, Config::DEFAULT);
-                }
-
-                #[test]
-                fn deferred(ops in ops()) {
-                    run::<$policy>(&ops, Config { coalesce: Coalesce::Deferred, ..Config::DEFAULT });
-                }
-
-                #[test]
-                fn any_config(ops in ops(), config in configs()) {
-                    run::<$policy>(&ops, config);
-                }
-            }
-        }
-    };
-}
-
-policy_suite!(first_fit, heaplab::policy::FirstFit);
-policy_suite!(next_fit, heaplab::policy::NextFit);
-policy_suite!(best_fit, heaplab::policy::BestFit);
-policy_suite!(worst_fit, heaplab::policy::WorstFit);
-policy_suite!(segregated, heaplab::policy::Segregated);
-policy_suite!(any_policy, heaplab::policy::AnyPolicy);
-
-/// The runtime choice: every `PolicyKind` through `AnyPolicy`.
-#[test]
-fn every_kind_through_any_policy() {
-    use heaplab::policy::{AnyPolicy, PolicyKind};
-    let ops: Vec<Op> = (0..200)
-        .map(|i| match i % 5 {
-            0 | 1 => Op::Alloc { slot: i % SLOTS, size: 1 + (i * 37) % 900, align_log: (i % 5) as u32 },
-            2 => Op::Realloc { slot: (i * 7) % SLOTS, size: 1 + (i * 53) % 3000 },
-            _ => Op::Free { slot: (i * 3) % SLOTS },
-        })
-        .collect();
-    for &kind in PolicyKind::ALL {
-        for coalesce in [Coalesce::Immediate, Coalesce::Deferred] {
-            let config = Config { policy: kind, coalesce, ..Config::DEFAULT };
-            run::<AnyPolicy>(&ops, config);
-            let t = TestHeap::<AnyPolicy>::new(1 << 20, config);
-            assert_eq!(t.heap.policy_kind(), kind);
-        }
-    }
 }

@@ -33,6 +33,9 @@ use heaplab::policy::{AnyPolicy, ListOrder, PolicyKind};
 const BLOCK_COLUMNS: usize = 6;
 const FLAG_USED: u32 = 1;
 const FLAG_LARGE: u32 = 2;
+/// A freed block waiting on a quick list: free to the program, still used
+/// to the allocator (set with FLAG_USED; not merged, not in the free list).
+const FLAG_QUICK: u32 = 4;
 /// Events kept for `lastEvents()`; a search over more blocks drops the rest (and counts them).
 const EVENTS: usize = 4096;
 
@@ -46,6 +49,7 @@ struct Options {
     coalesce: Option<String>,
     split_min: Option<f64>,
     list_order: Option<String>,
+    quick_lists: Option<bool>,
 }
 
 fn coded_error(code: &str, message: &str) -> JsValue {
@@ -131,6 +135,10 @@ impl Options {
                 )
             })?;
         }
+        // Off unless asked for: a heap made with the options of before
+        // behaves as before (lessons and traces that expect a freed block
+        // in the free list at once).
+        config.quick_lists = self.quick_lists.unwrap_or(false);
         Ok(config)
     }
 }
@@ -143,6 +151,7 @@ const OPTION_NAMES: &[&str] = &[
     "coalesce",
     "splitMin",
     "listOrder",
+    "quickLists",
 ];
 
 /// Rejects an options object with a key that is not an option (a typo would
@@ -226,6 +235,7 @@ struct JsOptions {
     coalesce: &'static str,
     split_min: usize,
     list_order: &'static str,
+    quick_lists: bool,
 }
 
 /// The free lists in their order (`heap.freeLists()`).
@@ -266,6 +276,34 @@ pub fn policy_names() -> Vec<String> {
         .iter()
         .map(|k| k.name().to_string())
         .collect()
+}
+
+/// Reads a malloc-lab trace (`.rep` text, as bytes) with the crate's
+/// strict reader (`heaplab-trace`, which the allocator does not use):
+/// `{ ids, ops }` where `ops` holds triples `(code, id, size)` in the codes of
+/// `run` (0 malloc, 1 free with size 0, 2 realloc). Throws `invalid-trace`
+/// with `line`, the 1-based line of the first bad one.
+#[wasm_bindgen(js_name = parseTrace)]
+pub fn parse_trace(text: &[u8]) -> Result<JsValue, JsValue> {
+    use heaplab_trace::{Op, Trace};
+    let trace = Trace::parse(text).map_err(|e| {
+        let error = coded_error("invalid-trace", &e.to_string());
+        let _ = Reflect::set(&error, &JsValue::from_str("line"), &JsValue::from_f64(e.line as f64));
+        error
+    })?;
+    let mut ops = Vec::with_capacity(trace.header.ops * 3);
+    for (_, op) in trace.ops() {
+        let (code, id, size) = match op {
+            Op::Alloc { id, size } => (RUN_MALLOC, id, size),
+            Op::Free { id } => (RUN_FREE, id, 0),
+            Op::Realloc { id, size } => (RUN_REALLOC, id, size),
+        };
+        ops.extend([code, id as u32, size as u32]);
+    }
+    let out = js_sys::Object::new();
+    Reflect::set(&out, &JsValue::from_str("ids"), &JsValue::from_f64(trace.header.ids as f64))?;
+    Reflect::set(&out, &JsValue::from_str("ops"), &Uint32Array::from(ops.as_slice()))?;
+    Ok(out.into())
 }
 
 #[derive(Serialize)]
@@ -368,6 +406,13 @@ impl RawHeap {
         self.heap.check().map_err(check_error)
     }
 
+    /// Merges the blocks waiting on the quick lists back into the free
+    /// list (one `flush` event, after the merges'); whether there were any.
+    pub fn flush(&mut self) -> bool {
+        self.heap.observer_mut().clear();
+        self.heap.flush()
+    }
+
     /// Frees every block, keeping the memory already obtained.
     pub fn reset(&mut self) {
         self.heap.observer_mut().clear();
@@ -466,6 +511,7 @@ impl RawHeap {
             },
             split_min: c.split_min,
             list_order: self.heap.list_order().name(),
+            quick_lists: c.quick_lists,
         })
     }
 
@@ -524,7 +570,12 @@ impl RawHeap {
         let rows = &mut self.block_table;
         rows.clear();
         rows.extend(self.heap.blocks().map(|b| {
-            let flags = if b.used { FLAG_USED } else { 0 } | if b.large { FLAG_LARGE } else { 0 };
+            // A quick block is still used to the allocator (USED | QUICK),
+            // its payload bytes in the requested column, no id.
+            let flags = if b.used || b.quick { FLAG_USED } else { 0 }
+                | if b.large { FLAG_LARGE } else { 0 }
+                | if b.quick { FLAG_QUICK } else { 0 };
+            let requested = if b.quick { b.size - 8 } else { b.requested };
             let id = if b.used {
                 ids.get(&b.payload).copied().unwrap_or(0)
             } else {
@@ -534,7 +585,7 @@ impl RawHeap {
                 b.addr as u32,
                 b.size as u32,
                 b.payload as u32,
-                b.requested as u32,
+                requested as u32,
                 flags,
                 id,
             ]

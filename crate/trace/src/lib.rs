@@ -28,7 +28,7 @@
 //! buffer of one byte per id, so nothing is allocated.
 //!
 //! ```
-//! use heaplab::trace::{Op, Reason, Trace};
+//! use heaplab_trace::{Op, Reason, Trace};
 //!
 //! let t = Trace::parse(b"2\n3\na 0 24\nr 0 48\nf 0\n").unwrap();
 //! assert_eq!(t.header.ids, 2);
@@ -39,6 +39,9 @@
 //! assert_eq!((e.line, e.reason), (3, Reason::FreeBeforeAlloc { id: 1 }));
 //! assert_eq!(e.to_string(), "line 3: id 1 freed before it was allocated");
 //! ```
+
+#![no_std]
+#![warn(missing_docs)]
 
 use core::fmt;
 

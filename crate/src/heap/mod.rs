@@ -1,0 +1,735 @@
+//! The checked heap: the [`Engine`] with the hooks of the playground's face
+//! ([`Checked`]): arenas of pages from a page map, large objects, a live
+//! bitmap that validates every `free`, counters and events.
+//!
+//! ```text
+//! segment: [meta][ArenaHead Arena Arena][Free][LargeHead Large][Free ...]
+//! arena:   [pad G-8][block][block][free block][block] ... [epilogue 8]
+//! ```
+//!
+//! * An **arena** is a run of pages carved into blocks: a region of the
+//!   engine. Its first block starts at `page + G − 8` (so payloads are
+//!   G-aligned) with the prev-used bit set, and it ends with an 8-byte
+//!   epilogue. A new arena takes at least `Config::arena_pages` pages; when
+//!   the pages right after an arena are free (typically fresh memory from
+//!   the source), the arena grows into them instead. When an arena becomes
+//!   entirely free its pages go back to the page layer, except for the last
+//!   remaining arena (kept as a cache).
+//! * A **large object** serves a request whose block would exceed
+//!   `Config::large_min` from a run of pages of its own: its header (with the
+//!   large bit) sits right before the payload, so `free` is uniform.
+//! * The **live bitmap** (in the page layer) marks every live payload, so
+//!   `free`, `realloc` and `usable_size` validate an address in O(1) before
+//!   trusting any header ([`AllocError`] says how bad addresses are told
+//!   apart).
+//! * Everything that happens to blocks (carving, merging, the quick lists,
+//!   realloc in place, by sliding or by moving) is the engine's, the same
+//!   code the `#[global_allocator]` face runs.
+
+mod arenas;
+mod blocks;
+mod check;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use arenas::Checked;
+pub use blocks::{BlockInfo, Blocks};
+pub use crate::engine::{MAX_ALIGN, MAX_SIZE};
+pub use crate::errors::AllocError;
+
+use core::ptr::{self, NonNull};
+
+use crate::block::{Block, HEADER};
+use crate::engine::Engine;
+use crate::events::{Event, NoObserver, Observer};
+use crate::pages::{PageOwner, PageSource, Pages, PAGE};
+use crate::policy::{AnyPolicy, FreeList, ListOrder, Policy, PolicyKind};
+use crate::stats::{Counters, Stats};
+
+/// When free blocks merge with their free neighbours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Coalesce {
+    /// `free` merges with both neighbours at once (O(1) with boundary tags).
+    /// Invariant: no two adjacent free blocks.
+    Immediate = 0,
+    /// `free` only marks the block free and indexes it; adjacent free blocks
+    /// may exist until a sweep merges them (run when a search fails, before
+    /// growing memory, or by [`Heap::sweep`]).
+    Deferred = 1,
+}
+
+/// Heap configuration. Start from [`Config::DEFAULT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Fit policy, used when the heap's policy type is [`AnyPolicy`]
+    /// (otherwise replaced by the type's own kind).
+    pub policy: PolicyKind,
+    /// Granule: minimum payload alignment and block size unit, 8 or 16.
+    pub align: usize,
+    /// Split a block only if the remainder is at least this many bytes
+    /// (raised to the minimum block; 0 means "the minimum block").
+    pub split_min: usize,
+    /// Immediate or deferred coalescing.
+    pub coalesce: Coalesce,
+    /// Requests whose block (with alignment slack) would exceed this many
+    /// bytes become large objects (default 64 KiB; clamped to
+    /// `[4 KiB, 64 MiB]`).
+    pub large_min: usize,
+    /// Memory limit: the heap never grows past this many bytes of segments.
+    pub max_bytes: usize,
+    /// Pages a new arena takes at least (default 4 = 16 KiB).
+    pub arena_pages: usize,
+    /// Quick lists: a freed block of up to 256 bytes waits on a list per
+    /// size for the next request of that size, merged only when the heap
+    /// needs memory; and a block shrinking to half its size or less moves
+    /// to a free block at hand (for policies with a fast index: best, worst
+    /// and segregated fit; first and next fit never use them). Off, the
+    /// heap is the plain policy.
+    pub quick_lists: bool,
+    /// Order of the free list, used when the heap's policy type is
+    /// [`AnyPolicy`]: `None` (the default) for the policy's own
+    /// ([`ListOrder::default_for`]). An order the policy cannot keep (see
+    /// [`ListOrder::suits`]), and any order under a single-policy type, is
+    /// replaced by the policy's own.
+    pub list_order: Option<ListOrder>,
+}
+
+impl Config {
+    /// First fit, granule 8 on wasm32 and 16 elsewhere, immediate coalescing,
+    /// large objects above 64 KiB, no memory limit, 16 KiB arenas, quick
+    /// lists on.
+    pub const DEFAULT: Config = Config {
+        policy: PolicyKind::FirstFit,
+        align: if cfg!(target_arch = "wasm32") { 8 } else { 16 },
+        split_min: 0,
+        coalesce: Coalesce::Immediate,
+        large_min: 64 * 1024,
+        max_bytes: usize::MAX,
+        arena_pages: 4,
+        quick_lists: true,
+        list_order: None,
+    };
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+const fn min(a: usize, b: usize) -> usize {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The header bits recording a request of `size` bytes aligned to `align`
+/// in a used arena block (see [`crate::block`]).
+#[inline(always)]
+fn request_bits(size: usize, align: usize) -> u64 {
+    ((size as u64) << 32) | ((align.trailing_zeros() as u64) << crate::block::ALIGN_SHIFT)
+}
+
+/// A heap over page source `S`, with free-block index `P` and observer `O`:
+/// the engine with the checked face's hooks.
+pub struct Heap<S: PageSource, P: Policy = AnyPolicy, O: Observer = NoObserver> {
+    engine: Engine<P, Checked<S, O>>,
+    /// Whether the policy was built for `config.policy`.
+    started: bool,
+    /// `(last_examined, total_examined)` when the current operation began,
+    /// restored if it fails.
+    examined_before: (usize, u64),
+}
+
+impl<S: PageSource, P: Policy> Heap<S, P, NoObserver> {
+    /// A heap that has no memory yet (it grows on first use).
+    ///
+    /// # Panics
+    /// If `config.align` is not 8 or 16 (at compile time in a `static`).
+    pub const fn new(source: S, config: Config) -> Self {
+        Self::with_observer(source, config, NoObserver)
+    }
+}
+
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// A heap reporting its events to `observer`.
+    ///
+    /// # Panics
+    /// If `config.align` is not 8 or 16.
+    pub const fn with_observer(source: S, mut config: Config, observer: O) -> Self {
+        assert!(config.align == 8 || config.align == 16, "Config::align must be 8 or 16");
+        if let Some(k) = P::KIND {
+            config.policy = k;
+            config.list_order = None;
+        }
+        config.list_order = Some(ListOrder::for_kind(config.list_order, config.policy));
+        let g = config.align;
+        let min_block = crate::block::round_up(P::MIN_BLOCK, g);
+        let split_min = max(crate::block::round_up(config.split_min, g), min_block);
+        let large_min = min(max(config.large_min, PAGE), 1 << 26);
+        let hooks = Checked {
+            source,
+            config,
+            pages: Pages::EMPTY,
+            observer,
+            granule: g,
+            split_min,
+            large_min,
+            c: Counters {
+                live_requested: 0,
+                peak_live_requested: 0,
+                large_blocks: 0,
+                arena_pages: 0,
+                large_pages: 0,
+                arenas: 0,
+                high_water_mark: 0,
+                last_examined: 0,
+                total_examined: 0,
+                operations: 0,
+            },
+            request_bits: 0,
+        };
+        Heap { engine: Engine::new(P::EMPTY, hooks), started: false, examined_before: (0, 0) }
+    }
+
+    #[inline(always)]
+    fn h(&self) -> &Checked<S, O> {
+        &self.engine.hooks
+    }
+
+    #[inline(always)]
+    fn h_mut(&mut self) -> &mut Checked<S, O> {
+        &mut self.engine.hooks
+    }
+
+    /// The configuration (normalized: `policy` is the policy in use).
+    pub fn config(&self) -> &Config {
+        &self.h().config
+    }
+
+    /// The policy in use.
+    pub fn policy_kind(&self) -> PolicyKind {
+        self.h().config.policy
+    }
+
+    /// The observer.
+    pub fn observer(&self) -> &O {
+        &self.h().observer
+    }
+
+    /// The observer, mutably (e.g. to clear a recorder).
+    pub fn observer_mut(&mut self) -> &mut O {
+        &mut self.h_mut().observer
+    }
+
+    /// The page source.
+    pub fn source(&self) -> &S {
+        &self.h().source
+    }
+
+    /// The minimum block size (header + the policy's links + footer, rounded
+    /// to the granule).
+    pub fn min_block(&self) -> usize {
+        self.engine.min_block()
+    }
+
+    #[inline]
+    fn emit(&mut self, e: Event) {
+        self.h_mut().emit(e);
+    }
+
+    #[inline]
+    fn begin(&mut self) {
+        // A single-policy type (`P::KIND` is some) is complete as `P::EMPTY`;
+        // only the run-time choice must be built from the config once.
+        if P::KIND.is_none() && !self.started {
+            self.engine.policy = P::with_order(self.h().config.policy, self.list_order());
+            self.started = true;
+        }
+        let c = &mut self.engine.hooks.c;
+        self.examined_before = (c.last_examined, c.total_examined);
+        c.last_examined = 0;
+    }
+
+    /// Ends a public operation: a success counts; a failure leaves every
+    /// figure as it was (the heap itself is unchanged by contract).
+    #[inline]
+    fn finish<T>(&mut self, r: Result<T, AllocError>) -> Result<T, AllocError> {
+        match &r {
+            Ok(_) => self.h_mut().c.operations += 1,
+            Err(e) => {
+                let before = self.examined_before;
+                let c = &mut self.h_mut().c;
+                (c.last_examined, c.total_examined) = before;
+                self.emit(Event::Error { code: e.code() });
+            }
+        }
+        r
+    }
+
+    /// Checks a request's arguments.
+    #[inline]
+    fn check_request(size: usize, align: usize) -> Result<(), AllocError> {
+        if !align.is_power_of_two() || align > MAX_ALIGN {
+            return Err(AllocError::InvalidAlign);
+        }
+        if size == 0 || size > MAX_SIZE {
+            return Err(AllocError::InvalidSize);
+        }
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------- alloc
+
+    /// Allocates `size` bytes aligned to `align` (raised to the granule).
+    ///
+    /// # Errors
+    /// `InvalidSize` if `size` is 0 or above [`MAX_SIZE`] (the `GlobalAlloc`
+    /// adapter turns size 0 into 1); `InvalidAlign` if `align` is not a power
+    /// of two or above [`MAX_ALIGN`]; `OutOfMemory` if memory cannot grow.
+    ///
+    /// # Time complexity
+    /// A quick list's head, or the policy's search (O(n) for first and next
+    /// fit), plus a flush or a sweep and O(pages) when memory must grow.
+    pub fn alloc(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.begin();
+        self.emit(Event::Alloc { size, align });
+        let r = Self::check_request(size, align).and_then(|()| self.alloc_req(size, align));
+        self.finish(r)
+    }
+
+    /// Allocates `count × size` zeroed bytes (alignment = the granule).
+    ///
+    /// # Errors
+    /// `InvalidSize` if the product overflows or is 0 or above the maximum;
+    /// `OutOfMemory`.
+    ///
+    /// # Time complexity
+    /// As [`Heap::alloc`], plus O(size) to zero.
+    pub fn calloc(&mut self, count: usize, size: usize) -> Result<NonNull<u8>, AllocError> {
+        self.begin();
+        let total = count.checked_mul(size);
+        self.emit(Event::Alloc { size: total.unwrap_or(usize::MAX), align: 1 });
+        let r = match total.ok_or(AllocError::InvalidSize).and_then(|t| Self::check_request(t, 1).map(|()| t)) {
+            Ok(t) => self.alloc_req(t, 1).inspect(|p| {
+                // SAFETY: the payload has at least `t` writable bytes.
+                unsafe { p.as_ptr().write_bytes(0, t) };
+            }),
+            Err(e) => Err(e),
+        };
+        self.finish(r)
+    }
+
+    /// An allocation of valid arguments: from the engine, or a large object.
+    #[inline]
+    fn alloc_req(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        let req = self.engine.request(size, align);
+        if req.worst_case() > self.h().large_min {
+            return self.alloc_large(&req);
+        }
+        self.h_mut().request_bits = request_bits(size, req.align);
+        let p = self.engine.alloc_pow2(size, align).ok_or(AllocError::OutOfMemory)?;
+        // SAFETY: the engine just handed out `p`, a used arena block whose
+        // header records the request.
+        unsafe { self.mark_live(Block::from_payload(p), size) };
+        Ok(p)
+    }
+
+    /// Records a new allocation of `requested` bytes in block `b` (its
+    /// header records the request already): its live bit, the counters.
+    ///
+    /// # Safety
+    /// `b` is a used block of this heap just handed out.
+    unsafe fn mark_live(&mut self, b: Block, requested: usize) {
+        let h = self.h_mut();
+        h.pages.set_live(b.payload().as_ptr().addr(), true);
+        h.add_requested(requested);
+        if O::ENABLED {
+            // SAFETY: `b` was just written as a used block.
+            let size = unsafe { b.size() };
+            self.emit(Event::MarkUsed { block: b.addr(), size, requested });
+        }
+    }
+
+    // ------------------------------------------------------------------ free
+
+    /// Frees the allocation whose payload starts at `ptr`.
+    ///
+    /// # Errors
+    /// `DoubleFree`, `InteriorPointer` or `NotAllocated` (see
+    /// [`AllocError`]); the heap is unchanged then.
+    ///
+    /// # Time complexity
+    /// O(1) validation (live bitmap); onto a quick list, or merging plus the
+    /// index's insert (O(n) for first and next fit); a large object frees
+    /// O(pages). The error path walks the arena holding `ptr`.
+    pub fn free(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        self.free_impl::<true>(ptr)
+    }
+
+    /// [`Heap::free`] without telling bad addresses apart: an address that
+    /// is not a live payload fails with [`AllocError::NotAllocated`] and
+    /// changes nothing. For callers that discard the reason (the
+    /// `GlobalAlloc` adapter), so the classification code is not linked in.
+    ///
+    /// # Errors
+    /// `NotAllocated` for any address that is not a live payload.
+    ///
+    /// # Time complexity
+    /// As [`Heap::free`], and O(1) on the error path.
+    pub fn free_unclassified(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        self.free_impl::<false>(ptr)
+    }
+
+    #[inline]
+    fn free_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        self.begin();
+        self.emit(Event::Free { payload: ptr.addr() });
+        // One look-up both validates the address and clears its live bit.
+        let r = match self.h_mut().pages.take_live(ptr.addr()) {
+            Some(p) => {
+                // SAFETY: a live payload started at `p` (its bit is now
+                // cleared), so its header at p − 8 is trusted.
+                unsafe { self.free_taken(Block::from_payload(p)) };
+                Ok(())
+            }
+            None if CLASSIFY => Err(self.classify(ptr.addr())),
+            None => Err(AllocError::NotAllocated),
+        };
+        self.finish(r)
+    }
+
+    /// Frees live block `b`.
+    ///
+    /// # Safety
+    /// `b` is a live block of this heap.
+    unsafe fn free_block(&mut self, b: Block) {
+        self.h_mut().pages.set_live(b.payload().as_ptr().addr(), false);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.free_taken(b) }
+    }
+
+    /// Frees block `b`, which was live until its live bit was just cleared.
+    ///
+    /// # Safety
+    /// As described: `b`'s header is that of a live block of this heap.
+    #[inline(always)]
+    unsafe fn free_taken(&mut self, b: Block) {
+        // SAFETY: `b` was live (caller), so its header is trusted.
+        unsafe {
+            if b.is_large() {
+                return self.free_large(b);
+            }
+            let size = b.size();
+            self.h_mut().c.live_requested -= b.requested();
+            self.emit(Event::MarkFree { block: b.addr(), size });
+            self.engine.free(b.payload());
+        }
+    }
+
+    // --------------------------------------------------------------- realloc
+
+    /// Resizes the allocation at `ptr` to `new_size` bytes, keeping the
+    /// alignment it was allocated with (recorded in the header).
+    ///
+    /// The engine's realloc: shrinks in place (a block shrinking to half its
+    /// size or less moves when a free block is at hand, for policies with a
+    /// fast index), grows in place into a free next neighbour, slides into a
+    /// free previous one, else allocates, copies and frees.
+    ///
+    /// # Errors
+    /// `InvalidSize` (0 or too big), the errors of [`Heap::free`] for a bad
+    /// `ptr`, `OutOfMemory`. On error the old allocation is untouched.
+    ///
+    /// # Time complexity
+    /// O(1) in place; otherwise as [`Heap::alloc`] + O(size) copy + [`Heap::free`].
+    pub fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl::<true>(ptr, new_size, None)
+    }
+
+    /// [`Heap::realloc`] with the alignment stated (as `GlobalAlloc` does);
+    /// a moved block gets this alignment.
+    ///
+    /// # Errors
+    /// As [`Heap::realloc`], and `InvalidAlign`.
+    ///
+    /// # Time complexity
+    /// As [`Heap::realloc`].
+    pub fn realloc_aligned(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl::<true>(ptr, new_size, Some(align))
+    }
+
+    /// [`Heap::realloc_aligned`] without telling bad addresses apart (see
+    /// [`Heap::free_unclassified`]), for the `GlobalAlloc` adapter.
+    ///
+    /// # Errors
+    /// As [`Heap::realloc_aligned`], but `NotAllocated` for every bad address.
+    ///
+    /// # Time complexity
+    /// As [`Heap::realloc`].
+    pub fn realloc_unclassified(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl::<false>(ptr, new_size, Some(align))
+    }
+
+    #[inline]
+    fn realloc_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
+        self.begin();
+        self.emit(Event::Realloc { payload: ptr.addr(), size: new_size });
+        let r = Self::check_request(new_size, align.unwrap_or(1)).and_then(|()| self.validate::<CLASSIFY>(ptr)).and_then(|b| {
+            let align = align.unwrap_or_else(|| self.block_align(b));
+            // SAFETY: `b` is a live block of this heap.
+            unsafe { self.realloc_block(b, new_size, align) }
+        });
+        self.finish(r)
+    }
+
+    /// # Safety
+    /// `b` is a live block of this heap; `size` and `align` are valid.
+    unsafe fn realloc_block(&mut self, b: Block, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        let large_new = self.engine.request(size, align).worst_case() > self.h().large_min;
+        // SAFETY: `b` is live; all blocks touched are its arena neighbours.
+        unsafe {
+            let old_req = b.requested();
+            let p = b.payload();
+            let bs = b.size();
+            if b.is_large() {
+                if large_new && (p.as_ptr().addr() + size <= b.addr() + bs || self.h_mut().grow_large(b, size)) {
+                    let bs = b.size();
+                    b.set_requested(size);
+                    self.h_mut().resize_requested(old_req, size);
+                    self.emit(Event::Resize { block: b.addr(), size: bs });
+                    return Ok(p);
+                }
+            } else if !large_new {
+                self.h_mut().request_bits = request_bits(size, align.max(self.h().granule));
+                let q = self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?;
+                let qb = Block::from_payload(q);
+                qb.record_request(size, align.max(self.h().granule));
+                let h = self.h_mut();
+                h.resize_requested(old_req, size);
+                if q != p {
+                    h.pages.set_live(p.as_ptr().addr(), false);
+                    h.pages.set_live(q.as_ptr().addr(), true);
+                    if O::ENABLED {
+                        self.emit(Event::MarkFree { block: b.addr(), size: bs });
+                        self.emit(Event::MarkUsed { block: qb.addr(), size: qb.size(), requested: size });
+                    }
+                } else if O::ENABLED {
+                    self.emit(Event::Resize { block: b.addr(), size: b.size() });
+                }
+                return Ok(q);
+            }
+            // Between an arena and a large object: allocate, copy, free.
+            // `b` stays intact until the copy.
+            let q = self.alloc_req(size, align)?;
+            ptr::copy_nonoverlapping(p.as_ptr(), q.as_ptr(), min(old_req, size));
+            self.free_block(b);
+            Ok(q)
+        }
+    }
+
+    /// Usable bytes of the allocation at `ptr` (at least what was requested).
+    ///
+    /// # Errors
+    /// As [`Heap::free`] for a bad `ptr`.
+    ///
+    /// # Time complexity
+    /// O(1) (O(arena) on the error path).
+    pub fn usable_size(&self, ptr: *mut u8) -> Result<usize, AllocError> {
+        let b = self.validate::<true>(ptr)?;
+        // SAFETY: `b` is live.
+        Ok(unsafe { b.size() } - HEADER)
+    }
+
+    // ------------------------------------------------------- flush and sweep
+
+    /// Returns every block on the quick lists to the free list, merged with
+    /// its free neighbours (a `flush` event); whether there were any. The
+    /// heap does this by itself when it needs the memory.
+    ///
+    /// # Time complexity
+    /// O(quick blocks).
+    pub fn flush(&mut self) -> bool {
+        self.begin();
+        self.engine.flush()
+    }
+
+    /// Merges everything: flushes the quick lists, then (deferred
+    /// coalescing) merges every run of adjacent free blocks and releases
+    /// arenas that became entirely free (keeping the last one).
+    ///
+    /// # Time complexity
+    /// O(blocks + pages).
+    pub fn sweep(&mut self) {
+        self.begin();
+        self.engine.flush();
+        self.engine.sweep();
+    }
+
+    // ----------------------------------------------------------------- reset
+
+    /// Back to an empty heap, keeping the memory already obtained (segments)
+    /// as free pages. Counters restart.
+    ///
+    /// # Time complexity
+    /// O(pages).
+    pub fn reset(&mut self) {
+        let kind = self.h().config.policy;
+        self.engine.clear(P::with_order(kind, self.list_order()));
+        self.started = true;
+        let h = self.h_mut();
+        h.pages.reset();
+        h.c = Counters::default();
+        h.bump_hwm();
+    }
+
+    // --------------------------------------------------------- introspection
+
+    /// A snapshot of the figures: the engine's walk over every block plus
+    /// the counters (O(blocks + pages)).
+    pub fn stats(&self) -> Stats {
+        let f = self.engine.figures();
+        let h = self.h();
+        let c = &h.c;
+        let large_bytes = c.large_pages * PAGE;
+        let pages_in_use = c.arena_pages + c.large_pages + h.pages.meta_pages();
+        Stats {
+            live_requested: c.live_requested,
+            peak_live_requested: c.peak_live_requested,
+            allocated_bytes: f.used_bytes + large_bytes,
+            utilization: if c.high_water_mark == 0 { 0.0 } else { c.peak_live_requested as f64 / c.high_water_mark as f64 },
+            pages_in_use,
+            heap_bytes: h.pages.heap_bytes(),
+            high_water_mark: c.high_water_mark,
+            live_blocks: f.used_blocks + c.large_blocks,
+            arenas: c.arenas,
+            segments: h.pages.segments().len(),
+            last_examined: c.last_examined,
+            total_examined: c.total_examined,
+            operations: c.operations,
+            ..Stats::from_figures(&f)
+        }
+    }
+
+    /// The segments as `(base address, length in bytes)`, in the order obtained.
+    pub fn segments(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.h().pages.segments().iter().map(|s| (s.base(), s.len()))
+    }
+
+    /// Every page as `(address, owner)`, segment by segment.
+    pub fn pages(&self) -> impl Iterator<Item = (usize, PageOwner)> + '_ {
+        let pages = &self.h().pages;
+        (0..pages.total_pages()).map(|i| (pages.page_addr(i), pages.owner(i)))
+    }
+
+    /// Owner of the page holding `addr` (`None` outside the heap).
+    pub fn page_owner(&self, addr: usize) -> Option<PageOwner> {
+        let pages = &self.h().pages;
+        pages.page_index(addr).map(|i| pages.owner(i))
+    }
+
+    /// Whether a live payload starts at `addr` (the live bitmap).
+    pub fn is_live(&self, addr: usize) -> bool {
+        self.h().pages.is_live(addr)
+    }
+
+    /// Every block of every arena and every large object, in page-map
+    /// order (address order within a segment). Stops an arena early at a
+    /// corrupted header rather than reading out of bounds.
+    pub fn blocks(&self) -> Blocks<'_> {
+        Blocks::new(&self.h().pages, self.h().granule)
+    }
+}
+
+/// Time travel, for teaching: the timeline saves the heap at checkpoints and
+/// jumps back to them instead of replaying a long trace from the start.
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// A bitwise copy of the heap's bookkeeping (segment table, page map
+    /// pointer, policy heads, counters, observer), not of its memory.
+    ///
+    /// # Safety
+    /// The copy describes the heap's memory as it is now. Only replace this
+    /// heap with it (dropping neither twice: `Heap` owns no resources that a
+    /// drop would release) after putting back every byte of every non-free
+    /// page of the segments it lists, as they are now; never use both.
+    pub unsafe fn duplicate(&self) -> Self {
+        // SAFETY: `Heap` has no `Drop` and holds only plain data and raw
+        // pointers; the caller keeps the copy and `self` from being used together.
+        unsafe { ptr::read(self) }
+    }
+}
+
+/// Raw access to heap memory, for teaching: inspect headers and payloads, and
+/// overflow a payload on purpose to watch [`Heap::check`] catch it.
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// The `len` bytes at `addr`, which must all lie inside one segment of
+    /// this heap (headers, payloads, free space and metadata alike).
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfBounds`] when any byte lies outside the heap.
+    pub fn bytes(&self, addr: usize, len: usize) -> Result<&[u8], AllocError> {
+        let span = self.h().pages.span(addr, len).ok_or(AllocError::OutOfBounds)?;
+        // SAFETY: the span lies inside a segment this heap owns, and the
+        // shared borrow of `self` keeps the heap from changing it meanwhile.
+        Ok(unsafe { span.as_ref() })
+    }
+
+    /// The `len` bytes at `addr` for writing, anywhere inside one segment:
+    /// writing over a header corrupts the heap, which [`Heap::check`] reports
+    /// (and [`Heap::reset`] repairs).
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfBounds`] when any byte lies outside the heap.
+    pub fn bytes_mut(&mut self, addr: usize, len: usize) -> Result<&mut [u8], AllocError> {
+        let mut span = self.h().pages.span(addr, len).ok_or(AllocError::OutOfBounds)?;
+        // SAFETY: as for `bytes`; the exclusive borrow of `self` makes this
+        // the only access to the heap's memory while the slice lives.
+        Ok(unsafe { span.as_mut() })
+    }
+}
+
+/// The free list as the picture reads it: which blocks, in which order.
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// The order of the free list(s) (the configured order, normalized: see
+    /// [`Config::list_order`]).
+    pub fn list_order(&self) -> ListOrder {
+        let c = &self.h().config;
+        ListOrder::for_kind(c.list_order, c.policy)
+    }
+
+    /// Next fit's roving pointer: the header address of the free block the
+    /// next search starts at; `None` for the other policies and when no
+    /// block is free.
+    pub fn rover(&self) -> Option<usize> {
+        self.engine.policy.rover().map(|b| b.addr())
+    }
+
+    /// Calls `f(list, header address)` for every free block, list by list
+    /// and in each list in the order the policy's search walks it: one list
+    /// for first, next, best and worst fit (address order, or the
+    /// [`Config::list_order`]; the size index smallest first), one per
+    /// non-empty size class for segregated fit (with the class's sizes in
+    /// [`FreeList::min`]..=[`FreeList::max`]). Every free block is on
+    /// exactly one list; blocks waiting on the quick lists are not free
+    /// blocks (see [`BlockInfo::quick`]).
+    ///
+    /// # Time complexity
+    /// O(free blocks), plus O(distinct sizes × 32) for best and worst fit.
+    pub fn free_lists(&self, mut f: impl FnMut(FreeList, usize)) {
+        // SAFETY: the index holds exactly this heap's free blocks, whose
+        // headers and links the heap keeps valid between operations.
+        unsafe { self.engine.policy.for_each_free(|list, b| f(list, b.addr())) }
+    }
+}

@@ -1,0 +1,305 @@
+//! One model-based property suite over both faces of the engine: the
+//! global-allocator face (`LeanHeap`) and the checked face (`Heap`) under
+//! both coalescing modes with quick lists on and off, for every policy.
+//! Each random program runs against a shadow of the live ranges (no two
+//! overlap, every payload keeps its bytes, alignment holds), with the
+//! face's integrity walk after every step, and ends by freeing everything
+//! and checking that the heap merged back into one free block per region.
+
+use crate::common::Region;
+use crate::suites::{ops, Op, SLOTS};
+use heaplab::heap::{Coalesce, Config, Heap};
+use heaplab::lean::LeanHeap;
+use heaplab::pages::FixedRegion;
+use heaplab::policy::Policy;
+use heaplab::Stats;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+
+/// What the suite needs of a face.
+pub trait Face {
+    fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>>;
+    /// # Safety
+    /// `p` is live with `old` requested bytes and alignment `align`.
+    unsafe fn realloc(&mut self, p: NonNull<u8>, old: usize, size: usize, align: usize) -> Option<NonNull<u8>>;
+    /// # Safety
+    /// `p` is live with `size` requested bytes.
+    unsafe fn free(&mut self, p: NonNull<u8>, size: usize);
+    fn check(&self) -> Result<(), String>;
+    /// Flushes the quick lists (and sweeps, under deferred coalescing).
+    fn merge_all(&mut self);
+    fn stats(&self) -> Stats;
+}
+
+impl<P: Policy> Face for LeanHeap<FixedRegion, P> {
+    fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        LeanHeap::alloc(self, size, align)
+    }
+    unsafe fn realloc(&mut self, p: NonNull<u8>, old: usize, size: usize, align: usize) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded to the caller.
+        unsafe { LeanHeap::realloc(self, p, old, size, align) }
+    }
+    unsafe fn free(&mut self, p: NonNull<u8>, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.free_sized(p, size) }
+    }
+    fn check(&self) -> Result<(), String> {
+        LeanHeap::check(self).map_err(|e| e.to_string())
+    }
+    fn merge_all(&mut self) {
+        self.flush();
+    }
+    fn stats(&self) -> Stats {
+        LeanHeap::stats(self)
+    }
+}
+
+impl<P: Policy> Face for Heap<FixedRegion, P> {
+    fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        Heap::alloc(self, size, align).ok()
+    }
+    unsafe fn realloc(&mut self, p: NonNull<u8>, _old: usize, size: usize, align: usize) -> Option<NonNull<u8>> {
+        self.realloc_aligned(p.as_ptr(), size, align).ok()
+    }
+    unsafe fn free(&mut self, p: NonNull<u8>, _size: usize) {
+        Heap::free(self, p.as_ptr()).expect("free of a live allocation");
+        // A second free is refused and changes nothing, quick lists or not
+        // (told apart as a double free where the freed header survives:
+        // `quick_lists_in_the_checked_face`, `errors.rs`).
+        let code = Heap::free(self, p.as_ptr()).unwrap_err().code();
+        assert!(code == "double-free" || code == "invalid-free", "second free: {code}");
+    }
+    fn check(&self) -> Result<(), String> {
+        Heap::check(self).map_err(|e| e.to_string())
+    }
+    fn merge_all(&mut self) {
+        self.sweep();
+    }
+    fn stats(&self) -> Stats {
+        Heap::stats(self)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Live {
+    ptr: NonNull<u8>,
+    size: usize,
+    align: usize,
+    seed: u8,
+}
+
+fn pattern(seed: u8, i: usize) -> u8 {
+    seed.wrapping_add((i as u8).wrapping_mul(31))
+}
+
+/// Bytes of a payload patterned and verified (its start and its end).
+fn spots(size: usize) -> impl Iterator<Item = usize> {
+    (0..size.min(512)).chain(size.saturating_sub(64).max(512)..size)
+}
+
+/// Runs `ops` on `face` against the shadow model.
+pub fn run(face: &mut impl Face, ops: &[Op]) {
+    let mut live: Vec<Option<Live>> = vec![None; SLOTS];
+    let mut ranges: BTreeMap<usize, usize> = BTreeMap::new();
+    let add = |ranges: &mut BTreeMap<usize, usize>, l: &Live| {
+        let a = l.ptr.as_ptr().addr();
+        assert_eq!(a % l.align, 0, "payload {a:#x} not aligned to {}", l.align);
+        if let Some((&s, &e)) = ranges.range(..a + l.size).next_back() {
+            assert!(e <= a, "payload {a:#x}+{} overlaps live {s:#x}..{e:#x}", l.size);
+        }
+        ranges.insert(a, a + l.size);
+    };
+    // The first `n` bytes of what was filled for `l.size` bytes.
+    let verify = |l: &Live, n: usize| {
+        for i in spots(l.size).filter(|&i| i < n) {
+            // SAFETY: the payload is live with at least `n` bytes.
+            assert_eq!(unsafe { l.ptr.as_ptr().add(i).read() }, pattern(l.seed, i), "byte {i} of {:p} changed", l.ptr);
+        }
+    };
+    let fill = |l: &Live| {
+        for i in spots(l.size) {
+            // SAFETY: as above.
+            unsafe { l.ptr.as_ptr().add(i).write(pattern(l.seed, i)) };
+        }
+    };
+    for (step, op) in ops.iter().enumerate() {
+        match *op {
+            Op::Alloc { slot, size, align_log } => {
+                if let Some(l) = live[slot].take() {
+                    verify(&l, l.size);
+                    ranges.remove(&l.ptr.as_ptr().addr());
+                    // SAFETY: `l` is live.
+                    unsafe { face.free(l.ptr, l.size) };
+                }
+                let align = 1 << align_log;
+                let p = face.alloc(size, align).expect("the region is large enough");
+                let l = Live { ptr: p, size, align, seed: (step as u8).wrapping_mul(7) };
+                add(&mut ranges, &l);
+                fill(&l);
+                live[slot] = Some(l);
+            }
+            Op::Realloc { slot, size } => {
+                let l = match live[slot].take() {
+                    None => {
+                        let p = face.alloc(size, 8).expect("the region is large enough");
+                        Live { ptr: p, size, align: 8, seed: (step as u8).wrapping_mul(7) }
+                    }
+                    Some(old) => {
+                        verify(&old, old.size);
+                        ranges.remove(&old.ptr.as_ptr().addr());
+                        // SAFETY: `old` is live with its size and alignment.
+                        let p = unsafe { face.realloc(old.ptr, old.size, size, old.align) }.expect("the region is large enough");
+                        verify(&Live { ptr: p, ..old }, old.size.min(size));
+                        Live { ptr: p, size, align: old.align, seed: old.seed.wrapping_add(1) }
+                    }
+                };
+                add(&mut ranges, &l);
+                fill(&l);
+                live[slot] = Some(l);
+            }
+            Op::Free { slot } => {
+                if let Some(l) = live[slot].take() {
+                    verify(&l, l.size);
+                    ranges.remove(&l.ptr.as_ptr().addr());
+                    // SAFETY: `l` is live.
+                    unsafe { face.free(l.ptr, l.size) };
+                }
+            }
+        }
+        if let Err(e) = face.check() {
+            panic!("check failed after step {step} ({op:?}): {e}");
+        }
+        assert_eq!(face.stats().live_blocks, ranges.len(), "live blocks after step {step}");
+    }
+    for l in live.iter_mut().filter_map(Option::take) {
+        // SAFETY: `l` is live.
+        unsafe { face.free(l.ptr, l.size) };
+    }
+    face.merge_all();
+    face.check().unwrap();
+    let s = face.stats();
+    assert_eq!((s.live_blocks, s.quick_blocks, s.quick_bytes), (0, 0, 0), "{s:?}");
+    assert!(s.free_blocks <= s.segments.max(s.arenas).max(1), "freed everything, yet not merged: {s:?}");
+}
+
+/// The configurations of the checked face: both coalescing modes, quick
+/// lists on and off, granule 8 and 16, split and large-object thresholds.
+pub fn checked_configs() -> impl Strategy<Value = Config> {
+    let thresholds = (prop_oneof![Just(0usize), Just(64), Just(256)], prop_oneof![Just(64 * 1024), Just(8192)]);
+    (any::<bool>(), any::<bool>(), any::<bool>(), thresholds).prop_map(|(deferred, quick_lists, g16, (split_min, large_min))| Config {
+        coalesce: if deferred { Coalesce::Deferred } else { Coalesce::Immediate },
+        quick_lists,
+        align: if g16 { 16 } else { 8 },
+        split_min,
+        large_min,
+        ..Config::DEFAULT
+    })
+}
+
+macro_rules! faces_suite {
+    ($name:ident, $policy:ty) => {
+        mod $name {
+            use super::*;
+
+            proptest! {
+                #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+                #[test]
+                fn lean_face(ops in ops()) {
+                    let r = Region::new(16 << 20);
+                    let mut h: LeanHeap<FixedRegion, $policy> = LeanHeap::new(r.source());
+                    run(&mut h, &ops);
+                }
+
+                #[test]
+                fn checked_face(ops in ops(), config in checked_configs()) {
+                    let r = Region::new(16 << 20);
+                    let mut h: Heap<FixedRegion, $policy> = Heap::new(r.source(), config);
+                    run(&mut h, &ops);
+                }
+            }
+        }
+    };
+}
+
+faces_suite!(first_fit, heaplab::policy::FirstFit);
+faces_suite!(next_fit, heaplab::policy::NextFit);
+faces_suite!(best_fit, heaplab::policy::BestFit);
+faces_suite!(worst_fit, heaplab::policy::WorstFit);
+faces_suite!(segregated, heaplab::policy::Segregated);
+
+/// `AnyPolicy` chosen at run time, every kind, through both faces.
+#[test]
+fn every_kind_through_both_faces() {
+    use heaplab::policy::{AnyPolicy, PolicyKind};
+    let ops: Vec<Op> = (0..300)
+        .map(|i| match i % 5 {
+            0 | 1 => Op::Alloc { slot: i % SLOTS, size: 1 + (i * 37) % 900, align_log: (i % 5) as u32 },
+            2 => Op::Realloc { slot: (i * 7) % SLOTS, size: 1 + (i * 53) % 3000 },
+            _ => Op::Free { slot: (i * 3) % SLOTS },
+        })
+        .collect();
+    for &kind in PolicyKind::ALL {
+        let r = Region::new(8 << 20);
+        let mut lean: LeanHeap<FixedRegion, AnyPolicy> = LeanHeap::with_policy(r.source(), kind);
+        run(&mut lean, &ops);
+        for coalesce in [Coalesce::Immediate, Coalesce::Deferred] {
+            for quick_lists in [false, true] {
+                let r = Region::new(8 << 20);
+                let mut h: Heap<FixedRegion, AnyPolicy> = Heap::new(r.source(), Config { policy: kind, coalesce, quick_lists, ..Config::DEFAULT });
+                run(&mut h, &ops);
+            }
+        }
+    }
+}
+
+/// The quick lists run in the checked face as in the lean one: a freed
+/// small block is taken back by the next request of its size, and a flush
+/// merges it.
+#[test]
+fn quick_lists_in_the_checked_face() {
+    use heaplab::events::{Event, Recorder};
+    use heaplab::policy::Segregated;
+    let r = Region::new(1 << 20);
+    let mut h: Heap<FixedRegion, Segregated, Recorder<64>> = Heap::with_observer(r.source(), Config::DEFAULT, Recorder::new());
+    let a = h.alloc(40, 8).unwrap();
+    let _pin = h.alloc(40, 8).unwrap();
+    h.free(a.as_ptr()).unwrap();
+    assert!(h.blocks().any(|b| b.quick && !b.used && b.payload == a.as_ptr().addr()), "the freed block waits on its quick list");
+    assert_eq!(h.stats().quick_blocks, 1);
+    assert_eq!(h.free(a.as_ptr()).unwrap_err().code(), "double-free");
+    h.observer_mut().clear();
+    let b = h.alloc(40, 8).unwrap();
+    assert_eq!(b, a, "the quick block serves the next request of its size");
+    assert!(h.observer().events().iter().any(|e| matches!(e, Event::QuickTake { block, .. } if *block == a.as_ptr().addr() - 8)));
+    h.free(b.as_ptr()).unwrap();
+    h.observer_mut().clear();
+    assert!(h.flush());
+    assert_eq!(h.observer().events().last(), Some(&Event::Flush { blocks: 1 }));
+    assert_eq!(h.stats().quick_blocks, 0);
+    h.check().unwrap();
+}
+
+/// The checked face slides a growing block into the free block before it,
+/// as the lean face does (no search, the hole filled).
+#[test]
+fn realloc_slides_in_the_checked_face() {
+    use heaplab::events::{Event, Recorder};
+    use heaplab::policy::FirstFit;
+    let r = Region::new(1 << 20);
+    let mut h: Heap<FixedRegion, FirstFit, Recorder<64>> = Heap::with_observer(r.source(), Config::DEFAULT, Recorder::new());
+    let a = h.alloc(200, 8).unwrap();
+    let b = h.alloc(100, 8).unwrap();
+    let _pin = h.alloc(100, 8).unwrap();
+    // SAFETY: `b` has 100 bytes.
+    unsafe { b.as_ptr().write_bytes(0x5a, 100) };
+    h.free(a.as_ptr()).unwrap();
+    h.observer_mut().clear();
+    let c = h.realloc(b.as_ptr(), 250).unwrap();
+    assert_eq!(c, a, "slid down into the free block before it");
+    assert!(h.observer().events().iter().any(|e| matches!(e, Event::Slide { .. })));
+    // SAFETY: `c` has 250 bytes, the first 100 copied.
+    assert!(unsafe { std::slice::from_raw_parts(c.as_ptr(), 100) }.iter().all(|&x| x == 0x5a));
+    assert!(h.is_live(c.as_ptr().addr()) && !h.is_live(b.as_ptr().addr()));
+    h.check().unwrap();
+}
