@@ -22,7 +22,7 @@ test("complete the first-fit lesson through the UI; progress is kept and can be 
   await page.evaluate(() => localStorage.clear());
   await openLessons(page, "#first-fit");
   await expect(page.locator("#lesson-title")).toHaveText("First fit, step by step");
-  await expect(page.locator("#progress")).toHaveText("0 of 14 lessons done");
+  await expect(page.locator("#progress")).toHaveText("0 of 15 lessons done");
   await expect(page.locator("#lesson-setup")).toContainText("free(b)");
 
   // Checking before acting says what to do.
@@ -52,11 +52,11 @@ test("complete the first-fit lesson through the UI; progress is kept and can be 
   await expect(page.locator("#lesson-result")).toContainText("Well done.");
   await expect(page.locator("#lesson-result")).toContainText("size 72");
   await expect(page.locator('#lesson-list li[data-lesson="first-fit"]')).toHaveAttribute("data-done", "true");
-  await expect(page.locator("#progress")).toHaveText("1 of 14 lessons done");
+  await expect(page.locator("#progress")).toHaveText("1 of 15 lessons done");
 
   // Kept across a reload.
   await openLessons(page, "#first-fit");
-  await expect(page.locator("#progress")).toHaveText("1 of 14 lessons done");
+  await expect(page.locator("#progress")).toHaveText("1 of 15 lessons done");
   await expect(page.locator('#lesson-list li[data-lesson="first-fit"]')).toContainText("done");
 
   // Next lesson, then reset.
@@ -64,7 +64,7 @@ test("complete the first-fit lesson through the UI; progress is kept and can be 
   await expect(page.locator("#lesson-title")).toHaveText("Splitting a free block");
   await expect(page.locator("#lesson-result")).toBeEmpty();
   await page.click("#reset-progress");
-  await expect(page.locator("#progress")).toHaveText("0 of 14 lessons done");
+  await expect(page.locator("#progress")).toHaveText("0 of 15 lessons done");
   expect(await page.evaluate(() => localStorage.getItem("heaplab.lessons.v1"))).toBeNull();
 });
 
@@ -89,17 +89,17 @@ test("a stored progress value that is not valid is ignored", async ({ page }) =>
   await openLessons(page);
   await page.evaluate(() => localStorage.setItem("heaplab.lessons.v1", '{"version":1,"done":["pages","<img src=x>",3]}'));
   await openLessons(page);
-  await expect(page.locator("#progress")).toHaveText("1 of 14 lessons done");
+  await expect(page.locator("#progress")).toHaveText("1 of 15 lessons done");
   await page.evaluate(() => localStorage.setItem("heaplab.lessons.v1", "not json"));
   await openLessons(page);
-  await expect(page.locator("#progress")).toHaveText("0 of 14 lessons done");
+  await expect(page.locator("#progress")).toHaveText("0 of 15 lessons done");
 });
 
 test("every lesson opens from the list and sets up its heap", async ({ page }) => {
   await openLessons(page);
   const links = page.locator("#lesson-list a");
-  await expect(links).toHaveCount(14);
-  for (let i = 0; i < 14; i++) {
+  await expect(links).toHaveCount(15);
+  for (let i = 0; i < 15; i++) {
     const title = await links.nth(i).textContent();
     await links.nth(i).click();
     await expect(page.locator("#lesson-title")).toHaveText(title);
@@ -152,5 +152,17 @@ test("lessons move: first fit asks where the block goes and scores a right click
   // The merge is animated: the captions walk through it, the verdict waits for the result.
   await expect(page.locator(".step-caption")).toContainText(/Event \d+ of \d+/);
   await expect(page.locator(".step-caption")).toContainText(/merge/i, { timeout: 15_000 });
+  await expect(page.locator("#lesson-result")).toContainText("Well done", { timeout: 20_000 });
+
+  // Quick lists: the freed block waits on its quick list (drawn as such), and the next malloc of its size takes it.
+  await openLessons(page, "#quick-lists");
+  const labels = await page.evaluate(() => {
+    const { map } = window.heaplabDebug;
+    map.draw();
+    return map.lastDraw.labels.map((l) => l.text);
+  });
+  expect(labels.some((t) => t.startsWith("quick 48 B")), labels.join(" | ")).toBe(true);
+  await run(page, "b = malloc(40)");
+  await expect(page.locator(".step-caption")).toContainText("taken from the quick list for 48 bytes", { timeout: 15_000 });
   await expect(page.locator("#lesson-result")).toContainText("Well done", { timeout: 20_000 });
 });

@@ -219,7 +219,7 @@ function drawItem(ctx, layout, snap, i, view, colors, labels) {
   ctx.lineWidth = 1;
   ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
   let lines;
-  if (quick) lines = ["quick list", `${formatBytes(size)} block`, hex(a)];
+  if (quick) lines = ["quick", formatBytes(size), hex(a)];
   else if (used) {
     const name = view.label?.(payload) || `#${blocks[row + BLOCK.ID]}`;
     lines = [large ? `${name} large` : name, `${formatBytes(blocks[row + BLOCK.REQUESTED])}${textW > 90 ? ` of ${formatBytes(size - (payload - a))}` : ""}`, hex(payload)];

@@ -42,6 +42,7 @@ export function readOptions(values) {
     splitMin: fieldNumber(values.splitMin),
     maxBytes: values.maxBytes === "" ? null : Number(values.maxBytes),
     listOrder: values.listOrder === "" || values.listOrder === undefined || values.policy === "segregated" ? null : values.listOrder,
+    quickLists: values.quickLists === "on",
   };
 }
 
@@ -96,7 +97,7 @@ export function mountControls(doc, hooks) {
   limit.replaceChildren(...MEMORY_LIMITS.map(([bytes, label]) => option(doc, bytes, label)));
   const listOrder = $("opt-list-order");
   listOrder.replaceChildren(...LIST_ORDER_CHOICES.map(([value, label]) => option(doc, value, label)));
-  const fields = { policy, align: $("opt-align"), coalesce: $("opt-coalesce"), splitMin: $("opt-split"), maxBytes: limit, listOrder };
+  const fields = { policy, align: $("opt-align"), coalesce: $("opt-coalesce"), splitMin: $("opt-split"), maxBytes: limit, listOrder, quickLists: $("opt-quick") };
 
   const show = (options) => {
     fields.policy.value = options.policy;
@@ -105,6 +106,7 @@ export function mountControls(doc, hooks) {
     fields.splitMin.value = String(options.splitMin);
     fields.maxBytes.value = options.maxBytes === null ? "" : String(options.maxBytes);
     fields.listOrder.value = options.listOrder ?? "";
+    fields.quickLists.value = options.quickLists ? "on" : "off";
     // Segregated fit keeps one list per size class: no order to choose.
     fields.listOrder.disabled = options.policy === "segregated";
   };

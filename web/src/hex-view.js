@@ -21,20 +21,23 @@ export function decodeHeader(bytes) {
   // four bits of the high word) and its request below 2^28; a large object
   // uses the whole high word for the request.
   const arenaUsed = used && !large;
+  // A block waiting on a quick list is marked used with all four alignment bits set.
+  const quick = arenaUsed && hi >>> 28 === 15;
   return {
     size: (lo & 0xfffffff8) >>> 0,
     used,
     prevUsed: (lo & 2) !== 0,
     large,
+    quick,
     requested: arenaUsed ? hi & 0x0fffffff : hi,
-    align: arenaUsed ? 2 ** (hi >>> 28) : null,
+    align: arenaUsed && !quick ? 2 ** (hi >>> 28) : null,
   };
 }
 
 /** "size 32, used, prev-used, requested 24" */
 export function headerText(h) {
   if (!h) return "(unreadable)";
-  const flags = [h.used ? "used" : "free", h.prevUsed ? "prev-used" : "prev-free", ...(h.large ? ["large"] : [])];
+  const flags = [h.used ? "used" : "free", h.prevUsed ? "prev-used" : "prev-free", ...(h.large ? ["large"] : []), ...(h.quick ? ["quick"] : [])];
   return `size ${h.size}, flags ${flags.join(" | ")}, requested ${h.requested}${h.align ? `, align ${h.align}` : ""}`;
 }
 

@@ -30,6 +30,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   splitMin: 0,
   maxBytes: null, // null: the default limit (DEFAULT_MAX_BYTES in heaplab.js, 256 MiB)
   listOrder: null, // null: the policy's own order (see LIST_ORDERS in heaplab.js)
+  quickLists: false, // freed small blocks wait on per-size quick lists (best, worst and segregated fit)
 });
 
 /** The options object handed to `new Heap()`: no nulls. */

@@ -119,6 +119,9 @@ export function checkOptions(options) {
       case "maxBytes":
         if (value !== null && !isInt(value, 1, 2 ** 32)) throw new ShareError("options: bad memory limit");
         break;
+      case "quickLists":
+        if (typeof value !== "boolean") throw new ShareError("options: quickLists must be true or false");
+        break;
       case "listOrder":
         if (value !== null && !LIST_ORDERS.includes(value)) throw new ShareError(`options: unknown list order "${String(value).slice(0, 20)}"`);
         break;

@@ -28,7 +28,7 @@ export function statRows(s) {
     ["externalFragmentation", "External fragmentation", formatPercent(s.externalFragmentation)],
     ["utilization", "Peak utilization", `${formatPercent(s.utilization)} (now ${formatPercent(currentUtilization(s))})`, PEAK_UTILIZATION_DEFINITION],
     ["pagesInUse", "Pages in use", `${s.pagesInUse} of ${s.heapBytes / PAGE} (${formatBytes(s.heapBytes)})`],
-    ["blocks", "Blocks", `${s.liveBlocks} used, ${s.freeBlocks} free`],
+    ["blocks", "Blocks", `${s.liveBlocks} used, ${s.freeBlocks} free${s.quickBlocks ? `, ${s.quickBlocks} on quick lists (${s.quickBytes} B)` : ""}`],
     ["segments", "Segments / arenas", `${s.segments} / ${s.arenas}`],
     ["lastExamined", "Blocks examined by the last operation", String(s.lastExamined)],
     ["totalExamined", "Blocks examined in all", String(s.totalExamined)],

@@ -46,7 +46,7 @@ describe("embed attributes", () => {
   });
 
   test("trace options sit between the defaults and the attributes", () => {
-    expect(mergeOptions({ policy: "best-fit", align: 16, junk: 1 }, { align: 8 })).toEqual({ policy: "best-fit", align: 8, coalesce: "immediate", splitMin: 0, maxBytes: null, listOrder: null });
+    expect(mergeOptions({ policy: "best-fit", align: 16, junk: 1 }, { align: 8 })).toEqual({ policy: "best-fit", align: 8, coalesce: "immediate", splitMin: 0, maxBytes: null, listOrder: null, quickLists: false });
   });
 
   test("a trace with reused ids becomes session operations with fresh ids, and replays", () => {

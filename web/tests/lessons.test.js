@@ -27,7 +27,7 @@ describe("lessons", () => {
   test("cover the classic text in order, with unique ids", () => {
     expect(LESSONS.map((l) => l.id)).toEqual([
       "pages", "first-fit", "splitting", "coalescing", "deferred", "fragmentation",
-      "best-fit", "next-fit", "list-order", "worst-fit", "segregated", "alignment", "realloc", "overflow",
+      "best-fit", "next-fit", "list-order", "worst-fit", "segregated", "quick-lists", "alignment", "realloc", "overflow",
     ]);
     for (const l of LESSONS) {
       expect(l.title && l.task && l.text.length, l.id).toBeTruthy();

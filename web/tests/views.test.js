@@ -36,8 +36,12 @@ describe("blockInfo and describeBlock", () => {
 describe("hex view", () => {
   test("decodes a header: size, used / prev-used / large flags, requested", () => {
     const bytes = new Uint8Array([0x23, 0, 0, 0, 20, 0, 0, 0x30]); // size 32 | used | prev-used; align 2^3
-    expect(decodeHeader(bytes)).toEqual({ size: 32, used: true, prevUsed: true, large: false, requested: 20, align: 8 });
-    expect(decodeHeader(new Uint8Array([0x05, 0x00, 0x02, 0, 0xf0, 0xff, 1, 0]))).toEqual({ size: 0x20000, used: true, prevUsed: false, large: true, requested: 0x1fff0, align: null });
+    expect(decodeHeader(bytes)).toEqual({ size: 32, used: true, prevUsed: true, large: false, quick: false, requested: 20, align: 8 });
+    expect(decodeHeader(new Uint8Array([0x05, 0x00, 0x02, 0, 0xf0, 0xff, 1, 0]))).toEqual({ size: 0x20000, used: true, prevUsed: false, large: true, quick: false, requested: 0x1fff0, align: null });
+    // A block waiting on a quick list: used, all four alignment bits set.
+    const quick = decodeHeader(new Uint8Array([0x33, 0, 0, 0, 40, 0, 0, 0xf0]));
+    expect(quick).toMatchObject({ size: 48, used: true, quick: true, requested: 40, align: null });
+    expect(headerText(quick)).toBe("size 48, flags used | prev-used | quick, requested 40");
     expect(headerText(decodeHeader(bytes))).toBe("size 32, flags used | prev-used, requested 20, align 8");
     expect(decodeHeader(new Uint8Array(3))).toBeNull();
   });
@@ -53,7 +57,7 @@ describe("hex view", () => {
     expect(model.rows.length).toBe(5); // 8 bytes a row: the header is row 0
     expect(model.rows[1].address).toBe(0x110008);
     expect(model.header.size).toBe(32);
-    expect(model.next).toEqual({ size: 48, used: false, prevUsed: false, large: false, requested: 0, align: null });
+    expect(model.next).toEqual({ size: 48, used: false, prevUsed: false, large: false, quick: false, requested: 0, align: null });
     expect(hexModel(blockInfo(blocks, 2), new Uint8Array(HEX_LIMIT)).truncated).toBe(0x20000 - HEX_LIMIT);
   });
   test("parses text and hex bytes, strictly", () => {

@@ -7,7 +7,7 @@ import { DEFAULT_OPTIONS } from "../session.js";
 export const PANELS = Object.freeze(["map", "console", "stats", "table"]);
 
 /** Attributes the element reads (also the query parameters embed.html passes on). */
-export const EMBED_ATTRIBUTES = Object.freeze(["policy", "align", "coalesce", "split-min", "max-bytes", "trace", "autoplay", "panels", "height", "step", "animate", "predict", "theme", "list-order"]);
+export const EMBED_ATTRIBUTES = Object.freeze(["policy", "align", "coalesce", "split-min", "max-bytes", "trace", "autoplay", "panels", "height", "step", "animate", "predict", "theme", "list-order", "quick-lists"]);
 
 /** The panels shown when the `panels` attribute is absent. */
 export const DEFAULT_PANELS = Object.freeze(["map", "stats", "table"]);
@@ -27,6 +27,7 @@ export function readHeapOptions(get) {
   if (policy !== null && policy.trim() !== "") options.policy = policy.trim();
   const coalesce = get("coalesce");
   if (coalesce !== null && coalesce.trim() !== "") options.coalesce = coalesce.trim();
+  if (get("quick-lists") !== null) options.quickLists = get("quick-lists").trim() !== "false";
   const listOrder = get("list-order");
   if (listOrder !== null && listOrder.trim() !== "") options.listOrder = listOrder.trim();
   for (const [attribute, key] of Object.entries(NUMERIC)) {

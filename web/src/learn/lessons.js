@@ -337,6 +337,27 @@ export const LESSONS = Object.freeze([
     mistake: { statements: ["p = malloc(24)"] },
   },
   {
+    id: "quick-lists",
+    animate: true,
+    title: "Quick lists: the fast path real allocators take",
+    setup: { options: { policy: "segregated", quickLists: true }, statements: ["a = malloc(40)", "guard = malloc(8)", "free(a)"] },
+    text: [
+      "Programs free and allocate blocks of the same few sizes over and over. Real allocators (dlmalloc's fastbins, glibc's tcache, Heaplab's own global allocator) keep a freed small block aside on a quick list for its exact size, still marked used: no merging now, and the next request of that size takes it back at once, without a search and without a split.",
+      "Here a was freed with quick lists on: its block waits on the 48-byte quick list (the orange box on the map, flag 'quick' in its header). It merges with its neighbours only when the lists are flushed, which happens before the heap would ask for more memory.",
+    ],
+    task: "In the console under the map, allocate 40 bytes again (b = malloc(40)) and watch the steps: where does b's block come from?",
+    check(session) {
+      const b = blockOf(session, "b");
+      if (!b) return no("Allocate 40 bytes: b = malloc(40).");
+      const guard = blockOf(session, "guard");
+      if (!guard) return no("guard must stay allocated: restart the lesson.");
+      if (b.address + b.size !== guard.address) return no(`b went to ${hex(b.address)}, not a's old block: restart the lesson and allocate 40 bytes first.`);
+      return ok(`b = malloc(40) was taken from the quick list for 48 bytes: a's old block at ${hex(b.address)}, with no search and no split. Without quick lists the block would have gone back to the free list, merged with the free space after guard's neighbour, and been split again.`);
+    },
+    solve: { statements: ["b = malloc(40)"] },
+    mistake: { statements: ["b = malloc(400)"] },
+  },
+  {
     id: "alignment",
     title: "Alignment",
     setup: { options: { policy: "first-fit", align: 8 }, statements: ["a = malloc(24)"] },
