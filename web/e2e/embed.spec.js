@@ -156,3 +156,32 @@ test("an embed with `predict` asks where each step's block lands and keeps score
   await quiz.getByRole("button", { name: "Step forward" }).click();
   await expect(quiz.locator(".step-caption")).toContainText(/Event \d+ of \d+/);
 });
+
+test("stepping an embed travels in time from checkpoints (one mechanism with the playground), not a replay from step 0", async ({ page }) => {
+  await openDemo(page);
+  const facts = await page.evaluate(async () => {
+    const e = document.createElement("heap-playground");
+    e.id = "long";
+    // malloc-lab header: heap size hint, ids, operations, weight.
+    const lines = ["0", "20000", "30000", "1"];
+    for (let i = 0; i < 20000; i++) lines.push(`a ${i} ${16 + (i % 50)}`);
+    for (let i = 0; i < 20000; i += 2) lines.push(`f ${i}`);
+    e.setAttribute("trace", lines.join("\n"));
+    e.setAttribute("panels", "map");
+    document.body.append(e);
+    await e.ready;
+    const heap = e.session.heap;
+    const out = { length: e.length, sameHeap: true, live: [] };
+    for (const n of [29_000, 29_001, 10, 29_999, 30_000]) {
+      e.goTo(n);
+      out.sameHeap &&= e.session.heap === heap;
+      out.live.push(e.session.snapshot().stats.liveBlocks);
+    }
+    return out;
+  });
+  expect(facts.length).toBe(30000);
+  expect(facts.sameHeap).toBe(true);
+  // After n operations: min(n, 20000) allocations, minus the frees done by then.
+  const live = (n) => Math.min(n, 20000) - Math.max(0, Math.min(n - 20000, 10000));
+  expect(facts.live).toEqual([29_000, 29_001, 10, 29_999, 30_000].map(live));
+});

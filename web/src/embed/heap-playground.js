@@ -22,6 +22,7 @@
 // heap reaches the page through textContent only.
 import { loadHeaplab } from "../wasm.js";
 import { Session } from "../session.js";
+import { Timeline } from "../timeline.js";
 import { parseTrace } from "../trace.js";
 import { buildHeapPanels, mountHeapPanels } from "./heap-panels.js";
 import { EMBED_STYLE } from "./embed-style.js";
@@ -56,6 +57,10 @@ export class HeapPlayground extends HTMLElement {
   #panels = null;
   #els = null;
   #ops = []; // the trace, as recorded session operations
+  /** Time travel (timeline.js, as in the playground): checkpoints and fast replays, not a replay from step 0 per step. */
+  #timeline = null;
+  /** The ops and options the timeline was last loaded with. */
+  #loaded = null;
   #traceOptions = null;
   #step = 0;
   #timer = null;
@@ -257,7 +262,9 @@ export class HeapPlayground extends HTMLElement {
         return this.#fail(error);
       }
       this.#session.onChange(() => this.#panels.changed());
+      this.#timeline = new Timeline(this.#session);
     }
+    this.#loaded = null;
     const autoplay = this.hasAttribute("autoplay");
     const start = autoplay ? 0 : (readStep(this.getAttribute("step")) ?? ops.length);
     this.#say("");
@@ -289,11 +296,23 @@ export class HeapPlayground extends HTMLElement {
   }
 
   #show(step, options) {
-    const result = this.#session.rebuild(options, this.#ops.slice(0, step));
-    if (!result.ok && result.code !== "replay-failed") {
-      this.#fail(new Error(result.message));
-      return false;
-    }
+    // New operations or options: load them (the timeline checks every one and
+    // keeps checkpoints); else a jump through time from the nearest checkpoint.
+    const key = JSON.stringify(options);
+    let result;
+    if (this.#loaded?.ops !== this.#ops || this.#loaded.key !== key) {
+      result = this.#timeline.load(this.#ops, options, step);
+      if (result.code && result.code !== "replay-failed") {
+        this.#fail(new Error(result.message));
+        return false;
+      }
+      if (!result.ok) {
+        // Operations the heap refused are dropped from the trace.
+        this.#ops = this.#timeline.ops.slice();
+        step = Math.min(step, this.#ops.length);
+      }
+      this.#loaded = { ops: this.#ops, key };
+    } else result = this.#timeline.goto(step);
     if (!result.ok) this.#say(result.message, true);
     this.#step = step;
     const { slider, where, back, forward, first, last } = this.#els;
@@ -336,7 +355,9 @@ export class HeapPlayground extends HTMLElement {
     this.pause();
     if (result.message) this.#say(result.ok ? result.message : `Error: ${result.message}`, !result.ok);
     if (result.ok && this.#session.trace.length !== this.#step) {
-      this.#ops = this.#session.trace.slice();
+      // The timeline dropped the future and recorded the new operation.
+      this.#ops = this.#timeline.ops.slice();
+      this.#loaded = { ops: this.#ops, key: JSON.stringify(this.#session.options) };
       this.#step = this.#ops.length;
       const { slider, where, forward, last, back, first } = this.#els;
       slider.max = String(this.#ops.length);
