@@ -155,6 +155,7 @@ export class Replayer {
 
   #fail(index, why) {
     const op = this.ops[index];
+    this.done = index; // the operations before it replayed
     this.failedAt = index;
     this.message = `${op?.op ?? "operation"} #${op?.id} (operation ${index + 1}) failed: ${why}`;
   }
