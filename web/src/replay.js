@@ -7,7 +7,7 @@
 //
 // Pure logic over a Session (session.js): no DOM, no Worker. Node tests run it
 // as it is.
-import { RUN } from "./heaplab.js";
+import { RUN, isTrap } from "./heaplab.js";
 import { Session } from "./session.js";
 
 /** Loads of more operations than this replay in a Worker (timeline.js's loadInWorker). */
@@ -176,12 +176,29 @@ export class Replayer {
       this.session.heap.run(runTriples(this.ops, from, to));
     } catch (error) {
       // run() did the operations before the failing one; a trap says no index.
-      this.#fail(from + (Number.isInteger(error?.index) ? error.index : 0), detail(error));
+      if (!Number.isInteger(error?.index) || isTrap(error)) this.#fail(from, detail(error));
+      else this.#fail(from + error.index, this.#why(from + error.index, error));
       return;
     }
     this.done = to;
     // The session's methods take over: its bookkeeping comes from the heap's blocks.
     if (to === this.firstSlow && to < this.ops.length) this.session.adopt(this.ops.slice(0, to), null, { notify: false });
+  }
+
+  /**
+   * The session's word for why operation `index` fails (as the rest of the
+   * page says it: "double-free", "unknown-block", "out-of-memory"), run()'s
+   * message (which counts ids from 0) when the session does not fail it.
+   */
+  #why(index, error) {
+    try {
+      this.session.adopt(this.ops.slice(0, index), null, { notify: false });
+      const failed = this.session.applyRecorded([this.ops[index]]);
+      if (failed.length) return failed[0].message;
+    } catch {
+      // fall through to run()'s own message
+    }
+    return detail(error);
   }
 
   #applyOne() {

@@ -136,7 +136,7 @@ describe("Replayer", () => {
     timeline.session.dispose();
   });
 
-  test("stops at the first failing operation of run()'s part, with its index and the heap's reason", () => {
+  test("stops at the first failing operation of run()'s part, with its index and the reason", () => {
     const ops = [
       { op: "malloc", id: 1, size: 8, align: 0 },
       { op: "malloc", id: 2, size: 8, align: 0 },
@@ -147,7 +147,8 @@ describe("Replayer", () => {
     const replayer = new Replayer(ops, {}).advance(100);
     expect(replayer.finished).toBe(true);
     expect(replayer.report()).toMatchObject({ done: 3, failedAt: 3 });
-    expect(replayer.message).toMatch(/^free #1 \(operation 4\) failed: .*not allocated/);
+    // In the session's words, as the rest of the page says it (run() counts ids from 0).
+    expect(replayer.message).toBe("free #1 (operation 4) failed: double-free");
     replayer.dispose();
   });
 
