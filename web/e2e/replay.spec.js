@@ -81,6 +81,8 @@ test("a 150k-operation trace file replays in the worker with its progress, then 
   await expect(status).toBeHidden();
   await expect(page.locator("body")).not.toHaveAttribute("data-replaying", "true");
   expect(await where(page)).toEqual({ at: 0, length: 150_000, trace: 0 });
+  await expect(page.locator("#timeline-label")).toHaveText("0 of 150000");
+  await expect(page.locator("#play-button")).toBeEnabled();
   const progress = await page.evaluate(() => window.__progress);
   expect(progress.length, "progress every few thousand operations").toBeGreaterThanOrEqual(10);
   expect(progress.at(-1)).toBe(150_000);
@@ -150,6 +152,7 @@ test("a share link of more than 50,000 operations restores through the worker", 
   await expect(page.locator("#replay-status")).toBeHidden();
   await expect(page.locator("#opt-policy")).toHaveValue("best-fit");
   expect(await where(page)).toEqual({ at: 45_000, length: 60_000, trace: 45_000 });
+  await expect(page.locator("#timeline-label")).toHaveText(/^45000 of 60000: last /);
   expect(await page.evaluate(() => window.__replays.sent)).toBe(1);
 });
 

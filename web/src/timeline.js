@@ -390,7 +390,13 @@ export class Timeline {
     }
     if (rebuilt.code && !rebuilt.failed) return rebuilt; // invalid options (checked above: should not happen)
     this.#reset(kept, 0);
-    const there = this.goto(Math.min(at, kept.length));
+    const target = Math.min(at, kept.length);
+    const there = this.goto(target);
+    if (target === 0) {
+      // goto(0) had nothing to do: still, the operations are new.
+      this.session.touch();
+      this.#emit();
+    }
     const dropped = total - this.ops.length;
     let failure = failedAt === null ? "" : verdict.message || `operation ${failedAt + 1} failed`;
     if (!there.ok) failure = failure ? `${failure}; ${there.message}` : there.message;

@@ -281,6 +281,20 @@ describe("Timeline.loadInWorker", () => {
     session.dispose();
   });
 
+  test("the listeners hear of the new operations, even when the point in time stays 0", async () => {
+    const session = new Session();
+    const timeline = new Timeline(session);
+    session.malloc(8);
+    const heard = [];
+    timeline.onChange((t) => heard.push([t.at, t.length]));
+    const ops = recordedOps(await generateWorkload("random", { seed: 6, count: 1200 }));
+    await timeline.loadInWorker(ops, session.options, 0, { replay: inProcess() });
+    expect(heard.at(-1)).toEqual([0, 1200]);
+    await timeline.loadInWorker(ops.slice(0, 900), session.options, 700, { replay: inProcess() });
+    expect(heard.at(-1)).toEqual([700, 900]);
+    session.dispose();
+  });
+
   test("beforeApply runs once the replay is done, before the heap is replaced", async () => {
     const session = new Session();
     const timeline = new Timeline(session);
