@@ -42,6 +42,7 @@ export function needsWorker(count) {
 
 /** Operation kinds in the compact form, by their code. */
 const KINDS = ["malloc", "calloc", "realloc", "free", "write"];
+const [MALLOC, CALLOC, REALLOC, FREE, WRITE] = KINDS.keys();
 const WORDS = 4;
 
 /**
@@ -57,28 +58,33 @@ export function encodeOps(ops) {
   const writes = [];
   for (let i = 0, k = 0; i < ops.length; i++, k += WORDS) {
     const op = ops[i];
-    const kind = KINDS.indexOf(op?.op);
-    words[k] = kind;
     words[k + 1] = op?.id;
     switch (op?.op) {
       case "malloc":
+        words[k] = MALLOC;
         words[k + 2] = op.size;
         words[k + 3] = op.align ?? 0;
         break;
       case "calloc":
+        words[k] = CALLOC;
         words[k + 2] = op.count;
         words[k + 3] = op.size;
         break;
       case "realloc":
+        words[k] = REALLOC;
         words[k + 2] = op.size;
         break;
+      case "free":
+        words[k] = FREE;
+        break;
       case "write":
+        words[k] = WRITE;
         words[k + 2] = op.offset;
         words[k + 3] = writes.length;
         writes.push(op.bytes);
         break;
       default:
-        break;
+        words[k] = -1;
     }
   }
   return { count: ops.length, words, writes };
