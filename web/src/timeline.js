@@ -15,7 +15,7 @@
 // point (as undo does in an editor). Pure logic over a Session: no DOM.
 import { Heap } from "./heaplab.js";
 import { describeOptions, heapOptions } from "./session.js";
-import { runnable, runTriples, loadedResult, needsWorker } from "./replay.js";
+import { runnable, runTriples, loadedResult } from "./replay.js";
 import { replayInWorker } from "./replay-runner.js";
 
 /** Operations between checkpoints at first. */
