@@ -2,10 +2,13 @@
 // the URL's fragment by share.js, or a file download when it is too long for
 // a URL), opening such a URL, the last work kept in local storage across
 // reloads, and "Clear saved work". Whatever is read back is validated by
-// share.js; when it is not valid the page says so and starts empty.
+// share.js; when it is not valid the page says so and starts empty. Work of
+// many operations replays in the replay worker, with progress and Cancel
+// (trace-panel.js's loadOps).
 import { encodeWork, decodeWork, shareUrl, encodedFromHash, MAX_URL_CHARS, MAX_ENCODED_CHARS, STORAGE_KEY } from "./share.js";
 import { traceText } from "./trace-files.js";
-import { download } from "./trace-panel.js";
+import { download, loadOps } from "./trace-panel.js";
+import { needsWorker } from "./replay.js";
 
 /** Set while saved work is being restored; found at start, it means the last restore never finished. */
 export const RESTORING_KEY = "heaplab.restoring";
@@ -35,46 +38,63 @@ export async function mountKeep(doc, hooks) {
   let timer = null;
   let saving = Promise.resolve();
 
-  const load = async (encoded, where) => {
+  /**
+   * Restores encoded work. `guard()` is called just before the page's heap is
+   * replaced (after the worker's replay, for work of many operations: a
+   * reload while the worker runs loses nothing). Returns "restored" (some or
+   * all of it), "failed", or "cancelled" (Cancel, or another load took its place).
+   */
+  const load = async (encoded, where, guard = () => {}) => {
     let decoded;
     try {
       decoded = await decodeWork(encoded);
     } catch (error) {
       hooks.act({ ok: false, code: "invalid-share", message: `The ${where} could not be read (${error.message}); starting with an empty heap` });
-      return false;
+      return "failed";
     }
     const timeline = hooks.timeline();
-    const result = timeline.load(decoded.ops, { ...timeline.session.options, ...decoded.options }, decoded.at);
+    const options = { ...timeline.session.options, ...decoded.options };
+    if (!needsWorker(decoded.ops.length)) guard();
+    const result = await loadOps(doc, timeline, decoded.ops, options, decoded.at, { beforeApply: guard });
+    if (result.superseded) return "cancelled";
+    if (result.cancelled) {
+      const kept = where === "saved work" ? " It is still kept in this browser until you do something new (or press Clear saved work)." : "";
+      hooks.act({ ok: true, message: `Restoring the ${where} was stopped: ${result.message}.${kept}` });
+      return "cancelled";
+    }
     hooks.act({ ...result, message: `Restored the heap from the ${where}: ${result.message}, at operation ${timeline.at}` });
-    return result.ok !== false || Boolean(result.ms);
+    return result.ok !== false || Boolean(result.ms) ? "restored" : "failed";
   };
 
   // 1. A shared URL, 2. the saved work. A restore that never finished (the
   // page crashed or hung in it) leaves RESTORING_KEY behind: that saved work
   // is dropped with a message instead of being replayed again.
   const fromUrl = encodedFromHash(window.location.hash);
-  let restored = false;
-  if (fromUrl !== null) restored = await load(fromUrl, "shared link");
-  if (!restored && fromUrl === null && store) {
+  let outcome = null;
+  if (fromUrl !== null) outcome = await load(fromUrl, "shared link");
+  if (fromUrl === null && store) {
     const saved = store.getItem(STORAGE_KEY);
     if (saved !== null && store.getItem(RESTORING_KEY) !== null) {
       store.removeItem(STORAGE_KEY);
       store.removeItem(RESTORING_KEY);
       hooks.act({ ok: false, code: "restore-failed", message: "The saved work was dropped: restoring it did not finish last time. Starting with an empty heap." });
     } else if (saved !== null) {
+      const guard = () => {
+        try {
+          store.setItem(RESTORING_KEY, "1");
+        } catch {
+          // storage full or disabled: restore without the guard
+        }
+      };
       try {
-        store.setItem(RESTORING_KEY, "1");
-      } catch {
-        // storage full or disabled: restore without the guard
-      }
-      try {
-        restored = await load(saved, "saved work");
+        outcome = await load(saved, "saved work", guard);
       } finally {
         store.removeItem(RESTORING_KEY);
       }
-      if (!restored) store.removeItem(STORAGE_KEY);
+      if (outcome === "failed") store.removeItem(STORAGE_KEY);
     }
   }
+  const restored = outcome === "restored";
 
   const save = () => {
     timer = null;

@@ -13,8 +13,10 @@
 //
 // Going back and then doing something new drops the operations after that
 // point (as undo does in an editor). Pure logic over a Session: no DOM.
-import { RUN } from "./heaplab.js";
-import { describeOptions } from "./session.js";
+import { Heap } from "./heaplab.js";
+import { describeOptions, heapOptions } from "./session.js";
+import { runnable, runTriples, loadedResult } from "./replay.js";
+import { replayInWorker } from "./replay-runner.js";
 
 /** Operations between checkpoints at first. */
 export const CHECKPOINT_SPACING = 512;
@@ -26,21 +28,18 @@ export const CHECKPOINT_BYTES = 256 * 1024 * 1024;
 /** A checkpoint fewer operations ahead than this is not restored: replaying is as fast. */
 const NEAR = 64;
 
-/** Whether `Heap.run()` can replay a recorded operation. */
-export function runnable(op) {
-  return op.op === "free" || op.op === "realloc" || (op.op === "malloc" && !op.align);
-}
+// Which operations run() replays, and their triples, live in replay.js (the
+// replay worker uses them too).
+export { runnable, runTriples };
 
-/** `(code, trace id, size)` triples of `ops[from, to)` for `Heap.run()` (trace id = session id - 1). */
-export function runTriples(ops, from, to) {
-  const out = new Uint32Array((to - from) * 3);
-  for (let i = from, k = 0; i < to; i++, k += 3) {
-    const op = ops[i];
-    out[k] = op.op === "malloc" ? RUN.MALLOC : op.op === "free" ? RUN.FREE : RUN.REALLOC;
-    out[k + 1] = op.id - 1;
-    out[k + 2] = op.op === "free" ? 0 : op.size;
+/** Heap options that a heap cannot be built with, as a failed result; null when they are valid. */
+function checkOptions(options) {
+  try {
+    new Heap(heapOptions({ ...options })).dispose();
+    return null;
+  } catch (error) {
+    return { ok: false, code: error?.code ?? "invalid-option", message: error?.message ?? String(error) };
   }
-  return out;
 }
 
 export class Timeline {
@@ -48,6 +47,8 @@ export class Timeline {
   constructor(session) {
     this.session = session;
     this.listeners = new Set();
+    /** Loads started so far: a load waiting for its worker applies only if no other started since. */
+    this.loads = 0;
     this.#reset(session.trace.slice(), session.trace.length);
     session.onChange(() => this.#sync());
   }
@@ -292,8 +293,14 @@ export class Timeline {
    * Replaces everything with `ops` (recorded operations) on a fresh heap with
    * `options`, then goes to time `at` (default: the start). Operations that
    * fail under these options are dropped and reported. Invalid options change nothing.
+   * A load of many operations freezes the page while it replays: see `loadInWorker`.
    */
   load(ops, options = this.session.options, at = 0) {
+    this.loads++; // a load still waiting for its worker gives way to this one
+    return this.#load(ops, options, at);
+  }
+
+  #load(ops, options, at) {
     const t0 = performance.now();
     this.busy = true;
     let rebuilt;
@@ -314,14 +321,88 @@ export class Timeline {
       this.#reset(this.session.trace.slice(), this.session.trace.length);
     }
     this.goto(Math.min(at, this.ops.length));
-    const ms = performance.now() - t0;
-    const ok = dropped === 0;
-    return {
-      ok,
-      code: ok ? undefined : "replay-failed",
-      ms,
-      message: ok ? `${this.ops.length} operations loaded` : `${message} (${dropped} operations dropped)`,
-    };
+    return loadedResult({ loaded: this.ops.length, dropped, failure: message, ms: performance.now() - t0 });
+  }
+
+  /**
+   * `load()` for many operations (more than WORKER_THRESHOLD: see `needsWorker`),
+   * without freezing the page: a worker replays them all first, on a heap of
+   * its own with the same options, calling `onProgress({ done, total })` as it
+   * goes; then this heap replays only up to `at` (checkpoints after it come as
+   * time travel passes them). The operations from the first one that fails on
+   * are dropped, and the result says so as `load()` does.
+   *
+   * Nothing changes until the worker is done: aborting `signal` (Cancel), a
+   * newer `load()` or `loadInWorker()`, invalid options or a worker that fails
+   * leave the timeline as it was, with a result that says why
+   * (`cancelled: true` for the first two). Never rejects.
+   *
+   * @param {{ onProgress?(progress): void, signal?: AbortSignal, beforeApply?(): void,
+   *   replay?(ops, options, hooks): Promise<{ failedAt, message }> }} [hooks]
+   *   `beforeApply` is called when the worker is done, just before this heap is
+   *   replaced; `replay` defaults to the worker (tests pass another).
+   */
+  async loadInWorker(ops, options = this.session.options, at = 0, { onProgress, signal, beforeApply, replay = replayInWorker } = {}) {
+    const t0 = performance.now();
+    const ticket = ++this.loads;
+    const total = ops.length;
+    let progress = { done: 0, total };
+    const since = () => performance.now() - t0;
+    const cancelled = (why) => ({
+      ok: false,
+      code: "cancelled",
+      cancelled: true,
+      ms: since(),
+      message: `${why} after ${progress.done} of ${total} operations: nothing was changed`,
+    });
+    const invalid = checkOptions(options);
+    if (invalid) return invalid;
+    const copy = ops.slice(); // the caller's array may change while the worker runs
+    let verdict;
+    try {
+      verdict = await replay(copy, options, {
+        signal,
+        onProgress: (p) => {
+          progress = p;
+          if (ticket === this.loads) onProgress?.(p);
+        },
+      });
+    } catch (error) {
+      if (signal?.aborted || error?.name === "AbortError") return cancelled("Loading cancelled");
+      if (ticket !== this.loads) return cancelled("Another load took its place");
+      return { ok: false, code: "replay-failed", ms: since(), message: `could not replay the ${total} operations in the background (${error?.message ?? error}): nothing was changed` };
+    }
+    if (signal?.aborted) return cancelled("Loading cancelled");
+    if (ticket !== this.loads) return cancelled("Another load took its place");
+    const failedAt = Number.isInteger(verdict?.failedAt) ? Math.max(0, Math.min(total, verdict.failedAt)) : null;
+    const kept = failedAt === null ? copy : copy.slice(0, failedAt);
+    try {
+      beforeApply?.();
+    } catch {
+      // the caller's bookkeeping must not stop the load
+    }
+    this.busy = true;
+    let rebuilt;
+    try {
+      rebuilt = this.session.rebuild(options, []);
+    } finally {
+      this.busy = false;
+    }
+    if (rebuilt.code && !rebuilt.failed) return rebuilt; // invalid options (checked above: should not happen)
+    this.#reset(kept, 0);
+    const target = Math.min(at, kept.length);
+    const there = this.goto(target);
+    if (target === 0) {
+      // goto(0) had nothing to do: still, the operations are new.
+      this.session.touch();
+      this.#emit();
+    }
+    const dropped = total - this.ops.length;
+    let failure = failedAt === null ? "" : verdict.message || `operation ${failedAt + 1} failed`;
+    if (!there.ok) failure = failure ? `${failure}; ${there.message}` : there.message;
+    const result = loadedResult({ loaded: this.ops.length, dropped, failure, ms: since() });
+    if (!there.ok && result.ok) return { ...result, ok: false, code: there.code, message: `${result.message}; ${there.message}` };
+    return result;
   }
 
   /**
@@ -332,7 +413,7 @@ export class Timeline {
   setOptions(changes) {
     const options = { ...this.session.options, ...changes };
     const count = this.ops.length;
-    const result = this.load(this.ops, options, this.at);
+    const result = this.#load(this.ops, options, this.at);
     if (result.code && result.code !== "replay-failed") return result; // invalid options: nothing changed
     const dropped = result.ok ? "" : `; ${result.message}`;
     return { ...result, message: `Rebuilt the heap (${describeOptions(options)}) by replaying ${count} operation${count === 1 ? "" : "s"}${dropped}` };

@@ -1,10 +1,13 @@
 // Traces in and out, on the page: the file picker and drag-and-drop onto the
 // map (read with trace-files.js; a malformed file reports its first bad line
 // and changes nothing), export as .rep or JSON (a download), and the built-in
-// workloads (workloads.js). DOM only; the timeline does the work.
+// workloads (workloads.js). DOM only; the timeline does the work. A load of
+// many operations (a big file, link or saved work: see `loadOps`) replays in a
+// worker, with its progress and a Cancel button next to the trace controls.
 import { readTraceText, traceText, recordedOps, MAX_TRACE_TEXT } from "./trace-files.js";
 import { WORKLOADS, generateWorkload } from "./workloads.js";
 import { checkOptions } from "./share.js";
+import { needsWorker, progressText } from "./replay.js";
 
 /** Offers `text` as a file download named `name`. */
 export function download(doc, name, text, type = "text/plain") {
@@ -19,6 +22,75 @@ export function download(doc, name, text, type = "text/plain") {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** The load in progress in each document: `{ controller }` (one at a time). */
+const running = new WeakMap();
+
+/** The progress bar and Cancel button (index.html's #replay-status), wired once. */
+function replayStatus(doc) {
+  const box = doc.getElementById("replay-status");
+  if (!box) return null;
+  if (!box.dataset.wired) {
+    box.dataset.wired = "true";
+    doc.getElementById("replay-cancel").addEventListener("click", () => running.get(doc)?.controller.abort());
+  }
+  return { box, text: doc.getElementById("replay-text"), bar: doc.getElementById("replay-progress") };
+}
+
+function showProgress(status, done, total) {
+  status.bar.max = Math.max(1, total);
+  status.bar.value = done;
+  status.text.textContent = progressText(done, total);
+}
+
+/**
+ * Loads recorded operations into the timeline, as `timeline.load()` does.
+ * Few operations load at once; more than WORKER_THRESHOLD replay in the
+ * replay worker while the page shows "Replaying N of M operations…", a
+ * progress bar and Cancel (which leaves everything as it was). A new load
+ * cancels the one in progress (whose result then has `superseded: true`:
+ * nothing to say). Resolves the timeline's result; never rejects.
+ * @param {{ beforeApply?(): void }} [hooks] see `Timeline.loadInWorker`
+ */
+export async function loadOps(doc, timeline, ops, options, at, { beforeApply } = {}) {
+  const previous = running.get(doc);
+  if (previous) {
+    previous.superseded = true; // its caller says nothing: this load speaks for both
+    previous.controller.abort();
+  }
+  const status = replayStatus(doc);
+  if (!needsWorker(ops.length) || !status) {
+    running.delete(doc);
+    if (status) status.box.hidden = true;
+    delete doc.body.dataset.replaying;
+    return timeline.load(ops, options, at);
+  }
+  const job = { controller: new AbortController() };
+  running.set(doc, job);
+  showProgress(status, 0, ops.length);
+  status.box.hidden = false;
+  const fold = status.box.closest("details");
+  if (fold) fold.open = true; // folded on a phone: Cancel must be in reach
+  doc.body.dataset.replaying = "true";
+  try {
+    const result = await timeline.loadInWorker(ops, options, at, {
+      signal: job.controller.signal,
+      beforeApply,
+      onProgress: ({ done, total }) => {
+        if (running.get(doc) === job) showProgress(status, done, total);
+      },
+    });
+    return job.superseded ? { ...result, superseded: true } : result;
+  } catch (error) {
+    return { ok: false, code: "replay-failed", message: `could not load the operations (${error?.message ?? error}): nothing was changed` };
+  } finally {
+    if (running.get(doc) === job) {
+      running.delete(doc);
+      status.box.hidden = true;
+      delete doc.body.dataset.replaying;
+    }
+  }
+}
+
 /**
  * @param {Document} doc
  * @param {object} hooks `{ timeline(), act(result), dropTarget }`
@@ -26,8 +98,8 @@ export function download(doc, name, text, type = "text/plain") {
 export function mountTracePanel(doc, hooks) {
   const $ = (id) => doc.getElementById(id);
 
-  /** Loads a trace file's text: nothing changes unless it parses and its options are valid. */
-  const open = (text, name) => {
+  /** Loads a trace file's text: nothing changes unless it parses, its options are valid and it is not cancelled. */
+  const open = async (text, name) => {
     const read = readTraceText(text, name);
     if (!read.ok) {
       hooks.act({ ok: false, code: read.code, message: `${read.message} (nothing was changed)` });
@@ -43,8 +115,10 @@ export function mountTracePanel(doc, hooks) {
         return { ok: false };
       }
     }
-    const result = timeline.load(read.ops, options, 0);
-    hooks.act({ ...result, message: `Opened ${name}: ${result.message}; press Play or move the time slider` });
+    const result = await loadOps(doc, timeline, read.ops, options, 0);
+    if (result.superseded) return result;
+    if (result.cancelled) hooks.act({ ok: true, message: `${name} was not opened: ${result.message}` });
+    else hooks.act({ ...result, message: `Opened ${name}: ${result.message}; press Play or move the time slider` });
     return result;
   };
 
@@ -55,7 +129,7 @@ export function mountTracePanel(doc, hooks) {
       return;
     }
     try {
-      open(await file.text(), file.name);
+      await open(await file.text(), file.name);
     } catch (error) {
       hooks.act({ ok: false, code: "malformed-trace", message: `${file.name}: could not be read (${error.message})` });
     }
@@ -78,7 +152,7 @@ export function mountTracePanel(doc, hooks) {
     target.classList.remove("drop");
     if (!event.dataTransfer?.files?.length) return;
     event.preventDefault();
-    openFile(event.dataTransfer.files[0]);
+    openFile(event.dataTransfer.files[0]).catch((error) => hooks.act({ ok: false, code: "malformed-trace", message: `could not open the file (${error.message})` }));
   });
 
   const exporter = (format) => () => {
@@ -116,8 +190,11 @@ export function mountTracePanel(doc, hooks) {
     const w = WORKLOADS.find((x) => x.key === select.value);
     try {
       const trace = await generateWorkload(w.key, { seed: 1 });
-      const result = hooks.timeline().load(recordedOps(trace), hooks.timeline().session.options, 0);
-      hooks.act({ ...result, message: `Loaded the ${w.title} workload: ${result.message}. ${w.explain}` });
+      const timeline = hooks.timeline();
+      const result = await loadOps(doc, timeline, recordedOps(trace), timeline.session.options, 0);
+      if (result.superseded) return;
+      if (result.cancelled) hooks.act({ ok: true, message: `The ${w.title} workload was not loaded: ${result.message}` });
+      else hooks.act({ ...result, message: `Loaded the ${w.title} workload: ${result.message}. ${w.explain}` });
     } catch (error) {
       hooks.act({ ok: false, code: "workload-failed", message: `could not load the workload: ${error.message}` });
     }
