@@ -234,6 +234,7 @@ export class Session {
     if (blocked) return blocked;
     const found = this.resolve(ref);
     if (!found.ok) return found;
+    if (found.address === 0 && !found.id) return { ok: true, message: "free(NULL) does nothing" };
     if (found.address !== undefined && !found.id) {
       // A raw address no allocation starts at: let the allocator judge it.
       try {

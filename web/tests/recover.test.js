@@ -162,3 +162,15 @@ describe("the error contract and C semantics of the JS API", () => {
     h.dispose();
   });
 });
+
+describe("free of address 0 in the session", () => {
+  test("free(0x0) is free(NULL): nothing happens, the heap is unchanged", () => {
+    const s = new Session();
+    s.malloc(24);
+    const before = Array.from(s.snapshot().blocks);
+    expect(s.free({ address: 0 })).toMatchObject({ ok: true, message: "free(NULL) does nothing" });
+    expect(s.free("0x0")).toMatchObject({ ok: true });
+    expect(Array.from(s.snapshot().blocks)).toEqual(before);
+    expect(s.trace).toHaveLength(1);
+  });
+});
