@@ -16,7 +16,7 @@ test("the demo page holds three independent embeds, each with its options, trace
   await openDemo(page);
   await expect(page.locator("heap-playground")).toHaveCount(3);
   await expect(page.locator("#e1")).toHaveAttribute("data-step", "4");
-  await expect(page.locator("#e1 .where")).toHaveText("Step 4 of 9: #4 = malloc(16)");
+  await expect(page.locator("#e1 .where")).toHaveText("Step 4 of 9: malloc(16) → #4");
   await expect(page.locator("#e2 .where")).toContainText("Step 6 of 7");
   await expect(page.locator("#e3")).toHaveAttribute("data-step", "7", { timeout: 15_000 }); // autoplay ran to the end
 
@@ -44,7 +44,7 @@ test("the demo page holds three independent embeds, each with its options, trace
   await page.locator("#e3 #console-input").fill("p = malloc(500)");
   await page.locator("#e3 #console-input").press("Enter");
   await expect(page.locator("#e3 .console-log")).toContainText("p = malloc(500) returned");
-  await expect(page.locator("#e3 .where")).toHaveText("Step 8 of 8: #6 = malloc(500)");
+  await expect(page.locator("#e3 .where")).toHaveText("Step 8 of 8: p = malloc(500) → #6");
   expect(await stat(page, "e3", "liveBlocks")).toBe(4);
   expect(await stat(page, "e1", "liveBlocks")).toBe(4);
   expect(await stat(page, "e2", "liveBlocks")).toBe(2);
@@ -62,7 +62,7 @@ test("a link in the text jumps an embed to step N; the step buttons move it on",
   expect(page.url()).not.toContain("#e1"); // the link did not navigate
 
   await page.click('a[data-embed="e1"][data-step="8"]');
-  await expect(page.locator("#e1 .where")).toHaveText("Step 8 of 9: #5 = malloc(100)");
+  await expect(page.locator("#e1 .where")).toHaveText("Step 8 of 9: malloc(100) → #5");
   await expect(used(page, "e1")).toHaveCount(2);
   await page.locator("#e1").getByRole("button", { name: "Step back" }).click();
   await expect(page.locator("#e1 .where")).toHaveText("Step 7 of 9: free(#2)");
@@ -73,9 +73,9 @@ test("a link in the text jumps an embed to step N; the step buttons move it on",
   // The other embeds did not move; goTo() and the step attribute work from script.
   await expect(page.locator("#e2 .where")).toContainText("Step 6 of 7");
   await page.click('a[data-embed="e2"][data-step="7"]');
-  await expect(page.locator("#e2 .where")).toHaveText("Step 7 of 7: #5 = malloc(40)");
+  await expect(page.locator("#e2 .where")).toHaveText("Step 7 of 7: malloc(40) → #5");
   await page.evaluate(() => document.getElementById("e2").setAttribute("step", "2"));
-  await expect(page.locator("#e2 .where")).toHaveText("Step 2 of 7: #2 = malloc(16)");
+  await expect(page.locator("#e2 .where")).toHaveText("Step 2 of 7: malloc(16) → #2");
 });
 
 test("the one-line embed: a page with the built module and one element", async ({ page }) => {
@@ -87,7 +87,7 @@ test("the one-line embed: a page with the built module and one element", async (
   );
   await page.goto("host.html");
   await expect(page.locator("#h")).toHaveAttribute("data-ready", "true");
-  await expect(page.locator("#h .where")).toHaveText("Step 9 of 9: #6 = malloc(24)");
+  await expect(page.locator("#h .where")).toHaveText("Step 9 of 9: malloc(24) → #6");
   await expect(used(page, "h")).toHaveCount(3);
   const height = await page.locator("#h .frame").evaluate((el) => el.getBoundingClientRect().height);
   expect(height).toBe(300);
@@ -96,13 +96,13 @@ test("the one-line embed: a page with the built module and one element", async (
 test("the iframe page builds an embed from its query string", async ({ page }) => {
   await openDemo(page);
   const frame = page.frameLocator("#frame");
-  await expect(frame.locator("heap-playground .where")).toHaveText("Step 9 of 9: #6 = malloc(24)");
+  await expect(frame.locator("heap-playground .where")).toHaveText("Step 9 of 9: malloc(24) → #6");
   await expect(frame.locator("heap-playground [data-panel=stats]")).toBeVisible();
   await expect(frame.locator("heap-playground [data-panel=table]")).toBeHidden();
 
   await page.goto(`embed.html?policy=next-fit&step=2&trace=${encodeURIComponent("2\n3\na 0 24\na 1 48\nf 0\n")}`);
   await expect(page.locator("body")).toHaveAttribute("data-ready", "true");
-  await expect(page.locator("#embed .where")).toHaveText("Step 2 of 3: #2 = malloc(48)");
+  await expect(page.locator("#embed .where")).toHaveText("Step 2 of 3: malloc(48) → #2");
   expect(await page.evaluate(() => document.getElementById("embed").session.options.policy)).toBe("next-fit");
 });
 

@@ -624,6 +624,29 @@ export class Session {
   }
 }
 
+/**
+ * A recorded operation in C, one description for every view (the timeline,
+ * the embed's step counter): `p = malloc(24) → #3`, `calloc(4, 8) → #4`,
+ * `realloc(#3, 48)`, `free(#3)`, `write 5 bytes into #3 at offset 0`.
+ */
+export function describeOp(op) {
+  const name = op.name ? `${op.name} = ` : "";
+  switch (op.op) {
+    case "malloc":
+      return `${name}${op.align ? `aligned_alloc(${op.align}, ${op.size})` : `malloc(${op.size})`} → #${op.id}`;
+    case "calloc":
+      return `${name}calloc(${op.count}, ${op.size}) → #${op.id}`;
+    case "realloc":
+      return `${name}realloc(#${op.id}, ${op.size})`;
+    case "free":
+      return `free(#${op.id})`;
+    case "write":
+      return `write ${op.bytes.length} bytes into #${op.id} at offset ${op.offset}`;
+    default:
+      return String(op.op);
+  }
+}
+
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
   const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "default limit (256 MiB)";

@@ -14,7 +14,7 @@
 // Going back and then doing something new drops the operations after that
 // point (as undo does in an editor). Pure logic over a Session: no DOM.
 import { Heap } from "./heaplab.js";
-import { describeOptions, heapOptions } from "./session.js";
+import { describeOp, describeOptions, heapOptions } from "./session.js";
 import { runnable, runTriples, loadedResult } from "./replay.js";
 import { replayInWorker } from "./replay-runner.js";
 
@@ -419,25 +419,9 @@ export class Timeline {
     return { ...result, message: `Rebuilt the heap (${describeOptions(options)}) by replaying ${count} operation${count === 1 ? "" : "s"}${dropped}` };
   }
 
-  /** A short description of operation `i` (0-based) in C. */
+  /** A short description of operation `i` (0-based) in C (session.js describeOp). */
   describe(i) {
-    const op = this.ops[i];
-    if (!op) return "";
-    const name = op.name ? `${op.name} = ` : "";
-    switch (op.op) {
-      case "malloc":
-        return `${name}${op.align ? `aligned_alloc(${op.align}, ${op.size})` : `malloc(${op.size})`} → #${op.id}`;
-      case "calloc":
-        return `${name}calloc(${op.count}, ${op.size}) → #${op.id}`;
-      case "realloc":
-        return `${name}realloc(#${op.id}, ${op.size})`;
-      case "free":
-        return `free(#${op.id})`;
-      case "write":
-        return `write ${op.bytes.length} bytes into #${op.id} at offset ${op.offset}`;
-      default:
-        return op.op;
-    }
+    return this.ops[i] ? describeOp(this.ops[i]) : "";
   }
 
   /** Releases every checkpoint. */

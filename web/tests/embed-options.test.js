@@ -61,7 +61,7 @@ describe("embed attributes", () => {
       { op: "free", id: 2 },
       { op: "free", id: 3 },
     ]);
-    expect(ops.map(describeOp).slice(0, 5)).toEqual(["#1 = malloc(24)", "#2 = malloc(48)", "free(#1)", "#3 = malloc(16)", "#2 = realloc(#2, 100)"]);
+    expect(ops.map(describeOp).slice(0, 5)).toEqual(["malloc(24) → #1", "malloc(48) → #2", "free(#1)", "malloc(16) → #3", "realloc(#2, 100)"]);
     expect(describeOp(undefined)).toBe("the empty heap");
     const session = new Session();
     for (let n = 0; n <= ops.length; n++) expect(session.rebuild(session.options, ops.slice(0, n)).ok).toBe(true);

@@ -1,7 +1,7 @@
 // What a <heap-playground> element's attributes (or the iframe page's query
 // parameters) mean: heap options, panels, height, and the trace, inline text
 // or a URL. Pure: no DOM, tested in Node.
-import { DEFAULT_OPTIONS } from "../session.js";
+import { DEFAULT_OPTIONS, describeOp as describeSessionOp } from "../session.js";
 
 /** The panels an embed can show, in order. */
 export const PANELS = Object.freeze(["map", "console", "stats", "table"]);
@@ -90,23 +90,9 @@ export function sessionOps(trace) {
   return ops;
 }
 
-/** A recorded operation in C, as the step counter shows it. */
+/** A recorded operation in C, as the step counter shows it (session.js describeOp), or "the empty heap". */
 export function describeOp(op) {
-  if (!op) return "the empty heap";
-  switch (op.op) {
-    case "malloc":
-      return op.align ? `#${op.id} = aligned_alloc(${op.align}, ${op.size})` : `#${op.id} = malloc(${op.size})`;
-    case "calloc":
-      return `#${op.id} = calloc(${op.count}, ${op.size})`;
-    case "realloc":
-      return `#${op.id} = realloc(#${op.id}, ${op.size})`;
-    case "free":
-      return `free(#${op.id})`;
-    case "write":
-      return `write ${op.bytes.length} bytes into #${op.id}`;
-    default:
-      return op.op;
-  }
+  return op ? describeSessionOp(op) : "the empty heap";
 }
 
 /** The options a heap is built with: defaults, then the trace's own, then the attributes'. */
