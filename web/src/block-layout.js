@@ -64,8 +64,10 @@ export function computeBlockLayout(snap, { width, zoom = 1, left = 6 }) {
   const { segments, pages, blocks } = snap;
   const nBlocks = blocks.length / C;
 
-  // Items as parallel typed arrays: 100k blocks make no 100k objects.
-  let cap = 64;
+  // Items as parallel typed arrays: 100k blocks make no 100k objects. Sized
+  // once for the most items there can be (a block each, and per page at most
+  // a band and two small items, per segment a gap), so they never regrow.
+  let cap = Math.max(64, nBlocks + 3 * pages.length + segments.length + 16);
   let kind = new Uint8Array(cap);
   let start = new Float64Array(cap);
   let end = new Float64Array(cap);
