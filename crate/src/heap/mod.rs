@@ -351,6 +351,31 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.finish(r)
     }
 
+    /// C's `malloc(size)`, as glibc documents it: aligned to the granule,
+    /// and `malloc(0)` returns a unique minimum-size block (one that `free`
+    /// takes back), not NULL.
+    ///
+    /// # Errors
+    /// As [`Heap::alloc`] (never `InvalidSize` for 0).
+    pub fn malloc(&mut self, size: usize) -> Result<NonNull<u8>, AllocError> {
+        let align = self.h().config.align;
+        self.alloc(size.max(1), align)
+    }
+
+    /// C's `realloc(ptr, size)`, as glibc documents it: `realloc(NULL, n)`
+    /// is `malloc(n)`; `realloc(p, 0)` frees `p` and returns `None` (C's
+    /// NULL); otherwise [`Heap::realloc`].
+    ///
+    /// # Errors
+    /// As [`Heap::realloc`], or [`Heap::free`] for `realloc(p, 0)`.
+    pub fn c_realloc(&mut self, ptr: *mut u8, size: usize) -> Result<Option<NonNull<u8>>, AllocError> {
+        match (ptr.is_null(), size) {
+            (true, n) => self.malloc(n).map(Some),
+            (false, 0) => self.free(ptr).map(|()| None),
+            (false, n) => self.realloc(ptr, n).map(Some),
+        }
+    }
+
     /// Allocates `count × size` zeroed bytes (alignment = the granule).
     ///
     /// # Errors
@@ -406,7 +431,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     // ------------------------------------------------------------------ free
 
-    /// Frees the allocation whose payload starts at `ptr`.
+    /// Frees the allocation whose payload starts at `ptr`. As C's
+    /// `free(NULL)`, a null `ptr` does nothing.
     ///
     /// # Errors
     /// `DoubleFree`, `InteriorPointer` or `NotAllocated` (see
@@ -436,6 +462,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     #[inline]
     fn free_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        // As C's `free(NULL)`: nothing to do.
+        if ptr.is_null() {
+            return Ok(());
+        }
         self.begin();
         self.emit(Event::Free { payload: ptr.addr() });
         if let Err(e) = self.trust() {
@@ -493,6 +523,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// fast index), grows in place into a free next neighbour, slides into a
     /// free previous one, else allocates, copies and frees.
     ///
+    /// As in C, `realloc(NULL, n)` is an allocation of `n` bytes (aligned to
+    /// the granule); for C's `realloc(p, 0)` see [`Heap::c_realloc`].
+    ///
     /// # Errors
     /// `InvalidSize` (0 or too big), the errors of [`Heap::free`] for a bad
     /// `ptr`, `OutOfMemory`. On error the old allocation is untouched.
@@ -529,6 +562,11 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     #[inline]
     fn realloc_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
+        // As C's `realloc(NULL, n)`: `malloc(n)`.
+        if ptr.is_null() {
+            let align = align.unwrap_or(self.h().config.align);
+            return self.alloc(new_size, align);
+        }
         self.begin();
         self.emit(Event::Realloc { payload: ptr.addr(), size: new_size });
         let r = self.trust().and_then(|()| Self::check_request(new_size, align.unwrap_or(1))).and_then(|()| self.validate::<CLASSIFY>(ptr)).and_then(|b| {
