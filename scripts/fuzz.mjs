@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const TARGETS = ["heap_ops", "trace_parse", "global_fixed", "lean_ops"];
+const TARGETS = ["heap_ops", "heap_corrupt", "trace_parse", "global_fixed", "lean_ops"];
 const crateDir = fileURLToPath(new URL("../crate/", import.meta.url));
 
 function parseArgs(argv) {
@@ -38,13 +38,17 @@ function run(cmd, args, options = {}) {
   return r.status;
 }
 
+/** The cargo-fuzz this project fuzzes with (`--locked` installs here). */
+const CARGO_FUZZ_VERSION = "0.13.1";
+
 function ensureToolchain() {
   const nightly = spawnSync("cargo", ["+nightly", "--version"], { encoding: "utf8" });
   if (nightly.status !== 0) fail("the nightly toolchain is missing: rustup toolchain install nightly");
   const fuzz = spawnSync("cargo", ["fuzz", "--version"], { encoding: "utf8" });
-  if (fuzz.status !== 0) {
-    console.log("fuzz: installing cargo-fuzz (about 90 s, once)");
-    if (run("cargo", ["install", "cargo-fuzz"]) !== 0) fail("cargo install cargo-fuzz failed");
+  if (fuzz.status !== 0 || fuzz.stdout.trim() !== `cargo-fuzz ${CARGO_FUZZ_VERSION}`) {
+    console.log(`fuzz: installing cargo-fuzz ${CARGO_FUZZ_VERSION} (about 90 s, once)`);
+    const args = ["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked", "--force"];
+    if (run("cargo", args) !== 0) fail("cargo install cargo-fuzz failed");
   }
 }
 

@@ -5,7 +5,8 @@
 //   1. npm dependencies (npm ci), which include a working `wasm-opt` (binaryen);
 //   2. the Rust target wasm32-unknown-unknown (rustup);
 //   3. the wasm-bindgen CLI of exactly the version in Cargo.lock (cargo install);
-//   4. wasm-pack (cargo install; its npm package and its own downloads fail here);
+//   4. wasm-pack of a pinned version (cargo install --locked; its npm package and
+//      its own downloads fail here);
 //   5. the wasm build itself (wasm-pack build), skipped when up to date.
 //
 // Usage: node scripts/setup.mjs [--no-wasm] [--force-wasm]
@@ -72,9 +73,12 @@ function ensureBindgenCli() {
   run("cargo", ["install", "wasm-bindgen-cli", "--version", version, "--force"]);
 }
 
+/** The wasm-pack this project builds with (`--locked` installs here). */
+const WASM_PACK_VERSION = "0.15.1";
+
 function ensureWasmPack() {
-  if (probe("wasm-pack", ["--version"])) return;
-  run("cargo", ["install", "wasm-pack"]);
+  if (probe("wasm-pack", ["--version"]) === `wasm-pack ${WASM_PACK_VERSION}`) return;
+  run("cargo", ["install", "wasm-pack", "--version", WASM_PACK_VERSION, "--locked", "--force"]);
 }
 
 /** Newest modification time of any file under `dir` (recursively). */

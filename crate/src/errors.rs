@@ -25,14 +25,19 @@ pub enum AllocError {
     InteriorPointer,
     /// Anything else: outside the heap, metadata, never handed out.
     NotAllocated,
-    /// A raw read or write ([`Heap::bytes`](crate::heap::Heap::bytes)) reaches outside the heap's segments.
+    /// A raw read or write ([`Heap::bytes`](crate::heap::Heap::bytes)) reaches outside the heap's segments
+    /// (or, for [`Heap::write`](crate::heap::Heap::write), into its metadata pages).
     OutOfBounds,
+    /// The heap's memory was written ([`Heap::write`](crate::heap::Heap::write)) and its integrity
+    /// walk failed since: `alloc`, `free` and `realloc` refuse to follow
+    /// its links until [`Heap::reset`](crate::heap::Heap::reset).
+    CorruptHeap,
 }
 
 impl AllocError {
     /// Stable kebab-case code: `out-of-memory`, `invalid-size`,
     /// `invalid-align`, `double-free`, `invalid-free` (both
-    /// `InteriorPointer` and `NotAllocated`).
+    /// `InteriorPointer` and `NotAllocated`), `out-of-bounds`, `corrupt-heap`.
     pub const fn code(&self) -> &'static str {
         match self {
             AllocError::OutOfMemory => "out-of-memory",
@@ -41,6 +46,7 @@ impl AllocError {
             AllocError::DoubleFree => "double-free",
             AllocError::InteriorPointer | AllocError::NotAllocated => "invalid-free",
             AllocError::OutOfBounds => "out-of-bounds",
+            AllocError::CorruptHeap => "corrupt-heap",
         }
     }
 }
@@ -55,6 +61,7 @@ impl fmt::Display for AllocError {
             AllocError::InteriorPointer => "invalid free: the address points inside a block, not at its payload start",
             AllocError::NotAllocated => "invalid free: the address was never returned by this heap",
             AllocError::OutOfBounds => "out of bounds: the bytes do not all lie inside the heap's memory",
+            AllocError::CorruptHeap => "corrupt heap: the integrity check failed after a write; reset the heap",
         })
     }
 }

@@ -73,45 +73,47 @@ use crate::lean::LeanHeap;
 use crate::pages::{FixedRegion, PageSource};
 use crate::policy::{AnyPolicy, Policy};
 
-#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
 mod lock {
     use core::sync::atomic::{AtomicBool, Ordering};
 
-    /// A tiny spin lock.
+    /// A tiny spin lock. On single-threaded wasm (no atomics) it is a flag:
+    /// finding it taken means the heap is being used further up this very
+    /// stack (an allocation inside `with`), so the caller gives up instead
+    /// of taking a second reference.
     pub struct Lock(AtomicBool);
+
+    /// Whether another thread can hold the lock (and waiting helps).
+    const THREADS: bool = !cfg!(all(target_arch = "wasm32", not(target_feature = "atomics")));
 
     impl Lock {
         pub const fn new() -> Self {
             Lock(AtomicBool::new(false))
         }
+        /// Takes the lock; `None` when it is held further up this thread's
+        /// stack and cannot be waited for (single-threaded wasm). The lock
+        /// is released when the guard drops, on a panic too.
         #[inline]
-        pub fn acquire(&self) {
+        pub fn acquire(&self) -> Option<Guard<'_>> {
             while self.0.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+                if !THREADS {
+                    return None;
+                }
                 while self.0.load(Ordering::Relaxed) {
                     core::hint::spin_loop();
                 }
             }
-        }
-        #[inline]
-        pub fn release(&self) {
-            self.0.store(false, Ordering::Release);
+            Some(Guard(self))
         }
     }
-}
 
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-mod lock {
-    /// Single-threaded wasm: nothing to lock.
-    pub struct Lock;
+    /// The lock, held until dropped.
+    pub struct Guard<'a>(&'a Lock);
 
-    impl Lock {
-        pub const fn new() -> Self {
-            Lock
+    impl Drop for Guard<'_> {
+        #[inline]
+        fn drop(&mut self) {
+            self.0 .0.store(false, Ordering::Release);
         }
-        #[inline]
-        pub fn acquire(&self) {}
-        #[inline]
-        pub fn release(&self) {}
     }
 }
 
@@ -139,16 +141,55 @@ impl<H> Locked<H> {
         Locked { lock: lock::Lock::new(), heap: UnsafeCell::new(heap) }
     }
 
-    /// Runs `f` with the heap locked (for stats, check, introspection).
-    /// Do not allocate through the global allocator inside `f`: the lock is
-    /// not reentrant.
+    /// Runs `f` with the heap locked, for a look (stats, check,
+    /// introspection): a shared reference only, so safe code cannot reset
+    /// or rewrite the heap under live allocations. The lock is released
+    /// when `f` returns or panics.
+    ///
+    /// ```compile_fail
+    /// # use heaplab::global::GlobalHeap;
+    /// # use heaplab::pages::FixedRegion;
+    /// # fn f(heap: &GlobalHeap<FixedRegion>) {
+    /// heap.with(|h| h.reset()); // live allocations would be handed out again
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    /// If `f` allocates through this allocator on single-threaded wasm (the
+    /// heap is in use further up the stack); natively that waits forever.
     #[inline(always)]
-    pub fn with<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
-        self.lock.acquire();
-        // SAFETY: the lock is held, so this is the only reference.
-        let r = f(unsafe { &mut *self.heap.get() });
-        self.lock.release();
-        r
+    pub fn with<R>(&self, f: impl FnOnce(&H) -> R) -> R {
+        let Some(_guard) = self.lock.acquire() else { panic!("the global heap is in use further up this stack") };
+        // SAFETY: the lock is held (released by `_guard`, on a panic too),
+        // so no `&mut` to the heap exists meanwhile.
+        f(unsafe { &*self.heap.get() })
+    }
+
+    /// Runs `f` with the heap locked and mutable (flush, sweep), or `None`
+    /// when the heap is in use further up this stack (single-threaded wasm).
+    ///
+    /// # Safety
+    /// `f` keeps every live allocation of the heap live and in place (no
+    /// `reset`, no freeing what a program still uses, no raw writes into
+    /// headers): programs still use them.
+    #[inline(always)]
+    pub unsafe fn with_mut<R>(&self, f: impl FnOnce(&mut H) -> R) -> Option<R> {
+        let _guard = self.lock.acquire()?;
+        // SAFETY: the lock is held, so this is the only reference; what `f`
+        // does with it is the caller's contract.
+        Some(f(unsafe { &mut *self.heap.get() }))
+    }
+
+    /// The allocation paths: the heap mutable under the lock, or `fallback`
+    /// when it is in use further up this stack.
+    #[inline(always)]
+    fn locked<R>(&self, fallback: R, f: impl FnOnce(&mut H) -> R) -> R {
+        match self.lock.acquire() {
+            // SAFETY: the lock is held (released by the guard, on a panic
+            // too), so this is the only reference.
+            Some(_guard) => f(unsafe { &mut *self.heap.get() }),
+            None => fallback,
+        }
     }
 }
 
@@ -186,18 +227,18 @@ unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalHeap<S
         if layout.align() > MAX_ALIGN {
             return ptr::null_mut();
         }
-        self.with(|h| h.alloc(layout.size().max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.locked(ptr::null_mut(), |h| h.alloc(layout.size().max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        let r = self.with(|h| h.free_unclassified(ptr));
+        let r = self.locked(Ok(()), |h| h.free_unclassified(ptr));
         debug_assert!(r.is_ok(), "dealloc of an address this heap did not hand out");
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.with(|h| h.realloc_unclassified(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.locked(ptr::null_mut(), |h| h.realloc_unclassified(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 }
 
@@ -228,19 +269,19 @@ impl<P: Policy> GlobalLeanHeap<crate::pages::WasmMemory, P> {
 unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalLeanHeap<S, P> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.with(|h| h.alloc_pow2(layout.size(), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.locked(ptr::null_mut(), |h| h.alloc_pow2(layout.size(), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` is a live allocation of this heap and `layout` the
         // one it was allocated (or last resized) with (GlobalAlloc contract).
-        self.with(|h| unsafe { h.free_sized(NonNull::new_unchecked(ptr), layout.size()) })
+        self.locked((), |h| unsafe { h.free_sized(NonNull::new_unchecked(ptr), layout.size()) })
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as in `dealloc`; `layout` is the one it was allocated with.
-        self.with(|h| unsafe { h.realloc(NonNull::new_unchecked(ptr), layout.size(), new_size, layout.align()) }.map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.locked(ptr::null_mut(), |h| unsafe { h.realloc(NonNull::new_unchecked(ptr), layout.size(), new_size, layout.align()) }.map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 }

@@ -3,6 +3,7 @@
 // documented order, under every policy and list order.
 import { beforeAll, describe, expect, test } from "vitest";
 import { init, Heap, BLOCK, BLOCK_FLAG, LIST_ORDERS, POLICIES } from "../src/heaplab.js";
+import { rng } from "./rng.js";
 
 beforeAll(async () => {
   await init();
@@ -27,19 +28,6 @@ function freeBlocks(heap) {
     if (!(rows[i + BLOCK.FLAGS] & BLOCK_FLAG.USED)) free.set(rows[i + BLOCK.ADDRESS], rows[i + BLOCK.SIZE]);
   }
   return free;
-}
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
 }
 
 /** Mixed mallocs, frees and reallocs, so that blocks split, merge and move. */

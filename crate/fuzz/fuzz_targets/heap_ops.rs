@@ -150,7 +150,7 @@ impl Model {
                         return (l.ptr + 1 + offset % (l.size - 1), Some(AllocError::InteriorPointer));
                     }
                 }
-                (0, Some(AllocError::NotAllocated))
+                (1, Some(AllocError::NotAllocated))
             }
             1 => {
                 // A freed payload (double free), unless handed out again.
@@ -175,7 +175,8 @@ impl Model {
             }
             4 => {
                 // Outside the heap.
-                let far = [0usize, 8, 4096, usize::MAX & !7, (&raw const offset) as usize];
+                // (Not 0: C's NULL, which `free` and `realloc` take as C does.)
+                let far = [16usize, 8, 4096, usize::MAX & !7, (&raw const offset) as usize];
                 (far[index as usize % far.len()], Some(AllocError::NotAllocated))
             }
             5 => {

@@ -40,6 +40,10 @@ pub struct Figures {
     pub largest_free: usize,
 }
 
+/// Regions whose bounds the integrity check keeps on the stack (more are
+/// walked again for each link checked).
+const MAX_CACHED: usize = 32;
+
 /// Fails with `what` at `addr`.
 fn fail<T>(addr: usize, what: &'static str) -> Result<T, CheckError> {
     Err(CheckError::new(addr, what))
@@ -123,10 +127,44 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         r
     }
 
+    /// Whether the block at `b` can be read without leaving the heap: its
+    /// header lies inside one of `regions` (or, past the first
+    /// [`MAX_CACHED`], any region), at a granule boundary, and the size it
+    /// says is a granule multiple of at least the minimum block that ends
+    /// inside the region (so its links and footer are inside too). It
+    /// need not be a block the walk found: the policy's and the quick
+    /// lists' own checks say what else is wrong.
+    fn readable(&self, regions: &[(usize, usize)], all: bool, b: Block) -> bool {
+        let (g, min, a) = (self.granule(), self.min_block(), b.addr());
+        if !(a.wrapping_add(HEADER)).is_multiple_of(g) {
+            return false;
+        }
+        let inside = |first: usize, end: usize| {
+            if a < first || a >= end {
+                return false;
+            }
+            // SAFETY: the header's 8 bytes lie inside the region (`a` is
+            // 8-aligned, at least `first` and below the epilogue at `end`).
+            let size = (unsafe { b.header() } & SIZE_MASK) as usize;
+            size >= min && size.is_multiple_of(g) && size <= end - a
+        };
+        if regions.iter().any(|&(first, end)| inside(first, end)) {
+            return true;
+        }
+        let mut found = false;
+        if all {
+            self.regions(|first, end| found = found || inside(first.addr(), end));
+        }
+        found
+    }
+
     /// The integrity walk: the walk over every block with `f` for the face's own
-    /// checks of each block, then the index (holding exactly the free
-    /// blocks, passing its own check) and the quick lists (holding exactly
-    /// the quick blocks, each on the list of its size).
+    /// checks of each block, then the index (passing its own check, every
+    /// link checked readable before it is followed, and holding exactly
+    /// the free blocks) and the quick lists (holding exactly the quick
+    /// blocks, each on the list of its size). Never follows a link it has
+    /// not checked, and every list walk is bounded by a count: a corrupted
+    /// heap is reported, never a trap or a hang.
     ///
     /// # Errors
     /// The first broken invariant.
@@ -135,21 +173,37 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         self.walk(|b, size, kind| {
             match kind {
                 Kind::Quick => quick += 1,
-                Kind::Free => {
-                    free += 1;
-                    // SAFETY: `b` is a valid free block (the walk checked
-                    // its header and footer).
-                    if !unsafe { self.policy.contains(b) } {
-                        return fail(b.addr(), "free block missing from the free list");
-                    }
-                }
+                Kind::Free => free += 1,
                 Kind::Used => {}
             }
             f(b, size, kind)
         })?;
+        let mut cached = [(0usize, 0usize); MAX_CACHED];
+        let mut n = 0;
+        self.regions(|first, end| {
+            if n < MAX_CACHED {
+                cached[n] = (first.addr(), end);
+            }
+            n += 1;
+        });
+        let (regions, all) = (&cached[..n.min(MAX_CACHED)], n > MAX_CACHED);
+        let ok = |b: Block| self.readable(regions, all, b);
+        // SAFETY: `check` reads only blocks `ok` accepts, which lie inside
+        // the heap's regions.
+        unsafe { self.policy.check(&ok)? };
         if free != self.policy.len() {
             return fail(0, "the free list holds blocks that are not free");
         }
+        // Every free block the walk found is listed (the index passed its
+        // check, so its links lead only to readable blocks).
+        self.walk(|b, _, kind| {
+            // SAFETY: `b` is a valid free block (the walk checked its
+            // header and footer) and the index is well formed (above).
+            if kind == Kind::Free && !unsafe { self.policy.contains(b) } {
+                return fail(b.addr(), "free block missing from the free list");
+            }
+            Ok(())
+        })?;
         let mut listed = 0;
         for (i, list) in self.quick.iter().enumerate() {
             let mut cur = *list;
@@ -158,9 +212,11 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 if listed > quick {
                     return fail(b.addr(), "quick lists hold more blocks than the heap marks quick (cycle?)");
                 }
-                // SAFETY: listed blocks were marked quick by the walk above
-                // (so they are blocks of this heap) unless the count check
-                // fails first.
+                if !ok(b) {
+                    return fail(b.addr(), "quick-list link points outside the heap's blocks");
+                }
+                // SAFETY: `ok` accepted `b`: its header and link lie inside
+                // a region.
                 let h = unsafe { b.header() };
                 if h & USED == 0 || h & QUICK != QUICK || (h & SIZE_MASK) as usize != i * 8 {
                     return fail(b.addr(), "quick list holds a block of another size or not marked quick");
@@ -172,8 +228,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         if listed != quick {
             return fail(0, "a block marked quick is on no quick list");
         }
-        // SAFETY: the index holds exactly this heap's free blocks (above).
-        unsafe { self.policy.check() }
+        Ok(())
     }
 
     /// Figures from a walk over every block (O(blocks)); a broken heap's

@@ -151,6 +151,22 @@ pub struct Heap<S: PageSource, P: Policy = AnyPolicy, O: Observer = NoObserver> 
     /// `(last_examined, total_examined)` when the current operation began,
     /// restored if it fails.
     examined_before: (usize, u64),
+    /// Whether the heap's memory may differ from what its operations left
+    /// there ([`Heap::write`]): the next operation runs the integrity walk
+    /// first, and a failed walk makes the heap refuse every operation that
+    /// follows links until [`Heap::reset`].
+    integrity: Integrity,
+}
+
+/// What the heap knows about its memory (see [`Heap::write`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Integrity {
+    /// Only the heap's own operations wrote headers and links.
+    Kept,
+    /// Bytes were written through [`Heap::write`] since the last walk.
+    Written,
+    /// The walk after a write failed: corrupt until `reset`.
+    Corrupt,
 }
 
 impl<S: PageSource, P: Policy> Heap<S, P, NoObserver> {
@@ -201,7 +217,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             },
             request_bits: 0,
         };
-        Heap { engine: Engine::new(P::EMPTY, hooks), started: false, examined_before: (0, 0) }
+        Heap { engine: Engine::new(P::EMPTY, hooks), started: false, examined_before: (0, 0), integrity: Integrity::Kept }
     }
 
     #[inline(always)]
@@ -263,6 +279,31 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         c.last_examined = 0;
     }
 
+    /// Before an operation that follows links: after a [`Heap::write`],
+    /// the integrity walk (once); a heap found corrupt stays refused.
+    ///
+    /// # Errors
+    /// [`AllocError::CorruptHeap`].
+    fn trust(&mut self) -> Result<(), AllocError> {
+        if self.integrity == Integrity::Written {
+            self.integrity = if self.check().is_ok() { Integrity::Kept } else { Integrity::Corrupt };
+        }
+        match self.integrity {
+            Integrity::Corrupt => Err(AllocError::CorruptHeap),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Heap::trust`] for a read-only look that follows links: whether the
+    /// links can be followed now.
+    fn trusted(&self) -> bool {
+        match self.integrity {
+            Integrity::Kept => true,
+            Integrity::Written => self.check().is_ok(),
+            Integrity::Corrupt => false,
+        }
+    }
+
     /// Ends a public operation: a success counts; a failure leaves every
     /// figure as it was (the heap itself is unchanged by contract).
     #[inline]
@@ -306,8 +347,33 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     pub fn alloc(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
         self.begin();
         self.emit(Event::Alloc { size, align });
-        let r = Self::check_request(size, align).and_then(|()| self.alloc_req(size, align));
+        let r = self.trust().and_then(|()| Self::check_request(size, align)).and_then(|()| self.alloc_req(size, align));
         self.finish(r)
+    }
+
+    /// C's `malloc(size)`, as glibc documents it: aligned to the granule,
+    /// and `malloc(0)` returns a unique minimum-size block (one that `free`
+    /// takes back), not NULL.
+    ///
+    /// # Errors
+    /// As [`Heap::alloc`] (never `InvalidSize` for 0).
+    pub fn malloc(&mut self, size: usize) -> Result<NonNull<u8>, AllocError> {
+        let align = self.h().config.align;
+        self.alloc(size.max(1), align)
+    }
+
+    /// C's `realloc(ptr, size)`, as glibc documents it: `realloc(NULL, n)`
+    /// is `malloc(n)`; `realloc(p, 0)` frees `p` and returns `None` (C's
+    /// NULL); otherwise [`Heap::realloc`].
+    ///
+    /// # Errors
+    /// As [`Heap::realloc`], or [`Heap::free`] for `realloc(p, 0)`.
+    pub fn c_realloc(&mut self, ptr: *mut u8, size: usize) -> Result<Option<NonNull<u8>>, AllocError> {
+        match (ptr.is_null(), size) {
+            (true, n) => self.malloc(n).map(Some),
+            (false, 0) => self.free(ptr).map(|()| None),
+            (false, n) => self.realloc(ptr, n).map(Some),
+        }
     }
 
     /// Allocates `count × size` zeroed bytes (alignment = the granule).
@@ -322,7 +388,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.begin();
         let total = count.checked_mul(size);
         self.emit(Event::Alloc { size: total.unwrap_or(usize::MAX), align: 1 });
-        let r = match total.ok_or(AllocError::InvalidSize).and_then(|t| Self::check_request(t, 1).map(|()| t)) {
+        let r = match self.trust().and_then(|()| total.ok_or(AllocError::InvalidSize)).and_then(|t| Self::check_request(t, 1).map(|()| t)) {
             Ok(t) => self.alloc_req(t, 1).inspect(|p| {
                 // SAFETY: the payload has at least `t` writable bytes.
                 unsafe { p.as_ptr().write_bytes(0, t) };
@@ -365,7 +431,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     // ------------------------------------------------------------------ free
 
-    /// Frees the allocation whose payload starts at `ptr`.
+    /// Frees the allocation whose payload starts at `ptr`. As C's
+    /// `free(NULL)`, a null `ptr` does nothing.
     ///
     /// # Errors
     /// `DoubleFree`, `InteriorPointer` or `NotAllocated` (see
@@ -395,8 +462,15 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     #[inline]
     fn free_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        // As C's `free(NULL)`: nothing to do.
+        if ptr.is_null() {
+            return Ok(());
+        }
         self.begin();
         self.emit(Event::Free { payload: ptr.addr() });
+        if let Err(e) = self.trust() {
+            return self.finish(Err(e));
+        }
         // One look-up both validates the address and clears its live bit.
         let r = match self.h_mut().pages.take_live(ptr.addr()) {
             Some(p) => {
@@ -449,6 +523,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// fast index), grows in place into a free next neighbour, slides into a
     /// free previous one, else allocates, copies and frees.
     ///
+    /// As in C, `realloc(NULL, n)` is an allocation of `n` bytes (aligned to
+    /// the granule); for C's `realloc(p, 0)` see [`Heap::c_realloc`].
+    ///
     /// # Errors
     /// `InvalidSize` (0 or too big), the errors of [`Heap::free`] for a bad
     /// `ptr`, `OutOfMemory`. On error the old allocation is untouched.
@@ -485,9 +562,14 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
 
     #[inline]
     fn realloc_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8, new_size: usize, align: Option<usize>) -> Result<NonNull<u8>, AllocError> {
+        // As C's `realloc(NULL, n)`: `malloc(n)`.
+        if ptr.is_null() {
+            let align = align.unwrap_or(self.h().config.align);
+            return self.alloc(new_size, align);
+        }
         self.begin();
         self.emit(Event::Realloc { payload: ptr.addr(), size: new_size });
-        let r = Self::check_request(new_size, align.unwrap_or(1)).and_then(|()| self.validate::<CLASSIFY>(ptr)).and_then(|b| {
+        let r = self.trust().and_then(|()| Self::check_request(new_size, align.unwrap_or(1))).and_then(|()| self.validate::<CLASSIFY>(ptr)).and_then(|b| {
             let align = align.unwrap_or_else(|| self.block_align(b));
             // SAFETY: `b` is a live block of this heap.
             unsafe { self.realloc_block(b, new_size, align) }
@@ -548,6 +630,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(1) (O(arena) on the error path).
     pub fn usable_size(&self, ptr: *mut u8) -> Result<usize, AllocError> {
+        if !self.trusted() {
+            return Err(AllocError::CorruptHeap);
+        }
         let b = self.validate::<true>(ptr)?;
         // SAFETY: `b` is live.
         Ok(unsafe { b.size() } - HEADER)
@@ -563,7 +648,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// O(quick blocks).
     pub fn flush(&mut self) -> bool {
         self.begin();
-        self.engine.flush()
+        self.trust().is_ok() && self.engine.flush()
     }
 
     /// Merges everything: flushes the quick lists, then (deferred
@@ -574,6 +659,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// O(blocks + pages).
     pub fn sweep(&mut self) {
         self.begin();
+        if self.trust().is_err() {
+            return;
+        }
         self.engine.flush();
         self.engine.sweep();
     }
@@ -586,6 +674,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(pages).
     pub fn reset(&mut self) {
+        self.integrity = Integrity::Kept;
         let kind = self.h().config.policy;
         self.engine.clear(P::with_order(kind, self.list_order()));
         self.started = true;
@@ -686,17 +775,62 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         Ok(unsafe { span.as_ref() })
     }
 
-    /// The `len` bytes at `addr` for writing, anywhere inside one segment:
-    /// writing over a header corrupts the heap, which [`Heap::check`] reports
-    /// (and [`Heap::reset`] repairs).
+    /// The `len` bytes at `addr` for writing, anywhere inside one segment,
+    /// metadata pages included. For putting back bytes the heap wrote
+    /// (a saved copy of its memory); to overflow a payload on purpose, use
+    /// [`Heap::write`].
+    ///
+    /// ```compile_fail
+    /// # use heaplab::heap::{Config, Heap};
+    /// # use heaplab::pages::FixedRegion;
+    /// # fn f(heap: &mut Heap<FixedRegion>) {
+    /// heap.bytes_mut(0x1000, 8).unwrap().fill(0xff); // unsafe: forged headers and links
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`AllocError::OutOfBounds`] when any byte lies outside the heap.
-    pub fn bytes_mut(&mut self, addr: usize, len: usize) -> Result<&mut [u8], AllocError> {
+    ///
+    /// # Safety
+    /// Before the heap's next operation, its memory holds again what its
+    /// operations wrote there (headers, footers, links, the page map and
+    /// live bits): the heap follows links without checking them.
+    pub unsafe fn bytes_mut(&mut self, addr: usize, len: usize) -> Result<&mut [u8], AllocError> {
         let mut span = self.h().pages.span(addr, len).ok_or(AllocError::OutOfBounds)?;
         // SAFETY: as for `bytes`; the exclusive borrow of `self` makes this
         // the only access to the heap's memory while the slice lives.
         Ok(unsafe { span.as_mut() })
+    }
+
+    /// Writes `bytes` at `addr`, anywhere inside the heap's block and
+    /// large-object pages: over a payload, or past it into the next header,
+    /// footer or free-list links, to watch [`Heap::check`] catch it. The
+    /// page map and live bits (metadata pages) are out of reach. The next
+    /// `alloc`, `calloc`, `free`, `realloc`, `flush` or `sweep` runs the
+    /// integrity walk first (the walk checks every link before following
+    /// it); if it fails they return [`AllocError::CorruptHeap`] until
+    /// [`Heap::reset`], and never follow a forged link.
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfBounds`] when any byte lies outside the heap or in
+    /// a metadata page.
+    pub fn write(&mut self, addr: usize, bytes: &[u8]) -> Result<(), AllocError> {
+        let pages = &self.h().pages;
+        let mut span = pages.span(addr, bytes.len()).ok_or(AllocError::OutOfBounds)?;
+        let last = addr + bytes.len().max(1) - 1;
+        let (Some(from), Some(to)) = (pages.page_index(addr), pages.page_index(last)) else {
+            return Err(AllocError::OutOfBounds);
+        };
+        if (from..=to).any(|i| pages.owner(i) == PageOwner::Meta) {
+            return Err(AllocError::OutOfBounds);
+        }
+        // SAFETY: the span lies inside a segment of this heap, outside its
+        // metadata; the exclusive borrow of `self` makes it the only access.
+        unsafe { span.as_mut() }.copy_from_slice(bytes);
+        if !bytes.is_empty() && self.integrity == Integrity::Kept {
+            self.integrity = Integrity::Written;
+        }
+        Ok(())
     }
 }
 
@@ -728,6 +862,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// O(free blocks), plus O(distinct sizes × 32) for best and worst fit.
     pub fn free_lists(&self, mut f: impl FnMut(FreeList, usize)) {
+        if !self.trusted() {
+            return;
+        }
         // SAFETY: the index holds exactly this heap's free blocks, whose
         // headers and links the heap keeps valid between operations.
         unsafe { self.engine.policy.for_each_free(|list, b| f(list, b.addr())) }

@@ -41,7 +41,33 @@ const WORDS_PER_PAGE: usize = PAGE / 8 / 64;
 const META_PER_PAGE: usize = 1 + WORDS_PER_PAGE * 8;
 
 /// Where the heap's memory comes from.
-pub trait PageSource {
+///
+/// The heap writes headers, links and its page map wherever `grow` says, so
+/// implementing this trait is `unsafe` (as talc's `Source`): a safe
+/// implementation returning a made-up pointer must not compile.
+///
+/// ```compile_fail
+/// use core::ptr::NonNull;
+/// use heaplab::pages::PageSource;
+///
+/// struct Forged;
+/// impl PageSource for Forged {
+///     fn grow(&mut self, _: usize) -> Option<(NonNull<u8>, usize)> {
+///         Some((NonNull::new(0x1000 as *mut u8).unwrap(), 65536))
+///     }
+/// }
+/// ```
+///
+/// # Safety
+/// Every `Some((start, len))` that `grow` returns is memory that:
+/// * is valid for reads and writes for `len` bytes from `start`, with
+///   `start` aligned to 4 KiB and `len` a non-zero multiple of 4 KiB of at
+///   least `min_bytes`;
+/// * is initialized (any bytes) and stays valid as long as the source or a
+///   heap built on it exists;
+/// * is used by nothing else meanwhile, and overlaps no memory an earlier
+///   call returned.
+pub unsafe trait PageSource {
     /// Obtains at least `min_bytes` more bytes, returning their start (4 KiB
     /// aligned) and length (a multiple of 4 KiB, usually of 64 KiB). `None`
     /// when no more memory is available; never traps.

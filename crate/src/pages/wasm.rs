@@ -16,7 +16,9 @@ impl WasmMemory {
     }
 }
 
-impl PageSource for WasmMemory {
+// SAFETY: `memory.grow` returns fresh, zeroed pages of linear memory (64
+// KiB aligned) that no one else has been handed, valid for the module's life.
+unsafe impl PageSource for WasmMemory {
     fn grow(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)> {
         let pages = min_bytes.checked_add(WASM_PAGE - 1)? / WASM_PAGE;
         let prev = core::arch::wasm32::memory_grow(0, pages);

@@ -178,9 +178,9 @@ impl<const WORST: bool> FreeIndex for BySize<WORST> {
         // SAFETY: forwarded to the caller.
         unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) }
     }
-    unsafe fn check(&self) -> Result<(), CheckError> {
+    unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
-        unsafe { self.index.check() }
+        unsafe { self.index.check(ok) }
     }
 }
 

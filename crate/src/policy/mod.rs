@@ -213,14 +213,18 @@ pub trait FreeIndex: Sized {
     /// See the trait docs.
     unsafe fn contains(&self, b: Block) -> bool;
 
-    /// Verifies the index's own structure.
+    /// Verifies the index's own structure, reading a block only after
+    /// `ok(block)` said it is safe to read (its header, links and footer
+    /// lie inside the heap's memory): a forged link is reported, never
+    /// followed, and a cycle ends at the count.
     ///
     /// # Errors
-    /// The first broken invariant.
+    /// The first broken invariant, or the first block `ok` refused.
     ///
     /// # Safety
-    /// See the trait docs.
-    unsafe fn check(&self) -> Result<(), CheckError>;
+    /// See the trait docs; blocks `ok` accepts are readable (the blocks
+    /// need not be valid free blocks).
+    unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError>;
 }
 
 /// A fit policy: a [`FreeIndex`] and the decision which of its blocks
@@ -425,9 +429,9 @@ impl FreeIndex for AnyPolicy {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.contains(b) })
     }
-    unsafe fn check(&self) -> Result<(), CheckError> {
+    unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
-        dispatch!(self, p => unsafe { p.check() })
+        dispatch!(self, p => unsafe { p.check(ok) })
     }
 }
 

@@ -73,9 +73,9 @@ impl FreeIndex for NextFit {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.for_each(|b| f(FreeList::ONLY, b)) }
     }
-    unsafe fn check(&self) -> Result<(), CheckError> {
+    unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
-        unsafe { self.list.check()? };
+        unsafe { self.list.check(ok)? };
         if let Some(r) = self.rover {
             // SAFETY: as above.
             if !unsafe { self.list.contains(r) } {

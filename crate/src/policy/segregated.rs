@@ -461,7 +461,7 @@ impl FreeIndex for Segregated {
     /// bit `sl` is set iff `heads[fl][sl]` is some; every list's head has no
     /// `prev`, links are symmetric, every listed block is free and in the
     /// class of its size; the block count matches `len`.
-    unsafe fn check(&self) -> Result<(), CheckError> {
+    unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         if self.fl_map >> FL_COUNT != 0 {
             return Err(CheckError::new(0, "fl_map bit above the last first-level class"));
         }
@@ -484,6 +484,9 @@ impl FreeIndex for Segregated {
                     count += 1;
                     if count > self.len {
                         return Err(CheckError::new(c.addr(), "segregated lists longer than their count (cycle?)"));
+                    }
+                    if !ok(c) {
+                        return Err(CheckError::new(c.addr(), "free-list link points outside the heap's blocks"));
                     }
                     // SAFETY: listed blocks are readable (trait contract).
                     unsafe {

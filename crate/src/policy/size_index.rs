@@ -722,8 +722,8 @@ impl SizeIndex {
     /// The first broken invariant.
     ///
     /// # Safety
-    /// Indexed blocks are readable.
-    pub unsafe fn check(&self) -> Result<(), CheckError> {
+    /// Blocks `ok` accepts are readable (see [`FreeIndex::check`]).
+    pub unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         let mut count = 0usize;
         for i in 0..SMALL_BINS {
             if (self.small_map >> i & 1 != 0) != self.small[i].is_some() {
@@ -731,7 +731,7 @@ impl SizeIndex {
             }
             if let Some(h) = self.small[i] {
                 // SAFETY: forwarded to the caller.
-                unsafe { self.check_ring(h, i << UNIT_LOG, None, &mut count)? };
+                unsafe { self.check_ring(ok, h, i << UNIT_LOG, None, &mut count)? };
             }
         }
         for i in 0..TREE_BINS {
@@ -741,6 +741,9 @@ impl SizeIndex {
             if let Some(root) = self.trees[i] {
                 // SAFETY: forwarded to the caller.
                 unsafe {
+                    if !ok(root) {
+                        return Err(CheckError::new(root.addr(), "size-index link points outside the heap's blocks"));
+                    }
                     if root.is_used() {
                         return Err(CheckError::new(root.addr(), "size index holds a used block"));
                     }
@@ -751,7 +754,7 @@ impl SizeIndex {
                     if parent(root).is_some() {
                         return Err(CheckError::new(root.addr(), "trie root has a parent"));
                     }
-                    self.check_subtree(root, i, top_shift(i), bin_floor(i), &mut count, 0)?;
+                    self.check_subtree(ok, root, i, top_shift(i), bin_floor(i), &mut count, 0)?;
                 }
             }
         }
@@ -765,13 +768,16 @@ impl SizeIndex {
     /// with symmetric links; members other than `tree_node` have no parent.
     ///
     /// # Safety
-    /// Ring members are readable.
-    unsafe fn check_ring(&self, h: Block, size: usize, tree_node: Option<Block>, count: &mut usize) -> Result<(), CheckError> {
+    /// Blocks `ok` accepts are readable.
+    unsafe fn check_ring(&self, ok: &dyn Fn(Block) -> bool, h: Block, size: usize, tree_node: Option<Block>, count: &mut usize) -> Result<(), CheckError> {
         let mut cur = h;
         loop {
             *count += 1;
             if *count > self.len {
                 return Err(CheckError::new(cur.addr(), "size index longer than its count (cycle?)"));
+            }
+            if !ok(cur) {
+                return Err(CheckError::new(cur.addr(), "size-index link points outside the heap's blocks"));
             }
             // SAFETY: forwarded to the caller; each block is read once.
             unsafe {
@@ -784,6 +790,9 @@ impl SizeIndex {
                 let (Some(n), Some(_)) = (cur.next_free(), cur.prev_free()) else {
                     return Err(CheckError::new(cur.addr(), "ring link missing"));
                 };
+                if !ok(n) {
+                    return Err(CheckError::new(n.addr(), "size-index link points outside the heap's blocks"));
+                }
                 if n.prev_free() != Some(cur) {
                     return Err(CheckError::new(cur.addr(), "ring links not symmetric"));
                 }
@@ -802,10 +811,13 @@ impl SizeIndex {
     /// every bit above `shift`.
     ///
     /// # Safety
-    /// Trie nodes are readable.
-    unsafe fn check_subtree(&self, node: Block, bin: usize, shift: u32, prefix: usize, count: &mut usize, depth: u32) -> Result<(), CheckError> {
+    /// Blocks `ok` accepts are readable.
+    unsafe fn check_subtree(&self, ok: &dyn Fn(Block) -> bool, node: Block, bin: usize, shift: u32, prefix: usize, count: &mut usize, depth: u32) -> Result<(), CheckError> {
         if depth > usize::BITS {
             return Err(CheckError::new(node.addr(), "trie deeper than the size bits (cycle?)"));
+        }
+        if !ok(node) {
+            return Err(CheckError::new(node.addr(), "size-index link points outside the heap's blocks"));
         }
         // SAFETY: forwarded to the caller.
         unsafe {
@@ -817,17 +829,20 @@ impl SizeIndex {
             if size < TREE_MIN || tree_bin(size) != bin || size & above != prefix & above {
                 return Err(CheckError::new(node.addr(), "trie node off the path of its size bits"));
             }
-            self.check_ring(node, size, Some(node), count)?;
+            self.check_ring(ok, node, size, Some(node), count)?;
             for dir in 0..2 {
                 if let Some(c) = child(node, dir) {
                     if shift < UNIT_LOG {
                         return Err(CheckError::new(node.addr(), "trie deeper than the size bits"));
                     }
+                    if !ok(c) {
+                        return Err(CheckError::new(c.addr(), "size-index link points outside the heap's blocks"));
+                    }
                     if parent(c) != Some(node) {
                         return Err(CheckError::new(c.addr(), "trie parent link does not point back"));
                     }
                     let p = (prefix & above) | (dir << shift);
-                    self.check_subtree(c, bin, shift - 1, p, count, depth + 1)?;
+                    self.check_subtree(ok, c, bin, shift - 1, p, count, depth + 1)?;
                 }
             }
         }

@@ -48,7 +48,6 @@ fn interior_pointer() {
 fn not_allocated() {
     let mut t = heap();
     let mut local = 0u64;
-    unchanged(&mut t, AllocError::NotAllocated, |h| h.free(std::ptr::null_mut()));
     let a = t.heap.alloc(100, 8).unwrap().as_ptr();
     unchanged(&mut t, AllocError::NotAllocated, |h| h.free(&raw mut local as *mut u8));
     // The metadata page and a header address.
@@ -122,4 +121,30 @@ fn display_messages_are_distinct() {
             assert_ne!(a.to_string(), b.to_string());
         }
     }
+}
+
+/// C semantics (glibc's documented choices): `free(NULL)` does nothing,
+/// `realloc(NULL, n)` is `malloc(n)`, `malloc(0)` returns a unique
+/// minimum-size block, and `realloc(p, 0)` frees `p` and returns NULL.
+#[test]
+fn c_semantics() {
+    let mut t = heap();
+    let h = &mut t.heap;
+    let before = h.stats();
+    assert_eq!(h.free(std::ptr::null_mut()), Ok(()));
+    assert_eq!(h.stats(), before, "free(NULL) changes nothing");
+    let p = h.realloc(std::ptr::null_mut(), 40).expect("realloc(NULL, n) allocates");
+    assert_eq!(h.usable_size(p.as_ptr()).map(|n| n >= 40), Ok(true));
+    let q = h.c_realloc(std::ptr::null_mut(), 24).unwrap().expect("c_realloc(NULL, n) allocates");
+    let (z1, z2) = (h.malloc(0).unwrap(), h.malloc(0).unwrap());
+    assert_ne!(z1, z2, "malloc(0) blocks are unique");
+    assert_eq!(h.stats().live_blocks, 4);
+    assert_eq!(h.c_realloc(q.as_ptr(), 0), Ok(None), "realloc(p, 0) frees p");
+    assert_eq!(h.free(q.as_ptr()), Err(AllocError::DoubleFree));
+    for p in [p, z1, z2] {
+        h.free(p.as_ptr()).unwrap();
+    }
+    assert_eq!(h.stats().live_blocks, 0);
+    assert_eq!(h.alloc(0, 8), Err(AllocError::InvalidSize), "alloc keeps refusing 0 (Rust's contract)");
+    h.check().unwrap();
 }

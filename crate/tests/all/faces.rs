@@ -197,23 +197,27 @@ pub fn checked_configs() -> impl Strategy<Value = Config> {
     })
 }
 
+/// The region each random program runs in (Miri runs shorter programs of
+/// smaller blocks, see `suites::ops`, in a smaller region).
+const REGION: usize = if cfg!(miri) { 2 << 20 } else { 16 << 20 };
+
 macro_rules! faces_suite {
     ($name:ident, $policy:ty) => {
         mod $name {
             use super::*;
 
             proptest! {
-                #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+                #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 2 } else { 64 }, ..ProptestConfig::default() })]
                 #[test]
                 fn lean_face(ops in ops()) {
-                    let r = Region::new(16 << 20);
+                    let r = Region::new(REGION);
                     let mut h: LeanHeap<FixedRegion, $policy> = LeanHeap::new(r.source());
                     run(&mut h, &ops);
                 }
 
                 #[test]
                 fn checked_face(ops in ops(), config in checked_configs()) {
-                    let r = Region::new(16 << 20);
+                    let r = Region::new(REGION);
                     let mut h: Heap<FixedRegion, $policy> = Heap::new(r.source(), config);
                     run(&mut h, &ops);
                 }
@@ -232,7 +236,7 @@ faces_suite!(segregated, heaplab::policy::Segregated);
 #[test]
 fn every_kind_through_both_faces() {
     use heaplab::policy::{AnyPolicy, PolicyKind};
-    let ops: Vec<Op> = (0..300)
+    let ops: Vec<Op> = (0..if cfg!(miri) { 40 } else { 300 })
         .map(|i| match i % 5 {
             0 | 1 => Op::Alloc { slot: i % SLOTS, size: 1 + (i * 37) % 900, align_log: (i % 5) as u32 },
             2 => Op::Realloc { slot: (i * 7) % SLOTS, size: 1 + (i * 53) % 3000 },

@@ -149,7 +149,10 @@ fn addresses_never_returned() {
         let h = &mut s.t.heap;
         let b = full(h);
         let local = 0u64;
-        let outside = [0, 1, 8, 4096, usize::MAX, usize::MAX - 7, &raw const local as usize];
+        // (0 is C's NULL: `free` and `realloc` take it as C does, errors.rs.)
+        let outside = [1, 8, 4096, usize::MAX, usize::MAX - 7, &raw const local as usize];
+        let r = h.usable_size(std::ptr::null_mut());
+        refused(h, &b, NotAllocated, r, "usable_size(NULL)");
         for a in outside {
             let r = h.free(a as *mut u8);
             refused(h, &b, NotAllocated, r, &format!("free({a:#x})"));

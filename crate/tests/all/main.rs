@@ -4,6 +4,7 @@
 //! gets all of them by adding one `policy_suite!` line in `suites.rs`.
 
 mod common;
+mod corrupt;
 mod errors;
 mod faces;
 mod fuzz_regressions;

@@ -19,12 +19,15 @@ pub enum Op {
 /// Slots a random program allocates into.
 pub const SLOTS: usize = 24;
 
+/// Request sizes: mostly small, some past a page, a few large objects
+/// (under Miri, which interprets every byte written, at most 24 KiB).
 fn size() -> impl Strategy<Value = usize> {
+    let (mid, large) = if cfg!(miri) { (8_000, 24_000) } else { (20_000, 150_000) };
     prop_oneof![
         8 => 1usize..64,
         6 => 64usize..1024,
-        2 => 1024usize..20_000,
-        1 => 20_000usize..150_000,
+        2 => 1024usize..mid,
+        1 => mid..large,
     ]
 }
 
@@ -34,7 +37,7 @@ pub fn ops() -> impl Strategy<Value = Vec<Op>> {
         2 => (0..SLOTS, size()).prop_map(|(slot, size)| Op::Realloc { slot, size }),
         3 => (0..SLOTS).prop_map(|slot| Op::Free { slot }),
     ];
-    proptest::collection::vec(op, 1..80)
+    proptest::collection::vec(op, 1..if cfg!(miri) { 24 } else { 80 })
 }
 
 /// Runs `ops` on a fresh heap with `config`, checking everything after each step.

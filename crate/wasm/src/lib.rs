@@ -485,9 +485,9 @@ impl RawHeap {
         for (addr, bytes) in saved.memory.pages() {
             // Through the saved segment table: the save may hold segments
             // obtained after the state being replaced.
-            let target = self
-                .heap
-                .bytes_mut(*addr, bytes.len())
+            // SAFETY: the bytes written are those the heap held at the
+            // save, so its memory matches its bookkeeping again (see above).
+            let target = unsafe { self.heap.bytes_mut(*addr, bytes.len()) }
                 .expect("saved pages lie in the saved segments");
             target.copy_from_slice(bytes);
         }
@@ -663,16 +663,14 @@ impl RawHeap {
         Ok(Uint8Array::from(bytes))
     }
 
-    /// Writes `bytes` at `address`, anywhere inside the heap's pages: writing
-    /// past a payload into the next header is allowed (and `check` reports it).
+    /// Writes `bytes` at `address`, anywhere inside the heap's block pages:
+    /// writing past a payload into the next header is allowed (and `check`
+    /// reports it; `malloc`, `free` and `realloc` then fail with
+    /// `corrupt-heap` until `reset`). Metadata pages are out of bounds.
     pub fn write(&mut self, address: f64, bytes: &[u8]) -> Result<(), JsValue> {
         // The same check and code as `read`: one code per kind of failure.
         let address = span_arg(address)?;
-        self.heap
-            .bytes_mut(address, bytes.len())
-            .map_err(alloc_error)?
-            .copy_from_slice(bytes);
-        Ok(())
+        self.heap.write(address, bytes).map_err(alloc_error)
     }
 }
 

@@ -203,7 +203,10 @@ impl GrowLog {
     }
 }
 
-impl PageSource for RecycledMemory {
+// SAFETY: every run handed out is linear memory obtained by `memory.grow`
+// for this heap's history (its log), 64 KiB aligned, valid for the module's
+// life, and given to one heap at a time (the log's `next` only moves on).
+unsafe impl PageSource for RecycledMemory {
     fn grow(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)> {
         let want = wasm_pages(min_bytes)?;
         LOGS.with_borrow_mut(|logs| {
