@@ -824,13 +824,34 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         if (from..=to).any(|i| pages.owner(i) == PageOwner::Meta) {
             return Err(AllocError::OutOfBounds);
         }
+        // A write that stays inside one live block's payload cannot touch a
+        // header, footer or link: the heap stays trusted without a walk (a
+        // program writing its data, as mdriver does after every operation).
+        let inside_payload = self.integrity == Integrity::Kept && self.inside_live_payload(addr, bytes.len());
         // SAFETY: the span lies inside a segment of this heap, outside its
         // metadata; the exclusive borrow of `self` makes it the only access.
         unsafe { span.as_mut() }.copy_from_slice(bytes);
-        if !bytes.is_empty() && self.integrity == Integrity::Kept {
+        if !bytes.is_empty() && !inside_payload && self.integrity == Integrity::Kept {
             self.integrity = Integrity::Written;
         }
         Ok(())
+    }
+}
+
+impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
+    /// Whether `[addr, addr + len)` lies inside the payload of one live block
+    /// (looked up in the live bitmap, at most 1 MiB below `addr`; further
+    /// than that, or anything uncertain, says no). Called only while the heap
+    /// is trusted, so the block's header can be read.
+    fn inside_live_payload(&self, addr: usize, len: usize) -> bool {
+        const REACH: usize = 1 << 20;
+        let pages = &self.h().pages;
+        let Some(p) = pages.prev_live(addr, addr.saturating_sub(REACH)) else { return false };
+        let Some(header) = pages.ptr_at(p - HEADER) else { return false };
+        let b = Block::from_header(header);
+        // SAFETY: `p` is a live payload of a trusted heap: its header is valid.
+        let end = b.addr() + unsafe { b.size() };
+        addr >= p && addr.saturating_add(len) <= end
     }
 }
 

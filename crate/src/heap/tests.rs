@@ -156,3 +156,21 @@ fn overflow_into_next_header_is_detected() {
     unsafe { a.as_ptr().add(usable).write_bytes(0x41, 4) };
     assert!(h.check().is_err());
 }
+
+#[test]
+fn a_write_inside_a_live_payload_keeps_the_heap_trusted_one_past_it_does_not() {
+    let r = Region::new(LEN);
+    let mut h: Heap<_, FirstFit> = Heap::new(r.source(), Config::DEFAULT);
+    let a = h.alloc(40, 8).unwrap().as_ptr().addr();
+    let b = h.alloc(40, 8).unwrap().as_ptr().addr();
+    let big = h.alloc(100_000, 8).unwrap().as_ptr().addr();
+    // Inside a payload, anywhere in it (a large object's too): no walk needed.
+    h.write(a, &[7; 40]).unwrap();
+    h.write(big + 99_000, &[1; 1000]).unwrap();
+    assert!(h.integrity == Integrity::Kept, "payload writes keep the heap trusted");
+    // Over the end of a's block, into b's header: the next operation walks first.
+    let a_end = b - HEADER;
+    h.write(a_end - 4, &[0xff; 8]).unwrap();
+    assert!(h.integrity == Integrity::Written, "a write over a header must be checked");
+    assert_eq!(h.alloc(8, 8).err(), Some(AllocError::CorruptHeap));
+}

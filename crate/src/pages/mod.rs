@@ -486,6 +486,32 @@ impl Pages {
         None
     }
 
+    /// The highest live payload address in `[floor, at]` (both in one
+    /// segment), or `None`: the bitmap read word by word, downwards.
+    pub(crate) fn prev_live(&self, at: usize, floor: usize) -> Option<usize> {
+        let s = self.segment_of(at)?;
+        let seg = s.base.addr();
+        let base_bit = s.first * PAGE / 8;
+        let low = (floor.max(seg) - seg) / 8;
+        let mut bit = (at - seg) / 8;
+        loop {
+            let g = base_bit + bit;
+            // SAFETY: `g / 64` is inside the bitmap (bit is inside the segment).
+            let w = unsafe { self.bitmap().add(g / 64).read() };
+            // The bits of this word at or below `g`.
+            let masked = w & (u64::MAX >> (63 - g % 64));
+            if masked != 0 {
+                let hit = bit - (g % 64) + (63 - masked.leading_zeros() as usize);
+                return (hit >= low).then(|| seg + hit * 8);
+            }
+            let step = g % 64 + 1;
+            if bit < low + step {
+                return None;
+            }
+            bit -= step;
+        }
+    }
+
     /// Records new memory from the source. On `Err` nothing was recorded
     /// (the segment table is full, or the memory cannot hold the metadata).
     pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize) -> Result<Added, ()> {
