@@ -92,8 +92,17 @@ mod lock {
         /// Takes the lock; `None` when it is held further up this thread's
         /// stack and cannot be waited for (single-threaded wasm). The lock
         /// is released when the guard drops, on a panic too.
-        #[inline]
+        #[inline(always)]
         pub fn acquire(&self) -> Option<Guard<'_>> {
+            if !THREADS {
+                // One thread: a held lock means re-entry, never a wait (a
+                // load and a store, which keeps the size build small).
+                if self.0.load(Ordering::Relaxed) {
+                    return None;
+                }
+                self.0.store(true, Ordering::Relaxed);
+                return Some(Guard(self));
+            }
             while self.0.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
                 if !THREADS {
                     return None;
@@ -110,7 +119,7 @@ mod lock {
     pub struct Guard<'a>(&'a Lock);
 
     impl Drop for Guard<'_> {
-        #[inline]
+        #[inline(always)]
         fn drop(&mut self) {
             self.0 .0.store(false, Ordering::Release);
         }
