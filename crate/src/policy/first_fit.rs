@@ -163,34 +163,8 @@ impl AddrList {
         obs: &mut O,
         examined: &mut usize,
     ) -> Option<crate::block::Fit> {
-        let mut cur = start;
-        while let Some(c) = cur {
-            if Some(c) == stop {
-                break;
-            }
-            *examined += 1;
-            // SAFETY: listed blocks are free blocks with valid headers and links.
-            let size = unsafe { c.size() };
-            if O::ENABLED {
-                obs.event(Event::Visit { block: c.addr(), size });
-            }
-            match fits(c, size, req) {
-                Ok(fit) => {
-                    if O::ENABLED {
-                        obs.event(Event::Choose { block: c.addr(), size });
-                    }
-                    return Some(fit);
-                }
-                Err(reason) => {
-                    if O::ENABLED {
-                        obs.event(Event::Reject { block: c.addr(), size, reason });
-                    }
-                }
-            }
-            // SAFETY: as above.
-            cur = unsafe { c.next_free() };
-        }
-        None
+        // SAFETY: forwarded to the caller.
+        unsafe { first_in_list(start, stop, req, obs, examined) }
     }
 
     /// Calls `f` with every listed block, lowest address first.
@@ -242,10 +216,16 @@ impl AddrList {
         while let Some(c) = cur {
             n += 1;
             if n > self.len {
-                return Err(CheckError::new(c.addr(), "free list longer than its count (cycle?)"));
+                return Err(CheckError::new(
+                    c.addr(),
+                    "free list longer than its count (cycle?)",
+                ));
             }
             if !ok(c) {
-                return Err(CheckError::new(c.addr(), "free-list link points outside the heap's blocks"));
+                return Err(CheckError::new(
+                    c.addr(),
+                    "free-list link points outside the heap's blocks",
+                ));
             }
             // SAFETY: listed blocks are readable; checked one by one.
             unsafe {
@@ -253,7 +233,10 @@ impl AddrList {
                     return Err(CheckError::new(c.addr(), "free list holds a used block"));
                 }
                 if c.prev_free() != prev {
-                    return Err(CheckError::new(c.addr(), "free list prev link does not match"));
+                    return Err(CheckError::new(
+                        c.addr(),
+                        "free list prev link does not match",
+                    ));
                 }
                 if let Some(p) = prev {
                     if p >= c {
@@ -265,7 +248,10 @@ impl AddrList {
             }
         }
         if n != self.len {
-            return Err(CheckError::new(0, "free list count does not match its length"));
+            return Err(CheckError::new(
+                0,
+                "free list count does not match its length",
+            ));
         }
         Ok(())
     }
@@ -279,7 +265,9 @@ pub struct FirstFit {
 
 impl FreeIndex for FirstFit {
     const LINKS: usize = 2;
-    const EMPTY: Self = FirstFit { list: AddrList::EMPTY };
+    const EMPTY: Self = FirstFit {
+        list: AddrList::EMPTY,
+    };
     #[inline]
     fn len(&self) -> usize {
         self.list.len
@@ -323,9 +311,67 @@ impl Policy for FirstFit {
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         let mut examined = 0;
         // SAFETY: the list is well formed (trait contract).
-        let fit = unsafe { self.list.search(self.list.head, None, req, obs, &mut examined) };
+        let fit = unsafe {
+            self.list
+                .search(self.list.head, None, req, obs, &mut examined)
+        };
         Search { fit, examined }
     }
+}
+
+/// Walks a free list by its next links from `start` (inclusive) up to `stop`
+/// (exclusive, or the end), reporting each block to the observer, and
+/// returns the first fit. Adds to `examined`. Shared by every list kept in
+/// some order: the address-ordered list here and [`super::Ordered`].
+///
+/// # Safety
+/// `start` and `stop` are blocks of one well-formed list (or `None`).
+#[inline]
+pub(super) unsafe fn first_in_list<O: Observer>(
+    start: Option<Block>,
+    stop: Option<Block>,
+    req: &Request,
+    obs: &mut O,
+    examined: &mut usize,
+) -> Option<crate::block::Fit> {
+    let mut cur = start;
+    while let Some(c) = cur {
+        if Some(c) == stop {
+            break;
+        }
+        *examined += 1;
+        // SAFETY: listed blocks are free blocks with valid headers and links.
+        let size = unsafe { c.size() };
+        if O::ENABLED {
+            obs.event(Event::Visit {
+                block: c.addr(),
+                size,
+            });
+        }
+        match fits(c, size, req) {
+            Ok(fit) => {
+                if O::ENABLED {
+                    obs.event(Event::Choose {
+                        block: c.addr(),
+                        size,
+                    });
+                }
+                return Some(fit);
+            }
+            Err(reason) => {
+                if O::ENABLED {
+                    obs.event(Event::Reject {
+                        block: c.addr(),
+                        size,
+                        reason,
+                    });
+                }
+            }
+        }
+        // SAFETY: as above.
+        cur = unsafe { c.next_free() };
+    }
+    None
 }
 
 #[cfg(test)]
@@ -365,7 +411,8 @@ mod tests {
                         0 => list.insert(b),
                         n => list.insert_near(b, block(listed[rng.below(n)])),
                     }
-                    list.check(&|_| true).unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+                    list.check(&|_| true)
+                        .unwrap_or_else(|e| panic!("round {round}: {e:?}"));
                 }
                 listed.push(i);
             }

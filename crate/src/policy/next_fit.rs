@@ -12,9 +12,9 @@
 //! everywhere, so fragmentation is usually worse than first fit (Knuth's and
 //! Wilson's measurements).
 
-use super::first_fit::AddrList;
+use super::first_fit::{first_in_list, AddrList};
 use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
-use crate::block::{Block, Request};
+use crate::block::{Block, Fit, Request};
 use crate::errors::CheckError;
 use crate::events::Observer;
 
@@ -28,7 +28,10 @@ pub struct NextFit {
 
 impl FreeIndex for NextFit {
     const LINKS: usize = 2;
-    const EMPTY: Self = NextFit { list: AddrList::EMPTY, rover: None };
+    const EMPTY: Self = NextFit {
+        list: AddrList::EMPTY,
+        rover: None,
+    };
     #[inline]
     fn len(&self) -> usize {
         self.list.len
@@ -79,7 +82,10 @@ impl FreeIndex for NextFit {
         if let Some(r) = self.rover {
             // SAFETY: as above.
             if !unsafe { self.list.contains(r) } {
-                return Err(CheckError::new(r.addr(), "next-fit rover is not a listed free block"));
+                return Err(CheckError::new(
+                    r.addr(),
+                    "next-fit rover is not a listed free block",
+                ));
             }
         }
         Ok(())
@@ -94,16 +100,35 @@ impl Policy for NextFit {
     }
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         let mut examined = 0;
-        let start = self.rover.or(self.list.head);
         // SAFETY: the rover is listed or None; the list is well formed.
-        let mut fit = unsafe { self.list.search(start, None, req, obs, &mut examined) };
-        if fit.is_none() && start != self.list.head {
-            // SAFETY: as above; wrap around and stop where we began.
-            fit = unsafe { self.list.search(self.list.head, start, req, obs, &mut examined) };
-        }
-        if let Some(f) = fit {
-            self.rover = Some(f.block);
-        }
+        let fit =
+            unsafe { roving_search(self.list.head, &mut self.rover, req, obs, &mut examined) };
         Search { fit, examined }
     }
+}
+
+/// Next fit's search over any free list: from the rover (or the head) to
+/// the end, then from the head back to where it began; the rover moves to
+/// the block chosen. Shared by [`NextFit`] and [`super::Ordered`].
+///
+/// # Safety
+/// `head` is the head of a well-formed list and `*rover` listed or `None`.
+pub(super) unsafe fn roving_search<O: Observer>(
+    head: Option<Block>,
+    rover: &mut Option<Block>,
+    req: &Request,
+    obs: &mut O,
+    examined: &mut usize,
+) -> Option<Fit> {
+    let start = rover.or(head);
+    // SAFETY: forwarded to the caller.
+    let mut fit = unsafe { first_in_list(start, None, req, obs, examined) };
+    if fit.is_none() && start != head {
+        // SAFETY: as above; wrap around and stop where we began.
+        fit = unsafe { first_in_list(head, start, req, obs, examined) };
+    }
+    if let Some(f) = fit {
+        *rover = Some(f.block);
+    }
+    fit
 }

@@ -46,6 +46,8 @@
 //! first fit over a size-ascending list *is* best fit, and over a
 //! size-descending list it is worst fit.
 
+use super::first_fit::first_in_list;
+use super::next_fit::roving_search;
 use super::{FreeIndex, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Fit, Request};
 use crate::errors::CheckError;
@@ -139,7 +141,11 @@ pub struct FreeList {
 
 impl FreeList {
     /// The one list of a one-list policy.
-    pub const ONLY: FreeList = FreeList { index: 0, min: 0, max: u32::MAX as usize };
+    pub const ONLY: FreeList = FreeList {
+        index: 0,
+        min: 0,
+        max: u32::MAX as usize,
+    };
 }
 
 /// A doubly linked list of free blocks (link 0 = next, link 1 = prev) kept in
@@ -159,7 +165,12 @@ pub struct OrderedList {
 impl OrderedList {
     /// An empty list kept in `order`.
     pub const fn new(order: ListOrder) -> Self {
-        OrderedList { head: None, tail: None, len: 0, order }
+        OrderedList {
+            head: None,
+            tail: None,
+            len: 0,
+            order,
+        }
     }
 
     /// The list's order.
@@ -351,10 +362,16 @@ impl OrderedList {
         while let Some(c) = cur {
             n += 1;
             if n > self.len {
-                return Err(CheckError::new(c.addr(), "free list longer than its count (cycle?)"));
+                return Err(CheckError::new(
+                    c.addr(),
+                    "free list longer than its count (cycle?)",
+                ));
             }
             if !ok(c) {
-                return Err(CheckError::new(c.addr(), "free-list link points outside the heap's blocks"));
+                return Err(CheckError::new(
+                    c.addr(),
+                    "free-list link points outside the heap's blocks",
+                ));
             }
             // SAFETY: listed blocks are readable (caller); read one by one.
             unsafe {
@@ -362,7 +379,10 @@ impl OrderedList {
                     return Err(CheckError::new(c.addr(), "free list holds a used block"));
                 }
                 if c.prev_free() != prev {
-                    return Err(CheckError::new(c.addr(), "free list prev link does not match"));
+                    return Err(CheckError::new(
+                        c.addr(),
+                        "free list prev link does not match",
+                    ));
                 }
                 if let Some(p) = prev {
                     let sorted = match self.order {
@@ -380,10 +400,16 @@ impl OrderedList {
             }
         }
         if n != self.len {
-            return Err(CheckError::new(0, "free list count does not match its length"));
+            return Err(CheckError::new(
+                0,
+                "free list count does not match its length",
+            ));
         }
         if self.tail != prev {
-            return Err(CheckError::new(prev.map_or(0, Block::addr), "free list tail is not its last block"));
+            return Err(CheckError::new(
+                prev.map_or(0, Block::addr),
+                "free list tail is not its last block",
+            ));
         }
         Ok(())
     }
@@ -423,43 +449,11 @@ impl Ordered {
             ListOrder::SizeClass => ListOrder::Address,
             o => o,
         };
-        Ordered { fit, list: OrderedList::new(order), rover: None }
-    }
-
-    /// The first block in list order from `start` up to `stop` (exclusive)
-    /// that fits `req`.
-    ///
-    /// # Safety
-    /// `start` and `stop` are listed (or `None`).
-    unsafe fn first<O: Observer>(&self, start: Option<Block>, stop: Option<Block>, req: &Request, obs: &mut O, examined: &mut usize) -> Option<Fit> {
-        let mut cur = start;
-        while let Some(c) = cur {
-            if Some(c) == stop {
-                break;
-            }
-            *examined += 1;
-            // SAFETY: listed blocks have valid headers (caller).
-            let size = unsafe { c.size() };
-            if O::ENABLED {
-                obs.event(Event::Visit { block: c.addr(), size });
-            }
-            match fits(c, size, req) {
-                Ok(fit) => {
-                    if O::ENABLED {
-                        obs.event(Event::Choose { block: c.addr(), size });
-                    }
-                    return Some(fit);
-                }
-                Err(reason) => {
-                    if O::ENABLED {
-                        obs.event(Event::Reject { block: c.addr(), size, reason });
-                    }
-                }
-            }
-            // SAFETY: as above.
-            cur = unsafe { c.next_free() };
+        Ordered {
+            fit,
+            list: OrderedList::new(order),
+            rover: None,
         }
-        None
     }
 
     /// Walks the whole list for the smallest (`smallest`) or largest block
@@ -469,7 +463,13 @@ impl Ordered {
     ///
     /// # Safety
     /// The list is well formed.
-    unsafe fn extreme<O: Observer>(&self, smallest: bool, req: &Request, obs: &mut O, examined: &mut usize) -> Option<Fit> {
+    unsafe fn extreme<O: Observer>(
+        &self,
+        smallest: bool,
+        req: &Request,
+        obs: &mut O,
+        examined: &mut usize,
+    ) -> Option<Fit> {
         let mut best: Option<(Fit, usize)> = None;
         let mut cur = self.list.head;
         while let Some(c) = cur {
@@ -477,12 +477,19 @@ impl Ordered {
             // SAFETY: listed blocks have valid headers and links.
             let size = unsafe { c.size() };
             if O::ENABLED {
-                obs.event(Event::Visit { block: c.addr(), size });
+                obs.event(Event::Visit {
+                    block: c.addr(),
+                    size,
+                });
             }
             match fits(c, size, req) {
                 Err(reason) => {
                     if O::ENABLED {
-                        obs.event(Event::Reject { block: c.addr(), size, reason });
+                        obs.event(Event::Reject {
+                            block: c.addr(),
+                            size,
+                            reason,
+                        });
                     }
                 }
                 Ok(fit) => {
@@ -490,9 +497,17 @@ impl Ordered {
                         None => true,
                         Some((_, bs)) => (smallest && size < bs) || (!smallest && size > bs),
                     };
-                    let loser = if better { best.replace((fit, size)).map(|(f, s)| (f.block, s)) } else { Some((c, size)) };
+                    let loser = if better {
+                        best.replace((fit, size)).map(|(f, s)| (f.block, s))
+                    } else {
+                        Some((c, size))
+                    };
                     if let (true, Some((lb, ls))) = (O::ENABLED, loser) {
-                        obs.event(Event::Reject { block: lb.addr(), size: ls, reason: RejectReason::NotBest });
+                        obs.event(Event::Reject {
+                            block: lb.addr(),
+                            size: ls,
+                            reason: RejectReason::NotBest,
+                        });
                     }
                 }
             }
@@ -501,7 +516,10 @@ impl Ordered {
         }
         let (fit, size) = best?;
         if O::ENABLED {
-            obs.event(Event::Choose { block: fit.block.addr(), size });
+            obs.event(Event::Choose {
+                block: fit.block.addr(),
+                size,
+            });
         }
         Some(fit)
     }
@@ -565,12 +583,18 @@ impl FreeIndex for Ordered {
         // SAFETY: forwarded to the caller.
         unsafe { self.list.check(ok)? };
         if matches!(self.fit, PolicyKind::Segregated) {
-            return Err(CheckError::new(0, "an ordered list policy set to segregated fit"));
+            return Err(CheckError::new(
+                0,
+                "an ordered list policy set to segregated fit",
+            ));
         }
         if let Some(r) = self.rover {
             // SAFETY: as above.
             if self.fit != PolicyKind::NextFit || !unsafe { self.list.contains(r) } {
-                return Err(CheckError::new(r.addr(), "next-fit rover is not a listed free block"));
+                return Err(CheckError::new(
+                    r.addr(),
+                    "next-fit rover is not a listed free block",
+                ));
             }
         }
         Ok(())
@@ -616,18 +640,9 @@ impl Policy for Ordered {
                 PolicyKind::BestFit => self.extreme(true, req, obs, &mut examined),
                 PolicyKind::WorstFit => self.extreme(false, req, obs, &mut examined),
                 PolicyKind::NextFit => {
-                    let start = self.rover.or(head);
-                    let fit = self.first(start, None, req, obs, &mut examined);
-                    let fit = match fit {
-                        None if start != head => self.first(head, start, req, obs, &mut examined),
-                        f => f,
-                    };
-                    if let Some(f) = fit {
-                        self.rover = Some(f.block);
-                    }
-                    fit
+                    roving_search(head, &mut self.rover, req, obs, &mut examined)
                 }
-                _ => self.first(head, None, req, obs, &mut examined),
+                _ => first_in_list(head, None, req, obs, &mut examined),
             }
         };
         Search { fit, examined }
@@ -706,7 +721,8 @@ mod tests {
                 let mut walked = Vec::new();
                 // SAFETY: the list is well formed (checked next).
                 unsafe {
-                    list.check(&|_| true).unwrap_or_else(|e| panic!("{order:?} step {step}: {e:?}"));
+                    list.check(&|_| true)
+                        .unwrap_or_else(|e| panic!("{order:?} step {step}: {e:?}"));
                     list.for_each(|b| walked.push(b));
                 }
                 let want: Vec<Block> = model.iter().map(|&(b, _)| b).collect();
@@ -719,7 +735,11 @@ mod tests {
     /// `check` reports a list out of its order, and a wrong tail.
     #[test]
     fn check_catches_a_broken_order() {
-        for (order, broken) in [(ListOrder::Address, "address order"), (ListOrder::SizeAsc, "ascending size"), (ListOrder::SizeDesc, "descending size")] {
+        for (order, broken) in [
+            (ListOrder::Address, "address order"),
+            (ListOrder::SizeAsc, "ascending size"),
+            (ListOrder::SizeDesc, "descending size"),
+        ] {
             let mut slots = Slots::new();
             let mut list = OrderedList::new(order);
             let blocks = [slots.block(0, 32), slots.block(1, 64), slots.block(2, 96)];
@@ -746,7 +766,10 @@ mod tests {
             list.insert(b, 32);
             list.check(&|_| true).unwrap();
             list.tail = Some(a);
-            assert!(list.check(&|_| true).is_err(), "a tail that is not the last block");
+            assert!(
+                list.check(&|_| true).is_err(),
+                "a tail that is not the last block"
+            );
         }
     }
 }
