@@ -396,15 +396,19 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     }
 
     /// Flushes the quick lists, and does the deferred merges if there are
-    /// any (for a face with [`Hooks::EXACT_FAILURE`], only if that makes a
-    /// free block of `want` bytes: a sweep changes which blocks are free,
-    /// while a flush only returns blocks the program freed already); whether
-    /// anything changed.
+    /// any; whether anything changed. For a face with
+    /// [`Hooks::EXACT_FAILURE`] only if that makes a free block of `want`
+    /// bytes: a request that then fails leaves the heap as it was, quick
+    /// blocks included.
     fn merge_pending(&mut self, want: usize) -> bool {
         // (A face that never defers has nothing to sweep, and the size
         // build no quick lists: then none of this is compiled in.)
-        let flushed = cfg!(not(feature = "small")) && self.quick.iter().any(Option::is_some) && self.flush();
-        let sweep = self.hooks.deferred() && self.dirty && (!H::EXACT_FAILURE || self.largest_run() >= want);
+        let quick = cfg!(not(feature = "small")) && self.quick.iter().any(Option::is_some);
+        let sweep = self.hooks.deferred() && self.dirty;
+        if !(quick || sweep) || (H::EXACT_FAILURE && self.largest_run() < want) {
+            return false;
+        }
+        let flushed = quick && self.flush();
         let swept = sweep && self.sweep() > 0;
         flushed || swept
     }

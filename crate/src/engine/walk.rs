@@ -260,14 +260,18 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// The largest run of adjacent free and quick blocks: the largest free
     /// block a flush and a sweep would make.
     pub(crate) fn largest_run(&self) -> usize {
-        let (mut largest, mut run) = (0, 0);
-        let _ = self.walk(|_, size, kind| {
-            if kind == Kind::Used {
+        let (mut largest, mut run, mut run_end) = (0, 0, 0);
+        let _ = self.walk(|b, size, kind| {
+            // (A run ends with its region: the next region's first block
+            // does not start where the last one ended.)
+            if kind == Kind::Used || b.addr() != run_end {
                 run = 0;
-            } else {
+            }
+            if kind != Kind::Used {
                 run += size;
                 largest = largest.max(run);
             }
+            run_end = b.addr() + size;
             Ok(())
         });
         largest

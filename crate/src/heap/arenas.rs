@@ -362,6 +362,22 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.engine.hooks.take_pages(n)
     }
 
+    /// After the engine found no room for a block of `bytes`: releases the
+    /// empty arenas when that makes a run of free pages that holds it (and
+    /// only then: a request that fails leaves the heap as it was). Whether
+    /// it did.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn release_for(&mut self, bytes: usize) -> bool {
+        let h = &self.engine.hooks;
+        let n = bytes.saturating_add(h.granule).div_ceil(PAGE);
+        if h.c.arenas == 0 || !self.free_run_after_release(n) {
+            return false;
+        }
+        self.release_empty_arenas();
+        true
+    }
+
     /// Whether a run of `n` pages would be free after
     /// [`release_empty_arenas`](Self::release_empty_arenas) (O(pages)).
     fn free_run_after_release(&self, n: usize) -> bool {

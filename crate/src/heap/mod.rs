@@ -406,7 +406,13 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             return self.alloc_large(&req);
         }
         self.h_mut().request_bits = request_bits(size, req.align);
-        let p = self.engine.alloc_pow2(size, align).ok_or(AllocError::OutOfMemory)?;
+        let p = match self.engine.alloc_pow2(size, align) {
+            Some(p) => p,
+            // Empty arenas kept for reuse may stand between free pages that
+            // together would hold the block: release them and try again.
+            None if self.release_for(req.worst_case()) => self.engine.alloc_pow2(size, align).ok_or(AllocError::OutOfMemory)?,
+            None => return Err(AllocError::OutOfMemory),
+        };
         // SAFETY: the engine just handed out `p`, a used arena block whose
         // header records the request.
         unsafe { self.mark_live(Block::from_payload(p), size) };
@@ -596,7 +602,13 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 }
             } else if !large_new {
                 self.h_mut().request_bits = request_bits(size, align.max(self.h().granule));
-                let q = self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?;
+                let q = match self.engine.realloc(p, old_req, size, align) {
+                    Some(q) => q,
+                    None if self.release_for(self.engine.request(size, align).worst_case()) => {
+                        self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?
+                    }
+                    None => return Err(AllocError::OutOfMemory),
+                };
                 let qb = Block::from_payload(q);
                 qb.record_request(size, align.max(self.h().granule));
                 let h = self.h_mut();

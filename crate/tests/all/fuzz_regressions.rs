@@ -102,3 +102,116 @@ fn deferred_oom_does_not_sweep() {
     );
     t.heap.free(p.as_ptr()).unwrap();
 }
+
+/// heap_ops crash `known-crashes/heap_ops-large-after-free-all`: with large
+/// objects off (`large_min` 1 MiB), a heap of one wasm page allocated and
+/// freed 25 KB; the emptied arena stayed (the cache) in the middle of the
+/// free pages, and a block as big as all of them then failed with
+/// `OutOfMemory`: the engine grew only into free pages, never into the
+/// cache. It now releases empty arenas when that makes room, and only then.
+#[test]
+fn block_as_big_as_the_free_pages_fits_after_the_cache() {
+    use heaplab::heap::AllocError;
+    use heaplab::pages::WASM_PAGE;
+    use heaplab::policy::PolicyKind;
+    for &policy in PolicyKind::ALL {
+        for quick_lists in [false, true] {
+            let config = Config {
+                policy,
+                large_min: 1 << 20,
+                split_min: 1791,
+                align: 16,
+                quick_lists,
+                ..Config::DEFAULT
+            };
+            let mut t: TestHeap<AnyPolicy> = TestHeap::new(WASM_PAGE, config);
+            let p = t.heap.alloc(25_443, 2).unwrap();
+            t.heap.free(p.as_ptr()).unwrap();
+            t.heap.flush();
+            assert_eq!(
+                t.heap.stats().arenas,
+                1,
+                "{policy:?}: the emptied arena is kept"
+            );
+            // 15 pages after the page map: a block of 14 pages fits.
+            let q = t
+                .heap
+                .alloc(14 * PAGE, 8)
+                .unwrap_or_else(|e| panic!("{policy:?}: {e:?}"));
+            t.heap.check().unwrap();
+            // Too big even with the cache released: fails and changes nothing.
+            let before = crate::common::snapshot(&t.heap);
+            assert_eq!(t.heap.alloc(15 * PAGE, 8), Err(AllocError::OutOfMemory));
+            assert_eq!(crate::common::snapshot(&t.heap), before);
+            t.heap.free(q.as_ptr()).unwrap();
+            assert_all_free(&mut t.heap);
+        }
+    }
+}
+
+/// heap_ops crash a38c154e: an allocation that failed with `OutOfMemory`
+/// had flushed the quick lists on its way (the freed blocks waiting there
+/// became plain free blocks), so the failure changed the heap. The flush
+/// now runs before growth only when it makes room for the request.
+#[test]
+fn failed_alloc_keeps_the_quick_lists() {
+    use crate::common::snapshot;
+    use heaplab::heap::AllocError;
+    use heaplab::pages::WASM_PAGE;
+    use heaplab::policy::PolicyKind;
+    for &policy in PolicyKind::ALL {
+        for coalesce in [heaplab::heap::Coalesce::Immediate, heaplab::heap::Coalesce::Deferred] {
+            let config = Config { policy, large_min: 1 << 20, quick_lists: true, coalesce, ..Config::DEFAULT };
+            let mut t: TestHeap<AnyPolicy> = TestHeap::new(2 * WASM_PAGE, config);
+            let a = t.heap.alloc(40, 8).unwrap();
+            let _pin = t.heap.alloc(40, 8).unwrap();
+            t.heap.free(a.as_ptr()).unwrap();
+            let quick = t.heap.stats().quick_blocks;
+            let before = snapshot(&t.heap);
+            assert_eq!(t.heap.alloc(200_000, 8), Err(AllocError::OutOfMemory), "{policy:?}");
+            assert_eq!(snapshot(&t.heap), before, "{policy:?} {coalesce:?}: the failed alloc changed the heap");
+            // Best, worst and segregated fit have quick lists.
+            assert_eq!(quick > 0, !matches!(policy, PolicyKind::FirstFit | PolicyKind::NextFit), "{policy:?}");
+            t.heap.check().unwrap();
+        }
+    }
+}
+
+/// heap_ops crash 0aacfbb0: with deferred coalescing, a `realloc` that
+/// failed had swept first. The sweep runs before growth only when it makes
+/// a block big enough, judged by the longest run of free blocks, and that
+/// run went on from the last free block of one arena into the first free
+/// block of the next (another segment): two blocks that can never merge.
+#[test]
+fn failed_alloc_does_not_sweep_across_arenas() {
+    use crate::common::snapshot;
+    use heaplab::heap::{AllocError, Coalesce};
+    use heaplab::pages::WASM_PAGE;
+    let config = Config { coalesce: Coalesce::Deferred, large_min: 1 << 20, max_bytes: 9 * WASM_PAGE, ..Config::DEFAULT };
+    // Each growth step its own segment (a gap of 2 pages between them), so
+    // each arena ends where its step does.
+    let mut t: TestHeap<AnyPolicy> = TestHeap::with_gap(16 * WASM_PAGE, 2 * PAGE, config);
+    let a = t.heap.alloc(100_000, 8).unwrap();
+    let pin = t.heap.alloc(16, 8).unwrap();
+    // Two more arenas, each freed as two free blocks left unmerged.
+    let b = t.heap.alloc(100_000, 8).unwrap();
+    let c = t.heap.alloc(200_000, 8).unwrap();
+    t.heap.free(b.as_ptr()).unwrap();
+    t.heap.free(c.as_ptr()).unwrap();
+    let runs: Vec<(usize, usize)> = t.heap.segments().collect();
+    assert_eq!(runs.len(), 3, "three segments");
+    let arena_end_free: usize = t.heap.blocks().filter(|x| !x.used && x.addr > runs[1].0 && x.addr < runs[1].0 + runs[1].1).map(|x| x.size).sum();
+    let arena_start_free: usize = t.heap.blocks().filter(|x| !x.used && x.addr > runs[2].0).map(|x| x.size).sum();
+    // More than either arena's free blocks hold, less than both together.
+    let want = arena_start_free + arena_end_free / 2;
+    let before = snapshot(&t.heap);
+    assert_eq!(t.heap.alloc(want, 8), Err(AllocError::OutOfMemory), "{arena_end_free} + {arena_start_free}");
+    assert_eq!(snapshot(&t.heap), before, "the failed alloc swept");
+    t.heap.check().unwrap();
+    // A request the sweep serves still gets it.
+    let d = t.heap.alloc(arena_start_free - 64, 8).unwrap();
+    t.heap.check().unwrap();
+    for p in [a, pin, d] {
+        t.heap.free(p.as_ptr()).unwrap();
+    }
+}

@@ -37,7 +37,7 @@ pub fn ops() -> impl Strategy<Value = Vec<Op>> {
         2 => (0..SLOTS, size()).prop_map(|(slot, size)| Op::Realloc { slot, size }),
         3 => (0..SLOTS).prop_map(|slot| Op::Free { slot }),
     ];
-    proptest::collection::vec(op, 1..if cfg!(miri) { 24 } else { 80 })
+    proptest::collection::vec(op, 1..if cfg!(miri) { 16 } else { 80 })
 }
 
 /// Runs `ops` on a fresh heap with `config`, checking everything after each step.
