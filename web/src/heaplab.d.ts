@@ -199,11 +199,14 @@ export class Heap {
   constructor(options?: HeapOptions);
   /** The options this heap runs with, defaults filled in. */
   readonly options: Required<Omit<HeapOptions, "maxBytes">> & { maxBytes: number };
-  /** Allocates `size` bytes; returns the payload's address in wasm memory. */
+  /** Allocates `size` bytes; returns the payload's address in wasm memory. `malloc(0)` returns a unique minimum-size block (as glibc's). */
   malloc(size: number, align?: number): number;
-  /** C's free: frees the block whose payload starts at `address`. */
+  /** C's free: frees the block whose payload starts at `address`; `free(0)` (NULL) does nothing. */
   free(address: number): void;
-  /** Resizes; returns the (possibly moved) payload's address. The old bytes are kept. */
+  /**
+   * Resizes; returns the (possibly moved) payload's address. The old bytes are kept.
+   * `realloc(0, n)` is `malloc(n)`; `realloc(p, 0)` frees `p` and returns 0 (as glibc's).
+   */
   realloc(address: number, size: number): number;
   /** Merges the quick lists' blocks back into the free list; whether there were any. */
   flush(): boolean;

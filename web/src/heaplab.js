@@ -187,7 +187,7 @@ export class Heap {
     return call(() => this.#live.options());
   }
 
-  /** Allocates `size` bytes; returns the payload's address in wasm memory. */
+  /** Allocates `size` bytes; returns the payload's address in wasm memory. As in glibc, `malloc(0)` returns a unique minimum-size block. */
   malloc(size, align = 0) {
     number(size, "invalid-size", "size");
     number(align, "invalid-align", "align");
@@ -203,7 +203,8 @@ export class Heap {
 
   /**
    * Resizes the block at `address`; returns the (possibly moved) payload's
-   * address. As in C, `realloc(NULL, size)` (0 or null) is `malloc(size)`.
+   * address. As in C, `realloc(NULL, size)` (0 or null) is `malloc(size)`;
+   * as in glibc, `realloc(p, 0)` frees `p` and returns 0 (NULL).
    */
   realloc(address, size) {
     if (address === 0 || address === null) return this.malloc(size);

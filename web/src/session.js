@@ -199,9 +199,18 @@ export class Session {
     return { ok: true, id, address, message };
   }
 
-  /** `realloc(ref, size)`; `realloc(NULL, size)` is `malloc(size)`. `name` binds the result. */
+  /**
+   * `realloc(ref, size)`; `realloc(NULL, size)` is `malloc(size)` and, as in
+   * glibc, `realloc(p, 0)` is `free(p)` returning NULL. `name` binds the result.
+   */
   realloc(ref, size, { name = null } = {}) {
     if (ref === null || ref?.null) return this.malloc(size, { name });
+    if (size === 0) {
+      const label = this.resolve(ref).label;
+      const freed = this.free(ref);
+      if (!freed.ok) return freed;
+      return { ...freed, address: 0, message: `realloc(${label}, 0) freed the block at ${hex(freed.address - 8)} and returned NULL (as glibc's realloc does)` };
+    }
     const blocked = this.#guard();
     if (blocked) return blocked;
     const found = this.resolve(ref);

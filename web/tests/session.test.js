@@ -52,6 +52,25 @@ describe("Session", () => {
     expect(s.trace).toHaveLength(2);
   });
 
+  test("size 0 as glibc: malloc(0) is a block, realloc(p, 0) frees p and records a free", () => {
+    const s = new Session();
+    const a = s.malloc(0, { name: "p" });
+    expect(a).toMatchObject({ ok: true, id: 1 });
+    expect(usedPayloads(s)).toEqual([a.address]);
+    const r = s.realloc("p", 0);
+    expect(r).toMatchObject({ ok: true, address: 0 });
+    expect(r.message).toMatch(/^realloc\(p, 0\) freed the block at 0x[0-9a-f]+ and returned NULL/);
+    expect(usedPayloads(s)).toEqual([]);
+    expect(s.trace).toEqual([
+      { op: "malloc", id: 1, size: 0, align: 0, name: "p" },
+      { op: "free", id: 1 },
+    ]);
+    expect(s.free("p")).toMatchObject({ ok: false, code: "double-free" });
+    expect(runStatement(s, "q = malloc(0)").ok).toBe(true);
+    expect(runStatement(s, "realloc(q, 0)").ok).toBe(true);
+    expect(usedPayloads(s)).toEqual([]);
+  });
+
   test("changing an option replays the trace, keeping ids and names", () => {
     const s = new Session();
     s.malloc(100, { name: "a" });

@@ -209,9 +209,12 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         }
         if next + more > self.pages.segment_end_page(idx) && next == self.pages.total_pages() {
             // The run ends the memory: ask for what it lacks (contiguous
-            // memory extends this segment).
+            // memory extends this segment). Not when the memory would come
+            // elsewhere, or the page map would move into it (right after
+            // the run): then the object moves, and a move that fails
+            // leaves the heap as it was.
             let have = (next..self.pages.total_pages()).count();
-            if self.grow_memory(more - have).is_err() {
+            if !self.source.grows_contiguously() || self.pages.meta_growth(more - have) > 0 || self.grow_memory(more - have).is_err() {
                 return false;
             }
         }

@@ -76,4 +76,8 @@ unsafe impl PageSource for FixedRegion {
         self.used = (self.used + self.gap).min(self.len);
         NonNull::new(p).map(|p| (p, give))
     }
+
+    fn grows_contiguously(&self) -> bool {
+        self.gap == 0
+    }
 }

@@ -72,6 +72,16 @@ pub unsafe trait PageSource {
     /// aligned) and length (a multiple of 4 KiB, usually of 64 KiB). `None`
     /// when no more memory is available; never traps.
     fn grow(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)>;
+
+    /// Whether the next `grow` returns memory that starts where the last
+    /// one ended; the heap then grows a large object that ends the memory
+    /// in place. A hint, harmless when wrong: memory that comes elsewhere
+    /// makes the heap move the object instead, and if that fails too, the
+    /// memory obtained stays as free pages. The default, `true`, is what
+    /// `memory.grow` does when nothing else grows the memory.
+    fn grows_contiguously(&self) -> bool {
+        true
+    }
 }
 
 /// The owner of a 4 KiB page.

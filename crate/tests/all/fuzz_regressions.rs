@@ -215,3 +215,30 @@ fn failed_alloc_does_not_sweep_across_arenas() {
         t.heap.free(p.as_ptr()).unwrap();
     }
 }
+
+/// heap_ops crash (a large realloc over a gapped source): a large object
+/// that ended the memory grew it to extend in place, the memory came after
+/// a gap (a new segment) and the page map moved into it, so the object had
+/// to move, and the move ran out of memory: the failed realloc had grown
+/// the heap. Growth in place now happens only where it can succeed.
+#[test]
+fn failed_large_realloc_does_not_grow_the_memory() {
+    use crate::common::snapshot;
+    use heaplab::heap::AllocError;
+    use heaplab::pages::WASM_PAGE;
+    for gap in [0, 6 * PAGE] {
+        let mut t: TestHeap<AnyPolicy> = TestHeap::with_gap(32 * WASM_PAGE, gap, Config::DEFAULT);
+        let p = t.heap.calloc(1, 317_058).unwrap();
+        let before = snapshot(&t.heap);
+        // More than the region holds beside the object: fails either way.
+        assert_eq!(t.heap.realloc(p.as_ptr(), 1_900_000), Err(AllocError::OutOfMemory), "gap {gap}");
+        assert_eq!(snapshot(&t.heap), before, "gap {gap}: the failed realloc changed the heap");
+        // Within what the region holds: succeeds (here by moving: the page
+        // map moves into the new memory right after the object).
+        let q = t.heap.realloc(p.as_ptr(), 600_000).unwrap();
+        assert_ne!(q, p, "gap {gap}");
+        t.heap.check().unwrap();
+        t.heap.free(q.as_ptr()).unwrap();
+        assert_all_free(&mut t.heap);
+    }
+}

@@ -370,10 +370,12 @@ impl RawHeap {
         })
     }
 
-    /// `malloc(size, align)`: the payload's address. `align` 0 means the heap's default.
+    /// `malloc(size, align)`: the payload's address. `align` 0 means the
+    /// heap's default. As glibc's, `malloc(0)` returns a unique block of
+    /// the minimum size, which `free` takes back.
     pub fn malloc(&mut self, size: f64, align: f64) -> Result<u32, JsValue> {
         self.heap.observer_mut().clear();
-        let size = size_arg(size, "size")?;
+        let size = size_arg(size, "size")?.max(1);
         let align = match whole_number(align) {
             Some(0) => self.heap.config().align,
             Some(a) => a,
@@ -629,10 +631,16 @@ impl RawHeap {
     }
 
     /// `realloc(address, size)`: the (possibly moved) payload's address.
+    /// As glibc's, `realloc(p, 0)` frees `p` and returns 0 (NULL).
     pub fn realloc(&mut self, address: f64, size: f64) -> Result<u32, JsValue> {
         self.heap.observer_mut().clear();
         let address = address_arg(address)?;
         let size = size_arg(size, "size")?;
+        if size == 0 {
+            self.heap.free(address as *mut u8).map_err(alloc_error)?;
+            self.ids.remove(&address);
+            return Ok(0);
+        }
         let moved = self
             .heap
             .realloc(address as *mut u8, size)
@@ -649,6 +657,8 @@ impl RawHeap {
         self.heap.observer_mut().clear();
         let count = size_arg(count, "count")?;
         let size = size_arg(size, "size")?;
+        // As glibc's, `calloc` of 0 bytes returns a unique minimum-size block.
+        let (count, size) = if count == 0 || size == 0 { (1, 1) } else { (count, size) };
         let ptr = self.heap.calloc(count, size).map_err(alloc_error)?;
         let address = ptr.as_ptr() as usize;
         self.ids.insert(address, self.next_id);
@@ -693,7 +703,8 @@ impl RawHeap {
                 &format!("id {id} is already allocated"),
             )),
             RUN_MALLOC => {
-                let address = self.heap.alloc(size, align).map_err(alloc_error)?.as_ptr() as usize;
+                // (`malloc(0)`: a unique minimum-size block, as glibc's.)
+                let address = self.heap.alloc(size.max(1), align).map_err(alloc_error)?.as_ptr() as usize;
                 self.slots[id] = address;
                 self.ids.insert(address, id as u32 + 1);
                 Ok(())
@@ -702,7 +713,8 @@ impl RawHeap {
                 "invalid-trace",
                 &format!("id {id} is not allocated"),
             )),
-            RUN_FREE => {
+            // `realloc(p, 0)` frees `p`, as glibc's.
+            RUN_FREE | RUN_REALLOC if code == RUN_FREE || size == 0 => {
                 self.heap.free(slot as *mut u8).map_err(alloc_error)?;
                 self.slots[id] = 0;
                 self.ids.remove(&slot);
