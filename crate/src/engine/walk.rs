@@ -257,6 +257,55 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         s
     }
 
+    /// Whether flushing the quick lists (free blocks already merged, as
+    /// with immediate coalescing) makes a free block of `want` bytes: for
+    /// each quick block, the free block before it and the run of free and
+    /// quick blocks from it on. The run from a run's first quick block
+    /// covers the whole run, so this is exact. Past a small budget of steps
+    /// (many adjacent quick blocks) it asks [`Engine::largest_run`].
+    pub(crate) fn flush_reaches(&self, want: usize) -> bool {
+        let mut budget = 256usize;
+        for head in self.quick {
+            let mut cur = head;
+            while let Some(q) = cur {
+                // SAFETY: quick blocks are used blocks of this heap (link 0
+                // their list's next); a clear prev-used bit means a free
+                // block with its footer before it; every block is followed
+                // by a header (the epilogue, size 0 and used, ends a region).
+                unsafe {
+                    let h = q.header();
+                    let mut run = (h & SIZE_MASK) as usize;
+                    if h & PREV_USED == 0 {
+                        run += q.addr() - q.prev().addr();
+                    }
+                    let mut n = q.next();
+                    loop {
+                        let nh = n.header();
+                        let size = (nh & SIZE_MASK) as usize;
+                        if size == 0 || (nh & USED != 0 && nh & QUICK != QUICK) {
+                            break;
+                        }
+                        run += size;
+                        n = n.add(size);
+                        budget = budget.saturating_sub(1);
+                        if budget == 0 {
+                            return self.largest_run() >= want;
+                        }
+                    }
+                    if run >= want {
+                        return true;
+                    }
+                    cur = q.next_free();
+                }
+                budget = budget.saturating_sub(1);
+                if budget == 0 {
+                    return self.largest_run() >= want;
+                }
+            }
+        }
+        false
+    }
+
     /// The largest run of adjacent free and quick blocks: the largest free
     /// block a flush and a sweep would make.
     pub(crate) fn largest_run(&self) -> usize {

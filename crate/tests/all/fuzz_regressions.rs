@@ -242,3 +242,34 @@ fn failed_large_realloc_does_not_grow_the_memory() {
         assert_all_free(&mut t.heap);
     }
 }
+
+/// The other side of `failed_alloc_keeps_the_quick_lists`: when only a
+/// flush makes room (every block freed onto the quick lists, the memory
+/// full), the request gets it, judged from the quick blocks' neighbours;
+/// and with more quick blocks than that judgement walks, by the full walk.
+#[test]
+fn flush_serves_a_request_only_it_makes_room_for() {
+    use heaplab::heap::{AllocError, Coalesce};
+    use heaplab::pages::WASM_PAGE;
+    use heaplab::policy::PolicyKind;
+    for (size, pages) in [(200, 1), (24, 4)] {
+        for coalesce in [Coalesce::Immediate, Coalesce::Deferred] {
+            let config = Config { policy: PolicyKind::Segregated, large_min: 1 << 20, quick_lists: true, coalesce, ..Config::DEFAULT };
+            let mut t: TestHeap<AnyPolicy> = TestHeap::new(pages * WASM_PAGE, config);
+            let mut live = Vec::new();
+            while let Ok(p) = t.heap.alloc(size, 8) {
+                live.push(p);
+            }
+            assert!(live.len() > 40, "{}", live.len());
+            for p in live.drain(..) {
+                t.heap.free(p.as_ptr()).unwrap();
+            }
+            assert!(t.heap.stats().quick_blocks > 40);
+            let p = t.heap.alloc(4000, 8).unwrap_or_else(|e| panic!("{size} B blocks, {coalesce:?}: {e:?}"));
+            assert_eq!(t.heap.stats().quick_blocks, 0, "flushed");
+            t.heap.check().unwrap();
+            assert_eq!(t.heap.alloc(pages * WASM_PAGE, 8), Err(AllocError::OutOfMemory));
+            t.heap.free(p.as_ptr()).unwrap();
+        }
+    }
+}
