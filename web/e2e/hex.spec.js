@@ -84,3 +84,58 @@ test("the stats panel follows every operation", async ({ page }) => {
   await expect(stat("operations")).toHaveText("4");
   for (const key of ["allocatedBytes", "freeBytes", "largestFree", "utilization", "pagesInUse", "lastExamined"]) await expect(stat(key)).not.toBeEmpty();
 });
+
+test("a few hundred random writes through the write form: every corruption is caught, none traps, reset always recovers", async ({ page }) => {
+  test.setTimeout(300_000);
+  await openPlayground(page);
+  // A small deterministic PRNG (xorshift32): the same rounds every run.
+  let seed = 0x9e3779b9;
+  const rand = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const setup = () => run(page, "a = malloc(24)", "b = malloc(40)", "c = malloc(100)", "free(b)", "d = malloc(16)", "e = malloc(200)", "free(d)");
+  await setup();
+  await page.selectOption("#write-mode", "bytes");
+  const status = page.locator("#heap-status");
+  let caught = 0;
+  const ROUNDS = 200;
+  for (let round = 0; round < ROUNDS; round++) {
+    await settled(page);
+    const used = usedRows(page);
+    const n = await used.count();
+    if (n === 0) {
+      await setup();
+      continue;
+    }
+    await used.nth(rand(n)).click();
+    // Inside the payload, past it into the next header, a free block's
+    // links or footer, or the block after.
+    await page.fill("#write-offset", String(rand(160)));
+    const bytes = Array.from({ length: 1 + rand(8) }, () => rand(256).toString(16).padStart(2, "0"));
+    await page.fill("#write-data", bytes.join(" "));
+    await page.click("#write-button");
+    await expect(message(page)).toContainText(/wrote \d+ bytes?|not an allocated block/);
+    // Then the operations a program would go on with, and the check.
+    await run(page, `x = realloc(a, ${1 + rand(300)})`, `free(${rand(2) ? "x" : "c"})`);
+    await page.click("#check-button");
+    await expect(message(page)).toContainText(/check\(\) (passed|found the heap corrupt)/);
+    if (await status.isVisible()) {
+      caught++;
+      await expect(status).toContainText("Heap corrupt");
+      await page.click("#reset-button");
+      await expect(status).toBeHidden();
+      await setup();
+    }
+  }
+  // Some rounds broke the heap (and were caught), and the page still works.
+  expect(caught, "corruptions caught").toBeGreaterThan(ROUNDS / 10);
+  await page.click("#reset-button");
+  await run(page, "z = malloc(8)");
+  await page.click("#check-button");
+  await expect(message(page)).toContainText("check() passed");
+  await expect(usedRows(page)).toHaveCount(1);
+  expect(await page.evaluate(() => window.heaplabDebug.session.corruption)).toBeNull();
+});
