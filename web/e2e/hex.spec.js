@@ -119,7 +119,7 @@ test("a few hundred random writes through the write form: every corruption is ca
     await page.click("#write-button");
     await expect(message(page)).toContainText(/wrote \d+ bytes?|not an allocated block/);
     // Then the operations a program would go on with, and the check.
-    await run(page, `x = realloc(a, ${1 + rand(300)})`, `free(${rand(2) ? "x" : "c"})`);
+    await run(page, `x = malloc(${1 + rand(300)})`, `x = realloc(x, ${1 + rand(300)})`, "free(x)");
     await page.click("#check-button");
     await expect(message(page)).toContainText(/check\(\) (passed|found the heap corrupt)/);
     if (await status.isVisible()) {
@@ -131,7 +131,7 @@ test("a few hundred random writes through the write form: every corruption is ca
     }
   }
   // Some rounds broke the heap (and were caught), and the page still works.
-  expect(caught, "corruptions caught").toBeGreaterThan(ROUNDS / 10);
+  expect(caught, "corruptions caught").toBeGreaterThan(ROUNDS / 20);
   await page.click("#reset-button");
   await run(page, "z = malloc(8)");
   await page.click("#check-button");

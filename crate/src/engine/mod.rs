@@ -836,7 +836,10 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             }
             let next = b.add(size);
             let mut nh = next.header();
-            if H::GROWS_IN_PLACE && self.grow_after(next, nh, need - size) {
+            // (Only the end of a region can grow: the epilogue, or a free
+            // block too small before it. The call is cold.)
+            let nsize = (nh & SIZE_MASK) as usize;
+            if H::GROWS_IN_PLACE && (nsize == 0 || (nh & USED == 0 && size + nsize < need)) && self.grow_after(next, nh, need - size) {
                 nh = next.header();
             }
             let total = size + (nh & SIZE_MASK) as usize;

@@ -28,6 +28,9 @@ pub struct Checked<S: PageSource, O: Observer> {
     pub(super) split_min: usize,
     /// Effective large-object threshold.
     pub(super) large_min: usize,
+    /// `size + align` at or below which a request is never a large object
+    /// (`large_min` less the minimum block and 7).
+    pub(super) small_max: usize,
     /// Incremental counters; `check` verifies them against a walk.
     pub(super) c: Counters,
     /// The request being served, as header bits ([`Hooks::used_bits`]):

@@ -203,6 +203,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             granule: g,
             split_min,
             large_min,
+            small_max: large_min.saturating_sub(min_block + 7),
             c: Counters {
                 live_requested: 0,
                 peak_live_requested: 0,
@@ -284,7 +285,17 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     ///
     /// # Errors
     /// [`AllocError::CorruptHeap`].
+    #[inline(always)]
     fn trust(&mut self) -> Result<(), AllocError> {
+        if self.integrity == Integrity::Kept {
+            return Ok(());
+        }
+        self.trust_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trust_slow(&mut self) -> Result<(), AllocError> {
         if self.integrity == Integrity::Written {
             self.integrity = if self.check().is_ok() { Integrity::Kept } else { Integrity::Corrupt };
         }
@@ -398,19 +409,30 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.finish(r)
     }
 
+    /// Whether a request of valid arguments is a large object: its worst
+    /// case block is above `large_min`. The common case, far below it, is
+    /// told without building the request (the worst case is at most
+    /// `size + align + 7 +` the minimum block: see `Checked::small_max`).
+    #[inline(always)]
+    fn is_large(&self, size: usize, align: usize) -> bool {
+        let h = self.h();
+        size + align > h.small_max && self.engine.request(size, align).worst_case() > h.large_min
+    }
+
     /// An allocation of valid arguments: from the engine, or a large object.
-    #[inline]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     fn alloc_req(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        let req = self.engine.request(size, align);
-        if req.worst_case() > self.h().large_min {
+        if self.is_large(size, align) {
+            let req = self.engine.request(size, align);
             return self.alloc_large(&req);
         }
-        self.h_mut().request_bits = request_bits(size, req.align);
+        self.h_mut().request_bits = request_bits(size, max(align, self.h().granule));
         let p = match self.engine.alloc_pow2(size, align) {
             Some(p) => p,
             // Empty arenas kept for reuse may stand between free pages that
             // together would hold the block: release them and try again.
-            None if self.release_for(req.worst_case()) => self.engine.alloc_pow2(size, align).ok_or(AllocError::OutOfMemory)?,
+            None if self.release_for(self.engine.request(size, align).worst_case()) => self.engine.alloc_pow2(size, align).ok_or(AllocError::OutOfMemory)?,
             None => return Err(AllocError::OutOfMemory),
         };
         // SAFETY: the engine just handed out `p`, a used arena block whose
@@ -586,7 +608,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Safety
     /// `b` is a live block of this heap; `size` and `align` are valid.
     unsafe fn realloc_block(&mut self, b: Block, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        let large_new = self.engine.request(size, align).worst_case() > self.h().large_min;
+        let large_new = self.is_large(size, align);
         // SAFETY: `b` is live; all blocks touched are its arena neighbours.
         unsafe {
             let old_req = b.requested();
