@@ -263,15 +263,6 @@ impl Pages {
         (total.next_multiple_of(8) * META_PER_PAGE).div_ceil(PAGE)
     }
 
-    /// The page count the metadata is sized for when it moves for `total`
-    /// pages: twice as many, so that it moves O(log) times as the heap
-    /// grows. (Sized exactly, it moved every 63 pages: each move left a
-    /// hole and cut the arena in two, 2 points of utilization on the
-    /// malloc-lab traces.)
-    const fn meta_headroom(total: usize) -> usize {
-        total.saturating_mul(2)
-    }
-
     /// Extra pages a growth by `pages` may need for moving the metadata.
     pub(crate) fn meta_growth(&self, pages: usize) -> usize {
         // The source may round up to a wasm page, so leave room for that.
@@ -281,7 +272,7 @@ impl Pages {
             if t <= self.cap {
                 return 0;
             }
-            let need = Self::meta_pages_for(Self::meta_headroom(t));
+            let need = Self::meta_pages_for(t);
             if need <= m {
                 return m;
             }
@@ -541,12 +532,7 @@ impl Pages {
         }
         let new_total = self.total + n;
         let moving = new_total > self.cap;
-        // Room to grow into, if the new memory has it; else just enough.
-        let m = match (moving, Self::meta_pages_for(Self::meta_headroom(new_total))) {
-            (false, _) => 0,
-            (true, roomy) if roomy <= n => roomy,
-            (true, _) => Self::meta_pages_for(new_total),
-        };
+        let m = if moving { Self::meta_pages_for(new_total) } else { 0 };
         if m > n {
             return Err(());
         }
