@@ -144,13 +144,13 @@ test("a 200k-operation trace file is read in the worker: the page answers while 
   await openPlayground(page);
   const status = page.locator("#replay-status");
   const file = await traceFile(24, 200_000);
-  expect(file.buffer.length).toBeGreaterThan(2_000_000);
+  expect(file.buffer.length).toBeGreaterThan(1_500_000); // well over READ_IN_WORKER_BYTES
 
   // 1. The file is in the worker's hands (its message held): the page says so, and answers.
   await hold(page, "read");
   await page.setInputFiles("#trace-file", file);
   await expect(status).toBeVisible();
-  await expect(page.locator("#replay-text")).toHaveText(/^Reading random-200000\.rep \(2\.\d MB\)…$/);
+  await expect(page.locator("#replay-text")).toHaveText(/^Reading random-200000\.rep \(1\.\d MB\)…$/);
   expect(await page.locator("#replay-progress").getAttribute("value"), "no figure before the operations are known").toBeNull();
   await expect(page.locator("body")).toHaveAttribute("data-replaying", "true");
   await run(page, "p = malloc(40)");
@@ -170,12 +170,15 @@ test("a 200k-operation trace file is read in the worker: the page answers while 
   expect(await where(page)).toEqual({ at: 1, length: 1, trace: 1 });
   expect(await page.evaluate(() => [window.__replays.reads, window.__replays.sent])).toEqual([1, 0]);
 
-  // 2. The same file for real: parsed in the worker, then replayed there; the page's longest task is printed.
+  // 2. The same file for real: parsed in the worker, then replayed there. The page's longest task
+  // from the file's "change" event on is printed (before it, Playwright builds the File in the page).
   await hold(page, false);
   await page.evaluate(() => {
     window.__longest = 0;
+    let since = Infinity;
+    document.getElementById("trace-file").addEventListener("change", () => (since = performance.now()), { capture: true, once: true });
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__longest = Math.max(window.__longest, entry.duration);
+      for (const entry of list.getEntries()) if (entry.startTime >= since) window.__longest = Math.max(window.__longest, entry.duration);
     }).observe({ type: "longtask" });
   });
   const started = Date.now();
