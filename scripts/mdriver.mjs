@@ -28,12 +28,12 @@
 //
 // The core, `replay(trace, heap, options)`, takes any object with the methods
 // of `Heap` (malloc, free, realloc, read, write, stats, segments), so tests can
-// drive it with a fake heap; the wasm package is imported only when needed.
+// drive it with a fake heap; the wasm package is imported only when needed
+// (to read the traces: the `.rep` reader is Heaplab's Rust one, in wasm).
 import { readdirSync, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseTrace, TraceError } from "../web/src/trace.js";
 
 /** The heap's fit policies, in the order the tables list them. */
 export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
@@ -559,6 +559,7 @@ function defaultTraces() {
 
 /** Reads and parses each file; malformed ones are reported and left out. */
 async function loadTraces(files, stderr) {
+  const { parseTrace, TraceError } = await traceReader();
   const traces = [];
   const malformed = [];
   for (const file of files) {
@@ -574,12 +575,25 @@ async function loadTraces(files, stderr) {
   return { traces, malformed };
 }
 
-/** `(options) => new Heap(options)` over the wasm package, loaded on first use. */
-async function wasmHeapMaker() {
+/** Stops with a usage-free error when the wasm package is not built. */
+function requireWasm() {
   if (!existsSync(WASM)) {
     const missing = `the wasm package is not built (${fileURLToPath(WASM)} is missing): run \`npm run setup\``;
     throw new DriverError(missing, { usage: false });
   }
+}
+
+/** trace.js, with the wasm package it reads `.rep` files with loaded. */
+async function traceReader() {
+  requireWasm();
+  const [trace, { init }] = await Promise.all([import("../web/src/trace.js"), import("../web/src/heaplab.js")]);
+  await init();
+  return trace;
+}
+
+/** `(options) => new Heap(options)` over the wasm package, loaded on first use. */
+async function wasmHeapMaker() {
+  requireWasm();
   const { init, Heap } = await import("../web/src/heaplab.js");
   await init();
   return (options) => new Heap(options);

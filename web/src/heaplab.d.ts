@@ -170,11 +170,21 @@ export declare const WASM_PAGE_SIZE: 65536;
 export declare const RUN: { readonly MALLOC: 0; readonly FREE: 1; readonly REALLOC: 2 };
 
 /**
- * Reads malloc-lab `.rep` text with the Rust reader (the one the benchmarks use):
- * `ops` holds `(RUN code, id, size)` triples, ready for `Heap.run`.
- * @throws HeaplabError "invalid-trace" (with `line`, 1-based) on the first bad line.
+ * Reads malloc-lab `.rep` text with Heaplab's one `.rep` reader (Rust, the one
+ * the benchmarks use), every id's lifecycle checked: `ops` holds
+ * `(RUN code, id, size)` triples, ready for `Heap.run`; `lines[i]` is the
+ * 1-based text line of operation i.
+ * @throws HeaplabError "invalid-trace" (with `line`, 1-based, and `reason`) on the first bad line.
  */
-export function parseTrace(text: string | Uint8Array): { ids: number; ops: Uint32Array };
+export function parseTrace(text: string | Uint8Array | ArrayBuffer): {
+  ids: number;
+  header: "short" | "classic";
+  ops: Uint32Array;
+  lines: Uint32Array;
+};
+
+/** What the trace readers accept at most: operations (and ids), bytes of a request, bytes of text. */
+export function traceLimits(): { maxOps: number; maxSize: number; maxBytes: number };
 
 /** What `Heap.save()` returns. */
 export class SavedHeap {

@@ -9,7 +9,7 @@
 //
 // wasm-bindgen gives each exported class a `free()` that disposes of the Rust
 // object; here `free(address)` is C's free and disposal is `dispose()`.
-import initBindings, { RawHeap, policyNames, parseTrace as wasmParseTrace } from "../pkg/heaplab.js";
+import initBindings, { RawHeap, policyNames, parseTrace as wasmParseTrace, traceLimits as wasmTraceLimits } from "../pkg/heaplab.js";
 
 /** Every policy, in a stable order (the same list as the Rust `PolicyKind::ALL`). */
 export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
@@ -139,13 +139,29 @@ function number(value, code, what) {
 export const RUN = Object.freeze({ MALLOC: 0, FREE: 1, REALLOC: 2 });
 
 /**
- * Reads malloc-lab `.rep` text with the Rust reader: `{ ids, ops }`, `ops` a
- * Uint32Array of `(RUN code, id, size)` triples for `Heap.run`. Throws an
- * Error with code "invalid-trace" and `line` (1-based) on the first bad line.
+ * Reads malloc-lab `.rep` text (a string, or its bytes as a Uint8Array or
+ * ArrayBuffer) with Heaplab's one `.rep` reader, in Rust, every id's
+ * lifecycle checked: `{ ids, header, ops, lines }`, `header` "short" or
+ * "classic", `ops` a Uint32Array of `(RUN code, id, size)` triples for
+ * `Heap.run`, `lines[i]` the 1-based text line of operation i. Throws an
+ * Error with code "invalid-trace", `line` (1-based) of the first bad line and
+ * `reason` (the message without the line). `web/src/trace.js` reads it in
+ * the shape the page uses.
  */
 export function parseTrace(text) {
   if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before parsing a trace");
-  return call(() => wasmParseTrace(typeof text === "string" ? new TextEncoder().encode(text) : text));
+  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text instanceof ArrayBuffer ? new Uint8Array(text) : text;
+  return call(() => wasmParseTrace(bytes));
+}
+
+/**
+ * What the trace readers accept at most: `{ maxOps, maxSize, maxBytes }`,
+ * operations (and declared ids), bytes of one request, bytes of text. The
+ * Rust reader's own limits, so that both trace formats have the same.
+ */
+export function traceLimits() {
+  if (!bindings) throw codedError("not-initialised", "Heaplab is not initialised: await init() before asking the trace limits");
+  return wasmTraceLimits();
 }
 
 /** A saved heap (`Heap.save()`); `dispose()` releases its copy of the memory. */

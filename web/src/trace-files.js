@@ -1,10 +1,8 @@
 // Trace files in and out of the playground: text (malloc-lab `.rep` or
 // Heaplab JSON, read and written by trace.js) to the session's recorded
-// operations and back. Pure: no DOM (trace-panel.js does the files).
+// operations and back. Pure: no DOM (trace-panel.js does the files). Reading
+// needs the wasm module loaded (the `.rep` reader is the Rust one).
 import { parseTrace, toRep, toJson, TraceError } from "./trace.js";
-
-/** Largest trace file read (bytes of text). */
-export const MAX_TRACE_TEXT = 64 * 1024 * 1024;
 
 /** Recorded operations (session.js's shape) of a parsed trace: ids + 1, sizes as they are. */
 export function recordedOps(trace) {
@@ -18,12 +16,15 @@ export function recordedOps(trace) {
 }
 
 /**
- * Reads a trace file's text. Returns `{ ok: true, ops, options, trace }` or
- * `{ ok: false, code, line, message }` naming the first bad line.
+ * Reads a trace file: its text, or its bytes (an ArrayBuffer or Uint8Array
+ * of UTF-8). Returns `{ ok: true, ops, options, trace }` or
+ * `{ ok: false, code, line, message }` naming the first bad line (line 0: no
+ * line is at fault). What is too big is too big for trace.js's limits.
  */
 export function readTraceText(text, name = "trace") {
-  if (typeof text !== "string") return { ok: false, code: "malformed-trace", line: 0, message: `${name}: not text` };
-  if (text.length > MAX_TRACE_TEXT) return { ok: false, code: "malformed-trace", line: 0, message: `${name}: too big (${text.length} bytes; at most ${MAX_TRACE_TEXT})` };
+  if (typeof text !== "string" && !(text instanceof ArrayBuffer) && !(text instanceof Uint8Array)) {
+    return { ok: false, code: "malformed-trace", line: 0, message: `${name}: not text` };
+  }
   try {
     const trace = parseTrace(text, { name });
     return { ok: true, trace, ops: recordedOps(trace), options: trace.options ?? null };

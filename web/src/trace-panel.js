@@ -3,11 +3,21 @@
 // and changes nothing), export as .rep or JSON (a download), and the built-in
 // workloads (workloads.js). DOM only; the timeline does the work. A load of
 // many operations (a big file, link or saved work: see `loadOps`) replays in a
-// worker, with its progress and a Cancel button next to the trace controls.
-import { readTraceText, traceText, recordedOps, MAX_TRACE_TEXT } from "./trace-files.js";
+// worker, with its progress and a Cancel button next to the trace controls;
+// a big file is also read (parsed) in that worker first (see READ_IN_WORKER_BYTES).
+import { readTraceText, traceText, recordedOps } from "./trace-files.js";
+import { traceLimits } from "./trace.js";
 import { WORKLOADS, generateWorkload } from "./workloads.js";
 import { checkOptions } from "./share.js";
 import { needsWorker, progressText } from "./replay.js";
+import { readInWorker } from "./replay-runner.js";
+
+/**
+ * Files larger than this are read in the replay worker, not on the page: at
+ * about 10 bytes a line, some 50,000 operations, as many as a load replays
+ * on the page (replay.js's WORKER_THRESHOLD).
+ */
+export const READ_IN_WORKER_BYTES = 512 * 1024;
 
 /** Offers `text` as a file download named `name`. */
 export function download(doc, name, text, type = "text/plain") {
@@ -42,6 +52,32 @@ function showProgress(status, done, total) {
   status.text.textContent = progressText(done, total);
 }
 
+/** Cancels the load or read in progress in `doc` (its caller says nothing: the new one speaks for both). */
+function supersede(doc) {
+  const previous = running.get(doc);
+  if (previous) {
+    previous.superseded = true;
+    previous.controller.abort();
+  }
+}
+
+/** Shows the status box for `job`, the work now in progress in `doc`. */
+function begin(doc, status, job) {
+  running.set(doc, job);
+  status.box.hidden = false;
+  const fold = status.box.closest("details");
+  if (fold) fold.open = true; // folded on a phone: Cancel must be in reach
+  doc.body.dataset.replaying = "true";
+}
+
+/** Hides the status box, unless other work took `job`'s place. */
+function end(doc, status, job) {
+  if (running.get(doc) !== job) return;
+  running.delete(doc);
+  status.box.hidden = true;
+  delete doc.body.dataset.replaying;
+}
+
 /**
  * Loads recorded operations into the timeline, as `timeline.load()` does.
  * Few operations load at once; more than WORKER_THRESHOLD replay in the
@@ -52,11 +88,7 @@ function showProgress(status, done, total) {
  * @param {{ beforeApply?(): void }} [hooks] see `Timeline.loadInWorker`
  */
 export async function loadOps(doc, timeline, ops, options, at, { beforeApply } = {}) {
-  const previous = running.get(doc);
-  if (previous) {
-    previous.superseded = true; // its caller says nothing: this load speaks for both
-    previous.controller.abort();
-  }
+  supersede(doc);
   const status = replayStatus(doc);
   if (!needsWorker(ops.length) || !status) {
     running.delete(doc);
@@ -65,12 +97,8 @@ export async function loadOps(doc, timeline, ops, options, at, { beforeApply } =
     return timeline.load(ops, options, at);
   }
   const job = { controller: new AbortController() };
-  running.set(doc, job);
   showProgress(status, 0, ops.length);
-  status.box.hidden = false;
-  const fold = status.box.closest("details");
-  if (fold) fold.open = true; // folded on a phone: Cancel must be in reach
-  doc.body.dataset.replaying = "true";
+  begin(doc, status, job);
   try {
     const result = await timeline.loadInWorker(ops, options, at, {
       signal: job.controller.signal,
@@ -83,11 +111,36 @@ export async function loadOps(doc, timeline, ops, options, at, { beforeApply } =
   } catch (error) {
     return { ok: false, code: "replay-failed", message: `could not load the operations (${error?.message ?? error}): nothing was changed` };
   } finally {
-    if (running.get(doc) === job) {
-      running.delete(doc);
-      status.box.hidden = true;
-      delete doc.body.dataset.replaying;
-    }
+    end(doc, status, job);
+  }
+}
+
+const megabytes = (bytes) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+
+/**
+ * Reads a big trace file in the replay worker while the page shows "Reading
+ * name (size)…", a progress bar that moves without an end, and Cancel: the
+ * page stays responsive however long the file. Resolves readTraceText's
+ * result (`{ ok, ops, options }` or `{ ok: false, code, line, message }`), or
+ * `{ cancelled: true }` or `{ superseded: true }`; never rejects.
+ */
+export async function readFileInWorker(doc, file) {
+  supersede(doc);
+  const status = replayStatus(doc);
+  const job = { controller: new AbortController() };
+  status.bar.removeAttribute("value"); // no figure until the operations are known
+  status.text.textContent = `Reading ${file.name} (${megabytes(file.size)})…`;
+  begin(doc, status, job);
+  try {
+    const bytes = await file.arrayBuffer();
+    if (job.controller.signal.aborted) return job.superseded ? { superseded: true } : { cancelled: true };
+    return await readInWorker(bytes, file.name, { signal: job.controller.signal });
+  } catch (error) {
+    if (job.superseded) return { superseded: true };
+    if (error?.name === "AbortError") return { cancelled: true };
+    return { ok: false, code: "malformed-trace", line: 0, message: `${file.name}: could not be read (${error?.message ?? error})` };
+  } finally {
+    end(doc, status, job);
   }
 }
 
@@ -98,9 +151,8 @@ export async function loadOps(doc, timeline, ops, options, at, { beforeApply } =
 export function mountTracePanel(doc, hooks) {
   const $ = (id) => doc.getElementById(id);
 
-  /** Loads a trace file's text: nothing changes unless it parses, its options are valid and it is not cancelled. */
-  const open = async (text, name) => {
-    const read = readTraceText(text, name);
+  /** Loads what a trace file read to (`readTraceText`'s result): nothing changes unless it parsed, its options are valid and it is not cancelled. */
+  const load = async (read, name) => {
     if (!read.ok) {
       hooks.act({ ok: false, code: read.code, message: `${read.message} (nothing was changed)` });
       return read;
@@ -122,10 +174,21 @@ export function mountTracePanel(doc, hooks) {
     return result;
   };
 
+  /** Loads a trace file's text. */
+  const open = (text, name) => load(readTraceText(text, name), name);
+
   const openFile = async (file) => {
     if (!file) return;
-    if (file.size > MAX_TRACE_TEXT) {
-      hooks.act({ ok: false, code: "malformed-trace", message: `${file.name}: too big (${file.size} bytes) (nothing was changed)` });
+    const { maxBytes } = traceLimits();
+    if (file.size > maxBytes) {
+      hooks.act({ ok: false, code: "malformed-trace", message: `${file.name}: too big (${file.size} bytes; at most ${maxBytes}) (nothing was changed)` });
+      return;
+    }
+    if (file.size > READ_IN_WORKER_BYTES && replayStatus(doc)) {
+      const read = await readFileInWorker(doc, file);
+      if (read.superseded) return;
+      if (read.cancelled) hooks.act({ ok: true, message: `${file.name} was not opened: Reading cancelled: nothing was changed` });
+      else await load(read, file.name);
       return;
     }
     try {

@@ -2,7 +2,11 @@
 //
 // A trace is a list of operations on small integer ids, the way the CS:APP
 // malloc lab writes them. `parseTrace` reads two formats, `toRep` and `toJson`
-// write them back; plain ES module, no dependencies, same in browser and Node.
+// write them back; plain ES module, same in browser and Node. The malloc-lab
+// `.rep` format is read by Heaplab's one `.rep` reader, in Rust (the crate
+// heaplab-trace, through `parseTrace` of heaplab.js): the wasm module must be
+// loaded first (`await init()` of heaplab.js). The Heaplab JSON format is read
+// here, within the same limits (`traceLimits()`, the Rust reader's).
 //
 // ## The parsed trace
 //
@@ -26,7 +30,8 @@
 //     number of operations, weight (unused).
 // Blank lines, spaces, tabs, CR before LF and a UTF-8 byte-order mark are
 // accepted. Heaplab extension: `#` starts a comment that runs to the end of
-// its line (the course driver has none; `toRep` never writes one).
+// its line (the course driver has none; `toRep` never writes one). The rules
+// in full are the crate's docs (crate/trace/src/lib.rs).
 //
 // ## The Heaplab JSON format
 //
@@ -47,23 +52,20 @@
 //
 // Everything is checked, and the first bad line stops the parse: nothing is
 // returned from a malformed trace. The error is a `TraceError` with
-// `.code = "malformed-trace"`, `.line` (1-based; see `line` above) and a
-// message `name:line: reason`. Checked: the header (present, 2 or 4 numbers,
-// one a line), field counts, operation letters, integers (no sign, fraction or
-// exponent), sizes up to 2^31 bytes, ids below the declared number of ids, the
-// lifecycle of each id (no free or realloc unless live, no malloc while live),
-// the operation count against the header, binary data (NUL bytes, control
-// characters, U+FFFD from invalid UTF-8), and the limits below. Document-level
-// JSON errors (not an object, wrong format or version) are reported at line 1;
-// a JSON syntax error at the text line where the JSON parser stopped, when the
-// engine's message gives a position (else at line 1).
+// `.code = "malformed-trace"`, `.line` (1-based; see `line` above), `.reason`
+// and a message `name:line: reason`. Checked in both formats: field counts,
+// operation letters, integers (no sign, fraction or exponent), sizes up to
+// 2^31 bytes, ids below the declared number of ids, the lifecycle of each id
+// (no free or realloc unless live, no malloc while live), binary data (NUL
+// bytes, control characters, U+FFFD from invalid UTF-8), and the limits of
+// `traceLimits()`; in `.rep`, the header (present, 2 or 4 numbers, one a line)
+// and the operation count against it. Document-level JSON errors (not an
+// object, wrong format or version) are reported at line 1; a JSON syntax error
+// at the text line where the JSON parser stopped, when the engine's message
+// gives a position (else at line 1).
+import { parseTrace as readRep, traceLimits, RUN } from "./heaplab.js";
 
-/** Limits on what `parseTrace` accepts (each can be overridden per call). */
-export const TRACE_LIMITS = Object.freeze({
-  maxOps: 2_000_000, // operations, and declared ids
-  maxChars: 64 * 1024 * 1024, // characters of text (bytes of binary input)
-  maxSize: 2 ** 31, // bytes of one request
-});
+export { traceLimits };
 
 /** A malformed trace: `.line` is 1-based, the message is `name:line: reason`. */
 export class TraceError extends Error {
@@ -79,17 +81,19 @@ export class TraceError extends Error {
 
 /**
  * Reads a trace in the malloc-lab `.rep` format (either header) or the
- * Heaplab JSON format, detected from the first non-blank character.
- * @param {string|Uint8Array|ArrayBuffer} text the trace; bytes are decoded as UTF-8
- * @param {object} [options] `{ name = "trace", maxOps, maxChars, maxSize }`
+ * Heaplab JSON format, detected from the first non-blank character. Needs
+ * the wasm module loaded (`await init()` of heaplab.js).
+ * @param {string|Uint8Array|ArrayBuffer} text the trace; bytes are UTF-8
+ * @param {object} [options] `{ name = "trace" }`, what error messages call it
  * @returns {{ ops: object[], ids: number, header: string, name: string, options?: object }}
  * @throws {TraceError} at the first bad line
  */
-export function parseTrace(text, { name = "trace", ...limits } = {}) {
-  const context = { name, ...TRACE_LIMITS, ...limits };
-  const source = decode(text, context);
-  const first = firstNonBlank(source);
-  return first === "{" || first === "[" ? parseJson(source, context) : parseRep(source, context);
+export function parseTrace(text, { name = "trace" } = {}) {
+  const bytes = typeof text === "string" ? null : text instanceof ArrayBuffer ? new Uint8Array(text) : text;
+  if (bytes !== null && !(bytes instanceof Uint8Array)) throw new TypeError("parseTrace takes a string, a Uint8Array or an ArrayBuffer");
+  const first = bytes === null ? firstNonBlank(text) : String.fromCharCode(firstNonBlankByte(bytes));
+  if (first === "{" || first === "[") return parseJson(text, { name, ...traceLimits() });
+  return parseRep(text, name);
 }
 
 /** Throws the TraceError for `line` of the trace `context` describes. */
@@ -97,20 +101,22 @@ function fail(context, line, reason) {
   throw new TraceError(context.name, line, reason);
 }
 
-function decode(input, context) {
-  const size = typeof input === "string" ? input.length : input?.byteLength;
-  if (typeof size !== "number") throw new TypeError("parseTrace takes a string, a Uint8Array or an ArrayBuffer");
-  if (size > context.maxChars) fail(context, 1, `trace is larger than the limit of ${context.maxChars} characters`);
-  if (typeof input === "string") return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  return new TextDecoder("utf-8").decode(input); // strips a BOM; bad bytes become U+FFFD
-}
-
 function firstNonBlank(text) {
-  for (let i = 0; i < text.length; i++) {
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
     const c = text[i];
     if (c !== " " && c !== "\t" && c !== "\r" && c !== "\n") return c;
   }
   return "";
+}
+
+/** The first byte that is not blank (after a byte-order mark), or 0. */
+function firstNonBlankByte(bytes) {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  for (let i = bom ? 3 : 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return c;
+  }
+  return 0;
 }
 
 /** A JSON value as an error message shows it (cut short when long). */
@@ -124,25 +130,75 @@ function show(value) {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+function makeOp(op, id, size, line) {
+  return op === "f" ? { op, id, line } : { op, id, size, line };
+}
+
 // ---------------------------------------------------------------------------
-// The lifecycle of ids, shared by both formats.
+// The `.rep` format: the Rust reader's operations in this module's shape.
+
+const LETTERS = { [RUN.MALLOC]: "a", [RUN.FREE]: "f", [RUN.REALLOC]: "r" };
+
+function parseRep(text, name) {
+  let read;
+  try {
+    read = readRep(text);
+  } catch (error) {
+    if (error?.code === "invalid-trace" && Number.isInteger(error.line)) throw new TraceError(name, error.line, error.reason);
+    throw error;
+  }
+  const { ops: triples, lines } = read;
+  const ops = new Array(lines.length);
+  for (let i = 0, k = 0; i < ops.length; i++, k += 3) ops[i] = makeOp(LETTERS[triples[k]], triples[k + 1], triples[k + 2], lines[i]);
+  return { ops, ids: read.ids, header: read.header, name };
+}
+
+// ---------------------------------------------------------------------------
+// The JSON format.
+
+const JSON_FIELDS = new Set(["format", "version", "ids", "options", "ops"]);
+const FIELDS = { a: 3, r: 3, f: 2 };
+const USAGE = { a: "'a id size'", r: "'r id size'", f: "'f id'" };
+
+/** `context`: `{ name, maxOps, maxSize, maxBytes }`. */
+function parseJson(input, context) {
+  const text = decode(input, context);
+  rejectBinary(text, context);
+  const doc = readJson(text, context);
+  checkDocument(doc, context);
+  const limit = doc.ids === undefined ? null : doc.ids;
+  const lifecycle = new Lifecycle(context, limit);
+  const ops = new Array(doc.ops.length);
+  for (let i = 0; i < doc.ops.length; i++) ops[i] = jsonOperation(doc.ops[i], i + 1, context, lifecycle);
+  const trace = { ops, ids: limit ?? lifecycle.ids, header: "json", name: context.name };
+  if (doc.options !== undefined) trace.options = { ...doc.options };
+  return trace;
+}
+
+/** The text of a JSON trace within the size limit; bytes are decoded as UTF-8 (bad bytes become U+FFFD). */
+function decode(input, context) {
+  // A string's UTF-8 takes at most 3 bytes a character: only count them near the limit.
+  const bytes = typeof input !== "string" ? input.byteLength : input.length * 3 > context.maxBytes ? new TextEncoder().encode(input).length : 0;
+  if (bytes > context.maxBytes) fail(context, 1, `trace is ${bytes} bytes, above the limit of ${context.maxBytes}`);
+  if (typeof input === "string") return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  return new TextDecoder("utf-8").decode(input); // strips a BOM
+}
 
 const NEVER = 0;
 const LIVE = 1;
 const FREED = 2;
 
-/** Which ids are live; `limit` is the declared number of ids (or null). */
+/** Which ids of a JSON trace are live; `limit` is the declared number of ids (or null). */
 class Lifecycle {
-  constructor(context, limit, unit) {
+  constructor(context, limit) {
     this.context = context;
     this.limit = limit;
-    this.unit = unit; // "line" or "operation", for "at line 12"
     this.state = new Uint8Array(limit ?? 64);
-    this.since = new Int32Array(limit ?? 64); // line of the last malloc or free
+    this.since = new Int32Array(limit ?? 64); // operation of the last malloc or free
     this.ids = 0; // largest id seen + 1
   }
 
-  /** Validates `id` at `line` and returns its state. */
+  /** Validates `id` at operation `line` and returns its state. */
   enter(id, line) {
     if (this.limit !== null && id >= this.limit) {
       fail(this.context, line, `id ${id} is not below the declared number of ids (${this.limit})`);
@@ -163,240 +219,31 @@ class Lifecycle {
     this.since = since;
   }
 
-  allocate(id, line) {
-    if (this.enter(id, line) === LIVE) {
-      fail(this.context, line, `id ${id} allocated while still live (allocated at ${this.unit} ${this.since[id]})`);
-    }
-    this.state[id] = LIVE;
-    this.since[id] = line;
-  }
-
-  reallocate(id, line) {
-    const state = this.enter(id, line);
-    if (state === NEVER) fail(this.context, line, `id ${id} reallocated before it was allocated`);
-    if (state === FREED) fail(this.context, line, `id ${id} reallocated after it was freed (at ${this.unit} ${this.since[id]})`);
-  }
-
-  release(id, line) {
-    const state = this.enter(id, line);
-    if (state === NEVER) fail(this.context, line, `id ${id} freed before it was allocated`);
-    if (state === FREED) fail(this.context, line, `id ${id} freed twice (first freed at ${this.unit} ${this.since[id]})`);
-    this.state[id] = FREED;
-    this.since[id] = line;
-  }
-
   /** Records one operation after its fields were checked. */
   apply(op, id, line) {
-    if (op === "a") this.allocate(id, line);
-    else if (op === "r") this.reallocate(id, line);
-    else this.release(id, line);
-  }
-}
-
-function makeOp(op, id, size, line) {
-  return op === "f" ? { op, id, line } : { op, id, size, line };
-}
-
-// ---------------------------------------------------------------------------
-// The `.rep` format: a hand-written scanner, one pass, no regular expressions.
-
-const MAX_FIELDS = 4; // more than the longest line needs, to report the count
-const NOT_INTEGER = -1;
-const NEGATIVE = -2;
-const TOO_LONG = -3; // more digits than any limit allows
-
-/** Splits text[start, end) into fields; returns their count (positions in `fields`). */
-function scanFields(text, start, end, fields, context, line) {
-  let count = 0;
-  let i = start;
-  while (i < end) {
-    let c = text.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 13) {
-      i++;
-      continue;
+    const state = this.enter(id, line);
+    const since = this.since[id];
+    if (op === "a") {
+      if (state === LIVE) fail(this.context, line, `id ${id} allocated while still live (allocated at operation ${since})`);
+      this.state[id] = LIVE;
+      this.since[id] = line;
+    } else if (op === "r") {
+      if (state === NEVER) fail(this.context, line, `id ${id} reallocated before it was allocated`);
+      if (state === FREED) fail(this.context, line, `id ${id} reallocated after it was freed (at operation ${since})`);
+    } else {
+      if (state === NEVER) fail(this.context, line, `id ${id} freed before it was allocated`);
+      if (state === FREED) fail(this.context, line, `id ${id} freed twice (first freed at operation ${since})`);
+      this.state[id] = FREED;
+      this.since[id] = line;
     }
-    if (c === 35) break; // '#': comment to the end of the line
-    const first = i;
-    while (i < end && c !== 32 && c !== 9 && c !== 13 && c !== 35) {
-      if (c < 32 || c === 0xfffd || c === 127) rejectCharacter(c, context, line);
-      c = text.charCodeAt(++i);
-    }
-    if (count < MAX_FIELDS) {
-      fields[2 * count] = first;
-      fields[2 * count + 1] = i;
-    }
-    count++;
   }
-  return count;
-}
-
-function rejectCharacter(c, context, line) {
-  if (c === 0) fail(context, line, "binary data (NUL byte), not a text trace");
-  if (c === 0xfffd) fail(context, line, "binary data (invalid UTF-8), not a text trace");
-  fail(context, line, `unexpected control character U+${c.toString(16).padStart(4, "0").toUpperCase()}`);
-}
-
-/** The non-negative decimal integer in text[start, end), or a negative code. */
-function readInteger(text, start, end) {
-  const first = text.charCodeAt(start);
-  if (first === 45 && end - start > 1) return readInteger(text, start + 1, end) === NOT_INTEGER ? NOT_INTEGER : NEGATIVE;
-  if (end - start > 15) return allDigits(text, start, end) ? TOO_LONG : NOT_INTEGER;
-  let value = 0;
-  for (let i = start; i < end; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return NOT_INTEGER;
-    value = value * 10 + d;
-  }
-  return value;
-}
-
-function allDigits(text, start, end) {
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/** Reads field `k` as an integer in [0, max]; `what` names it in the error. */
-function integerField(state, k, what, max) {
-  const { text, fields, context, line } = state;
-  const start = fields[2 * k];
-  const end = fields[2 * k + 1];
-  const value = readInteger(text, start, end);
-  if (value >= 0 && value <= max) return value;
-  const shown = text.slice(start, end);
-  if (value === NEGATIVE) fail(context, line, `negative ${what} ${shown}`);
-  if (value === NOT_INTEGER) fail(context, line, `${what} '${shown}' is not a non-negative integer`);
-  return fail(context, line, `${what} ${shown} is above the limit of ${max}`);
-}
-
-const HEADER_HELP = "expected 2 numbers (ids, operations) or 4 (heap size, ids, operations, weight), one a line";
-
-function parseRep(text, context) {
-  const state = {
-    text,
-    context,
-    fields: new Int32Array(2 * MAX_FIELDS),
-    line: 0,
-    header: [], // [{ value, line }] while the header is read
-    declared: null, // { ids, ops, line, variant } once it is complete
-    lifecycle: null,
-    ops: null, // sized once the header is read: growing an array of 1M costs more
-    count: 0,
-  };
-  const length = text.length;
-  let start = 0;
-  while (start < length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = length;
-    state.line++;
-    const count = scanFields(text, start, end, state.fields, context, state.line);
-    if (count > 0) repLine(state, count);
-    start = end + 1;
-  }
-  return finishRep(state);
-}
-
-/** Handles one non-blank line with `count` fields. */
-function repLine(state, count) {
-  if (state.declared === null) {
-    if (!isLetter(state.text.charCodeAt(state.fields[0]))) return headerLine(state, count);
-    closeHeader(state, state.line);
-  }
-  operationLine(state, count);
-}
-
-function isLetter(c) {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
-
-function headerLine(state, count) {
-  const { context, line, header } = state;
-  if (count !== 1) fail(context, line, `header line holds ${count} fields; ${HEADER_HELP}`);
-  if (header.length === 4) fail(context, line, `header has more than 4 numbers; ${HEADER_HELP}`);
-  const value = integerField(state, 0, "header number", Number.MAX_SAFE_INTEGER);
-  header.push({ value, line });
-}
-
-/** Turns the numbers read so far into the declared counts; `line` is where the header ended. */
-function closeHeader(state, line) {
-  const { header, context } = state;
-  if (header.length === 0) {
-    fail(context, line, "missing header: expected the number of ids and the number of operations before the first operation");
-  }
-  if (header.length !== 2 && header.length !== 4) {
-    fail(context, header[header.length - 1].line, `header has ${header.length} numbers; ${HEADER_HELP}`);
-  }
-  const [ids, ops] = header.length === 4 ? header.slice(1, 3) : header;
-  if (ids.value > context.maxOps) {
-    fail(context, ids.line, `header declares ${ids.value} ids, above the limit of ${context.maxOps}`);
-  }
-  if (ops.value > context.maxOps) {
-    fail(context, ops.line, `header declares ${ops.value} operations, above the limit of ${context.maxOps}`);
-  }
-  state.declared = { ids: ids.value, ops: ops.value, line: ops.line, variant: header.length === 4 ? "classic" : "short" };
-  state.lifecycle = new Lifecycle(context, ids.value, "line");
-  // An operation line holds at least 3 characters and a newline: no need for
-  // more room than that, whatever the header claims.
-  state.ops = new Array(Math.min(ops.value, Math.ceil(state.text.length / 4) + 1));
-}
-
-const FIELDS = { a: 3, r: 3, f: 2 };
-const USAGE = { a: "'a id size'", r: "'r id size'", f: "'f id'" };
-
-function operationLine(state, count) {
-  const { text, fields, context, line, declared } = state;
-  const op = fields[1] - fields[0] === 1 ? text[fields[0]] : "";
-  if (FIELDS[op] === undefined) {
-    fail(context, line, `unknown operation '${text.slice(fields[0], fields[1])}' (expected a, f or r)`);
-  }
-  if (count !== FIELDS[op]) fail(context, line, `${USAGE[op]} takes ${FIELDS[op]} fields, found ${count}`);
-  if (state.count === declared.ops) {
-    fail(context, line, `more operations than the ${declared.ops} declared in the header (line ${declared.line})`);
-  }
-  const id = integerField(state, 1, "id", context.maxOps);
-  const size = op === "f" ? 0 : integerField(state, 2, "size", context.maxSize);
-  state.lifecycle.apply(op, id, line);
-  state.ops[state.count++] = makeOp(op, id, size, line);
-}
-
-function finishRep(state) {
-  const { context } = state;
-  if (state.declared === null) {
-    if (state.header.length === 0) fail(context, 1, "empty trace: missing header");
-    closeHeader(state, state.line);
-  }
-  const { declared, ops, count } = state;
-  if (count !== declared.ops) {
-    fail(context, declared.line, `header declares ${declared.ops} operations but the trace has ${count}`);
-  }
-  return { ops, ids: declared.ids, header: declared.variant, name: context.name };
-}
-
-// ---------------------------------------------------------------------------
-// The JSON format.
-
-const JSON_FIELDS = new Set(["format", "version", "ids", "options", "ops"]);
-
-function parseJson(text, context) {
-  rejectBinary(text, context);
-  const doc = readJson(text, context);
-  checkDocument(doc, context);
-  const limit = doc.ids === undefined ? null : doc.ids;
-  const lifecycle = new Lifecycle(context, limit, "operation");
-  const ops = new Array(doc.ops.length);
-  for (let i = 0; i < doc.ops.length; i++) ops[i] = jsonOperation(doc.ops[i], i + 1, context, lifecycle);
-  const trace = { ops, ids: limit ?? lifecycle.ids, header: "json", name: context.name };
-  if (doc.options !== undefined) trace.options = { ...doc.options };
-  return trace;
 }
 
 /** NUL bytes and U+FFFD cannot be told apart from text once JSON.parse has run. */
 function rejectBinary(text, context) {
   for (const c of ["\0", "\ufffd"]) {
     const at = text.indexOf(c);
-    if (at >= 0) rejectCharacter(c.charCodeAt(0), context, lineAt(text, at));
+    if (at >= 0) fail(context, lineAt(text, at), `binary data (${c === "\0" ? "NUL byte" : "invalid UTF-8"}), not a text trace`);
   }
 }
 
@@ -447,7 +294,7 @@ function checkOptions(options, context) {
   }
 }
 
-/** Checks one JSON integer field; mirrors `integerField` of the `.rep` reader. */
+/** Checks one JSON integer field, in the words of the Rust `.rep` reader. */
 function jsonInteger(value, what, max, context, line) {
   if (Number.isInteger(value) && value >= 0 && value <= max) return value;
   if (typeof value === "number" && value < 0) fail(context, line, `negative ${what} ${value}`);

@@ -8,6 +8,7 @@
 // freed): `ls -lR /usr/share/doc` (--limit 4000) and GCC's preprocessor,
 // `node scripts/record-trace.mjs --limit 6000 --out web/src/workloads/cc1-recorded.rep
 // -- $(gcc -print-prog-name=cc1) -E -quiet /usr/include/stdio.h -o /dev/null`.
+import { init } from "./heaplab.js";
 import { parseTrace } from "./trace.js";
 import { seededRandom } from "./random.js";
 
@@ -148,7 +149,11 @@ const recordings = new Map(); // url -> parsed trace
 /** A workload that replays a recorded trace (the first `count` operations of it). */
 function recordedWork(url, name) {
   return async ({ count }) => {
-    if (!recordings.has(url.href)) recordings.set(url.href, parseTrace(await readText(url), { name: url.pathname.split("/").pop() }));
+    if (!recordings.has(url.href)) {
+      const text = await readText(url);
+      await init(); // the .rep reader is in wasm
+      recordings.set(url.href, parseTrace(text, { name: url.pathname.split("/").pop() }));
+    }
     const recorded = recordings.get(url.href);
     const trace = { ...recorded, name, ops: recorded.ops.map(({ op, id, size }) => (op === "f" ? { op, id } : { op, id, size })) };
     if (count < trace.ops.length) trace.ops = trace.ops.slice(0, count);

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { init } from "../src/heaplab.js";
 import { parseTrace, toRep } from "../src/trace.js";
 import { replay, runTrace, summarize, formatTable, parseArguments, main, PayloadIndex, POLICIES, PATTERN_BYTES } from "../../scripts/mdriver.mjs";
 
@@ -18,6 +19,7 @@ const TRACE_DIR = new URL("../../../shared/traces/malloclab/", import.meta.url);
 const haveWasm = existsSync(WASM);
 const haveTraces = existsSync(TRACE_DIR);
 if (!haveWasm) console.warn(`skipping the driver runs on the real heap: ${fileURLToPath(WASM)} is not built yet`);
+await init(); // the .rep reader of trace.js is the Rust one, in wasm
 if (!haveTraces) console.warn(`skipping the driver runs on the malloc-lab traces: ${fileURLToPath(TRACE_DIR)} is absent`);
 
 function coded(code, message) {

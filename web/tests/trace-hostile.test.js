@@ -1,8 +1,12 @@
 // Hostile traces for the JS trace reader: whatever the input, parseTrace
 // either returns a trace or throws a TraceError coded "malformed-trace" at a
-// line inside the text - never another exception, never a hang.
+// line inside the text - never another exception, never a hang. (The `.rep`
+// reader is the Rust one, in wasm: loaded first.)
 import { describe, test, expect } from "vitest";
+import { init } from "../src/heaplab.js";
 import { parseTrace, TraceError } from "../src/trace.js";
+
+await init();
 
 /** Deterministic pseudo-random numbers (mulberry32); the seed is in the test name. */
 function random(seed) {

@@ -1,9 +1,13 @@
 // The trace reader and writers: round trips, every kind of malformed input
-// with its line, the malloc-lab traces of ../shared, and a speed figure.
+// with its line, the malloc-lab traces of ../shared, and a speed figure. The
+// `.rep` reader is the Rust one (in wasm): loaded first.
 import { describe, test, expect } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseTrace, toRep, toJson, TraceError, TRACE_LIMITS } from "../src/trace.js";
+import { init } from "../src/heaplab.js";
+import { parseTrace, toRep, toJson, TraceError, traceLimits } from "../src/trace.js";
+
+await init();
 
 const TRACE_DIR = new URL("../../../shared/traces/malloclab/", import.meta.url);
 const haveTraces = existsSync(TRACE_DIR);
@@ -57,7 +61,8 @@ function expectMalformed(text, line, reason, options = { name: "bad.rep" }) {
   } catch (e) {
     error = e;
   }
-  expect(error, `no error for ${JSON.stringify(text).slice(0, 80)}`).toBeInstanceOf(TraceError);
+  const shown = typeof text === "string" ? JSON.stringify(text.slice(0, 80)) : `${text.byteLength} bytes`;
+  expect(error, `no error for ${shown}`).toBeInstanceOf(TraceError);
   expect(error.code).toBe("malformed-trace");
   expect(error.line).toEqual(line);
   expect(error.reason).toMatch(reason);
@@ -153,11 +158,16 @@ describe("parseTrace rejects malformed .rep text at its first bad line", () => {
     expectMalformed(new Uint8Array([0x00, 0x01, 0x02, 0x03]), 1, /NUL byte/);
   });
 
-  test("limits on operations, declared ids and text size", () => {
-    expectMalformed("1\n3\na 0 8\nf 0\na 0 8\n", 2, /declares 3 operations, above the limit of 2/, { name: "t", maxOps: 2 });
-    expectMalformed("3\n1\na 0 8\n", 1, /declares 3 ids, above the limit of 2/, { name: "t", maxOps: 2 });
-    expectMalformed("2\n1\na 0 8\n", 1, /larger than the limit of 4 characters/, { name: "t", maxChars: 4 });
-    expect(TRACE_LIMITS).toEqual({ maxOps: 2_000_000, maxChars: 64 * 1024 * 1024, maxSize: 2 ** 31 });
+  test("limits on operations, declared ids and text size: the Rust reader's, for both formats", () => {
+    const limits = traceLimits();
+    expect(limits).toEqual({ maxOps: 2_000_000, maxSize: 2 ** 31, maxBytes: 64 * 1024 * 1024 });
+    expectMalformed(`1\n${limits.maxOps + 1}\na 0 8\n`, 2, /declares 2000001 operations, above the limit of 2000000/);
+    expectMalformed(`${limits.maxOps + 1}\n1\na 0 8\n`, 1, /declares 2000001 ids, above the limit of 2000000/);
+    expect(parseTrace(`${limits.maxOps}\n0\n`).ids).toBe(limits.maxOps); // at the limit: accepted
+    const blank = new Uint8Array(limits.maxBytes + 1).fill(10); // blank lines, one byte too many
+    expectMalformed(blank, 1, /^trace is 67108865 bytes, above the limit of 67108864$/);
+    blank[0] = 0x7b; // "{": a JSON trace
+    expectMalformed(blank, 1, /^trace is 67108865 bytes, above the limit of 67108864$/, { name: "t.json" });
   });
 
   test("the error is an Error with the first bad line, never partial data", () => {
@@ -217,9 +227,12 @@ describe("parseTrace on JSON", () => {
   ];
   test.each(cases)("rejects %s", (_, text, line, reason) => expectMalformed(text, line, reason, { name: "t.json" }));
 
-  test("rejects more operations than the limit", () => {
-    const text = doc({ ops: [["a", 0, 8], ["f", 0], ["a", 0, 8]] });
-    expectMalformed(text, 1, /3 operations, above the limit of 2/, { name: "t.json", maxOps: 2 });
+  test("rejects more operations or ids than the limit", () => {
+    const { maxOps, maxSize } = traceLimits();
+    const text = `{"format":"heaplab-trace","version":1,"ops":[${"0,".repeat(maxOps)}0]}`;
+    expectMalformed(text, 1, /trace has 2000001 operations, above the limit of 2000000/, { name: "t.json" });
+    expectMalformed(doc({ ids: maxOps + 1, ops: [] }), 1, /"ids" must be an integer from 0 to 2000000/, { name: "t.json" });
+    expectMalformed(doc({ ops: [["a", 0, maxSize + 1]] }), 1, /size 2147483649 is above the limit of 2147483648/, { name: "t.json" });
   });
 
   test("rejects a syntax error with the message on one line", () => {

@@ -278,31 +278,61 @@ pub fn policy_names() -> Vec<String> {
         .collect()
 }
 
-/// Reads a malloc-lab trace (`.rep` text, as bytes) with the crate's
-/// strict reader (`heaplab-trace`, which the allocator does not use):
-/// `{ ids, ops }` where `ops` holds triples `(code, id, size)` in the codes of
-/// `run` (0 malloc, 1 free with size 0, 2 realloc). Throws `invalid-trace`
-/// with `line`, the 1-based line of the first bad one.
+/// Reads a malloc-lab trace (`.rep` text, as bytes) with Heaplab's one
+/// `.rep` reader (`heaplab-trace`, which the allocator does not use),
+/// lifecycle of every id included: `{ ids, header, ops, lines }` where
+/// `header` is "short" or "classic", `ops` holds triples `(code, id, size)`
+/// in the codes of `run` (0 malloc, 1 free with size 0, 2 realloc) and
+/// `lines[i]` is the 1-based text line of operation i. Throws
+/// `invalid-trace` with `line`, the 1-based line of the first bad one, and
+/// `reason`, the message without its line.
 #[wasm_bindgen(js_name = parseTrace)]
 pub fn parse_trace(text: &[u8]) -> Result<JsValue, JsValue> {
-    use heaplab_trace::{Op, Trace};
-    let trace = Trace::parse(text).map_err(|e| {
+    use heaplab_trace::{Header, HeaderKind, Op, Trace, TraceError};
+    let invalid = |e: TraceError| {
         let error = coded_error("invalid-trace", &e.to_string());
         let _ = Reflect::set(&error, &JsValue::from_str("line"), &JsValue::from_f64(e.line as f64));
+        let _ = Reflect::set(&error, &JsValue::from_str("reason"), &JsValue::from_str(&e.reason.to_string()));
         error
-    })?;
-    let mut ops = Vec::with_capacity(trace.header.ops * 3);
-    for (_, op) in trace.ops() {
+    };
+    // The lifecycle check takes a byte per declared id: read the header first to size it.
+    let header = Header::read(text).map_err(invalid)?;
+    let mut scratch = vec![0u8; header.ids];
+    let trace = Trace::parse_checked(text, &mut scratch).map_err(invalid)?;
+    drop(scratch);
+    let mut ops = Vec::with_capacity(header.ops * 3);
+    let mut lines = Vec::with_capacity(header.ops);
+    for (line, op) in trace.ops() {
         let (code, id, size) = match op {
             Op::Alloc { id, size } => (RUN_MALLOC, id, size),
             Op::Free { id } => (RUN_FREE, id, 0),
             Op::Realloc { id, size } => (RUN_REALLOC, id, size),
         };
         ops.extend([code, id as u32, size as u32]);
+        lines.push(line as u32);
     }
+    let kind = match header.kind {
+        HeaderKind::Classic => "classic",
+        HeaderKind::Short => "short",
+    };
     let out = js_sys::Object::new();
-    Reflect::set(&out, &JsValue::from_str("ids"), &JsValue::from_f64(trace.header.ids as f64))?;
+    Reflect::set(&out, &JsValue::from_str("ids"), &JsValue::from_f64(header.ids as f64))?;
+    Reflect::set(&out, &JsValue::from_str("header"), &JsValue::from_str(kind))?;
     Reflect::set(&out, &JsValue::from_str("ops"), &Uint32Array::from(ops.as_slice()))?;
+    Reflect::set(&out, &JsValue::from_str("lines"), &Uint32Array::from(lines.as_slice()))?;
+    Ok(out.into())
+}
+
+/// The limits of the `.rep` reader, which the JSON trace reader in JS
+/// applies too (`traceLimits()`): `{ maxOps, maxSize, maxBytes }`, the most
+/// operations (and declared ids), the largest request, the largest text.
+#[wasm_bindgen(js_name = traceLimits)]
+pub fn trace_limits() -> Result<JsValue, JsValue> {
+    use heaplab_trace::{MAX_COUNT, MAX_REQUEST, MAX_TEXT};
+    let out = js_sys::Object::new();
+    Reflect::set(&out, &JsValue::from_str("maxOps"), &JsValue::from_f64(MAX_COUNT as f64))?;
+    Reflect::set(&out, &JsValue::from_str("maxSize"), &JsValue::from_f64(MAX_REQUEST as f64))?;
+    Reflect::set(&out, &JsValue::from_str("maxBytes"), &JsValue::from_f64(MAX_TEXT as f64))?;
     Ok(out.into())
 }
 

@@ -61,16 +61,22 @@ function frame(index) {
   return { policy: run.policy, ...run.snapshot() };
 }
 
+/** Reads a trace file (the `.rep` reader is in wasm: loaded first) or builds a workload, and posts it. */
+async function load(source) {
+  try {
+    await init();
+    const trace = loadSource(source);
+    const ops = trace.ops.byteOffset === 0 && trace.ops.byteLength === trace.ops.buffer.byteLength ? trace.ops : trace.ops.slice();
+    postMessage({ type: "loaded", name: trace.name, ids: trace.ids, ops }, [ops.buffer]);
+  } catch (error) {
+    postMessage({ type: "invalid", message: error.message, line: error.line ?? null, reason: error.reason ?? error.message });
+  }
+}
+
 /** The worker's message handler (Node imports this module for loadSource only). */
 function onMessage({ data }) {
   if (data.type === "load") {
-    try {
-      const trace = loadSource(data.source);
-      const ops = trace.ops.byteOffset === 0 && trace.ops.byteLength === trace.ops.buffer.byteLength ? trace.ops : trace.ops.slice();
-      postMessage({ type: "loaded", name: trace.name, ids: trace.ids, ops }, [ops.buffer]);
-    } catch (error) {
-      postMessage({ type: "invalid", message: error.message, line: error.line ?? null, reason: error.reason ?? error.message });
-    }
+    load(data.source);
   } else if (data.type === "start") {
     start(data).catch((error) => postMessage({ type: "failed", policy: data.policy, message: error?.message ?? String(error) }));
   } else if (data.type === "seek" && run) {
