@@ -274,11 +274,13 @@ class Replay {
     const { id } = op;
     const oldAddress = this.address[id];
     const oldSize = this.size[id];
-    if (op.op === "f") this.verifyPattern(id, oldAddress, oldSize, oldSize, "before free");
+    // `realloc(p, 0)` frees p, as glibc's (and CS:APP's mm_realloc) does.
+    const frees = op.op === "f" || (op.op === "r" && op.size === 0);
+    if (frees) this.verifyPattern(id, oldAddress, oldSize, oldSize, "before free");
     if (op.op !== "a" && oldSize > 0) this.index.remove(oldAddress); // empty payloads are not indexed
     this.step(op);
-    this.isLive[id] = op.op === "f" ? 0 : 1;
-    if (op.op === "f") return;
+    this.isLive[id] = frees ? 0 : 1;
+    if (frees) return;
     const address = this.address[id];
     this.checkPlacement(id, address, op.size);
     if (op.op === "r") this.verifyPattern(id, address, oldSize, Math.min(oldSize, op.size), "after realloc");

@@ -44,7 +44,8 @@ function randomTrace(seed, count, ids = 16) {
       live.add(id);
       used.add(id);
     } else if (next() < 0.5) {
-      ops.push({ op: "r", id, size });
+      // (Size 0 would free the id: `realloc(p, 0)` as glibc's.)
+      ops.push({ op: "r", id, size: Math.max(1, size) });
     } else {
       ops.push({ op: "f", id });
       live.delete(id);

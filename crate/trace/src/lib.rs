@@ -628,7 +628,7 @@ impl<'a> Trace<'a> {
         for (no, op) in self.ops().take_while(|&(no, _)| no < e.line) {
             match op {
                 Op::Alloc { id: i, .. } if i == id && !of_free => last = no,
-                Op::Free { id: i } if i == id && of_free => last = no,
+                Op::Free { id: i } | Op::Realloc { id: i, size: 0 } if i == id && of_free => last = no,
                 _ => {}
             }
         }
@@ -685,9 +685,11 @@ fn lifecycle(s: &mut [u8], op: Op, no: usize) -> Result<(), TraceError> {
             }
             s[id] = LIVE;
         }
-        Op::Realloc { id, .. } => match s[id] {
+        Op::Realloc { id, size } => match s[id] {
             NEVER => return err(no, Reason::ReallocBeforeAlloc { id }),
             FREED => return err(no, Reason::ReallocAfterFree { id, since: 0 }),
+            // `realloc(p, 0)` frees `p`, as glibc's does (and the replays).
+            _ if size == 0 => s[id] = FREED,
             _ => {}
         },
         Op::Free { id } => {
@@ -795,6 +797,9 @@ mod tests {
             ("2\n2\na 0 8\na 0 8\n", 4, Reason::AllocWhileLive { id: 0, since: 3 }),
             ("2\n1\nr 1 8\n", 3, Reason::ReallocBeforeAlloc { id: 1 }),
             ("2\n3\na 0 8\nf 0\nr 0 8\n", 5, Reason::ReallocAfterFree { id: 0, since: 4 }),
+            // `r 0 0` frees id 0, as glibc's `realloc(p, 0)`.
+            ("2\n3\na 0 8\nr 0 0\nf 0\n", 5, Reason::DoubleFree { id: 0, since: 4 }),
+            ("2\n3\na 0 8\nr 0 0\nr 0 8\n", 5, Reason::ReallocAfterFree { id: 0, since: 4 }),
             ("2\n1\nf 0\n", 3, Reason::FreeBeforeAlloc { id: 0 }),
             ("2\n3\na 0 8\nf 0\nf 0\n", 5, Reason::DoubleFree { id: 0, since: 4 }),
             // The line referred back to is the last one of that id.
