@@ -387,7 +387,7 @@ async function start() {
   timeline.onChange(() => {
     if (timelineControls?.playing || !timeline.at) return;
     const op = timeline.ops[timeline.at - 1];
-    let address = op && op.op !== "free" ? session.addressOf.get(op.id) : undefined;
+    let address = op && op.op !== "free" ? session.addressOf(op.id) : undefined;
     if (address === undefined && op?.op === "free") {
       const freed = session.heap.lastEvents().find((e) => e.kind === "free");
       address = freed?.payload;
