@@ -103,6 +103,8 @@ function schedulePanels() {
 function renderPanels() {
   const snap = panelSnapshot();
   if (panelVersion !== snap.version) renderStats($("stats"), snap.stats);
+  // Flush: only with quick lists on and a block waiting on one (in the heap as it is, not as animated).
+  $("flush-button").disabled = !(session.options.quickLists && session.snapshot().stats.quickBlocks > 0);
   if (timelineControls?.playing) return; // the table and the selection follow when playing stops (their layout is costly)
   const focus = map.focusIndex(snap);
   selected = focus < 0 ? null : map.focusedInfo();

@@ -18,6 +18,7 @@
 //   { op: "realloc", id, size, name? }           the block keeps its id
 //   { op: "free",    id }
 //   { op: "write",   id, offset, bytes: number[] }   offset from the payload
+//   { op: "flush" }                                the quick lists merged back (no id)
 import { Heap, BLOCK, POLICIES, isTrap } from "./heaplab.js";
 import { hex } from "./format.js";
 
@@ -365,6 +366,28 @@ export class Session {
     return note;
   }
 
+  /**
+   * Merges the blocks waiting on the quick lists back into the free list
+   * (`Heap.flush()`), recorded in the trace so that undo, redo and replays
+   * see it. With nothing on the quick lists nothing happens (and nothing is
+   * recorded).
+   */
+  flush() {
+    const blocked = this.#guard();
+    if (blocked) return blocked;
+    let flushed;
+    try {
+      flushed = this.heap.flush();
+    } catch (error) {
+      return this.#failed(error, "flush() failed: ");
+    }
+    if (!flushed) return { ok: true, message: "flush(): no block is waiting on a quick list" };
+    const blocks = this.heap.lastEvents().find((e) => e.kind === "flush")?.blocks ?? 0;
+    this.trace.push({ op: "flush" });
+    this.#changed();
+    return { ok: true, message: `flush() merged ${blocks} block${blocks === 1 ? "" : "s"} from the quick lists back into the free list` };
+  }
+
   /** Runs the heap's integrity check now. */
   check() {
     const before = this.corruption;
@@ -442,7 +465,7 @@ export class Session {
     if (failed.length) {
       message += `; ${failed.length} failed and ${failed.length === 1 ? "was" : "were"} dropped: ${failed
         .slice(0, 3)
-        .map((f) => `${f.op.op} #${f.op.id} (${f.message})`)
+        .map((f) => `${f.op.op}${f.op.id ? ` #${f.op.id}` : ""} (${f.message})`)
         .join(", ")}${failed.length > 3 ? ", …" : ""}`;
     }
     return { ok: failed.length === 0, code: failed.length ? "replay-failed" : undefined, message, failed };
@@ -570,6 +593,8 @@ export class Session {
         return this.free({ id: op.id });
       case "write":
         return this.write({ id: op.id }, op.offset, op.bytes);
+      case "flush":
+        return this.flush();
       default:
         return { ok: false, code: "bad-op", message: `unknown operation ${op.op}` };
     }
@@ -662,6 +687,8 @@ export function describeOp(op) {
       return `free(#${op.id})`;
     case "write":
       return `write ${op.bytes.length} bytes into #${op.id} at offset ${op.offset}`;
+    case "flush":
+      return "flush() the quick lists";
     default:
       return String(op.op);
   }
