@@ -64,13 +64,14 @@ function frame(index) {
 /** The worker's message handler (Node imports this module for loadSource only). */
 function onMessage({ data }) {
   if (data.type === "load") {
-    try {
-      const trace = loadSource(data.source);
-      const ops = trace.ops.byteOffset === 0 && trace.ops.byteLength === trace.ops.buffer.byteLength ? trace.ops : trace.ops.slice();
-      postMessage({ type: "loaded", name: trace.name, ids: trace.ids, ops }, [ops.buffer]);
-    } catch (error) {
-      postMessage({ type: "invalid", message: error.message, line: error.line ?? null, reason: error.reason ?? error.message });
-    }
+    // The run codes of the triples are the wasm module's: load it first.
+    init()
+      .then(() => {
+        const trace = loadSource(data.source);
+        const ops = trace.ops.byteOffset === 0 && trace.ops.byteLength === trace.ops.buffer.byteLength ? trace.ops : trace.ops.slice();
+        postMessage({ type: "loaded", name: trace.name, ids: trace.ids, ops }, [ops.buffer]);
+      })
+      .catch((error) => postMessage({ type: "invalid", message: error.message, line: error.line ?? null, reason: error.reason ?? error.message }));
   } else if (data.type === "start") {
     start(data).catch((error) => postMessage({ type: "failed", policy: data.policy, message: error?.message ?? String(error) }));
   } else if (data.type === "seek" && run) {
