@@ -196,7 +196,7 @@ test("the map follows the action: the last block comes into view, and zooming ke
     page.evaluate(() => {
       const { map, session } = window.heaplabDebug;
       map.draw();
-      const payload = session.addressOf.get(session.names.get("last"));
+      const payload = session.addressOf(session.names.get("last"));
       const y = map.layout.yOf(payload);
       return y !== null && y >= map.top && y + map.layout.boxHeight <= map.top + map.viewHeight;
     });

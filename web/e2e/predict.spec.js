@@ -7,7 +7,7 @@ test("predict mode holds the answer back, scores a right click and a wrong typed
   await openPlayground(page);
   await run(page, "a = malloc(24)", "b = malloc(40)", "c = malloc(16)");
   await settled(page);
-  const hole = await page.evaluate(() => window.heaplabDebug.session.addressOf.get(2) - 8);
+  const hole = await page.evaluate(() => window.heaplabDebug.session.addressOf(2) - 8);
   await run(page, "free(b)");
   await page.check("#predict-mode");
   await expect(page.locator("#predict-form")).toBeVisible();
@@ -21,7 +21,7 @@ test("predict mode holds the answer back, scores a right click and a wrong typed
   // The map shows the heap before the malloc: the hole is still free.
   expect(await page.locator('#block-list tbody tr[data-state=used]').count()).toBe(2);
   // A click on a block in use is not an answer.
-  const used = await page.evaluate(() => window.heaplabDebug.session.addressOf.get(1));
+  const used = await page.evaluate(() => window.heaplabDebug.session.addressOf(1));
   await page.locator("#heap-map").click({ position: await pointOf(page, used + 4) });
   await expect(page.locator("#step-caption")).toContainText("is in use");
   await expect(page.locator("body")).toHaveAttribute("data-predict", "waiting");

@@ -208,7 +208,7 @@ test(`a random UI session of ${STEPS} actions (seed ${SEED}) breaks nothing`, as
       const point = await page.evaluate(
         ([r, anywhere]) => {
           const d = window.heaplabDebug;
-          const live = [...d.session.addressOf.values()];
+          const live = [...d.session.live().values()];
           if (anywhere || live.length === 0) {
             const segments = d.heap.segments();
             if (segments.length === 0) return null;

@@ -235,8 +235,10 @@ function drawFreeLists(ctx, layout, freeLists, rows, colors, links) {
   const { pairs, heads, rover } = arrowsOf(layout, freeLists);
   const firstRow = rows[0].row;
   const lastRow = rows[rows.length - 1].row;
-  const several = (freeLists.lists?.length ?? 0) > 1;
-  const colorOf = (li) => (several ? LIST_COLORS[li % LIST_COLORS.length] : colors.freeArrow);
+  // Quick lists come after the free lists and are drawn dashed, in the quick blocks' colour.
+  const several = (freeLists.lists?.filter((l) => !l.quick).length ?? 0) > 1;
+  const isQuick = (li) => Boolean(freeLists.lists?.[li]?.quick);
+  const colorOf = (li) => (isQuick(li) ? colors.quick : several ? LIST_COLORS[li % LIST_COLORS.length] : colors.freeArrow);
   const lane = layout.lane;
   let drawn = 0;
   ctx.lineWidth = 1.6;
@@ -251,10 +253,12 @@ function drawFreeLists(ctx, layout, freeLists, rows, colors, links) {
     const yb = layout.boxTop(rb);
     const lift = ra === rb ? Math.min(lane - 5, 7 + Math.abs(xb - xa) * 0.06) : lane - 5;
     ctx.strokeStyle = color;
+    ctx.setLineDash?.(isQuick(list) ? [4, 3] : []);
     ctx.beginPath();
     ctx.moveTo(xa, ya);
     ctx.bezierCurveTo(xa, ya - lift, xb, yb - lift, xb, yb - 1);
     ctx.stroke();
+    ctx.setLineDash?.([]);
     arrowHead(ctx, xb, yb - 1, color);
     links.push([layout.start[from], layout.start[to]]);
     drawn++;
@@ -268,7 +272,7 @@ function drawFreeLists(ctx, layout, freeLists, rows, colors, links) {
     const x = layout.xs[item] + layout.ws[item] / 2 - 5;
     const y = layout.boxTop(r);
     const info = freeLists.lists[list];
-    const text = several && info.label ? `head ${info.label}` : "free list";
+    const text = info.quick || (several && info.label) ? `head ${info.label}` : "free list";
     ctx.strokeStyle = color;
     ctx.beginPath();
     ctx.moveTo(x, y - lane + 12);

@@ -1,4 +1,5 @@
-// The controls: operation forms (malloc, calloc, realloc, free, reset, check)
+// The controls: operation forms (malloc, calloc, realloc, free, reset, check,
+// flush)
 // and the heap options (policy, alignment, coalescing, split minimum, memory
 // limit), which rebuild the heap by replaying the session's trace. Every
 // handler turns its outcome into a result for `act`, which shows it.
@@ -89,6 +90,7 @@ export function mountControls(doc, hooks) {
   });
   $("reset-button").addEventListener("click", () => hooks.act(hooks.session().reset()));
   $("check-button").addEventListener("click", () => hooks.act(hooks.session().check()));
+  $("flush-button").addEventListener("click", () => hooks.act(hooks.session().flush()));
 
   // Heap options.
   const policy = $("opt-policy");

@@ -1,8 +1,10 @@
 // The free-list panel: each free list in the order the allocator keeps and
 // searches it, as OSTEP's malloc.py prints it after every operation:
 //   Free list (address order): head → 0x141020 (48 B) → 0x141100 (15.8 KiB) → NULL
-// One line per list (segregated fit: one per non-empty size class). The map
-// draws the same lists as arrows; both read `Heap.freeLists()`.
+// One line per list (segregated fit: one per non-empty size class), then one
+// per non-empty quick list (heaps with quick lists: freed blocks of one size
+// waiting to be merged), marked as such. The map draws the same lists as
+// arrows; both read `Heap.freeLists()`.
 import { BLOCK } from "./heaplab.js";
 import { hex, formatBytes } from "./format.js";
 
@@ -36,13 +38,15 @@ export function blockSizeAt(blocks, address) {
   return 0;
 }
 
-/** The panel's heading: "Free list (address order)". */
+/** The panel's heading: "Free list (address order): 3 free blocks", and ", 2 on quick lists" when some wait there. */
 export function freeListTitle(freeLists) {
-  const lists = freeLists?.lists ?? [];
+  const all = freeLists?.lists ?? [];
+  const lists = all.filter((l) => !l.quick);
   const words = ORDER_WORDS[freeLists?.order] ?? freeLists?.order ?? "";
   const count = lists.reduce((n, l) => n + l.blocks.length, 0);
+  const quick = all.reduce((n, l) => n + (l.quick ? l.blocks.length : 0), 0);
   const noun = lists.length > 1 ? "Free lists" : "Free list";
-  return `${noun}${words ? ` (${words})` : ""}: ${count} free block${count === 1 ? "" : "s"}`;
+  return `${noun}${words ? ` (${words})` : ""}: ${count} free block${count === 1 ? "" : "s"}${quick ? `, ${quick} on quick lists` : ""}`;
 }
 
 /**
@@ -64,8 +68,9 @@ export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0)
   }
   for (const list of lists.slice(0, SHOWN_LISTS)) {
     const li = doc.createElement("li");
-    li.className = "fl-list";
-    if (list.label && lists.length > 1) {
+    li.className = list.quick ? "fl-list fl-quick-list" : "fl-list";
+    if (list.quick) li.title = "a quick list: freed blocks of one size, not merged yet; malloc of that size takes the first, Flush merges them all";
+    if (list.label && (lists.length > 1 || list.quick)) {
       const label = doc.createElement("span");
       label.className = "fl-class";
       label.textContent = `${list.label}: `;
@@ -75,7 +80,7 @@ export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0)
     for (const address of list.blocks.slice(0, SHOWN_PER_LIST)) {
       li.append(doc.createTextNode(" → "));
       const span = doc.createElement("span");
-      span.className = "fl-block";
+      span.className = list.quick ? "fl-block fl-quick" : "fl-block";
       span.dataset.address = String(address);
       if (freeLists.rover === address) span.classList.add("fl-rover");
       const size = blockSizeAt(blocks, address);

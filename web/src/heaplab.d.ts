@@ -20,6 +20,8 @@ export interface FreeList {
   min: number;
   /** Largest block size the list may hold (2^32 - 1 for a one-list policy). */
   max: number;
+  /** A quick list: freed blocks of one size (min = max) waiting to be merged (label "quick 24 B"). */
+  quick: boolean;
   /** Block (header) addresses in list order, as column ADDRESS of `Heap.blocks()`. */
   blocks: number[];
 }
@@ -29,7 +31,10 @@ export interface FreeLists {
   order: ListOrder;
   /** Next fit: the block address where the next search starts; otherwise null (and null when nothing is free). */
   rover: number | null;
-  /** One list (first, next, best, worst fit), or one per non-empty size class, smallest first (segregated fit). */
+  /**
+   * One list (first, next, best, worst fit), or one per non-empty size class, smallest first (segregated fit);
+   * then one per non-empty quick list, smallest first (`quick` true).
+   */
   lists: FreeList[];
 }
 
@@ -138,36 +143,25 @@ export interface Segment {
   bytes: number;
 }
 
-/** Columns of a row of `Heap.blocks()`. */
-export declare const BLOCK: {
-  readonly ADDRESS: 0;
-  readonly SIZE: 1;
-  readonly PAYLOAD: 2;
-  readonly REQUESTED: 3;
-  readonly FLAGS: 4;
-  readonly ID: 5;
-  readonly COLUMNS: 6;
-};
+// The constants below are defined in Rust and reported by the wasm module:
+// these objects are empty until `init()` resolves, then filled and frozen.
+// Their values are the module's (not repeated here).
+
+/** Columns of a row of `Heap.blocks()`, and COLUMNS, numbers per row. */
+export declare const BLOCK: Readonly<Record<"ADDRESS" | "SIZE" | "PAYLOAD" | "REQUESTED" | "FLAGS" | "ID" | "COLUMNS", number>>;
 /**
- * Bits of the FLAGS column. QUICK (4) comes with USED (1): a freed block waiting
+ * Bits of the FLAGS column. QUICK comes with USED: a freed block waiting
  * on a quick list, free to the program but still used to the allocator (not
  * merged, not in the free list); its REQUESTED column holds its payload bytes,
  * its ID is 0.
  */
-export declare const BLOCK_FLAG: { readonly USED: 1; readonly LARGE: 2; readonly QUICK: 4 };
+export declare const BLOCK_FLAG: Readonly<Record<"USED" | "LARGE" | "QUICK", number>>;
 /** Owner codes of `Heap.pages()`. */
-export declare const PAGE: {
-  readonly FREE: 0;
-  readonly META: 1;
-  readonly ARENA_HEAD: 2;
-  readonly ARENA: 3;
-  readonly LARGE_HEAD: 4;
-  readonly LARGE: 5;
-};
+export declare const PAGE: Readonly<Record<"FREE" | "META" | "ARENA_HEAD" | "ARENA" | "LARGE_HEAD" | "LARGE", number>>;
 export declare const PAGE_SIZE: 4096;
 export declare const WASM_PAGE_SIZE: 65536;
-/** Operation codes of `Heap.run()`. */
-export declare const RUN: { readonly MALLOC: 0; readonly FREE: 1; readonly REALLOC: 2 };
+/** Operation codes of `Heap.run()` (from the wasm module, after `init()`). */
+export declare const RUN: Readonly<Record<"MALLOC" | "FREE" | "REALLOC", number>>;
 
 /**
  * Reads malloc-lab `.rep` text with Heaplab's one `.rep` reader (Rust, the one
@@ -192,9 +186,9 @@ export class SavedHeap {
   dispose(): void;
 }
 
-/** Every policy, in a stable order. */
+/** Every policy, in a stable order (from the wasm module, after `init()`). */
 export declare const POLICIES: readonly Policy[];
-/** Every free-list order, in a stable order. */
+/** Every free-list order, in a stable order (from the wasm module, after `init()`). */
 export declare const LIST_ORDERS: readonly ListOrder[];
 
 /**
@@ -236,8 +230,14 @@ export class Heap {
   /** Owner byte (PAGE codes) per 4 KiB page of every segment, in segment order. Re-read after calls. */
   pages(): Uint8Array;
   segments(): Segment[];
-  /** The free blocks in list order, list by list; every free block of `blocks()` is on exactly one list. */
+  /** The free blocks in list order, list by list, then the quick lists; every free or quick block of `blocks()` is on exactly one list. */
   freeLists(): FreeLists;
+  /** The allocation id of the live block whose payload starts at `address`, or 0 (column ID of `blocks()`). */
+  idOf(address: number): number;
+  /** The payload address of live allocation `id`, or 0. */
+  addressOf(id: number): number;
+  /** The id the next malloc or calloc gets; set it to replay with recorded ids ("invalid-id" when out of range). */
+  nextId: number;
   /** What the last operation did. */
   lastEvents(): HeapEvent[];
   /** Runs `(code, id, size)` triples in wasm (RUN codes); throws the first failure with `index`. */

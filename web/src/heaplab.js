@@ -9,40 +9,56 @@
 //
 // wasm-bindgen gives each exported class a `free()` that disposes of the Rust
 // object; here `free(address)` is C's free and disposal is `dispose()`.
-import initBindings, { RawHeap, policyNames, parseTrace as wasmParseTrace, traceLimits as wasmTraceLimits } from "../pkg/heaplab.js";
+import initBindings, { RawHeap, constants, parseTrace as wasmParseTrace, traceLimits as wasmTraceLimits } from "../pkg/heaplab.js";
 
-/** Every policy, in a stable order (the same list as the Rust `PolicyKind::ALL`). */
-export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
+// The vocabulary shared with the wasm module (policy names, list orders,
+// run codes, page owners, block-table columns and flags) is defined once, in
+// Rust, and reported by the module's `constants()`. The exports below are
+// those objects: empty until `init()` resolves, then filled from the module
+// and frozen. They are the same objects before and after, so a module may
+// import them (or alias them, as session.js's POLICY_NAMES does) at load
+// time; it must only read them after `init()`, as every heap needs anyway.
+
+/** Every policy, in a stable order (the Rust `PolicyKind::ALL`). */
+export const POLICIES = [];
 
 /**
- * Orders of a free list (the `listOrder` option, and `order` of `Heap.freeLists()`):
- * "address" (first and next fit's default), "lifo" (insert at front), "fifo" (insert
- * at back), "size-asc" (best and worst fit's default, their size index), "size-desc";
- * "size-class" is segregated fit's only order (one LIFO list per size class).
+ * Orders of a free list (the `listOrder` option, and `order` of `Heap.freeLists()`),
+ * the Rust `ListOrder::ALL`: "address" (first and next fit's default), "lifo"
+ * (insert at front), "fifo" (insert at back), "size-asc" (best and worst fit's
+ * default, their size index), "size-desc"; "size-class" is segregated fit's only
+ * order (one LIFO list per size class).
  */
-export const LIST_ORDERS = Object.freeze(["address", "lifo", "fifo", "size-asc", "size-desc", "size-class"]);
+export const LIST_ORDERS = [];
 
-/** The policy names the loaded wasm module knows (equal to POLICIES; tested). */
-export function wasmPolicyNames() {
-  return policyNames();
+/**
+ * Columns of one row of the block table returned by `Heap.blocks()`:
+ * ADDRESS (the block's header), SIZE (bytes, header included), PAYLOAD (header + 8),
+ * REQUESTED (bytes the caller asked for; 0 for a free block), FLAGS (BLOCK_FLAG bits),
+ * ID (allocation id, 0 for a free block), and COLUMNS, numbers per row.
+ */
+export const BLOCK = {};
+
+/** Bits of the FLAGS column: USED, LARGE, QUICK (a freed block waiting on a quick list, set with USED). */
+export const BLOCK_FLAG = {};
+
+/** Owner codes of `Heap.pages()`, one byte per 4 KiB page: FREE, META, ARENA_HEAD, ARENA, LARGE_HEAD, LARGE. */
+export const PAGE = {};
+
+/** Operation codes of `Heap.run()`: MALLOC, FREE, REALLOC. */
+export const RUN = {};
+
+/** Fills the exports above from what the module reports, once, and freezes them. */
+function adoptConstants(reported) {
+  if (Object.isFrozen(POLICIES)) return;
+  POLICIES.push(...reported.POLICIES);
+  LIST_ORDERS.push(...reported.LIST_ORDERS);
+  Object.assign(BLOCK, reported.BLOCK);
+  Object.assign(BLOCK_FLAG, reported.BLOCK_FLAG);
+  Object.assign(PAGE, reported.PAGE);
+  Object.assign(RUN, reported.RUN);
+  for (const shared of [POLICIES, LIST_ORDERS, BLOCK, BLOCK_FLAG, PAGE, RUN]) Object.freeze(shared);
 }
-
-/** Columns of one row of the block table returned by `Heap.blocks()`. */
-export const BLOCK = Object.freeze({
-  ADDRESS: 0, // address of the block's header
-  SIZE: 1, // block size in bytes, header included
-  PAYLOAD: 2, // address of the payload (header + 8)
-  REQUESTED: 3, // bytes the caller asked for (0 for a free block)
-  FLAGS: 4, // BLOCK_FLAG bits
-  ID: 5, // allocation id (1, 2, ... in allocation order; 0 for a free block)
-  COLUMNS: 6,
-});
-
-/** Bits of the FLAGS column. */
-export const BLOCK_FLAG = Object.freeze({ USED: 1, LARGE: 2, QUICK: 4 });
-
-/** Owner codes of `Heap.pages()`, one byte per 4 KiB page. */
-export const PAGE = Object.freeze({ FREE: 0, META: 1, ARENA_HEAD: 2, ARENA: 3, LARGE_HEAD: 4, LARGE: 5 });
 
 /** Bytes in a page (the heap's logical page) and in a wasm page. */
 export const PAGE_SIZE = 4096;
@@ -65,6 +81,7 @@ export function init(source) {
       input = { module_or_path: await readFile(new URL("../pkg/heaplab_bg.wasm", import.meta.url)) };
     }
     bindings = await initBindings(input);
+    adoptConstants(constants());
     return bindings;
   })();
   return loading;
@@ -134,9 +151,6 @@ function number(value, code, what) {
   if (typeof value !== "number") throw codedError(code, `${what} must be a number, got ${typeof value}`);
   return value;
 }
-
-/** Operation codes of `Heap.run()`. */
-export const RUN = Object.freeze({ MALLOC: 0, FREE: 1, REALLOC: 2 });
 
 /**
  * Reads malloc-lab `.rep` text (a string, or its bytes as a Uint8Array or
@@ -236,6 +250,34 @@ export class Heap {
     return call(() => this.#live.calloc(count, size));
   }
 
+  /**
+   * The allocation id of the live block whose payload starts at `address`
+   * (0 when none). The heap numbers its allocations 1, 2, ... in order (the
+   * ID column of `blocks()`); `run()` gives trace id t the id t + 1.
+   */
+  idOf(address) {
+    return call(() => this.#live.idOf(address));
+  }
+
+  /** The payload address of live allocation `id`, or 0 (freed, or never allocated). */
+  addressOf(id) {
+    return call(() => this.#live.addressOf(id));
+  }
+
+  /**
+   * The id the next `malloc` or `calloc` gets. Setting it makes a replay keep
+   * its recorded ids (later allocations count on from it); an id still
+   * allocated then fails the allocation with code "invalid-id".
+   */
+  get nextId() {
+    return call(() => this.#live.nextId());
+  }
+
+  set nextId(id) {
+    number(id, "invalid-id", "id");
+    call(() => this.#live.setNextId(id));
+  }
+
   /** A copy of `length` bytes at `address` (inside the heap's pages only). */
   read(address, length) {
     number(address, "out-of-bounds", "address");
@@ -277,15 +319,20 @@ export class Heap {
   }
 
   /**
-   * The free blocks in the order the policy's search walks them:
-   * `{ order, rover, lists: [{ label, min, max, blocks }] }`. `order` is one of
+   * The free blocks in the order the policy's search walks them, then the
+   * blocks waiting on quick lists:
+   * `{ order, rover, lists: [{ label, min, max, quick, blocks }] }`. `order` is one of
    * LIST_ORDERS; `rover` is next fit's roving pointer (the block address where
    * the next search starts), else null; `lists` holds one list for first, next,
    * best and worst fit (label "free list", min 0, max 2^32 - 1) and one per
    * non-empty size class for segregated fit (label "24 B" or "992-1023 B", the
-   * class's block sizes min..max), smallest class first. `blocks` are block
+   * class's block sizes min..max), smallest class first; `quick` false. After
+   * them, for heaps with `quickLists`, one list per non-empty quick list
+   * (label "quick 24 B", min = max = its block size, `quick` true), smallest
+   * first, each in the order `malloc` takes its blocks back. `blocks` are block
    * (header) addresses, as column ADDRESS of `blocks()`; every free block of
-   * `blocks()` is on exactly one list.
+   * `blocks()` is on exactly one free list, every quick one (BLOCK_FLAG.QUICK)
+   * on exactly one quick list.
    */
   freeLists() {
     return call(() => this.#live.freeLists());

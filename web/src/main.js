@@ -103,6 +103,8 @@ function schedulePanels() {
 function renderPanels() {
   const snap = panelSnapshot();
   if (panelVersion !== snap.version) renderStats($("stats"), snap.stats);
+  // Flush: only with quick lists on and a block waiting on one (in the heap as it is, not as animated).
+  $("flush-button").disabled = !(session.options.quickLists && session.snapshot().stats.quickBlocks > 0);
   if (timelineControls?.playing) return; // the table and the selection follow when playing stops (their layout is costly)
   const focus = map.focusIndex(snap);
   selected = focus < 0 ? null : map.focusedInfo();
@@ -387,7 +389,7 @@ async function start() {
   timeline.onChange(() => {
     if (timelineControls?.playing || !timeline.at) return;
     const op = timeline.ops[timeline.at - 1];
-    let address = op && op.op !== "free" ? session.addressOf.get(op.id) : undefined;
+    let address = op && op.op !== "free" ? session.addressOf(op.id) : undefined;
     if (address === undefined && op?.op === "free") {
       const freed = session.heap.lastEvents().find((e) => e.kind === "free");
       address = freed?.payload;

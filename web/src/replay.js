@@ -41,8 +41,8 @@ export function needsWorker(count) {
 // ------------------------------------------------------------ the compact form
 
 /** Operation kinds in the compact form, by their code. */
-const KINDS = ["malloc", "calloc", "realloc", "free", "write"];
-const [MALLOC, CALLOC, REALLOC, FREE, WRITE] = KINDS.keys();
+const KINDS = ["malloc", "calloc", "realloc", "free", "write", "flush"];
+const [MALLOC, CALLOC, REALLOC, FREE, WRITE, FLUSH] = KINDS.keys();
 const WORDS = 4;
 
 /**
@@ -83,6 +83,9 @@ export function encodeOps(ops) {
         words[k + 3] = writes.length;
         writes.push(op.bytes);
         break;
+      case "flush":
+        words[k] = FLUSH;
+        break;
       default:
         words[k] = -1;
     }
@@ -110,6 +113,9 @@ export function decodeOps({ count, words, writes }) {
         break;
       case "write":
         ops[i] = { op: "write", id, offset: words[k + 2], bytes: writes[words[k + 3]] };
+        break;
+      case "flush":
+        ops[i] = { op: "flush" };
         break;
       default:
         ops[i] = { op: "unknown", id };
@@ -163,7 +169,7 @@ export class Replayer {
     const op = this.ops[index];
     this.done = index; // the operations before it replayed
     this.failedAt = index;
-    this.message = `${op?.op ?? "operation"} #${op?.id} (operation ${index + 1}) failed: ${why}`;
+    this.message = `${op?.op ?? "operation"}${op?.id ? ` #${op.id}` : ""} (operation ${index + 1}) failed: ${why}`;
   }
 
   /** Replays up to `count` more operations (fewer when one fails or the end comes). */

@@ -5,10 +5,12 @@
 // Pure logic, no DOM. Every method returns a result and never throws:
 //   { ok: true, message, id?, address? } or { ok: false, message, code }.
 //
-// Allocation ids are the session's own: 1, 2, ... in the order of successful
-// allocations, written into the trace, so they stay the same across replays
-// (the wasm side's ids restart and skip differently when a replay fails).
-// Variable names (from the console, or the name field) bind to ids.
+// Allocation ids are the heap's (one numbering, kept in wasm and saved with
+// the heap): 1, 2, ... in the order of successful allocations. The session
+// asks the heap for the id of each block it allocates and writes it into the
+// trace; a replay sets the heap's next id before each allocation, so ids stay
+// the same across replays. Variable names (from the console, or the name
+// field) bind to ids.
 //
 // Trace operations (plain objects, JSON-friendly):
 //   { op: "malloc",  id, size, align, name? }   align 0 = the heap's default
@@ -16,6 +18,7 @@
 //   { op: "realloc", id, size, name? }           the block keeps its id
 //   { op: "free",    id }
 //   { op: "write",   id, offset, bytes: number[] }   offset from the payload
+//   { op: "flush" }                                the quick lists merged back (no id)
 import { Heap, BLOCK, POLICIES, isTrap } from "./heaplab.js";
 import { hex } from "./format.js";
 
@@ -68,11 +71,6 @@ export class Session {
   #clear() {
     /** The operations that built the current heap, in order. */
     this.trace = [];
-    this.nextId = 1;
-    /** id -> payload address of every live allocation. */
-    this.addressOf = new Map();
-    /** payload address -> id. */
-    this.idAt = new Map();
     /** variable name -> id (the id may have been freed: a dangling pointer). */
     this.names = new Map();
     /** Every id ever allocated -> its latest variable name. */
@@ -120,7 +118,7 @@ export class Session {
       return { ok: true, id: this.names.get(ref.name), label: ref.name };
     }
     if (ref.address !== undefined) {
-      const id = this.idAt.get(ref.address);
+      const id = this.idOfPayload(ref.address) || undefined;
       return { ok: true, id, address: ref.address, label: id ? this.label(id) : hex(ref.address) };
     }
     return { ok: false, code: "unknown-block", message: "no block given" };
@@ -139,13 +137,34 @@ export class Session {
     return out;
   }
 
+  /** The id the heap gives the next allocation (ids below it were allocated, or skipped by a failed replay). */
+  get nextId() {
+    return this.heap.nextId;
+  }
+
   /** The id of the live allocation whose payload starts at `address`, or 0. */
   idOfPayload(address) {
-    return this.idAt.get(address) ?? 0;
+    return Number.isInteger(address) && address >= 0 ? this.heap.idOf(address) : 0;
+  }
+
+  /** The payload address of live allocation `id`, else undefined. */
+  addressOf(id) {
+    return (Number.isInteger(id) && id > 0 && this.heap.addressOf(id)) || undefined;
   }
 
   isLive(id) {
-    return this.addressOf.has(id);
+    return this.addressOf(id) !== undefined;
+  }
+
+  /** Every live allocation: a Map id -> payload address, in id order (from the block table's ID column). */
+  live() {
+    const { blocks } = this.snapshot();
+    const pairs = [];
+    for (let i = 0; i < blocks.length; i += BLOCK.COLUMNS) {
+      const id = blocks[i + BLOCK.ID];
+      if (id) pairs.push([id, blocks[i + BLOCK.PAYLOAD]]);
+    }
+    return new Map(pairs.sort((a, b) => a[0] - b[0]));
   }
 
   // ------------------------------------------------------------ operations
@@ -157,9 +176,7 @@ export class Session {
     return null;
   }
 
-  #bind(id, address, name) {
-    this.addressOf.set(id, address);
-    this.idAt.set(address, id);
+  #bind(id, name) {
     if (name) {
       this.names.set(name, id);
       this.nameOf.set(id, name);
@@ -187,11 +204,11 @@ export class Session {
     } catch (error) {
       return this.#failed(error, `${text()} failed: `);
     }
-    const id = this.nextId++;
+    const id = this.heap.idOf(address);
     const record = { ...op, id };
     if (!record.name) delete record.name;
     const leaked = op.name && this.names.has(op.name) && this.isLive(this.names.get(op.name)) ? this.names.get(op.name) : 0;
-    this.#bind(id, address, op.name);
+    this.#bind(id, op.name);
     this.trace.push(record);
     this.#changed();
     let message = `${op.name ? `${op.name} = ` : ""}${text()} returned ${hex(address)} (block #${id})`;
@@ -219,15 +236,14 @@ export class Session {
       return { ok: false, code: "invalid-free", message: `realloc of ${found.label}: it is not an allocated block (already freed?)` };
     }
     const id = found.id;
-    const before = this.addressOf.get(id);
+    const before = this.addressOf(id);
     let address;
     try {
       address = this.heap.realloc(before, size);
     } catch (error) {
       return this.#failed(error, `realloc(${found.label}, ${size}) failed: `);
     }
-    this.idAt.delete(before);
-    this.#bind(id, address, name);
+    this.#bind(id, name);
     const record = { op: "realloc", id, size };
     if (name) record.name = name;
     this.trace.push(record);
@@ -255,14 +271,12 @@ export class Session {
     }
     const id = found.id;
     if (!this.isLive(id)) return { ok: false, code: "double-free", message: `double free of ${found.label}` };
-    const address = this.addressOf.get(id);
+    const address = this.addressOf(id);
     try {
       this.heap.free(address);
     } catch (error) {
       return this.#failed(error, `free(${found.label}): `);
     }
-    this.addressOf.delete(id);
-    this.idAt.delete(address);
     this.trace.push({ op: "free", id });
     this.#changed();
     return { ok: true, id, address, message: `free(${found.label}) released the block at ${hex(address - 8)}` };
@@ -282,7 +296,7 @@ export class Session {
     if (!Number.isInteger(offset) || offset < 0) return { ok: false, code: "invalid-size", message: `offset must be a whole number of bytes, got ${offset}` };
     const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
     if (data.length === 0) return { ok: false, code: "invalid-size", message: "nothing to write" };
-    const payload = this.addressOf.get(found.id);
+    const payload = this.addressOf(found.id);
     try {
       this.heap.write(payload + offset, data);
     } catch (error) {
@@ -301,7 +315,7 @@ export class Session {
 
   /** Bytes a block's payload can hold (block size minus its header). */
   usableSize(id) {
-    const address = this.addressOf.get(id);
+    const address = this.addressOf(id);
     if (address === undefined) return 0;
     const { blocks } = this.snapshot();
     for (let lo = 0, hi = blocks.length / BLOCK.COLUMNS; lo < hi; ) {
@@ -350,6 +364,28 @@ export class Session {
     const note = `the heap was rebuilt from ${Math.max(0, kept)} recorded operation${kept === 1 ? "" : "s"}${dropped ? ` (${dropped} dropped: replaying ${dropped === 1 ? "it" : "them"} trapped again)` : ""}`;
     this.recovered = { error: error.message, kept: Math.max(0, kept), dropped, note };
     return note;
+  }
+
+  /**
+   * Merges the blocks waiting on the quick lists back into the free list
+   * (`Heap.flush()`), recorded in the trace so that undo, redo and replays
+   * see it. With nothing on the quick lists nothing happens (and nothing is
+   * recorded).
+   */
+  flush() {
+    const blocked = this.#guard();
+    if (blocked) return blocked;
+    let flushed;
+    try {
+      flushed = this.heap.flush();
+    } catch (error) {
+      return this.#failed(error, "flush() failed: ");
+    }
+    if (!flushed) return { ok: true, message: "flush(): no block is waiting on a quick list" };
+    const blocks = this.heap.lastEvents().find((e) => e.kind === "flush")?.blocks ?? 0;
+    this.trace.push({ op: "flush" });
+    this.#changed();
+    return { ok: true, message: `flush() merged ${blocks} block${blocks === 1 ? "" : "s"} from the quick lists back into the free list` };
   }
 
   /** Runs the heap's integrity check now. */
@@ -429,7 +465,7 @@ export class Session {
     if (failed.length) {
       message += `; ${failed.length} failed and ${failed.length === 1 ? "was" : "were"} dropped: ${failed
         .slice(0, 3)
-        .map((f) => `${f.op.op} #${f.op.id} (${f.message})`)
+        .map((f) => `${f.op.op}${f.op.id ? ` #${f.op.id}` : ""} (${f.message})`)
         .join(", ")}${failed.length > 3 ? ", …" : ""}`;
     }
     return { ok: failed.length === 0, code: failed.length ? "replay-failed" : undefined, message, failed };
@@ -458,12 +494,14 @@ export class Session {
 
   // ------------------------------------------------------------ time travel (timeline.js)
 
-  /** A copy of the JS bookkeeping (ids, names, corruption), to keep with a checkpoint. */
+  /**
+   * A copy of the JS bookkeeping (names, corruption, and the heap's next id,
+   * which a failed replay may have moved past a dropped allocation), to keep
+   * with a checkpoint. Where the ids live is the heap's, saved with it.
+   */
   bookkeeping() {
     return {
       nextId: this.nextId,
-      addressOf: new Map(this.addressOf),
-      idAt: new Map(this.idAt),
       names: new Map(this.names),
       nameOf: new Map(this.nameOf),
       corruption: this.corruption,
@@ -473,15 +511,16 @@ export class Session {
   /**
    * Makes `trace` (a prefix of the recorded operations) the session's trace,
    * for a heap that already holds the state after it (restored and replayed
-   * by the timeline). The bookkeeping is `books` (copied), or else derived:
-   * ids and names from the trace, addresses from the heap's block table,
-   * whose allocation ids are the session's ids when the heap was built by
-   * `Heap.run()` (trace id = session id - 1).
+   * by the timeline), with its allocations under their recorded ids (as
+   * `Heap.run()` gives them: trace id = id - 1). The bookkeeping is `books`
+   * (copied), or else derived from the trace: names, and the next id.
    */
   adopt(trace, books = null, { notify = true } = {}) {
     this.trace = trace;
     if (books) {
-      Object.assign(this, this.#copyBooks(books));
+      const { nextId, ...rest } = this.#copyBooks(books);
+      Object.assign(this, rest);
+      this.heap.nextId = nextId;
     } else {
       let nextId = 1;
       const names = new Map();
@@ -493,16 +532,8 @@ export class Session {
           nameOf.set(op.id, op.name);
         }
       }
-      const addressOf = new Map();
-      const idAt = new Map();
-      const blocks = this.heap.blocks();
-      for (let i = 0; i < blocks.length; i += BLOCK.COLUMNS) {
-        const id = blocks[i + BLOCK.ID];
-        if (id === 0) continue;
-        addressOf.set(id, blocks[i + BLOCK.PAYLOAD]);
-        idAt.set(blocks[i + BLOCK.PAYLOAD], id);
-      }
-      Object.assign(this, { nextId, names, nameOf, addressOf, idAt, corruption: null });
+      Object.assign(this, { names, nameOf, corruption: null });
+      this.heap.nextId = nextId;
     }
     this.version++;
     this.cache = null;
@@ -512,8 +543,6 @@ export class Session {
   #copyBooks(books) {
     return {
       nextId: books.nextId,
-      addressOf: new Map(books.addressOf),
-      idAt: new Map(books.idAt),
       names: new Map(books.names),
       nameOf: new Map(books.nameOf),
       corruption: books.corruption,
@@ -548,9 +577,14 @@ export class Session {
     switch (op.op) {
       case "malloc":
       case "calloc": {
-        this.nextId = op.id;
+        // The recorded id: the heap numbers on from it (and past it when the allocation fails).
+        try {
+          this.heap.nextId = op.id;
+        } catch (error) {
+          return failure(error, `${op.op} #${op.id}: `);
+        }
         result = op.op === "malloc" ? this.malloc(op.size, { align: op.align ?? 0, name }) : this.calloc(op.count, op.size, { name });
-        this.nextId = Math.max(this.nextId, op.id + 1);
+        if (!result.ok) this.heap.nextId = op.id + 1;
         return result;
       }
       case "realloc":
@@ -559,6 +593,8 @@ export class Session {
         return this.free({ id: op.id });
       case "write":
         return this.write({ id: op.id }, op.offset, op.bytes);
+      case "flush":
+        return this.flush();
       default:
         return { ok: false, code: "bad-op", message: `unknown operation ${op.op}` };
     }
@@ -651,6 +687,8 @@ export function describeOp(op) {
       return `free(#${op.id})`;
     case "write":
       return `write ${op.bytes.length} bytes into #${op.id} at offset ${op.offset}`;
+    case "flush":
+      return "flush() the quick lists";
     default:
       return String(op.op);
   }

@@ -46,6 +46,8 @@ function compactOp(op) {
       return ["f", op.id];
     case "write":
       return ["w", op.id, op.offset, op.bytes.map((b) => b.toString(16).padStart(2, "0")).join("")];
+    case "flush":
+      return ["q"];
     default:
       throw new ShareError(`unknown operation ${op.op}`);
   }
@@ -60,6 +62,11 @@ function fail(i, why) {
 function expandOp(entry, i) {
   if (!Array.isArray(entry) || typeof entry[0] !== "string") fail(i, "not an operation");
   const [kind, id] = entry;
+  if (kind === "q") {
+    // A flush of the quick lists names no block.
+    if (entry.length !== 1) fail(i, "too many fields");
+    return { op: "flush" };
+  }
   if (!isInt(id, 1, 1 << 24)) fail(i, "bad block id");
   const size = (v) => {
     if (!isInt(v, 1, 2 ** 31)) fail(i, "bad size");

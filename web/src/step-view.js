@@ -130,7 +130,7 @@ export class StepView {
     if (op.op === "write") return;
     if (this.predictMode && PREDICTED.has(op.op) && this.before) {
       this.player.clear();
-      this.#ask(op, session.addressOf.get(op.id));
+      this.#ask(op, session.addressOf(op.id));
       return;
     }
     if (this.stepMode) this.#animate();

@@ -281,7 +281,7 @@ export class Timeline {
       }
       const next = Math.min(n, (Math.floor(i / this.spacing) + 1) * this.spacing);
       const failed = this.session.applyRecorded(this.ops.slice(i, next));
-      if (failed.length) throw new Error(`${failed[0].op.op} #${failed[0].op.id} failed: ${failed[0].message}`);
+      if (failed.length) throw new Error(`${failed[0].op.op}${failed[0].op.id ? ` #${failed[0].op.id}` : ""} failed: ${failed[0].message}`);
       i = next;
       if (i % this.spacing === 0) this.#addCheckpoint(i, false);
     }

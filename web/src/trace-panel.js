@@ -225,8 +225,8 @@ export function mountTracePanel(doc, hooks) {
       const text = traceText(ops, timeline.session.options, format);
       const name = format === "rep" ? "heaplab-trace.rep" : "heaplab-trace.json";
       download(doc, name, text, format === "json" ? "application/json" : "text/plain");
-      const left = ops.filter((op) => op.op === "write").length;
-      hooks.act({ ok: true, message: `Exported ${ops.length - left} operations as ${name}${left ? ` (${left} writes left out: the format has none)` : ""}` });
+      const left = ops.filter((op) => op.op === "write" || op.op === "flush").length;
+      hooks.act({ ok: true, message: `Exported ${ops.length - left} operations as ${name}${left ? ` (${left} writes and flushes left out: the format has none)` : ""}` });
     } catch (error) {
       hooks.act({ ok: false, code: "export-failed", message: `could not export: ${error.message}` });
     }

@@ -137,7 +137,8 @@ function makeOp(op, id, size, line) {
 // ---------------------------------------------------------------------------
 // The `.rep` format: the Rust reader's operations in this module's shape.
 
-const LETTERS = { [RUN.MALLOC]: "a", [RUN.FREE]: "f", [RUN.REALLOC]: "r" };
+/** The `.rep` letter of each run code (RUN is the module's: read after `init()`). */
+const letters = () => ({ [RUN.MALLOC]: "a", [RUN.FREE]: "f", [RUN.REALLOC]: "r" });
 
 function parseRep(text, name) {
   let read;
@@ -149,6 +150,7 @@ function parseRep(text, name) {
   }
   const { ops: triples, lines } = read;
   const ops = new Array(lines.length);
+  const LETTERS = letters();
   for (let i = 0, k = 0; i < ops.length; i++, k += 3) ops[i] = makeOp(LETTERS[triples[k]], triples[k + 1], triples[k + 2], lines[i]);
   return { ops, ids: read.ids, header: read.header, name };
 }

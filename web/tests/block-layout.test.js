@@ -4,7 +4,11 @@
 import { describe, expect, test } from "vitest";
 import { computeBlockLayout, blockWidth, fitBlockZoom, ITEM } from "../src/block-layout.js";
 import { freeListTitle, blockSizeAt } from "../src/free-list-panel.js";
-import { PAGE } from "../src/heaplab.js";
+import { init, PAGE } from "../src/heaplab.js";
+
+// The shared names and codes (POLICIES, PAGE, BLOCK, ...) come from the wasm
+// module: load it before the tests are collected.
+await init();
 
 const BASE = 0x140000;
 /** One segment of 16 pages: a page-map page, 4 arena pages of blocks, 11 free pages. */

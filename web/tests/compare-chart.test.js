@@ -5,7 +5,11 @@
 import { describe, test, expect } from "vitest";
 import { niceStep, ticks, scale, formatTick, formatCount, nearestIndex, drawChart, POLICY_STYLE } from "../src/compare/chart.js";
 import { PALETTES } from "../src/theme.js";
-import { POLICIES } from "../src/heaplab.js";
+import { init, POLICIES } from "../src/heaplab.js";
+
+// The shared names and codes (POLICIES, PAGE, BLOCK, ...) come from the wasm
+// module: load it before the tests are collected.
+await init();
 
 describe("scales and ticks", () => {
   test("niceStep picks 1, 2 or 5 × 10^k", () => {

@@ -5,6 +5,10 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { init, Heap, BLOCK, BLOCK_FLAG, LIST_ORDERS, POLICIES } from "../src/heaplab.js";
 import { rng } from "./rng.js";
 
+// The shared names and codes (POLICIES, PAGE, BLOCK, ...) come from the wasm
+// module: load it before the tests are collected.
+await init();
+
 beforeAll(async () => {
   await init();
 });

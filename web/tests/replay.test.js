@@ -32,7 +32,7 @@ function state(session) {
   };
   const rows = [];
   for (let i = 0; i < blocks.length; i += BLOCK.COLUMNS) rows.push([where(blocks[i + BLOCK.ADDRESS]), blocks[i + BLOCK.SIZE], blocks[i + BLOCK.FLAGS]]);
-  const addresses = [...session.addressOf.entries()].sort((a, b) => a[0] - b[0]).map(([id, a]) => [id, where(a)]);
+  const addresses = [...session.live().entries()].sort((a, b) => a[0] - b[0]).map(([id, a]) => [id, where(a)]);
   return { rows, addresses, trace: session.trace.length, nextId: session.nextId };
 }
 
@@ -61,9 +61,9 @@ function mixedOps(count) {
   for (let i = 0; maker.trace.length < count; i++) {
     if (i % 7 === 0) maker.calloc(2, 8 + (i % 50));
     else if (i % 11 === 0) maker.malloc(24, { align: 64, name: `v${i % 5}` });
-    else if (i % 3 === 0 && maker.addressOf.size) maker.free({ id: [...maker.addressOf.keys()][0] });
+    else if (i % 3 === 0 && maker.live().size) maker.free({ id: [...maker.live().keys()][0] });
     else maker.malloc(8 + (i % 90));
-    if (i % 50 === 0 && maker.addressOf.size) maker.write({ id: [...maker.addressOf.keys()][0] }, 0, [1, 2, 3]);
+    if (i % 50 === 0 && maker.live().size) maker.write({ id: [...maker.live().keys()][0] }, 0, [1, 2, 3]);
   }
   const ops = maker.trace.slice(0, count);
   maker.dispose();

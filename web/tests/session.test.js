@@ -83,7 +83,7 @@ describe("Session", () => {
       const r = s.setOptions({ policy });
       expect(r.ok, r.message).toBe(true);
       expect(s.trace).toEqual(before);
-      expect([...s.addressOf.keys()].sort()).toEqual([2, 3, 4]);
+      expect([...s.live().keys()].sort()).toEqual([2, 3, 4]);
       expect(s.label(4)).toBe("c");
       s.heap.check();
     }

@@ -4,6 +4,11 @@ import { describe, expect, test } from "vitest";
 import { encodeWork, decodeWork, workJson, parseWorkJson, shareUrl, encodedFromHash, toBase64Url, fromBase64Url, MAX_URL_CHARS, ShareError } from "../src/share.js";
 import { generateWorkload } from "../src/workloads.js";
 import { recordedOps } from "../src/trace-files.js";
+import { init } from "../src/heaplab.js";
+
+// The shared names and codes (POLICIES, PAGE, BLOCK, ...) come from the wasm
+// module: load it before the tests are collected.
+await init();
 
 const ops = [
   { op: "malloc", id: 1, size: 24, align: 0, name: "p" },

@@ -24,7 +24,7 @@ function state(session) {
     const b = blocks.subarray(i, i + BLOCK.COLUMNS);
     rows.push([where(b[BLOCK.ADDRESS]), b[BLOCK.SIZE], where(b[BLOCK.PAYLOAD]), b[BLOCK.REQUESTED], b[BLOCK.FLAGS]]);
   }
-  const addresses = [...session.addressOf.entries()].sort((a, b) => a[0] - b[0]).map(([id, a]) => [id, where(a)]);
+  const addresses = [...session.live().entries()].sort((a, b) => a[0] - b[0]).map(([id, a]) => [id, where(a)]);
   return { rows, addresses, names: [...session.names].sort(), nextId: session.nextId, trace: session.trace.length, segments: segments.map((s) => s.bytes) };
 }
 
@@ -65,7 +65,7 @@ describe("Timeline", () => {
     expect(timeline.length).toBe(3000);
     expect(timeline.firstSlow).toBe(3000);
     timeline.goto(0);
-    expect(session.addressOf.size).toBe(0);
+    expect(session.live().size).toBe(0);
     for (const n of targets) {
       const r = timeline.goto(n);
       expect(r.ok, r.message).toBe(true);
@@ -80,9 +80,9 @@ describe("Timeline", () => {
     for (let i = 0; i < 700; i++) {
       if (i % 7 === 0) maker.calloc(2, 8 + (i % 50));
       else if (i % 11 === 0) maker.malloc(24, { align: 64, name: `v${i % 5}` });
-      else if (i % 3 === 0 && maker.addressOf.size) maker.free({ id: [...maker.addressOf.keys()][0] });
+      else if (i % 3 === 0 && maker.live().size) maker.free({ id: [...maker.live().keys()][0] });
       else maker.malloc(8 + (i % 90), { name: i % 13 === 0 ? "p" : null });
-      if (i % 50 === 0) maker.write({ id: [...maker.addressOf.keys()][0] }, 0, [1, 2, 3]);
+      if (i % 50 === 0) maker.write({ id: [...maker.live().keys()][0] }, 0, [1, 2, 3]);
     }
     const ops = maker.trace.slice();
     maker.dispose();
@@ -183,7 +183,7 @@ describe("Timeline", () => {
     session.setOptions({ policy: "next-fit" });
     expect(timeline.length).toBe(2);
     timeline.goto(0);
-    expect(session.addressOf.size).toBe(0);
+    expect(session.live().size).toBe(0);
     session.dispose();
   });
 

@@ -8,6 +8,11 @@ import { tableWindow } from "../src/block-table.js";
 import { Painter, drawHeapMap, COLORS, LEGEND } from "../src/heap-map.js";
 import { computeLayout } from "../src/layout.js";
 import { hex, formatBytes, formatPercent } from "../src/format.js";
+import { init } from "../src/heaplab.js";
+
+// The shared names and codes (POLICIES, PAGE, BLOCK, ...) come from the wasm
+// module: load it before the tests are collected.
+await init();
 
 // address, size, payload, requested, flags, id
 const blocks = new Uint32Array([0x110000, 32, 0x110008, 20, 1, 1, 0x110020, 48, 0x110028, 0, 0, 0, 0x110050, 0x20000, 0x110058, 0x1fff0, 3, 2]);

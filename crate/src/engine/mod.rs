@@ -726,6 +726,29 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         }
     }
 
+    /// Calls `f(block size, block)` for every block waiting on the quick
+    /// lists, list by list from the smallest size, each list in the order
+    /// the allocation fast path takes its blocks (most recently freed
+    /// first). Nothing in the size build, which keeps no quick lists.
+    ///
+    /// # Safety
+    /// The quick lists' links must be intact (the heap's integrity walk,
+    /// or a heap not written into, guarantees it).
+    pub(crate) unsafe fn for_each_quick(&self, mut f: impl FnMut(usize, Block)) {
+        if cfg!(feature = "small") {
+            return;
+        }
+        for (i, list) in self.quick.iter().enumerate() {
+            let mut cur = *list;
+            while let Some(b) = cur {
+                f(i * 8, b);
+                // SAFETY: the caller vouches for the links; link 0 of a
+                // quick block is its list link.
+                cur = unsafe { b.next_free() };
+            }
+        }
+    }
+
     /// Returns every block on the quick lists to the free list, merged with
     /// its free neighbours; whether there were any. The engine does this by
     /// itself before the heap grows; call it to see the fully merged heap.

@@ -924,4 +924,20 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // headers and links the heap keeps valid between operations.
         unsafe { self.engine.policy.for_each_free(|list, b| f(list, b.addr())) }
     }
+
+    /// Calls `f(block size, header address)` for every block waiting on a
+    /// quick list (heaps with [`Config::quick_lists`]), smallest size
+    /// first, each list in the order `malloc` takes its blocks back. These
+    /// are the blocks [`free_lists`](Self::free_lists) leaves out: free to
+    /// the program, not yet merged.
+    ///
+    /// # Time complexity
+    /// O(quick blocks + quick lists).
+    pub fn quick_lists(&self, mut f: impl FnMut(usize, usize)) {
+        if !self.trusted() {
+            return;
+        }
+        // SAFETY: a trusted heap's quick-list links are those `free` wrote.
+        unsafe { self.engine.for_each_quick(|size, b| f(size, b.addr())) }
+    }
 }

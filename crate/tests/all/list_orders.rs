@@ -359,3 +359,42 @@ proptest! {
         same_behaviour::<Ordered, heaplab::policy::WorstFit>(&g_ops, worst, index);
     }
 }
+
+/// The quick lists as `(block size, header address)` pairs, in the order
+/// the heap reports them.
+fn quick<P: Policy>(h: &Heap<FixedRegion, P>) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    h.quick_lists(|size, addr| out.push((size, addr)));
+    out
+}
+
+#[test]
+fn quick_lists_hold_exactly_the_blocks_marked_quick_until_a_flush() {
+    for policy in [BestFit, WorstFit, Segregated] {
+        let mut t = TestHeap::<AnyPolicy>::new(1 << 20, Config { policy, quick_lists: true, ..Config::DEFAULT });
+        let h = &mut t.heap;
+        let small: Vec<_> = (0..3).map(|_| h.alloc(24, 8).unwrap()).collect();
+        let other = h.alloc(100, 8).unwrap();
+        let _fence = h.alloc(24, 8).unwrap();
+        for p in [small[0], small[2], other] {
+            h.free(p.as_ptr()).unwrap();
+        }
+        let listed = quick(h);
+        let mut marked: Vec<(usize, usize)> = h.blocks().filter(|b| b.quick).map(|b| (b.size, b.addr)).collect();
+        assert_eq!(listed.len(), 3, "{policy:?}: three blocks wait");
+        // Smallest size first; within a size, the most recently freed first.
+        let sizes: Vec<usize> = listed.iter().map(|&(s, _)| s).collect();
+        assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{policy:?}: {sizes:?}");
+        assert_eq!(listed[0].1 + 8, small[2].as_ptr() as usize, "{policy:?}");
+        assert_eq!(listed[1].1 + 8, small[0].as_ptr() as usize, "{policy:?}");
+        let mut sorted = listed.clone();
+        sorted.sort_by_key(|&(_, a)| a);
+        marked.sort_by_key(|&(_, a)| a);
+        assert_eq!(sorted, marked, "{policy:?}: the quick lists are the blocks marked quick");
+        let mut free = Vec::new();
+        h.free_lists(|_, addr| free.push(addr));
+        assert!(listed.iter().all(|(_, a)| !free.contains(a)), "{policy:?}: a quick block is on no free list");
+        assert!(h.flush());
+        assert!(quick(h).is_empty(), "{policy:?}: flushed");
+    }
+}

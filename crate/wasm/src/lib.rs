@@ -27,15 +27,35 @@ use heaplab::events::Recorder;
 use heaplab::heap::{AllocError, Coalesce, Config, Heap};
 use memory::{RecycledMemory, Saved};
 
+use heaplab::pages::PageOwner;
 use heaplab::policy::{AnyPolicy, ListOrder, PolicyKind};
 
-/// Columns of one row of the block table (see `BLOCK` in `heaplab.js`).
+// The columns of one row of the block table (`BLOCK` in `heaplab.js`,
+// which has them from `constants()`).
+const COL_ADDRESS: usize = 0;
+const COL_SIZE: usize = 1;
+const COL_PAYLOAD: usize = 2;
+const COL_REQUESTED: usize = 3;
+const COL_FLAGS: usize = 4;
+const COL_ID: usize = 5;
+/// Numbers per row of the block table.
 const BLOCK_COLUMNS: usize = 6;
+/// The columns by name, for JS.
+const BLOCK_COLUMN_NAMES: [(&str, usize); BLOCK_COLUMNS] = [
+    ("ADDRESS", COL_ADDRESS),
+    ("SIZE", COL_SIZE),
+    ("PAYLOAD", COL_PAYLOAD),
+    ("REQUESTED", COL_REQUESTED),
+    ("FLAGS", COL_FLAGS),
+    ("ID", COL_ID),
+];
 const FLAG_USED: u32 = 1;
 const FLAG_LARGE: u32 = 2;
 /// A freed block waiting on a quick list: free to the program, still used
 /// to the allocator (set with FLAG_USED; not merged, not in the free list).
 const FLAG_QUICK: u32 = 4;
+/// The bits of the FLAGS column by name (`BLOCK_FLAG` in `heaplab.js`).
+const BLOCK_FLAGS: [(&str, u32); 3] = [("USED", FLAG_USED), ("LARGE", FLAG_LARGE), ("QUICK", FLAG_QUICK)];
 /// Events kept for `lastEvents()`; a search over more blocks drops the rest (and counts them).
 const EVENTS: usize = 4096;
 
@@ -249,12 +269,14 @@ struct JsFreeLists {
 }
 
 /// One free list: its label, the block sizes it may hold, and its blocks'
-/// header addresses in list order.
+/// header addresses in list order; `quick` for a quick list (freed blocks
+/// of one size waiting to be merged, `min` = `max` = that size).
 #[derive(Serialize)]
 struct JsFreeList {
     label: String,
     min: usize,
     max: usize,
+    quick: bool,
     blocks: Vec<usize>,
 }
 
@@ -268,14 +290,55 @@ fn list_label(order: ListOrder, min: usize, max: usize) -> String {
     }
 }
 
-/// The names of every policy, in a stable order (`POLICIES` in `heaplab.js`
-/// mirrors it, and a test keeps the two equal).
-#[wasm_bindgen(js_name = policyNames)]
-pub fn policy_names() -> Vec<String> {
-    PolicyKind::ALL
-        .iter()
-        .map(|k| k.name().to_string())
-        .collect()
+/// The name JS gives a page owner (a key of `PAGE` in `heaplab.js`).
+fn page_owner_name(owner: PageOwner) -> &'static str {
+    match owner {
+        PageOwner::Free => "FREE",
+        PageOwner::Meta => "META",
+        PageOwner::ArenaHead => "ARENA_HEAD",
+        PageOwner::Arena => "ARENA",
+        PageOwner::LargeHead => "LARGE_HEAD",
+        PageOwner::Large => "LARGE",
+    }
+}
+
+/// The vocabulary JS shares with this module (`constants()`): every name
+/// and code `heaplab.js` exports, defined here once.
+#[derive(Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct Constants {
+    /// Every policy, in `PolicyKind::ALL` order.
+    policies: Vec<&'static str>,
+    /// Every free-list order, in `ListOrder::ALL` order.
+    list_orders: Vec<&'static str>,
+    /// Operation codes of `run`.
+    run: BTreeMap<&'static str, u32>,
+    /// Owner codes of `pages()`.
+    page: BTreeMap<&'static str, u8>,
+    /// Columns of the block table, and COLUMNS, their number.
+    block: BTreeMap<&'static str, usize>,
+    /// Bits of the block table's FLAGS column.
+    block_flag: BTreeMap<&'static str, u32>,
+}
+
+/// The names and codes used across the boundary: `{ POLICIES, LIST_ORDERS,
+/// RUN, PAGE, BLOCK, BLOCK_FLAG }` (see `heaplab.js`, which exports them
+/// frozen after `init()`).
+#[wasm_bindgen]
+pub fn constants() -> Result<JsValue, JsValue> {
+    let mut block: BTreeMap<&'static str, usize> = BLOCK_COLUMN_NAMES.into_iter().collect();
+    block.insert("COLUMNS", BLOCK_COLUMNS);
+    to_js(&Constants {
+        policies: PolicyKind::ALL.iter().map(|k| k.name()).collect(),
+        list_orders: ListOrder::ALL.iter().map(|o| o.name()).collect(),
+        run: BTreeMap::from([("MALLOC", RUN_MALLOC), ("FREE", RUN_FREE), ("REALLOC", RUN_REALLOC)]),
+        page: (0..=u8::MAX)
+            .filter_map(PageOwner::from_u8)
+            .map(|owner| (page_owner_name(owner), owner as u8))
+            .collect(),
+        block,
+        block_flag: BLOCK_FLAGS.into_iter().collect(),
+    })
 }
 
 /// Reads a malloc-lab trace (`.rep` text, as bytes) with Heaplab's one
@@ -346,14 +409,19 @@ struct JsSegment {
 #[wasm_bindgen]
 pub struct RawHeap {
     heap: Heap<RecycledMemory, AnyPolicy, Recorder<EVENTS>>,
-    /// Allocation id of each live payload address, in allocation order from 1.
+    /// Allocation id of each live payload address. The one numbering of
+    /// allocations: 1, 2, ... in allocation order (`malloc`, `calloc`), or
+    /// chosen by the caller (`setNextId` for replays keeping their ids, the
+    /// trace ids of `run`, id = trace id + 1); `slots` is its inverse.
     ids: BTreeMap<usize, u32>,
+    /// The id the next `malloc` or `calloc` gets.
     next_id: u32,
     /// Backing store of the `blocks()` view; rebuilt on each call.
     block_table: Vec<[u32; BLOCK_COLUMNS]>,
     /// Backing store of the `pages()` view; rebuilt on each call.
     page_table: Vec<u8>,
-    /// Payload address of each trace id of `run` (0: not allocated).
+    /// Payload address of each allocation id - 1 (a trace id of `run`),
+    /// 0 when that id is not allocated.
     slots: Vec<usize>,
 }
 
@@ -416,10 +484,10 @@ impl RawHeap {
                 ))
             }
         };
+        let id = self.free_next_id()?;
         let ptr = self.heap.alloc(size, align).map_err(alloc_error)?;
         let address = ptr.as_ptr() as usize;
-        self.ids.insert(address, self.next_id);
-        self.next_id += 1;
+        self.bind(id, address);
         Ok(address as u32)
     }
 
@@ -429,8 +497,47 @@ impl RawHeap {
         self.heap.observer_mut().clear();
         let address = address_arg(address)?;
         self.heap.free(address as *mut u8).map_err(alloc_error)?;
-        self.ids.remove(&address);
+        self.unbind(address);
         Ok(())
+    }
+
+    /// The allocation id of the live block whose payload starts at
+    /// `address`, or 0 (no such block).
+    #[wasm_bindgen(js_name = idOf)]
+    pub fn id_of(&self, address: f64) -> u32 {
+        whole_number(address).and_then(|a| self.ids.get(&a).copied()).unwrap_or(0)
+    }
+
+    /// The payload address of live allocation `id`, or 0 (not allocated).
+    #[wasm_bindgen(js_name = addressOf)]
+    pub fn address_of(&self, id: f64) -> u32 {
+        whole_number(id)
+            .filter(|&id| id >= 1)
+            .and_then(|id| self.slots.get(id - 1).copied())
+            .unwrap_or(0) as u32
+    }
+
+    /// The id the next `malloc` or `calloc` gets.
+    #[wasm_bindgen(js_name = nextId)]
+    pub fn next_id(&self) -> u32 {
+        self.next_id
+    }
+
+    /// Makes `id` the id of the next allocation (a replay keeping its
+    /// recorded ids); later ones count on from it. Throws `invalid-id` for
+    /// an id that is not a whole number from 1 to 2^24 + 1.
+    #[wasm_bindgen(js_name = setNextId)]
+    pub fn set_next_id(&mut self, id: f64) -> Result<(), JsValue> {
+        match whole_number(id) {
+            Some(n) if n >= 1 && n <= MAX_ID as usize => {
+                self.next_id = n as u32;
+                Ok(())
+            }
+            _ => Err(coded_error(
+                "invalid-id",
+                &format!("an allocation id is a whole number from 1 to {MAX_ID}, got {id}"),
+            )),
+        }
     }
 
     /// Runs the integrity check; throws a `corrupt-heap` error naming the broken invariant.
@@ -547,8 +654,9 @@ impl RawHeap {
         })
     }
 
-    /// The free blocks in the order the policy's search walks them:
-    /// `{ order, rover, lists: [{ label, min, max, blocks }] }` (see
+    /// The free blocks in the order the policy's search walks them, then
+    /// the blocks waiting on quick lists:
+    /// `{ order, rover, lists: [{ label, min, max, quick, blocks }] }` (see
     /// `Heap.freeLists` in `heaplab.js`).
     #[wasm_bindgen(js_name = freeLists)]
     pub fn free_lists(&self) -> Result<JsValue, JsValue> {
@@ -560,6 +668,23 @@ impl RawHeap {
                     label: list_label(order, list.min, list.max),
                     min: list.min,
                     max: list.max,
+                    quick: false,
+                    blocks: Vec::new(),
+                });
+            }
+            if let Some(last) = lists.last_mut() {
+                last.blocks.push(addr);
+            }
+        });
+        // Then the quick lists, one per block size, smallest first.
+        let free = lists.len();
+        self.heap.quick_lists(|size, addr| {
+            if lists.len() == free || lists.last().is_some_and(|l| l.min != size) {
+                lists.push(JsFreeList {
+                    label: format!("quick {size} B"),
+                    min: size,
+                    max: size,
+                    quick: true,
                     blocks: Vec::new(),
                 });
             }
@@ -613,19 +738,19 @@ impl RawHeap {
             } else {
                 0
             };
-            [
-                b.addr as u32,
-                b.size as u32,
-                b.payload as u32,
-                requested as u32,
-                flags,
-                id,
-            ]
+            let mut row = [0; BLOCK_COLUMNS];
+            row[COL_ADDRESS] = b.addr as u32;
+            row[COL_SIZE] = b.size as u32;
+            row[COL_PAYLOAD] = b.payload as u32;
+            row[COL_REQUESTED] = requested as u32;
+            row[COL_FLAGS] = flags;
+            row[COL_ID] = id;
+            row
         }));
         // The core lists segments in the order obtained; recycled segments
         // may lie below later ones. Rows are sorted within each segment, so
         // this adaptive sort only merges a few runs.
-        rows.sort_by_key(|row| row[0]);
+        rows.sort_by_key(|row| row[COL_ADDRESS]);
         // SAFETY: the view aliases `block_table`, which is not touched again
         // until the next call into this heap; JS is told to re-read views
         // after any call (memory growth detaches them).
@@ -668,7 +793,7 @@ impl RawHeap {
         let size = size_arg(size, "size")?;
         if size == 0 {
             self.heap.free(address as *mut u8).map_err(alloc_error)?;
-            self.ids.remove(&address);
+            self.unbind(address);
             return Ok(0);
         }
         let moved = self
@@ -676,9 +801,7 @@ impl RawHeap {
             .realloc(address as *mut u8, size)
             .map_err(alloc_error)?
             .as_ptr() as usize;
-        if let Some(id) = self.ids.remove(&address) {
-            self.ids.insert(moved, id);
-        }
+        self.rebind(address, moved);
         Ok(moved as u32)
     }
 
@@ -689,10 +812,10 @@ impl RawHeap {
         let size = size_arg(size, "size")?;
         // As glibc's, `calloc` of 0 bytes returns a unique minimum-size block.
         let (count, size) = if count == 0 || size == 0 { (1, 1) } else { (count, size) };
+        let id = self.free_next_id()?;
         let ptr = self.heap.calloc(count, size).map_err(alloc_error)?;
         let address = ptr.as_ptr() as usize;
-        self.ids.insert(address, self.next_id);
-        self.next_id += 1;
+        self.bind(id, address);
         Ok(address as u32)
     }
 
@@ -714,18 +837,59 @@ impl RawHeap {
     }
 }
 
+/// Largest allocation id (the inverse map `slots` holds one entry per id).
+const MAX_ID: u32 = (1 << 24) + 1;
+
 impl RawHeap {
-    fn run_one(&mut self, code: u32, id: usize, size: usize) -> Result<(), JsValue> {
-        if id >= self.slots.len() {
-            if id > 1 << 24 {
-                return Err(coded_error(
-                    "invalid-trace",
-                    &format!("trace id {id} is too large"),
-                ));
-            }
-            self.slots.resize(id + 1, 0);
+    /// The id the next allocation gets, if it is free and in range.
+    fn free_next_id(&self) -> Result<u32, JsValue> {
+        let id = self.next_id;
+        if id > MAX_ID {
+            return Err(coded_error("invalid-id", &format!("allocation id {id} is too large")));
         }
-        let slot = self.slots[id];
+        if self.slots.get(id as usize - 1).is_some_and(|&a| a != 0) {
+            return Err(coded_error(
+                "invalid-id",
+                &format!("allocation id {id} is in use; set nextId to an id not allocated"),
+            ));
+        }
+        Ok(id)
+    }
+
+    /// Records allocation `id` (1 ..= MAX_ID) at payload `address`.
+    fn bind(&mut self, id: u32, address: usize) {
+        let slot = id as usize - 1;
+        if slot >= self.slots.len() {
+            self.slots.resize(slot + 1, 0);
+        }
+        self.slots[slot] = address;
+        self.ids.insert(address, id);
+        self.next_id = self.next_id.max(id + 1);
+    }
+
+    /// Forgets the allocation at payload `address` (freed).
+    fn unbind(&mut self, address: usize) {
+        if let Some(id) = self.ids.remove(&address) {
+            self.slots[id as usize - 1] = 0;
+        }
+    }
+
+    /// The allocation at `from` now lives at `to` (realloc), its id kept.
+    fn rebind(&mut self, from: usize, to: usize) {
+        if let Some(id) = self.ids.remove(&from) {
+            self.ids.insert(to, id);
+            self.slots[id as usize - 1] = to;
+        }
+    }
+
+    fn run_one(&mut self, code: u32, id: usize, size: usize) -> Result<(), JsValue> {
+        if id >= MAX_ID as usize {
+            return Err(coded_error(
+                "invalid-trace",
+                &format!("trace id {id} is too large"),
+            ));
+        }
+        let slot = self.slots.get(id).copied().unwrap_or(0);
         let align = self.heap.config().align;
         match code {
             RUN_MALLOC if slot != 0 => Err(coded_error(
@@ -735,8 +899,7 @@ impl RawHeap {
             RUN_MALLOC => {
                 // (`malloc(0)`: a unique minimum-size block, as glibc's.)
                 let address = self.heap.alloc(size.max(1), align).map_err(alloc_error)?.as_ptr() as usize;
-                self.slots[id] = address;
-                self.ids.insert(address, id as u32 + 1);
+                self.bind(id as u32 + 1, address);
                 Ok(())
             }
             RUN_FREE | RUN_REALLOC if slot == 0 => Err(coded_error(
@@ -746,8 +909,7 @@ impl RawHeap {
             // `realloc(p, 0)` frees `p`, as glibc's.
             RUN_FREE | RUN_REALLOC if code == RUN_FREE || size == 0 => {
                 self.heap.free(slot as *mut u8).map_err(alloc_error)?;
-                self.slots[id] = 0;
-                self.ids.remove(&slot);
+                self.unbind(slot);
                 Ok(())
             }
             RUN_REALLOC => {
@@ -756,10 +918,7 @@ impl RawHeap {
                     .realloc(slot as *mut u8, size)
                     .map_err(alloc_error)?
                     .as_ptr() as usize;
-                self.slots[id] = moved;
-                if let Some(allocation) = self.ids.remove(&slot) {
-                    self.ids.insert(moved, allocation);
-                }
+                self.rebind(slot, moved);
                 Ok(())
             }
             _ => Err(coded_error(

@@ -1,14 +1,15 @@
 // Seeded workloads for the compare page: each builds a trace directly as the
-// `(code, id, size)` triples `Heap.run()` takes (RUN.MALLOC 0, RUN.FREE 1,
-// RUN.REALLOC 2), so a million operations cost 12 MB and no object each. The
+// `(code, id, size)` triples `Heap.run()` takes (RUN.MALLOC, RUN.FREE,
+// RUN.REALLOC), so a million operations cost 12 MB and no object each. The
 // same key, seed and count give the same trace everywhere. Pure; no DOM.
 
 import { seededRandom } from "../random.js";
+import { RUN } from "../heaplab.js";
 
 export { seededRandom };
 
-/** Operation codes of a triple (the values of heaplab's RUN, repeated here so the module is wasm-free). */
-export const OP = Object.freeze({ MALLOC: 0, FREE: 1, REALLOC: 2 });
+/** Operation codes of a triple: heaplab's RUN, the wasm module's (filled in by `init()`, which every user of a trace has awaited). */
+export const OP = RUN;
 
 
 /** Writes triples into a growing Uint32Array and hands out ids (freed ids are reused). */

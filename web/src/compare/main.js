@@ -3,6 +3,7 @@
 // aligned heap maps on one timeline, and the results table; export the table
 // as CSV and each chart as PNG.
 import { POLICIES } from "../heaplab.js";
+import { loadHeaplab } from "../wasm.js";
 import { GENERATORS, describeOp } from "./generators.js";
 import { loadTrace, Comparison } from "./runner.js";
 import { ChartsView, download, policySwatch } from "./charts-view.js";
@@ -227,6 +228,13 @@ for (const g of GENERATORS) {
   option.value = g.key;
   option.textContent = `${g.label}: ${g.about}`;
   $("workload").append(option);
+}
+// The policy names are the wasm module's: heaplab.js fills POLICIES when it loads
+// (the replays themselves run in the worker).
+try {
+  await loadHeaplab();
+} catch (error) {
+  say(error.message, true);
 }
 $("policy-list").replaceChildren(
   ...POLICIES.map((policy) => {

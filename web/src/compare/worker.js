@@ -76,6 +76,7 @@ async function load(source) {
 /** The worker's message handler (Node imports this module for loadSource only). */
 function onMessage({ data }) {
   if (data.type === "load") {
+    // (The `.rep` reader and the run codes are the wasm module's: `load` awaits init.)
     load(data.source);
   } else if (data.type === "start") {
     start(data).catch((error) => postMessage({ type: "failed", policy: data.policy, message: error?.message ?? String(error) }));

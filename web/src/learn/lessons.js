@@ -38,7 +38,7 @@ export function blocksOf(session) {
 export function blockOf(session, name) {
   const id = session.names.get(name);
   if (!id || !session.isLive(id)) return null;
-  const payload = session.addressOf.get(id);
+  const payload = session.addressOf(id);
   return blocksOf(session).find((b) => b.payload === payload) ?? null;
 }
 
