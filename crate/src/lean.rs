@@ -20,7 +20,7 @@
 //!   figures only). With the crate feature `small` the engine takes its
 //!   compact path (see [`crate::engine`]): a minimal wasm module (a `Vec`
 //!   and a `Box<[u8]>`) with `GlobalLeanHeap<WasmMemory, Segregated>` is
-//!   about 2.7 KB after `wasm-opt -Oz` (`crate/bench/wasm/heaplab-small`).
+//!   about 2.8 KB after `wasm-opt -Oz` (`crate/bench/wasm/heaplab-small`).
 //!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
