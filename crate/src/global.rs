@@ -95,23 +95,35 @@ mod lock {
         #[inline(always)]
         pub fn acquire(&self) -> Option<Guard<'_>> {
             if !THREADS {
-                // One thread: a held lock means re-entry, never a wait (a
-                // load and a store, which keeps the size build small).
-                if self.0.load(Ordering::Relaxed) {
-                    return None;
-                }
-                self.0.store(true, Ordering::Relaxed);
-                return Some(Guard(self));
+                // One thread: a held lock means re-entry, never a wait.
+                return if self.enter() { Some(Guard(self)) } else { None };
             }
             while self.0.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-                if !THREADS {
-                    return None;
-                }
                 while self.0.load(Ordering::Relaxed) {
                     core::hint::spin_loop();
                 }
             }
             Some(Guard(self))
+        }
+
+        /// One thread: takes the lock, whether or not it is held (then
+        /// further up this stack, which keeps it); whether it was free. A
+        /// load and a store, no branch. The size build has one copy of it
+        /// (and of [`Lock::release`]) for all the allocation paths: a call
+        /// is fewer bytes than the load and store inlined in each.
+        #[cfg_attr(not(feature = "small"), inline(always))]
+        #[cfg_attr(feature = "small", inline(never))]
+        fn enter(&self) -> bool {
+            let held = self.0.load(Ordering::Relaxed);
+            self.0.store(true, Ordering::Relaxed);
+            !held
+        }
+
+        /// Releases the lock.
+        #[cfg_attr(not(feature = "small"), inline(always))]
+        #[cfg_attr(feature = "small", inline(never))]
+        fn release(&self) {
+            self.0.store(false, Ordering::Release);
         }
     }
 
@@ -121,7 +133,7 @@ mod lock {
     impl Drop for Guard<'_> {
         #[inline(always)]
         fn drop(&mut self) {
-            self.0 .0.store(false, Ordering::Release);
+            self.0.release();
         }
     }
 }

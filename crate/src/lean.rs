@@ -20,7 +20,7 @@
 //!   figures only). With the crate feature `small` the engine takes its
 //!   compact path (see [`crate::engine`]): a minimal wasm module (a `Vec`
 //!   and a `Box<[u8]>`) with `GlobalLeanHeap<WasmMemory, Segregated>` is
-//!   about 2.7 KB after `wasm-opt -Oz` (`crate/bench/wasm/heaplab-small`).
+//!   about 2.8 KB after `wasm-opt -Oz` (`crate/bench/wasm/heaplab-small`).
 //!
 //! ```text
 //!  segment:  [ prev base | length ][pad][ block ][ block ] ... [ epilogue ]
@@ -93,10 +93,11 @@ impl<S: PageSource> Hooks for Segments<S> {
     /// Obtains memory for a block of `bytes` bytes: extends the newest
     /// segment when the source's memory is contiguous with it, else starts
     /// a segment. The first attempt asks only for what the segment's free
-    /// tail lacks (the size build asks for the whole block at once, as
-    /// talc does: at times a wasm page more, one try instead of two).
+    /// tail lacks, unless it is the only one (the size build's: the whole
+    /// block at once, as talc does: at times a wasm page more, one try
+    /// instead of two).
     fn grow(&mut self, bytes: usize, attempt: usize) -> Option<Grown> {
-        let whole = attempt > 0 || cfg!(feature = "small");
+        let whole = attempt > 0 || Self::GROW_ATTEMPTS == 1;
         // SAFETY: `last`, when set, is a segment base of this heap with a
         // valid segment head; its epilogue is its last 8 bytes and, when the
         // epilogue's prev-used bit is clear, a free block with a footer is

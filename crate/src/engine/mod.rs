@@ -40,22 +40,34 @@
 //! [`Engine::flush`] merges them all back (before the heap grows, or when
 //! asked).
 //!
-//! # The engine compiled for code size (feature `small`)
+//! # Two builds
 //!
-//! With the crate feature `small` the engine takes one compact path: no
-//! quick lists, no separate fast path, no slide on realloc; one search,
-//! [`Policy::take`], of a block of [`Request::worst_case`] bytes; a free
-//! block that changes is removed and inserted again; the rest of a block
-//! split off is released as a used block would be.
+//! What the speed build and the size build (crate feature `small`) do
+//! differently lives in two modules with the same items, of which one is
+//! compiled: `fast.rs` (the fast path with quick lists, placement and
+//! merging that keep index places, the realloc slide and shrink-move,
+//! copy steering, early loads) and `small.rs` (one search, [`Policy::take`],
+//! of a block of [`Request::worst_case`] bytes; a free block that changes
+//! is removed and inserted again; the rest of a block split off is
+//! released as a used block would be; what the speed build has beyond that
+//! is nothing there). This module is the engine both run.
 
 mod walk;
+
+/// The paths of the build being compiled (see "Two builds" above).
+#[cfg(not(feature = "small"))]
+#[path = "fast.rs"]
+mod build;
+#[cfg(feature = "small")]
+#[path = "small.rs"]
+mod build;
+
+pub(crate) use build::prefetch;
 
 pub use walk::{Figures, Kind};
 
 use core::ptr::{self, NonNull};
 
-#[cfg(not(feature = "small"))]
-use crate::block::Fit;
 use crate::block::{round_up, Block, Request, HEADER, MAX_BLOCK, PREV_USED, SIZE_MASK, USED};
 use crate::events::{Event, Observer};
 use crate::pages::PAGE;
@@ -118,7 +130,7 @@ pub trait Hooks: Observer {
     /// its region.
     const GROWS_IN_PLACE: bool = false;
     /// How many times an allocation grows the heap before it fails.
-    const GROW_ATTEMPTS: usize = if cfg!(feature = "small") { 1 } else { 2 };
+    const GROW_ATTEMPTS: usize = build::GROW_ATTEMPTS;
 
     /// The granule: payload alignment and block size unit (8 or 16).
     #[inline(always)]
@@ -258,10 +270,11 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         Request::new(size, align, self.granule(), self.min_block())
     }
 
-    /// Whether quick lists are in use.
+    /// Whether quick lists are in use: built in, and for a policy with a
+    /// fast index and a face that allows them.
     #[inline(always)]
     fn quick_on(&self) -> bool {
-        cfg!(not(feature = "small")) && self.policy.fast_index() && self.hooks.quick_lists()
+        build::HAS_QUICK_LISTS && self.policy.fast_index() && self.hooks.quick_lists()
     }
 
     #[inline(always)]
@@ -290,57 +303,10 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     #[cfg_attr(target_family = "wasm", inline)]
     pub fn alloc_pow2(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         debug_assert!(align.is_power_of_two(), "alloc_pow2 needs a power-of-two alignment");
-        #[cfg(not(feature = "small"))]
         if let Some(p) = self.alloc_fast(size, align) {
             return Some(p);
         }
         self.alloc_slow(size, align)
-    }
-
-    /// The allocation fast path: a quick block of the request's size, or
-    /// (alignment up to the granule) the policy's constant-time pick; never
-    /// grows the heap. `None` sends the request to the slow path.
-    #[cfg(not(feature = "small"))]
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
-    fn alloc_fast(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
-        if align <= MAX_ALIGN && size <= MAX_SIZE {
-            let need = self.need(size);
-            if need <= QUICK_MAX {
-                let q = &mut self.quick[need / 8];
-                // A quick block of that size whose payload is aligned as
-                // asked (always, for alignments up to the granule; half
-                // the time for 32, the commonest larger one).
-                if let Some(b) = (*q).filter(|b| b.payload().as_ptr().addr() & (align - 1) == 0) {
-                    // SAFETY: a quick block is a used block of exactly
-                    // `need` bytes with its link 0 written by `free`.
-                    unsafe {
-                        *q = b.next_free();
-                        b.set_header((b.header() & !QUICK) | self.hooks.used_bits());
-                    }
-                    self.emit(Event::QuickTake { block: b.addr(), size: need });
-                    return Some(b.payload());
-                }
-            }
-            // Alignment above the granule needs a gap: the slow path.
-            // SAFETY: every indexed block is a valid free block of this heap.
-            if let Some((b, bsize)) = if align <= self.granule() { unsafe { self.policy.take_quick(need) } } else { None } {
-                // SAFETY: `b` is a free block of this heap, just taken.
-                let prev = if self.hooks.deferred() { (unsafe { b.header() }) & PREV_USED } else { PREV_USED };
-                debug_assert_eq!(
-                    // SAFETY: as above.
-                    unsafe { b.header() } & (SIZE_MASK | USED),
-                    bsize as u64,
-                    "a free block of `size` bytes"
-                );
-                self.hooks.examined(1);
-                self.emit(Event::Choose { block: b.addr(), size: bsize });
-                // SAFETY: the policy took `b`, of `bsize >= need` bytes,
-                // from our free blocks.
-                return Some(unsafe { self.place(b, bsize, need, prev) });
-            }
-        }
-        None
     }
 
     /// Over-aligned requests, bad arguments, and growing the heap until the
@@ -371,30 +337,6 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         }
     }
 
-    /// One search of the index for `req` and, when it finds a block, the
-    /// placement.
-    #[inline]
-    fn search_place(&mut self, req: &Request) -> Option<NonNull<u8>> {
-        #[cfg(not(feature = "small"))]
-        {
-            // SAFETY: every indexed block is a valid free block of this heap.
-            let s = unsafe { self.policy.find(req, &mut self.hooks) };
-            self.hooks.examined(s.examined);
-            // SAFETY: the policy found `fit` among our free blocks.
-            s.fit.map(|fit| unsafe { self.place_found(fit) })
-        }
-        // The size build asks for a block that holds the request wherever
-        // it starts (over-asking when over-aligned), so that the gap is
-        // simple to compute.
-        #[cfg(feature = "small")]
-        // SAFETY: every indexed block is a valid free block of this heap;
-        // the policy took `b`, of at least `worst_case` bytes.
-        unsafe {
-            let b = self.policy.take(req.worst_case())?;
-            Some(self.place_aligned(b, req.need, req.align))
-        }
-    }
-
     /// Flushes the quick lists, and does the deferred merges if there are
     /// any; whether anything changed. For a face with
     /// [`Hooks::EXACT_FAILURE`] only if that makes a free block of `want`
@@ -403,7 +345,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     fn merge_pending(&mut self, want: usize) -> bool {
         // (A face that never defers has nothing to sweep, and the size
         // build no quick lists: then none of this is compiled in.)
-        let quick = cfg!(not(feature = "small")) && self.quick.iter().any(Option::is_some);
+        let quick = build::HAS_QUICK_LISTS && self.quick.iter().any(Option::is_some);
         let sweep = self.hooks.deferred() && self.dirty;
         if !(quick || sweep) {
             return false;
@@ -432,137 +374,6 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             self.merge_in(g.block, h, true);
         }
         Some(())
-    }
-
-    /// Turns the `size` free bytes at `b`, out of the index, into a used
-    /// block of `need` bytes (the rest, when big enough, becomes a free
-    /// block) whose prev-used flag is `prev`, and returns its payload.
-    ///
-    /// # Safety
-    /// `b..b + size` (`size >= need`) is free memory of this heap out of the
-    /// index (a free block just taken, or what follows an alignment gap),
-    /// followed by a used block or the epilogue.
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn place(&mut self, b: Block, size: usize, need: usize, prev: u64) -> NonNull<u8> {
-        #[cfg(feature = "small")]
-        // SAFETY: forwarded to the caller; the size build makes `b` a used
-        // block of all `size` bytes, then gives the tail back.
-        unsafe {
-            b.add(size).set_prev_used(true);
-            b.set_header(size as u64 | USED | prev | self.hooks.used_bits());
-            self.shrink(b, USED | prev, size, need);
-            b.payload()
-        }
-        #[cfg(not(feature = "small"))]
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            let tail = size - need;
-            let used = if tail >= self.split_min() {
-                let t = b.add(need);
-                t.write_free(tail, true);
-                self.policy.insert_sized(t, tail);
-                self.emit(Event::Split { block: b.addr(), size: need, remainder: tail });
-                need
-            } else {
-                b.add(size).set_prev_used(true);
-                size
-            };
-            b.set_header(used as u64 | USED | prev | self.hooks.used_bits());
-            b.payload()
-        }
-    }
-
-    /// Turns free block `b`, out of the index and of at least
-    /// [`Request::worst_case`] bytes, into a used block of `need` bytes
-    /// whose payload is aligned to `align`. The size build's only placement.
-    ///
-    /// # Safety
-    /// `b` is a free block of this heap just taken from the index, of at
-    /// least the worst case of a request of `need` bytes aligned to `align`.
-    #[cfg(feature = "small")]
-    unsafe fn place_aligned(&mut self, b: Block, need: usize, align: usize) -> NonNull<u8> {
-        // SAFETY: as in `place`; the gap and `need` fit in `b` (the worst
-        // case counts the largest gap: `min_block + align - granule`).
-        unsafe {
-            let h = b.header();
-            let size = (h & SIZE_MASK) as usize;
-            let prev = h & PREV_USED;
-            let first = b.addr() + HEADER;
-            // (Payloads are granule-aligned: no gap below that.)
-            let mut gap = first.wrapping_neg() & (align - 1);
-            if align <= self.granule() || gap == 0 {
-                return self.place(b, size, need, prev);
-            }
-            if gap < self.min_block() {
-                gap = round_up(first + self.min_block(), align) - first;
-            }
-            b.write_free(gap, prev != 0);
-            self.policy.insert(b);
-            // After the gap, which is a free block now.
-            self.place(b.add(gap), size - gap, need, 0)
-        }
-    }
-
-    /// Turns the free block of `fit`, still in the index, into a used block:
-    /// the alignment gap before it keeps the block's place in the index,
-    /// or else the rest after it does (so address-ordered lists need no
-    /// walk), and a rest too small for a block stays in the used one.
-    ///
-    /// # Safety
-    /// `fit` was just found by the policy among this heap's free blocks.
-    #[cfg(not(feature = "small"))]
-    unsafe fn place_found(&mut self, fit: Fit) -> NonNull<u8> {
-        // SAFETY: as in `place`; `fit.block` is indexed.
-        unsafe {
-            let b = fit.block;
-            let h = b.header();
-            let size = (h & SIZE_MASK) as usize;
-            let prev = if self.hooks.deferred() { h & PREV_USED } else { PREV_USED };
-            if fit.gap != 0 {
-                self.replace_free(b, b, fit.gap, prev != 0);
-                self.emit(Event::Split { block: b.addr(), size: fit.gap, remainder: size - fit.gap });
-                // After the gap, which is a free block now.
-                return self.place(b.add(fit.gap), size - fit.gap, fit.need, 0);
-            }
-            let tail = size - fit.need;
-            let used = if tail >= self.split_min() {
-                self.replace_free(b, b.add(fit.need), tail, true);
-                self.emit(Event::Split { block: b.addr(), size: fit.need, remainder: tail });
-                fit.need
-            } else {
-                self.policy.remove(b);
-                b.add(size).set_prev_used(true);
-                size
-            };
-            b.set_header(used as u64 | USED | prev | self.hooks.used_bits());
-            b.payload()
-        }
-    }
-
-    /// Free block `old` (indexed, header unchanged) becomes free block `new`
-    /// of `size` bytes in its place in address order (the same block, or
-    /// one overlapping it with no other free block between), its prev-used
-    /// flag `prev`: through [`Policy::try_replace`] when the policy can,
-    /// else remove and insert.
-    ///
-    /// # Safety
-    /// `old` is indexed; `new..new + size` is free memory of this heap.
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
-    #[cfg(not(feature = "small"))]
-    unsafe fn replace_free(&mut self, old: Block, new: Block, size: usize, prev: bool) {
-        // SAFETY: forwarded to the caller; `remove` runs before the header
-        // changes and `insert` after, as the policy contract requires.
-        unsafe {
-            if self.policy.try_replace(old, new, size) {
-                new.write_free(size, prev);
-            } else {
-                self.policy.remove(old);
-                new.write_free(size, prev);
-                self.policy.insert_sized(new, size);
-            }
-        }
     }
 
     // ------------------------------------------------------------------ free
@@ -653,77 +464,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             self.dirty = true;
             return (b, bsize);
         }
-        #[cfg(feature = "small")]
-        // SAFETY: as said above; each free neighbour is removed from the
-        // index before its header is overwritten, the merged block inserted
-        // after its header is written.
-        unsafe {
-            let mut b = b;
-            let mut size = bsize;
-            let next = b.add(size);
-            let nh = next.header();
-            if nh & USED == 0 {
-                self.policy.remove(next);
-                size += (nh & SIZE_MASK) as usize;
-            } else {
-                next.set_header(nh & !PREV_USED);
-            }
-            let mut prev = true;
-            if h & PREV_USED == 0 {
-                b = b.prev();
-                prev = b.prev_used();
-                self.policy.remove(b);
-                size += b.size();
-            }
-            b.write_free(size, prev);
-            self.policy.insert(b);
-            (b, size)
-        }
-        #[cfg(not(feature = "small"))]
         // SAFETY: as said above.
-        unsafe {
-            let mut size = bsize;
-            let next = b.add(size);
-            let nh = next.header();
-            let next_free = nh & USED == 0;
-            if next_free {
-                size += (nh & SIZE_MASK) as usize;
-            } else {
-                next.set_header(nh & !PREV_USED);
-            }
-            if h & PREV_USED == 0 {
-                // Into the free block before: it keeps its index place.
-                if next_free {
-                    self.policy.remove(next);
-                }
-                let p = b.prev();
-                let total = b.addr() - p.addr() + size;
-                let prev = !self.hooks.deferred() || p.prev_used();
-                self.replace_free(p, p, total, prev);
-                // Past the link words the index may write in `p` (a size
-                // index's tree node uses all five), the freed header stays
-                // readable as a free one.
-                if H::STALE_HEADERS && b.addr() - p.addr() >= HEADER + crate::block::MAX_LINKS * crate::block::WORD {
-                    b.set_header(bsize as u64);
-                }
-                if H::ENABLED {
-                    self.emit(Event::Merge { block: p.addr(), with: b.addr(), size: b.addr() - p.addr() + bsize });
-                    if next_free {
-                        self.emit(Event::Merge { block: p.addr(), with: next.addr(), size: total });
-                    }
-                }
-                (p, total)
-            } else if next_free {
-                // The free block after gives its index place to this one.
-                self.replace_free(next, b, size, true);
-                self.emit(Event::Merge { block: b.addr(), with: next.addr(), size });
-                (b, size)
-            } else {
-                b.write_free(size, true);
-                self.policy.insert_sized(b, size);
-                (b, size)
-            }
-        }
+        unsafe { self.merge_free(b, h, bsize) }
     }
 
     /// Calls `f(block size, block)` for every block waiting on the quick
@@ -754,7 +496,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// itself before the heap grows; call it to see the fully merged heap.
     /// Always false in the size build, which keeps no quick lists.
     pub fn flush(&mut self) -> bool {
-        if cfg!(feature = "small") {
+        if !build::HAS_QUICK_LISTS {
             // The size build keeps no quick lists.
             return false;
         }
@@ -807,7 +549,6 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             // the guess is in the block or is the next header).
             prefetch(next_header_guess(ptr, old_size, self.granule()));
             let again = self.policy.place_growing_again();
-            #[cfg(not(feature = "small"))]
             if let Some(p) = self.realloc_shrink_move(ptr, old_size, new_size, align) {
                 return Some(p);
             }
@@ -817,7 +558,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             if let Some(p) = self.realloc_move(ptr, old_size, new_size, align) {
                 return Some(p);
             }
-            if cfg!(feature = "small") && !again {
+            if !build::HAS_QUICK_LISTS && !again {
                 // No quick lists to have flushed: nothing changed.
                 return None;
             }
@@ -840,8 +581,6 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// As [`Engine::realloc`]; `new_size <= MAX_SIZE`.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    // (The size build, which does not slide, needs neither `old_size` nor `align`.)
-    #[cfg_attr(feature = "small", allow(unused_variables))]
     unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, grow: bool) -> Option<NonNull<u8>> {
         let need = self.need(new_size);
         // SAFETY: as in `free`: `b` is a used block of this heap.
@@ -866,70 +605,12 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 nh = next.header();
             }
             let total = size + (nh & SIZE_MASK) as usize;
-            #[cfg(feature = "small")]
             if nh & USED == 0 && total >= need {
-                // Grow over the free block after it, then give back what
-                // is not needed.
-                self.policy.remove(next);
-                b.add(total).set_prev_used(true);
-                b.set_header((h & !SIZE_MASK) | total as u64);
-                self.shrink(b, h, total, need);
+                self.grow_into_next(b, h, next, total, need);
                 return Some(ptr);
             }
-            #[cfg(not(feature = "small"))]
-            if nh & USED == 0 && total >= need {
-                // Grow into the free block after it; what is left of it
-                // keeps its index place.
-                let tail = total - need;
-                self.emit(Event::Merge { block: b.addr(), with: next.addr(), size: total });
-                if tail >= self.split_min() {
-                    self.replace_free(next, b.add(need), tail, true);
-                    b.set_header((h & !SIZE_MASK) | need as u64);
-                    self.emit(Event::Split { block: b.addr(), size: need, remainder: tail });
-                } else {
-                    self.policy.remove(next);
-                    b.add(total).set_prev_used(true);
-                    b.set_header((h & !SIZE_MASK) | total as u64);
-                }
-                return Some(ptr);
-            }
-            #[cfg(not(feature = "small"))]
-            if h & PREV_USED == 0 {
-                // Slide down into the free block before it (and take the
-                // free block after it too): the same bytes move as with a
-                // new block, without searching, and the hole gets filled.
-                // Its size from its footer (no read of its header, a
-                // cache miss when the slide does not happen).
-                let p = b.prev();
-                let psize = b.addr() - p.addr();
-                let avail = psize + if nh & USED == 0 { total } else { size };
-                let to = p.payload();
-                let n = old_size.min(new_size);
-                if avail >= need && to.as_ptr().addr() & (align - 1) == 0 {
-                    if slow_copy(ptr.as_ptr(), to.as_ptr(), n) {
-                        // A block free right now makes the copy several
-                        // times faster; without one, slide all the same.
-                        if let Some(moved) = self.move_at_hand(ptr, old_size, new_size, align, None) {
-                            return Some(moved);
-                        }
-                    }
-                    self.policy.remove(p);
-                    if nh & USED == 0 {
-                        self.policy.remove(next);
-                    }
-                    ptr::copy(ptr.as_ptr(), to.as_ptr(), n);
-                    let ph = p.header() & PREV_USED;
-                    p.set_header(avail as u64 | USED | ph);
-                    if avail - need < self.split_min() {
-                        p.add(avail).set_prev_used(true);
-                    }
-                    self.emit(Event::Slide { block: b.addr(), to: p.addr(), size: avail });
-                    self.shrink(p, USED | ph, avail, need);
-                    return Some(to);
-                }
-            }
+            self.slide(ptr, old_size, new_size, align, h, nh)
         }
-        None
     }
 
     /// When the block before `next` (header `nh`) ends its region, or only
@@ -974,127 +655,10 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     #[inline]
     unsafe fn shrink(&mut self, b: Block, h: u64, size: usize, need: usize) {
         let tail = size - need;
-        if tail < self.split_min() {
-            return;
+        if tail >= self.split_min() {
+            // SAFETY: forwarded to the caller.
+            unsafe { self.split_tail(b, h, size, need) }
         }
-        #[cfg(feature = "small")]
-        // SAFETY: the tail lies inside `b`; the size build makes it a used
-        // block and releases it (merged with a free block after it).
-        unsafe {
-            b.set_header((h & !SIZE_MASK) | need as u64);
-            let h = tail as u64 | USED | PREV_USED;
-            b.add(need).set_header(h);
-            self.merge_in(b.add(need), h, true);
-        }
-        #[cfg(not(feature = "small"))]
-        // SAFETY: the tail lies inside `b`; the next header is valid (caller).
-        unsafe {
-            b.set_header((h & !SIZE_MASK) | need as u64);
-            self.emit(Event::Split { block: b.addr(), size: need, remainder: tail });
-            let t = b.add(need);
-            let next = b.add(size);
-            let nh = next.header();
-            if nh & USED == 0 {
-                let total = tail + (nh & SIZE_MASK) as usize;
-                self.replace_free(next, t, total, true);
-                self.emit(Event::Merge { block: t.addr(), with: next.addr(), size: total });
-            } else {
-                next.set_header(nh & !PREV_USED);
-                t.write_free(tail, true);
-                self.policy.insert_sized(t, tail);
-            }
-        }
-    }
-
-    /// A block shrinking to half its size or less moves, when a free block
-    /// for its new size is at hand (the fast path or one search of a policy
-    /// with a fast index, [`Policy::fast_index`]: never by growing the
-    /// heap), so that the run it sat in comes free whole instead of staying
-    /// cut by a small block; else `None` (it shrinks in place). Heap
-    /// efficiency (the benchmark's, best / segregated fit): 92.6 / 92.3 % →
-    /// 94.6 / 94.0 %; moving every shrinking block gave 94.9 / 94.6 % but
-    /// 12 % fewer random actions ≤30 KB, half or less about 5 %.
-    ///
-    /// # Safety
-    /// As [`Engine::realloc`].
-    #[cfg(not(feature = "small"))]
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn realloc_shrink_move(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
-        if !self.quick_on() {
-            // First and next fit would walk their whole list for it (and a
-            // face without quick lists keeps to the plain policy).
-            return None;
-        }
-        // SAFETY: `ptr` is a live payload of this heap (caller).
-        let (b, size) = unsafe {
-            let b = Block::from_payload(ptr);
-            (b, b.size())
-        };
-        if self.need(new_size).saturating_mul(2) > size {
-            return None;
-        }
-        // Not a block cut from the free block right after it: that would
-        // split the run it is meant to free (shrinking in place merges the
-        // tail into that block instead).
-        // SAFETY: `b + size` is the header after `b`, compared only;
-        // the rest is forwarded to the caller.
-        unsafe { self.move_at_hand(ptr, old_size, new_size, align, Some(b.add(size))) }
-    }
-
-    /// A block for `size` bytes that is free right now: the fast path or
-    /// one search of the policy; no flush, no growth.
-    #[cfg(not(feature = "small"))]
-    fn alloc_at_hand(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
-        if let Some(p) = self.alloc_fast(size, align) {
-            return Some(p);
-        }
-        let req = self.request(size, align);
-        self.search_place(&req)
-    }
-
-    /// `to`, just allocated for `size` bytes and empty, would take a slow
-    /// copy of `n` bytes from `from` ([`slow_copy`]): another block free
-    /// right now that would not replaces it (`to` given back). The block to
-    /// copy to.
-    #[cfg(not(feature = "small"))]
-    fn unslow(&mut self, from: NonNull<u8>, to: NonNull<u8>, n: usize, size: usize, align: usize) -> NonNull<u8> {
-        if !slow_copy(from.as_ptr(), to.as_ptr(), n) {
-            return to;
-        }
-        let other = self.alloc_at_hand(size, align);
-        let (keep, give) = match other {
-            Some(o) if !slow_copy(from.as_ptr(), o.as_ptr(), n) => (o, Some(to)),
-            _ => (to, other),
-        };
-        if let Some(g) = give {
-            // SAFETY: `g` was just allocated here and holds nothing yet.
-            unsafe { self.free(g) };
-        }
-        keep
-    }
-
-    /// Moves the allocation at `ptr` to a block free right now
-    /// ([`Engine::alloc_at_hand`]) other than `not`; `None` (nothing
-    /// changed) when there is none, or when the copy there would be a slow
-    /// one ([`slow_copy`]).
-    ///
-    /// # Safety
-    /// As [`Engine::realloc`].
-    #[cfg(not(feature = "small"))]
-    unsafe fn move_at_hand(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, not: Option<Block>) -> Option<NonNull<u8>> {
-        let n = old_size.min(new_size);
-        let to = self.alloc_at_hand(new_size, align)?;
-        let to = self.unslow(ptr, to, n, new_size, align);
-        // SAFETY: `to` is a payload of this heap.
-        if slow_copy(ptr.as_ptr(), to.as_ptr(), n) || Some(unsafe { Block::from_payload(to) }) == not {
-            // SAFETY: `to` was just allocated here and holds nothing yet.
-            unsafe { self.free(to) };
-            return None;
-        }
-        // SAFETY: distinct live blocks of at least `n` bytes (`old_size` is
-        // at most the old one's size: caller).
-        Some(unsafe { self.move_to(ptr, to, n) })
     }
 
     /// The end of every move: copies `n` bytes from the allocation at `ptr`
@@ -1119,8 +683,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         let to = self.alloc_pow2(new_size, align)?;
         let n = old_size.min(new_size);
         // Another block free right now makes a slow copy several times
-        // faster (not in the size build: 49 bytes of wasm).
-        #[cfg(not(feature = "small"))]
+        // faster (not in the size build).
         let to = self.unslow(ptr, to, n, new_size, align);
         // SAFETY: both are live allocations of this heap, distinct blocks,
         // each at least `min(old_size, new_size)` bytes (caller of `realloc`).
@@ -1146,30 +709,4 @@ pub fn slow_copy(from: *const u8, to: *const u8, n: usize) -> bool {
 pub(crate) fn next_header_guess(ptr: NonNull<u8>, size: usize, granule: usize) -> *const u8 {
     let block = size.wrapping_add(HEADER + granule - 1) & !(granule - 1);
     ptr.as_ptr().wrapping_add(block.wrapping_sub(HEADER))
-}
-
-/// Starts loading the cache line at `p`, for a header that will be read
-/// after another load that misses the cache: both misses then overlap
-/// instead of following each other. On x86_64 a prefetch instruction; in
-/// wasm, which has none, a one-byte load whose value is dropped; elsewhere,
-/// and in the size build, nothing.
-///
-/// # Safety
-/// `p` is readable memory of this heap (in wasm the hint is a real load,
-/// which would trap outside the memory).
-#[inline(always)]
-pub(crate) unsafe fn prefetch(p: *const u8) {
-    #[cfg(all(target_arch = "x86_64", not(feature = "small")))]
-    // SAFETY: a prefetch is only a hint; it never faults, whatever `p` is.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(all(target_family = "wasm", not(feature = "small")))]
-    // SAFETY: `p` is readable (caller); a `MaybeUninit` byte may hold any
-    // value, and a volatile load is kept although its value is dropped.
-    unsafe {
-        p.cast::<core::mem::MaybeUninit<u8>>().read_volatile();
-    }
-    #[cfg(any(feature = "small", not(any(target_arch = "x86_64", target_family = "wasm"))))]
-    let _ = p;
 }

@@ -49,6 +49,19 @@ use crate::block::{fits, Block, Request, MAX_BLOCK};
 use crate::errors::CheckError;
 use crate::events::{Event, Observer};
 
+/// What the speed build and the size build (feature `small`) do
+/// differently: where the class of a block is computed and whether
+/// `insert` and `remove` are inlined (`block_class`, `insert_block`,
+/// `remove_block`). One of the two is compiled.
+#[cfg(not(feature = "small"))]
+#[path = "segregated/fast.rs"]
+mod build;
+#[cfg(feature = "small")]
+#[path = "segregated/small.rs"]
+mod build;
+
+use build::block_class;
+
 /// log2 of the number of second-level classes per first-level class.
 const SL_LOG: u32 = 4;
 /// Second-level classes per first-level class.
@@ -92,28 +105,6 @@ fn class(size: usize) -> (usize, usize) {
     (fl, sl)
 }
 
-/// [`class`] for the lean heap compiled for code size (feature `small`):
-/// one out-of-line copy, its result packed in one word (`fl << SL_LOG |
-/// sl`), so that each caller pays only a call.
-#[cfg(feature = "small")]
-#[inline(never)]
-fn class_packed(size: usize) -> usize {
-    let (fl, sl) = class(size);
-    fl << SL_LOG | sl
-}
-
-/// The class of a block of `size` bytes, as the list operations find it:
-/// [`class`] inlined, or [`class_packed`] called in the size build.
-#[inline(always)]
-fn block_class(size: usize) -> (usize, usize) {
-    #[cfg(feature = "small")]
-    {
-        let c = class_packed(size);
-        (c >> SL_LOG, c & (SL_COUNT - 1))
-    }
-    #[cfg(not(feature = "small"))]
-    class(size)
-}
 
 /// The first class all of whose blocks are at least `size` bytes (`size`
 /// a multiple of 8): the class of `size` plus one class width minus one.
@@ -291,6 +282,31 @@ impl Segregated {
         self.len += 1;
     }
 
+    /// [`FreeIndex::insert`]: `b` pushed on the list of the class its
+    /// header's size is in.
+    ///
+    /// # Safety
+    /// As [`FreeIndex::insert`].
+    #[inline(always)]
+    unsafe fn insert_read(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller; a header is there.
+        unsafe { self.insert_sized(b, b.size()) }
+    }
+
+    /// [`FreeIndex::remove`]: `b` unlinked from the list of the class its
+    /// header's size is in.
+    ///
+    /// # Safety
+    /// As [`FreeIndex::remove`].
+    #[inline(always)]
+    unsafe fn remove_read(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller; a header is there.
+        unsafe {
+            let (fl, sl) = block_class(b.size());
+            self.unlink(b, fl, sl);
+        }
+    }
+
     /// The first non-empty class at or above `(fl, sl)`.
     #[inline(always)]
     fn first_class_from(&self, fl: usize, sl: usize) -> Option<(usize, usize)> {
@@ -358,13 +374,12 @@ impl FreeIndex for Segregated {
     fn clear(&mut self) {
         *self = Self::EMPTY;
     }
-    /// Pushes `b` on the front of its class's list. O(1).
-    #[cfg_attr(all(not(target_family = "wasm"), not(feature = "small")), inline(always))]
-    #[cfg_attr(all(target_family = "wasm", not(feature = "small")), inline)]
-    #[cfg_attr(feature = "small", inline(never))]
+    /// Pushes `b` on the front of its class's list. O(1). (Inlined in the
+    /// speed build, one out-of-line copy in the size build.)
+    #[inline(always)]
     unsafe fn insert(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller; a header is there.
-        unsafe { self.insert_sized(b, b.size()) }
+        // SAFETY: forwarded to the caller.
+        unsafe { self.insert_block(b) }
     }
     /// [`Segregated::insert`] with the class from `size`. O(1).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
@@ -376,16 +391,12 @@ impl FreeIndex for Segregated {
         // SAFETY: forwarded to the caller.
         unsafe { self.push(b, fl, sl) }
     }
-    /// Unlinks `b` from its class's list. O(1).
-    #[cfg_attr(all(not(target_family = "wasm"), not(feature = "small")), inline(always))]
-    #[cfg_attr(all(target_family = "wasm", not(feature = "small")), inline)]
-    #[cfg_attr(feature = "small", inline(never))]
+    /// Unlinks `b` from its class's list. O(1). (Inlined in the speed
+    /// build, one out-of-line copy in the size build.)
+    #[inline(always)]
     unsafe fn remove(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller; a header is there.
-        unsafe {
-            let (fl, sl) = block_class(b.size());
-            self.unlink(b, fl, sl);
-        }
+        // SAFETY: forwarded to the caller.
+        unsafe { self.remove_block(b) }
     }
     /// Always takes the fast path, in O(1): when `new_size` stays in
     /// `old`'s class, `new` takes `old`'s place in the list and no bitmap
