@@ -171,17 +171,35 @@ test("stepping an embed travels in time from checkpoints (one mechanism with the
     document.body.append(e);
     await e.ready;
     const heap = e.session.heap;
-    const out = { length: e.length, sameHeap: true, live: [] };
-    for (const n of [29_000, 29_001, 10, 29_999, 30_000]) {
+    // Count the operations each move replays (every replay of this trace goes through run()).
+    let replayed = 0;
+    const run = heap.run.bind(heap);
+    heap.run = (triples) => {
+      replayed += triples.length / 3;
+      return run(triples);
+    };
+    const out = { length: e.length, sameHeap: true, live: [], replayed: [] };
+    for (const n of [29_000, 29_001, 10, 29_999, 30_000, 29_999, 14_000, 14_001]) {
+      replayed = 0;
       e.goTo(n);
       out.sameHeap &&= e.session.heap === heap;
       out.live.push(e.session.snapshot().stats.liveBlocks);
+      out.replayed.push(replayed);
     }
+    // The element's own buttons go through the same time travel.
+    replayed = 0;
+    e.shadowRoot.querySelector('[aria-label="Step back"]').click();
+    out.replayed.push(replayed);
+    out.live.push(e.session.snapshot().stats.liveBlocks);
     return out;
   });
   expect(facts.length).toBe(30000);
   expect(facts.sameHeap).toBe(true);
   // After n operations: min(n, 20000) allocations, minus the frees done by then.
   const live = (n) => Math.min(n, 20000) - Math.max(0, Math.min(n - 20000, 10000));
-  expect(facts.live).toEqual([29_000, 29_001, 10, 29_999, 30_000].map(live));
+  expect(facts.live).toEqual([29_000, 29_001, 10, 29_999, 30_000, 29_999, 14_000, 14_001, 14_000].map(live));
+  // A step forward replays one operation (so does 29 999 to 30 000); a jump
+  // or a step back, only those after the nearest checkpoint (512 apart here:
+  // the load took them on its way to the end), never all from step 0.
+  expect(facts.replayed).toEqual([29_000 % 512, 1, 10, 29_999 % 512, 1, 29_999 % 512, 14_000 % 512, 1, 14_000 % 512]);
 });

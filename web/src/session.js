@@ -426,8 +426,8 @@ export class Session {
   /**
    * Replaces the heap with a fresh one built with `options` by replaying
    * `trace` (recorded operations, as in `this.trace`). The base of
-   * `setOptions`, and of stepping through time: `rebuild(options, trace.slice(0, n))`
-   * is the heap after n operations. On invalid options nothing changes.
+   * `setOptions` and of the recovery from a trap (time travel restores
+   * checkpoints instead: timeline.js). On invalid options nothing changes.
    */
   rebuild(options, trace, { quietTraps = false } = {}) {
     let heap;

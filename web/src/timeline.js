@@ -6,14 +6,16 @@
 // them replayed. Traces of malloc / free / realloc only (imported traces,
 // workloads, most console sessions) replay inside wasm with `Heap.run()`, no
 // JS call per operation; others (calloc, aligned malloc, writes) replay
-// through the session. A checkpoint is taken every `spacing` operations as
-// replays pass; when there are more than MAX_CHECKPOINTS or their bytes pass
-// CHECKPOINT_BYTES, the spacing doubles and every other one is disposed, so
-// memory stays bounded and a jump replays at most `spacing` operations.
+// through the session. The checkpoints are a CheckpointStore (checkpoints.js,
+// the compare page's too): one every `spacing` operations as replays pass;
+// past MAX_CHECKPOINTS or CHECKPOINT_BYTES the spacing doubles and every other
+// one is disposed, so memory stays bounded and a jump replays at most
+// `spacing` operations (plus NEAR when it goes on from where the heap is).
 //
 // Going back and then doing something new drops the operations after that
 // point (as undo does in an editor). Pure logic over a Session: no DOM.
 import { Heap } from "./heaplab.js";
+import { CheckpointStore } from "./checkpoints.js";
 import { describeOp, describeOptions, heapOptions } from "./session.js";
 import { runnable, runTriples, loadedResult } from "./replay.js";
 import { replayInWorker } from "./replay-runner.js";
@@ -65,17 +67,26 @@ export class Timeline {
 
   /** Forgets every checkpoint and takes `ops` as the recorded operations, the heap being at `at`. */
   #reset(ops, at) {
-    this.#dropCheckpoints(-1);
+    this.store?.dispose();
     /** Every recorded operation (the session's trace is `ops.slice(0, at)`). */
     this.ops = ops;
     /** The point in time shown: the number of operations done. */
     this.at = at;
     this.heap = this.session.heap;
     this.origin = this.session.origin;
-    this.spacing = CHECKPOINT_SPACING;
-    /** `[{ at, saved, books, runBuilt, bytes }]` in time order; time 0 is the session's origin. */
-    this.checkpoints = [];
-    this.bytes = 0;
+    /**
+     * The checkpoints, `{ at, saved, books, runBuilt, bytes }`: `books` the
+     * session's bookkeeping when it was made through the session, `runBuilt`
+     * when by run() (only those can be restored under run()). Time 0 is the
+     * session's origin (the heap as created or just reset).
+     */
+    this.store = new CheckpointStore({
+      spacing: CHECKPOINT_SPACING,
+      maxCount: MAX_CHECKPOINTS,
+      maxBytes: CHECKPOINT_BYTES,
+      near: NEAR,
+      origin: { saved: this.origin, books: null, runBuilt: true, bytes: 0 },
+    });
     /** Index of the first operation `run()` cannot replay (ops.length if none). */
     this.firstSlow = this.#firstSlow(0);
     /** Whether the heap's own run() bookkeeping matches `at` (then run() may continue from it). */
@@ -88,17 +99,14 @@ export class Timeline {
     return i;
   }
 
-  /** Disposes of the checkpoints after time `after`. */
-  #dropCheckpoints(after) {
-    if (!this.checkpoints) return;
-    const keep = [];
-    for (const c of this.checkpoints) {
-      if (c.at > after) {
-        c.saved.dispose();
-        this.bytes -= c.bytes;
-      } else keep.push(c);
-    }
-    this.checkpoints = keep;
+  /** The checkpoints in time order (time 0, the origin, left out). */
+  get checkpoints() {
+    return this.store.list;
+  }
+
+  /** Operations between checkpoints now (CHECKPOINT_SPACING, doubled as often as memory asked). */
+  get spacing() {
+    return this.store.spacing;
   }
 
   /** Keeps up with what the session did by itself (a new operation, a reset, new options). */
@@ -112,7 +120,7 @@ export class Timeline {
     }
     if (s.trace.length === this.at + 1) {
       // A new operation: the future after `at` is gone.
-      this.#dropCheckpoints(this.at);
+      this.store.dropAfter(this.at);
       this.ops.length = this.at;
       const op = s.trace[this.at];
       this.ops.push(op);
@@ -141,64 +149,6 @@ export class Timeline {
   /** Goes one operation forward (redo). */
   redo() {
     return this.goto(this.at + 1);
-  }
-
-  /** The checkpoint at time 0: the session's origin (the heap as created or just reset). */
-  #origin() {
-    return { at: 0, saved: this.session.origin, books: null, runBuilt: true, bytes: 0 };
-  }
-
-  /** The latest checkpoint at or before `n` (run-built ones only when `fast`), time 0 included. */
-  #checkpointBefore(n, fast) {
-    let best = this.#origin();
-    for (const c of this.checkpoints) if (c.at <= n && c.at > best.at && (!fast || c.runBuilt)) best = c;
-    return best;
-  }
-
-  /**
-   * The latest checkpoint in `(from, n]`: `restore()` also jumps forward (it
-   * takes back the memory the heap had obtained by then along this history).
-   */
-  #checkpointAhead(from, n, fast) {
-    let best = null;
-    for (const c of this.checkpoints) {
-      // Near ones are not worth it: replaying a few operations keeps the last one's events.
-      if (c.at > from + NEAR && c.at <= n && (!fast || c.runBuilt) && (!best || c.at > best.at)) best = c;
-    }
-    return best;
-  }
-
-  #hasCheckpoint(at) {
-    return this.checkpoints.some((c) => c.at === at);
-  }
-
-  #addCheckpoint(at, runBuilt) {
-    if (at === 0 || this.#hasCheckpoint(at)) return;
-    const bytes = this.heap.stats().heapBytes;
-    const c = { at, saved: this.heap.save(), books: runBuilt ? null : this.session.bookkeeping(), runBuilt, bytes };
-    this.checkpoints.push(c);
-    this.checkpoints.sort((a, b) => a.at - b.at);
-    this.bytes += bytes;
-    while (this.checkpoints.length > MAX_CHECKPOINTS || (this.bytes > CHECKPOINT_BYTES && this.checkpoints.length > 1)) this.#thin();
-  }
-
-  /** Doubles the spacing and disposes of the checkpoints off it. */
-  #thin() {
-    this.spacing *= 2;
-    const keep = [];
-    for (const c of this.checkpoints) {
-      if (c.at % this.spacing !== 0) {
-        c.saved.dispose();
-        this.bytes -= c.bytes;
-      } else keep.push(c);
-    }
-    // Past the byte budget with every checkpoint on the spacing: drop the oldest.
-    if (keep.length === this.checkpoints.length && this.bytes > CHECKPOINT_BYTES) {
-      const c = keep.shift();
-      c.saved.dispose();
-      this.bytes -= c.bytes;
-    }
-    this.checkpoints = keep;
   }
 
   /**
@@ -234,57 +184,41 @@ export class Timeline {
 
   /**
    * Replays with `Heap.run()`: from the live heap when run() can continue
-   * from it, else from the latest checkpoint before; on the way, jumps to any
-   * later checkpoint made with the same memory, and saves new checkpoints.
+   * from it, else from the latest checkpoint run() built; on the way, jumps
+   * to any later such checkpoint and takes new ones.
    */
   #fastTo(n) {
-    let i;
-    if (this.liveRun && this.at <= n) i = this.at;
-    else {
-      const start = this.#checkpointBefore(Math.min(n, this.at), true);
-      this.heap.restore(start.saved);
-      i = start.at;
-    }
-    while (i < n) {
-      const ahead = this.#checkpointAhead(i, n, true);
-      if (ahead) {
-        this.heap.restore(ahead.saved);
-        i = ahead.at;
-        if (i === n) break;
-      }
-      const next = Math.min(n, (Math.floor(i / this.spacing) + 1) * this.spacing);
-      this.heap.run(runTriples(this.ops, i, next));
-      i = next;
-      if (i % this.spacing === 0) this.#addCheckpoint(i, true);
-    }
+    this.store.travel(n, {
+      from: this.liveRun ? this.at : null,
+      accept: (c) => c.runBuilt,
+      restore: (c) => this.heap.restore(c.saved),
+      replay: (from, to) => this.heap.run(runTriples(this.ops, from, to)),
+      save: () => this.#save(true),
+    });
     this.liveRun = true;
     this.session.adopt(this.ops.slice(0, n), null, { notify: false });
   }
 
-  /** Puts the heap and the bookkeeping at checkpoint `c`. */
-  #restoreSlow(c) {
-    this.heap.restore(c.saved);
-    this.session.adopt(this.ops.slice(0, c.at), c.books, { notify: false });
-    return c.at;
+  /** A checkpoint of the heap as it is now (with the session's bookkeeping unless run() built it). */
+  #save(runBuilt) {
+    const bytes = this.heap.stats().heapBytes;
+    return { saved: this.heap.save(), books: runBuilt ? null : this.session.bookkeeping(), runBuilt, bytes };
   }
 
-  /** Replays through the session (any operation), the same way as `#fastTo`. */
+  /** Replays through the session (any operation), from the session as it is when it is not past `n`. */
   #slowTo(n) {
-    let i;
-    if (this.at <= n) i = this.at;
-    else i = this.#restoreSlow(this.#checkpointBefore(n, false));
-    while (i < n) {
-      const ahead = this.#checkpointAhead(i, n, false);
-      if (ahead) {
-        i = this.#restoreSlow(ahead);
-        if (i === n) break;
-      }
-      const next = Math.min(n, (Math.floor(i / this.spacing) + 1) * this.spacing);
-      const failed = this.session.applyRecorded(this.ops.slice(i, next));
-      if (failed.length) throw new Error(`${failed[0].op.op}${failed[0].op.id ? ` #${failed[0].op.id}` : ""} failed: ${failed[0].message}`);
-      i = next;
-      if (i % this.spacing === 0) this.#addCheckpoint(i, false);
-    }
+    this.store.travel(n, {
+      from: this.at,
+      restore: (c) => {
+        this.heap.restore(c.saved);
+        this.session.adopt(this.ops.slice(0, c.at), c.books, { notify: false });
+      },
+      replay: (from, to) => {
+        const failed = this.session.applyRecorded(this.ops.slice(from, to));
+        if (failed.length) throw new Error(`${failed[0].op.op}${failed[0].op.id ? ` #${failed[0].op.id}` : ""} failed: ${failed[0].message}`);
+      },
+      save: () => this.#save(false),
+    });
     this.liveRun = false;
     this.session.adopt(this.ops.slice(0, n), this.session.bookkeeping(), { notify: false });
   }
@@ -426,7 +360,7 @@ export class Timeline {
 
   /** Releases every checkpoint. */
   dispose() {
-    this.#dropCheckpoints(-1);
+    this.store.dispose();
     this.listeners.clear();
   }
 }

@@ -1,14 +1,18 @@
 // One policy's side of a comparison: replays a trace (run triples) on a heap in
 // chunks, sampling the heap's figures every `every` operations for the charts;
-// keeps save() checkpoints so the timeline can jump anywhere; times the trace
-// in wasm for the throughput. Pure logic over heaplab's Heap (injected), so the
-// worker runs it and Node tests it.
+// keeps save() checkpoints (a CheckpointStore, checkpoints.js: the playground's
+// time travel too) so the timeline can jump anywhere; times the trace in wasm
+// for the throughput. Pure logic over heaplab's Heap (injected), so the worker
+// runs it and Node tests it.
 import { sampleEvery } from "./metrics.js";
+import { CheckpointStore } from "../checkpoints.js";
 
 /** Traces up to this many operations are stepped one operation at a time (exact max of blocks examined). */
 export const STEP_LIMIT = 50_000;
 /** The checkpoints of one heap keep at most about this many bytes of saved pages. */
 export const CHECKPOINT_BYTES = 48 * 1024 * 1024;
+/** Checkpoints of one heap kept at most (besides time 0); the spacing gives about 32. */
+export const MAX_CHECKPOINTS = 64;
 
 /** The metrics sampled over time, in chart order. */
 export const METRICS = Object.freeze(["heapBytes", "liveRequested", "utilization", "fragmentation", "examined"]);
@@ -38,10 +42,26 @@ export class PolicyRun {
     this.examinedMax = 0;
     this.fragmentationSum = 0;
     this.lastTotal = 0;
-    this.checkpointEvery = Math.max(this.every, Math.ceil(this.count / 32 / this.every) * this.every);
-    this.checkpoints = []; // [{ index, saved, bytes }]
+    // About 32 checkpoints over the trace, on sample boundaries (the sampled
+    // pass stops there); time 0 is the heap as created.
+    this.origin = this.#save();
+    this.store = new CheckpointStore({
+      spacing: Math.max(this.every, Math.ceil(this.count / 32 / this.every) * this.every),
+      maxCount: MAX_CHECKPOINTS,
+      maxBytes: CHECKPOINT_BYTES,
+      origin: this.origin,
+    });
     this.sample(this.heap.stats());
-    this.checkpoint();
+  }
+
+  /** The checkpoints in time order, `{ at, saved, bytes }` (time 0, the origin, left out). */
+  get checkpoints() {
+    return this.store.list;
+  }
+
+  /** Operations between checkpoints (doubled as often as memory asked). */
+  get checkpointEvery() {
+    return this.store.spacing;
   }
 
   get finished() {
@@ -64,21 +84,15 @@ export class PolicyRun {
     if (!this.stepwise) this.examinedMax = Math.max(this.examinedMax, stats.lastExamined, Math.ceil(s.examined[i]));
   }
 
+  /** The heap as it is now, as a checkpoint (its bytes estimated from the pages in use). */
+  #save() {
+    const bytes = this.heap.stats().pagesInUse * 4096 + 1024;
+    return { saved: this.heap.save(), bytes };
+  }
+
+  /** Keeps a checkpoint of the heap at the current position (if there is none there yet). */
   checkpoint() {
-    const stats = this.heap.stats();
-    const bytes = stats.pagesInUse * 4096 + 1024;
-    this.checkpoints.push({ index: this.position, saved: this.heap.save(), bytes });
-    let total = this.checkpoints.reduce((sum, c) => sum + c.bytes, 0);
-    while (total > CHECKPOINT_BYTES && this.checkpoints.length > 2) {
-      // Thin out: keep every other checkpoint (always the first), twice as far apart.
-      this.checkpoints = this.checkpoints.filter((c, k) => {
-        if (k % 2 === 0) return true;
-        c.saved.dispose();
-        return false;
-      });
-      this.checkpointEvery *= 2;
-      total = this.checkpoints.reduce((sum, c) => sum + c.bytes, 0);
-    }
+    if (!this.store.has(this.position)) this.store.add(this.position, this.#save());
   }
 
   /** Runs ops [from, to) on the heap; returns the failure (with the operation's index) or null. */
@@ -109,7 +123,7 @@ export class PolicyRun {
       }
       this.done = this.position;
       this.sample(this.heap.stats());
-      if (!this.finished && this.done % this.checkpointEvery === 0) this.checkpoint();
+      if (!this.finished) this.store.take(this.done, () => this.#save());
     }
     return this.done - start;
   }
@@ -154,31 +168,38 @@ export class PolicyRun {
 
   /**
    * Puts the heap at `index` operations done (clamped to what the sampled pass
-   * reached): restores the latest checkpoint at or before it, then runs the
-   * operations in between (restore() jumps forward too).
+   * reached): forward from where it is, else from the latest checkpoint at or
+   * before it; on the way it restores any later checkpoint (restore() jumps
+   * forward too) and runs the operations in between. Returns the position.
    */
   seek(index) {
     const target = Math.max(0, Math.min(index, this.done));
-    if (target < this.position) this.restoreBefore(target, Infinity);
-    // Forward: restore the latest checkpoint on the way, else run there.
-    while (this.position < target) {
-      if (this.restoreBefore(target, this.position)) continue;
-      const next = this.checkpoints.find((c) => c.index > this.position);
-      const to = next && next.index < target ? next.index : target;
-      if (this.runRange(this.position, to)) break;
+    try {
+      this.store.travel(target, {
+        from: this.position,
+        restore: (c) => this.#restore(c),
+        replay: (from, to) => {
+          const failure = this.runRange(from, to);
+          if (failure) throw new Error(failure.message);
+        },
+        save: () => this.#save(),
+      });
+    } catch {
+      // Should not happen (the sampled pass did these operations): the heap stays where it stopped.
     }
     return this.position;
   }
 
-  /** Restores the latest checkpoint after `after` and at or before `target`; true if one did. */
+  #restore(c) {
+    this.heap.restore(c.saved);
+    this.position = c.at;
+  }
+
+  /** Restores the latest checkpoint after `after` and at or before `target` (time 0 included when `after` is Infinity); true if one did. */
   restoreBefore(target, after) {
-    let best = null;
-    for (const c of this.checkpoints) {
-      if (c.index <= target && (after === Infinity || c.index > after) && (!best || c.index > best.index)) best = c;
-    }
-    if (!best) return false;
-    this.heap.restore(best.saved);
-    this.position = best.index;
+    const c = after === Infinity ? this.store.before(target) : this.store.ahead(after, target);
+    if (!c) return false;
+    this.#restore(c);
     return true;
   }
 
@@ -202,8 +223,8 @@ export class PolicyRun {
   }
 
   dispose() {
-    for (const c of this.checkpoints) c.saved.dispose();
-    this.checkpoints = [];
+    this.store.dispose();
+    this.origin.saved.dispose();
     this.heap.dispose();
   }
 }
