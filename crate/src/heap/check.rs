@@ -40,6 +40,7 @@ struct Tally {
     arena_pages: usize,
     large_pages: usize,
     meta_pages: usize,
+    free_pages: usize,
     arenas: usize,
 }
 
@@ -78,6 +79,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 PageOwner::Free | PageOwner::Meta => {
                     if owner == PageOwner::Meta {
                         t.meta_pages += 1;
+                    } else {
+                        t.free_pages += 1;
                     }
                     if let Some(x) = pages.next_live(addr, addr + PAGE) {
                         return fail(x, "live bit set in a free or metadata page");
@@ -105,6 +108,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         }
         if t.meta_pages != pages.meta_pages() {
             return fail(0, "metadata page count does not match the page map");
+        }
+        if t.free_pages != pages.free_pages() {
+            return fail(0, "free page count does not match the page map");
         }
         self.engine.check_with(|b, s, kind| self.check_block(b, s, kind, &mut t))?;
         let c = &h.c;

@@ -208,6 +208,10 @@ pub struct Pages {
     meta_first: usize,
     meta_pages: usize,
     cap: usize,
+    /// Pages whose owner is [`PageOwner::Free`]: a search for a run of more
+    /// pages than that answers at once (the growth path asks three times
+    /// per growth, and a growing heap has none).
+    free: usize,
 }
 
 // SAFETY: `Pages` owns the memory its pointers reach (the segments); moving
@@ -224,6 +228,7 @@ impl Pages {
         meta_first: 0,
         meta_pages: 0,
         cap: 0,
+        free: 0,
     };
 
     /// The segments, in the order obtained.
@@ -407,16 +412,33 @@ impl Pages {
     /// others its body variant).
     pub(crate) fn set_owner(&mut self, idx: usize, n: usize, owner: PageOwner) {
         debug_assert!(idx + n <= self.total, "page run out of range");
+        let free = PageOwner::Free as u8;
         for i in 0..n {
             let o = if i == 0 { owner } else { owner.body() };
             // SAFETY: `idx + i < total <= cap`, inside the map.
-            unsafe { self.meta.add(idx + i).write(o as u8) };
+            unsafe {
+                let at = self.meta.add(idx + i);
+                match (at.read() == free, o == PageOwner::Free) {
+                    (true, false) => self.free = self.free.saturating_sub(1),
+                    (false, true) => self.free += 1,
+                    _ => {}
+                }
+                at.write(o as u8);
+            }
         }
+    }
+
+    /// Pages whose owner is free (kept by every change of owner).
+    pub(crate) fn free_pages(&self) -> usize {
+        self.free
     }
 
     /// First fit over the page map: the first run of `n` free pages within
     /// one segment. O(pages).
     pub(crate) fn find_free_run(&self, n: usize) -> Option<usize> {
+        if n > self.free {
+            return None;
+        }
         let free = PageOwner::Free as u8;
         for s in self.segments() {
             let end = s.first + s.pages;
@@ -570,6 +592,7 @@ impl Pages {
             let old = (self.meta_first, self.meta_pages);
             self.meta = new_meta;
             self.cap = new_cap;
+            self.free += n;
             if old.1 > 0 {
                 self.set_owner(old.0, old.1, PageOwner::Free);
             }
@@ -583,6 +606,7 @@ impl Pages {
                 ptr::write_bytes(self.meta.add(old_total), PageOwner::Free as u8, n);
                 ptr::write_bytes(self.bitmap().add(old_total * WORDS_PER_PAGE), 0, n * WORDS_PER_PAGE);
             }
+            self.free += n;
         }
         Ok(Added { new_segment: !contiguous, meta_moved: moved })
     }
@@ -591,9 +615,13 @@ impl Pages {
     pub(crate) fn reset(&mut self) {
         for idx in 0..self.total {
             if self.owner_byte(idx) != PageOwner::Meta as u8 {
-                self.set_owner(idx, 1, PageOwner::Free);
+                // SAFETY: `idx < total <= cap`, inside the map (written
+                // directly: after a write into the map the count is not
+                // to be trusted; it is recounted below).
+                unsafe { self.meta.add(idx).write(PageOwner::Free as u8) };
             }
         }
+        self.free = self.total - self.meta_pages;
         if self.total > 0 {
             // SAFETY: the bitmap has `cap × WORDS_PER_PAGE` words.
             unsafe { ptr::write_bytes(self.bitmap(), 0, self.cap * WORDS_PER_PAGE) };
