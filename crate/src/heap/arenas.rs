@@ -245,7 +245,7 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
             return Err(AllocError::OutOfMemory);
         }
         let (ptr, len) = self.source.grow(bytes).ok_or(AllocError::OutOfMemory)?;
-        let added = self.pages.add_memory(ptr, len & !(PAGE - 1)).map_err(|()| AllocError::OutOfMemory)?;
+        let added = self.pages.add_memory(ptr, len & !(PAGE - 1), n).map_err(|()| AllocError::OutOfMemory)?;
         self.emit(Event::Grow { addr: ptr.as_ptr().addr(), bytes: len, new_segment: added.new_segment });
         if let Some(((new, m), (old, om))) = added.meta_moved {
             let addr = self.pages.page_addr(new);
