@@ -56,7 +56,8 @@ fn run(data: &[u8]) {
         for &(line, op) in &ops {
             let ok = match op {
                 Op::Alloc { id, .. } => std::mem::replace(&mut state[id], 1) != 1,
-                Op::Realloc { id, .. } => state[id] == 1,
+                // `realloc(p, 0)` frees p, as glibc's.
+                Op::Realloc { id, size } => state[id] == 1 && (size != 0 || std::mem::replace(&mut state[id], 2) == 1),
                 Op::Free { id } => std::mem::replace(&mut state[id], 2) == 1,
             };
             if !ok {
