@@ -265,22 +265,33 @@ function drawFreeLists(ctx, layout, freeLists, rows, colors, links) {
   }
   ctx.font = `bold 10px ${FONT}`;
   ctx.textBaseline = "bottom";
-  for (const { item, list } of heads) {
+  // Labels left to right; one that would overlap the label before it on its
+  // row drops "head", then its text (the arrow stays; the panel names it).
+  const labelEnd = new Map();
+  const ordered = [...heads].sort((a, b) => layout.xs[a.item] - layout.xs[b.item]);
+  for (const { item, list } of ordered) {
     const r = layout.rowOf[item];
     if (r < firstRow || r > lastRow) continue;
     const color = colorOf(list);
     const x = layout.xs[item] + layout.ws[item] / 2 - 5;
     const y = layout.boxTop(r);
     const info = freeLists.lists[list];
-    const text = info.quick || (several && info.label) ? `head ${info.label}` : "free list";
+    const long = info.quick || (several && info.label) ? `head ${info.label}` : "free list";
+    const fits = (t) => {
+      const w = ctx.measureText(t).width;
+      return Math.max(layout.left, Math.min(x - w - 3, layout.left + layout.plotWidth - w)) >= (labelEnd.get(r) ?? -Infinity) + 4;
+    };
+    const text = [long, info.label ?? ""].find((t) => t && fits(t)) ?? "";
     ctx.strokeStyle = color;
     ctx.beginPath();
     ctx.moveTo(x, y - lane + 12);
     ctx.lineTo(x, y - 1);
     ctx.stroke();
     arrowHead(ctx, x, y - 1, color);
+    if (!text) continue;
     const tw = ctx.measureText(text).width;
     const tx = Math.max(layout.left, Math.min(x - tw - 3, layout.left + layout.plotWidth - tw));
+    labelEnd.set(r, tx + tw);
     ctx.fillStyle = colors.gap;
     ctx.fillRect(tx - 1, y - lane + 1, tw + 2, 11);
     ctx.fillStyle = color;
