@@ -10,7 +10,7 @@
 // short fixed time (scripts/fuzz.mjs, installing a pinned cargo-fuzz).
 // Every suite runs even when an earlier one fails; the exit status says whether
 // all passed. `npm test` runs scripts/setup.mjs first.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -51,6 +51,39 @@ function ensureMiri() {
   return spawnSync("rustup", ["+nightly", "component", "add", "miri", "rust-src"], { stdio: "inherit" }).status === 0;
 }
 
+/** Lines that name what failed, in any suite's output: Playwright's ✘ lines,
+ * cargo's failed tests and panics, Vitest's FAIL lines, fuzz findings. */
+const FAILURE = /✘|^\s*\d+\) \[|^test .* FAILED$|panicked at|^\s*FAIL\s|^---- .* stdout ----|crash|deadly signal/;
+
+/**
+ * Runs one suite with its output streamed through, keeping its last lines and
+ * the lines that name a failure, so the summary at the end (which is what a CI
+ * log's tail shows) can say which test failed and why.
+ */
+function runSuite(cmd, args, env) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ["inherit", "pipe", "pipe"] });
+    const tail = [];
+    const failures = [];
+    let partial = "";
+    const take = (chunk, stream) => {
+      stream.write(chunk);
+      const lines = (partial + chunk.toString()).split("\n");
+      partial = lines.pop();
+      for (const line of lines) {
+        const clean = line.replace(/\x1b\[[0-9;]*m/g, "");
+        tail.push(clean);
+        if (tail.length > 25) tail.shift();
+        if (FAILURE.test(clean) && failures.length < 40) failures.push(clean.trim());
+      }
+    };
+    child.stdout.on("data", (c) => take(c, process.stdout));
+    child.stderr.on("data", (c) => take(c, process.stderr));
+    child.on("error", () => resolvePromise({ status: 1, tail, failures }));
+    child.on("close", (code) => resolvePromise({ status: code ?? 1, tail, failures }));
+  });
+}
+
 const results = [];
 let skipE2e = false; // e2e needs the build
 for (const [name, cmd, args, options = {}] of SUITES) {
@@ -66,13 +99,26 @@ for (const [name, cmd, args, options = {}] of SUITES) {
     }
     env.MIRIFLAGS = `-Zmiri-disable-isolation ${process.env.MIRIFLAGS ?? ""}`.trim();
   }
-  const run = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env });
+  const { status, tail, failures } = await runSuite(cmd, args, env);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  results.push({ name, ok: run.status === 0, seconds });
-  if (name === "build" && run.status !== 0) skipE2e = true;
+  results.push({ name, ok: status === 0, seconds, tail, failures });
+  if (name === "build" && status !== 0) skipE2e = true;
 }
 
 console.log("\n=== summary");
 const width = Math.max(...results.map((r) => r.name.length));
 for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(width)} ${r.seconds}s`);
+// What failed, named again at the very end: a CI log is read from its tail.
+for (const r of results.filter((r) => !r.ok || r.failures?.length)) {
+  if (r.ok) {
+    // Playwright retries a failed test once under CI: a pass on the retry is
+    // a flaky test, named here so that it gets fixed rather than forgotten.
+    console.log(`\n--- ${r.name} passed, but these failed at least once:`);
+    for (const line of r.failures.slice(-25)) console.log(`  ${line}`);
+    continue;
+  }
+  console.log(`\n--- ${r.name} failed:`);
+  const lines = r.failures?.length ? r.failures : (r.tail ?? []).filter((l) => l.trim());
+  for (const line of lines.slice(-25)) console.log(`  ${line}`);
+}
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -98,21 +98,76 @@ impl<S: PageSource> Hooks for Segments<S> {
     /// instead of two).
     fn grow(&mut self, bytes: usize, attempt: usize) -> Option<Grown> {
         let whole = attempt > 0 || Self::GROW_ATTEMPTS == 1;
-        // SAFETY: `last`, when set, is a segment base of this heap with a
-        // valid segment head; its epilogue is its last 8 bytes and, when the
-        // epilogue's prev-used bit is clear, a free block with a footer is
-        // before it. The source's memory is fresh and ours.
+        let mut want = bytes;
+        if !whole && !self.last.is_null() {
+            // SAFETY: `last` is a segment base of this heap with a valid
+            // head; its epilogue is its last 8 bytes and, when the
+            // epilogue's prev-used bit is clear, a free block with a footer
+            // is before it.
+            unsafe {
+                let e = Block::from_header(NonNull::new_unchecked(self.last.add(segment_len(self.last) - HEADER)));
+                if !e.prev_used() {
+                    want = bytes.saturating_sub(e.prev().size()).max(1);
+                }
+            }
+        }
+        self.grow_segment(want, whole)
+    }
+
+    const GROWS_IN_PLACE: bool = true;
+
+    /// Grows the newest segment in place for a block at its end that grows
+    /// (the realloc pattern of a buffer that doubles or creeps up): when
+    /// the epilogue `e` ends the newest segment and the source's memory
+    /// continues there, the epilogue becomes the header of a block over the
+    /// new memory. Memory that comes elsewhere after all (the source's hint
+    /// was wrong) starts a segment as [`Hooks::grow`] would, and the engine
+    /// uses it for the move.
+    fn grow_after(&mut self, e: Block, bytes: usize) -> Option<Grown> {
+        if self.last.is_null() || !self.source.grows_contiguously() {
+            return None;
+        }
+        // SAFETY: `last` is a segment base of this heap with a valid head.
+        let end = unsafe { self.last.add(segment_len(self.last)) };
+        if e.addr() + HEADER != end.addr() {
+            return None;
+        }
+        // `bytes` is what the free block before the epilogue, if any, lacks.
+        self.grow_segment(bytes, false)
+    }
+
+    fn next_region(&self, after: Option<Block>) -> Option<(Block, usize)> {
+        let base = match after {
+            None => self.last,
+            // SAFETY: `after` is the first block of a segment of this heap,
+            // whose head (written by `grow`) links to the one before.
+            Some(first) => unsafe { first.as_ptr().sub(FIRST_BLOCK).cast::<*mut u8>().read() },
+        };
+        if base.is_null() {
+            return None;
+        }
+        // SAFETY: every segment head was written by `grow`.
         unsafe {
-            let mut want = bytes;
+            let first = Block::from_header(NonNull::new_unchecked(base.add(FIRST_BLOCK)));
+            Some((first, base.addr() + segment_len(base) - HEADER))
+        }
+    }
+}
+
+impl<S: PageSource> Segments<S> {
+    /// `want` more bytes from the source: extends the newest segment when
+    /// the memory is contiguous with it (then `want` is enough), else starts
+    /// a segment. `whole`: room for a segment head is asked for at once.
+    fn grow_segment(&mut self, want: usize, whole: bool) -> Option<Grown> {
+        // SAFETY: `last`, when set, is a segment base of this heap with a
+        // valid segment head; its epilogue is its last 8 bytes. The source's
+        // memory is fresh and ours.
+        unsafe {
             let mut end = ptr::null_mut();
             let mut seg_len = 0;
             if !self.last.is_null() {
                 seg_len = segment_len(self.last);
                 end = self.last.add(seg_len);
-                let e = Block::from_header(NonNull::new_unchecked(end.sub(HEADER)));
-                if !whole && !e.prev_used() {
-                    want = bytes.saturating_sub(e.prev().size()).max(1);
-                }
             }
             // Memory contiguous with the segment needs no room for a
             // segment head: its epilogue becomes the new block's header.
@@ -135,23 +190,6 @@ impl<S: PageSource> Hooks for Segments<S> {
             set_segment_len(p, FIRST_BLOCK + size + HEADER);
             self.last = p;
             Some(Grown { block: Block::from_header(NonNull::new_unchecked(p.add(FIRST_BLOCK))), size, prev: PREV_USED })
-        }
-    }
-
-    fn next_region(&self, after: Option<Block>) -> Option<(Block, usize)> {
-        let base = match after {
-            None => self.last,
-            // SAFETY: `after` is the first block of a segment of this heap,
-            // whose head (written by `grow`) links to the one before.
-            Some(first) => unsafe { first.as_ptr().sub(FIRST_BLOCK).cast::<*mut u8>().read() },
-        };
-        if base.is_null() {
-            return None;
-        }
-        // SAFETY: every segment head was written by `grow`.
-        unsafe {
-            let first = Block::from_header(NonNull::new_unchecked(base.add(FIRST_BLOCK)));
-            Some((first, base.addr() + segment_len(base) - HEADER))
         }
     }
 }

@@ -165,13 +165,17 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
     let mut speed = Row::new("trace-ops", "malloc-lab traces: throughput", "M ops/s", true);
     let mut util = Row::new("trace-util", "malloc-lab traces: utilization", "% peak live / span", true);
     let mut slots = Vec::new();
+    // Utilization per trace and contender, for the table printed after.
+    let mut per_trace: Vec<(&str, Vec<Option<f64>>)> = Vec::new();
     for c in selected() {
+        let mut utils = Vec::new();
         let (mut ops, mut secs, mut util_sum, mut n) = (0u64, 0f64, 0f64, 0u32);
         let mut failed = Vec::new();
         for t in &traces {
             let a = make(c, r, r.len);
             let Some((peak, span)) = workloads::replay(&*a, t, &mut slots) else {
                 failed.push(t.name.as_str());
+                utils.push(None);
                 continue;
             };
             drop(a);
@@ -179,6 +183,7 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
                 util_sum += peak as f64 / span as f64;
                 n += 1;
             }
+            utils.push((span > 0).then(|| peak as f64 * 100.0 / span as f64));
             let start = Instant::now();
             while start.elapsed() < plan.trace_time {
                 let a = make(c, r, r.len);
@@ -196,8 +201,37 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
         eprintln!("  malloc-lab traces            {:<10} {mops:>8.2} M ops/s, {u:>6.2} % utilization ({} traces)", c.name, traces.len());
         speed.values.insert(c.name.to_string(), mops);
         util.values.insert(c.name.to_string(), u);
+        per_trace.push((c.name, utils));
     }
+    eprintln!("\n{}", per_trace_table(&traces, &per_trace));
     Some((speed, util))
+}
+
+/// Utilization (peak live bytes over heap span, %) per trace and contender:
+/// where each allocator's space goes, trace by trace (a malloc-lab student
+/// reads these first).
+fn per_trace_table(traces: &[trace::Trace], per: &[(&str, Vec<Option<f64>>)]) -> String {
+    let mut out = String::from("malloc-lab utilization per trace (% peak live / span)\n");
+    let _ = write!(out, "  {:<20}", "trace");
+    for (name, _) in per {
+        let _ = write!(out, " {name:>11}");
+    }
+    out.push('\n');
+    for (i, t) in traces.iter().enumerate() {
+        let _ = write!(out, "  {:<20}", t.name.trim_end_matches(".rep"));
+        for (_, u) in per {
+            match u.get(i).copied().flatten() {
+                Some(u) => {
+                    let _ = write!(out, " {u:>11.2}");
+                }
+                None => {
+                    let _ = write!(out, " {:>11}", "–");
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Reads the wasm rows written by `scripts/bench.mjs`.

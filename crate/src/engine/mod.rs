@@ -182,7 +182,10 @@ pub trait Hooks: Observer {
     fn grow(&mut self, bytes: usize, attempt: usize) -> Option<Grown>;
     /// Grows the region whose epilogue is `epilogue` in place by at least
     /// `bytes` bytes (for a block at its end that grows): the epilogue
-    /// becomes the new block. Asked only when [`Hooks::GROWS_IN_PLACE`].
+    /// becomes the new block. A face whose memory may come elsewhere after
+    /// all returns that memory as [`Hooks::grow`] would (a new region's
+    /// block), and the engine keeps it. Asked only when
+    /// [`Hooks::GROWS_IN_PLACE`].
     #[inline(always)]
     fn grow_after(&mut self, epilogue: Block, bytes: usize) -> Option<Grown> {
         let _ = (epilogue, bytes);
@@ -581,7 +584,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// As [`Engine::realloc`]; `new_size <= MAX_SIZE`.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, grow: bool) -> Option<NonNull<u8>> {
+    pub(crate) unsafe fn realloc_in_place(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize, grow: bool) -> Option<NonNull<u8>> {
         let need = self.need(new_size);
         // SAFETY: as in `free`: `b` is a used block of this heap.
         unsafe {
@@ -641,8 +644,10 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             g.block.set_header(h);
             g.block.add(g.size).write_epilogue(true);
             self.merge_in(g.block, h, true);
+            // Memory that came elsewhere is a new region's free block, for
+            // the move that follows.
+            g.block == e
         }
-        true
     }
 
     /// Gives the tail of used block `b` (header `h`, `size` bytes) beyond

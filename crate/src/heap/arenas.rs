@@ -127,19 +127,17 @@ impl<S: PageSource, O: Observer> Hooks for Checked<S, O> {
 
     const GROWS_IN_PLACE: bool = true;
 
-    /// Extends the arena ending at `e` into the free pages right after it
-    /// (same segment), when there are enough.
+    /// Extends the arena ending at `e` into the pages right after it: free
+    /// pages, or new memory when the arena ends the memory (see
+    /// `room_after`).
     fn grow_after(&mut self, e: Block, bytes: usize) -> Option<Grown> {
         let more = bytes.div_ceil(PAGE);
-        let end = e.addr() + HEADER;
-        let idx = self.pages.page_index(end)?;
-        if Some(idx) != self.pages.page_index(e.addr()).map(|i| i + 1) || idx + more > self.pages.segment_end_page(idx) {
+        let last = self.pages.page_index(e.addr())?;
+        let next = last + 1;
+        if e.addr() + HEADER != self.pages.page_addr(last) + PAGE || !self.room_after(last, next, more) {
             return None;
         }
-        if !(idx..idx + more).all(|i| self.pages.owner(i) == PageOwner::Free) {
-            return None;
-        }
-        let g = self.extend_arena(idx, more)?;
+        let g = self.extend_arena(next, more)?;
         self.bump_hwm();
         Some(g)
     }
@@ -189,7 +187,7 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         if let Some(i) = self.pages.find_free_run(n) {
             return Ok(i);
         }
-        self.grow_memory(n)?;
+        self.grow_memory(n, false)?;
         self.pages.find_free_run(n).ok_or(AllocError::OutOfMemory)
     }
 
@@ -210,18 +208,7 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         if (n + more) * PAGE > MAX_BLOCK {
             return false;
         }
-        if next + more > self.pages.segment_end_page(idx) && next == self.pages.total_pages() {
-            // The run ends the memory: ask for what it lacks (contiguous
-            // memory extends this segment). Not when the memory would come
-            // elsewhere, or the page map would move into it (right after
-            // the run): then the object moves, and a move that fails
-            // leaves the heap as it was.
-            let have = (next..self.pages.total_pages()).count();
-            if !self.source.grows_contiguously() || self.pages.meta_growth(more - have) > 0 || self.grow_memory(more - have).is_err() {
-                return false;
-            }
-        }
-        if next + more > self.pages.segment_end_page(idx) || !(next..next + more).all(|i| self.pages.owner(i) == PageOwner::Free) {
+        if !self.room_after(idx, next, more) {
             return false;
         }
         self.pages.set_owner(next, more, PageOwner::Large);
@@ -233,19 +220,44 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         true
     }
 
-    /// Obtains memory for at least `n` more pages (plus metadata growth).
-    fn grow_memory(&mut self, n: usize) -> Result<(), AllocError> {
+    /// Whether pages `next..next + more` are free, right after a run that
+    /// starts at page `idx`, making them so when that run ends the memory
+    /// (but for free pages and the page map): the memory grows in place by
+    /// what they lack, and a page map in the way, or one that must move
+    /// anyway, moves to the end of the new memory (copying the map, 1/65
+    /// of the heap, instead of the run's blocks). Not when the source's
+    /// memory would come elsewhere (then the caller moves the run's block,
+    /// and a move that fails leaves the heap as it was).
+    fn room_after(&mut self, idx: usize, next: usize, more: usize) -> bool {
+        let total = self.pages.total_pages();
+        let free_after = (next..total).take_while(|&i| self.pages.owner(i) == PageOwner::Free).count();
+        let (mf, mp) = (self.pages.meta_first(), self.pages.meta_pages());
+        let map_in_way = mp > 0 && next + free_after == mf && mf + mp == total;
+        if more > free_after && (next + free_after == total || map_in_way) && self.pages.segment_end_page(idx) == total {
+            let have = free_after + if map_in_way { mp } else { 0 };
+            let lack = more.saturating_sub(have).max(1);
+            let map_to_end = map_in_way || self.pages.meta_growth(lack, false) > 0;
+            if !self.source.grows_contiguously() || self.grow_memory(lack, map_to_end).is_err() {
+                return false;
+            }
+        }
+        next + more <= self.pages.segment_end_page(idx) && (next..next + more).all(|i| self.pages.owner(i) == PageOwner::Free)
+    }
+
+    /// Obtains memory for at least `n` more pages (plus metadata growth;
+    /// `map_to_end`: see [`Pages::add_memory`]).
+    fn grow_memory(&mut self, n: usize, map_to_end: bool) -> Result<(), AllocError> {
         if self.pages.segments_full() {
             return Err(AllocError::OutOfMemory);
         }
-        let pages = n.checked_add(self.pages.meta_growth(n)).ok_or(AllocError::OutOfMemory)?;
+        let pages = n.checked_add(self.pages.meta_growth(n, map_to_end)).ok_or(AllocError::OutOfMemory)?;
         let bytes = pages.checked_mul(PAGE).ok_or(AllocError::OutOfMemory)?;
         let rounded = bytes.checked_add(WASM_PAGE - 1).ok_or(AllocError::OutOfMemory)? & !(WASM_PAGE - 1);
         if self.pages.heap_bytes().saturating_add(rounded) > self.config.max_bytes {
             return Err(AllocError::OutOfMemory);
         }
         let (ptr, len) = self.source.grow(bytes).ok_or(AllocError::OutOfMemory)?;
-        let added = self.pages.add_memory(ptr, len & !(PAGE - 1), n).map_err(|()| AllocError::OutOfMemory)?;
+        let added = self.pages.add_memory(ptr, len & !(PAGE - 1), n, map_to_end).map_err(|()| AllocError::OutOfMemory)?;
         self.emit(Event::Grow { addr: ptr.as_ptr().addr(), bytes: len, new_segment: added.new_segment });
         if let Some(((new, m), (old, om))) = added.meta_moved {
             let addr = self.pages.page_addr(new);

@@ -622,30 +622,28 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                     self.emit(Event::Resize { block: b.addr(), size: bs });
                     return Ok(p);
                 }
-            } else if !large_new {
+            } else {
                 self.h_mut().request_bits = request_bits(size, align.max(self.h().granule));
-                let q = match self.engine.realloc(p, old_req, size, align) {
-                    Some(q) => q,
-                    None if self.release_for(self.engine.request(size, align).worst_case()) => {
-                        self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?
+                let q = if large_new {
+                    // An arena block growing past `large_min` stays where
+                    // it is when its arena has room or can grow (as in the
+                    // global face): a buffer that creeps up is not copied
+                    // into a page run of its own, leaving its arena's pages
+                    // behind.
+                    self.engine.realloc_in_place(p, old_req, size, align, true)
+                } else {
+                    match self.engine.realloc(p, old_req, size, align) {
+                        Some(q) => Some(q),
+                        None if self.release_for(self.engine.request(size, align).worst_case()) => {
+                            Some(self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?)
+                        }
+                        None => return Err(AllocError::OutOfMemory),
                     }
-                    None => return Err(AllocError::OutOfMemory),
                 };
-                let qb = Block::from_payload(q);
-                qb.record_request(size, align.max(self.h().granule));
-                let h = self.h_mut();
-                h.resize_requested(old_req, size);
-                if q != p {
-                    h.pages.set_live(p.as_ptr().addr(), false);
-                    h.pages.set_live(q.as_ptr().addr(), true);
-                    if O::ENABLED {
-                        self.emit(Event::MarkFree { block: b.addr(), size: bs });
-                        self.emit(Event::MarkUsed { block: qb.addr(), size: qb.size(), requested: size });
-                    }
-                } else if O::ENABLED {
-                    self.emit(Event::Resize { block: b.addr(), size: b.size() });
+                if let Some(q) = q {
+                    self.arena_resized(b, bs, old_req, q, size, align);
+                    return Ok(q);
                 }
-                return Ok(q);
             }
             // Between an arena and a large object: allocate, copy, free.
             // `b` stays intact until the copy.
@@ -653,6 +651,33 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             ptr::copy_nonoverlapping(p.as_ptr(), q.as_ptr(), min(old_req, size));
             self.free_block(b);
             Ok(q)
+        }
+    }
+
+    /// Records that arena block `b` (`bs` bytes, `old_req` requested),
+    /// resized by the engine, now serves `size` bytes aligned to `align` at
+    /// payload `q` (moved when `q` is not `b`'s payload).
+    ///
+    /// # Safety
+    /// `q` is the payload of a used arena block of this heap, the engine's
+    /// answer to resizing `b`.
+    unsafe fn arena_resized(&mut self, b: Block, bs: usize, old_req: usize, q: NonNull<u8>, size: usize, align: usize) {
+        // SAFETY: `q`'s block is a used arena block (caller).
+        unsafe {
+            let qb = Block::from_payload(q);
+            qb.record_request(size, align.max(self.h().granule));
+            let h = self.h_mut();
+            h.resize_requested(old_req, size);
+            if q != b.payload() {
+                h.pages.set_live(b.payload().as_ptr().addr(), false);
+                h.pages.set_live(q.as_ptr().addr(), true);
+                if O::ENABLED {
+                    self.emit(Event::MarkFree { block: b.addr(), size: bs });
+                    self.emit(Event::MarkUsed { block: qb.addr(), size: qb.size(), requested: size });
+                }
+            } else if O::ENABLED {
+                self.emit(Event::Resize { block: b.addr(), size: qb.size() });
+            }
         }
     }
 

@@ -255,6 +255,12 @@ impl Pages {
         self.meta_pages
     }
 
+    /// The first page of the metadata run.
+    #[inline]
+    pub(crate) fn meta_first(&self) -> usize {
+        self.meta_first
+    }
+
     /// Whether one more segment can be recorded.
     pub(crate) fn segments_full(&self) -> bool {
         self.nsegs == MAX_SEGMENTS
@@ -268,13 +274,14 @@ impl Pages {
         (total.next_multiple_of(8) * META_PER_PAGE).div_ceil(PAGE)
     }
 
-    /// Extra pages a growth by `pages` may need for moving the metadata.
-    pub(crate) fn meta_growth(&self, pages: usize) -> usize {
+    /// Extra pages a growth by `pages` may need for moving the metadata
+    /// (`map_moves`: it moves in any case, see [`Pages::add_memory`]).
+    pub(crate) fn meta_growth(&self, pages: usize, map_moves: bool) -> usize {
         // The source may round up to a wasm page, so leave room for that.
         let mut m = 0;
         loop {
             let t = self.total + pages + m + WASM_PAGE / PAGE;
-            if t <= self.cap {
+            if t <= self.cap && !map_moves {
                 return 0;
             }
             let need = Self::meta_pages_for(t);
@@ -545,17 +552,20 @@ impl Pages {
     }
 
     /// Records new memory from the source, of which `want` pages are for the
-    /// caller (the rest may hold a page map that moves). On `Err` nothing
-    /// was recorded (the segment table is full, or the memory cannot hold
-    /// the metadata).
-    pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize, want: usize) -> Result<Added, ()> {
+    /// caller (the rest may hold a page map that moves). `map_to_end`: the
+    /// page map moves to the end of the new memory even if it has room, so
+    /// that its old pages (right before the new memory) are free: what
+    /// ends the memory before it then continues through them. On `Err`
+    /// nothing was recorded (the segment table is full, or the memory
+    /// cannot hold the metadata).
+    pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize, want: usize, map_to_end: bool) -> Result<Added, ()> {
         let n = len / PAGE;
         let addr = ptr.as_ptr().addr();
         if n == 0 || !addr.is_multiple_of(PAGE) {
             return Err(());
         }
         let new_total = self.total + n;
-        let moving = new_total > self.cap;
+        let moving = new_total > self.cap || map_to_end;
         // A page map that moves takes room to grow into (half as many pages
         // again) when the new memory has it beside the `want` pages: sized
         // exactly, it moved on more than half of a growing heap's growths,
@@ -589,7 +599,11 @@ impl Pages {
         self.total = new_total;
         let mut moved = None;
         if moving {
-            let new_meta = self.page_ptr(old_total).as_ptr();
+            // The map goes to the start of the new memory, or to its end
+            // when asked to make way (its old pages then continue what
+            // comes before them).
+            let at = if map_to_end { new_total - m } else { old_total };
+            let new_meta = self.page_ptr(at).as_ptr();
             let new_cap = (m * PAGE / META_PER_PAGE) & !7;
             debug_assert!(new_cap >= new_total, "metadata too small after a move");
             // SAFETY: the new run is `m` fresh pages; the old run (if any)
@@ -610,10 +624,10 @@ impl Pages {
             if old.1 > 0 {
                 self.set_owner(old.0, old.1, PageOwner::Free);
             }
-            self.set_owner(old_total, m, PageOwner::Meta);
-            self.meta_first = old_total;
+            self.set_owner(at, m, PageOwner::Meta);
+            self.meta_first = at;
             self.meta_pages = m;
-            moved = Some(((old_total, m), old));
+            moved = Some(((at, m), old));
         } else {
             // SAFETY: entries `old_total..new_total` are inside the map and bitmap.
             unsafe {
@@ -673,7 +687,7 @@ mod tests {
         let mut src = unsafe { FixedRegion::with_gap(r.0.as_mut_ptr(), r.0.len(), WASM_PAGE) };
         let mut pages = Pages::EMPTY;
         let (p, l) = src.grow(1).unwrap();
-        let added = pages.add_memory(p, l, 0).unwrap();
+        let added = pages.add_memory(p, l, 0, false).unwrap();
         assert!(added.new_segment && added.meta_moved.is_some());
         assert_eq!(pages.owner(0), PageOwner::Meta);
         assert_eq!(pages.owner(1), PageOwner::Free);
@@ -685,7 +699,7 @@ mod tests {
         assert!(pages.is_live(a) && !pages.is_live(a + 8));
         assert_eq!(pages.next_live(pages.page_addr(run), a + 100), Some(a));
         let (q, lq) = src.grow(1).unwrap();
-        assert!(pages.add_memory(q, lq, 0).unwrap().new_segment);
+        assert!(pages.add_memory(q, lq, 0, false).unwrap().new_segment);
         assert_eq!(pages.segments().len(), 2);
         assert!(pages.is_live(a));
         assert_eq!(pages.page_index(q.as_ptr().addr()), Some(16));
