@@ -57,8 +57,10 @@ describe("contiguous heaps", () => {
     for (const heap of [a, b]) {
       const mib = heap.stats().heapBytes / 2 ** 20;
       expect(mib).toBeGreaterThan(28);
-      // Reservations of 4, 4, 8, 16 MiB, ...: one run per doubling at most.
-      expect(runs(heap).length).toBeLessThanOrEqual(Math.ceil(Math.log2(mib / 4)) + 1);
+      // Reservations of 4, 4, 8, 16 MiB, ...: one run per doubling at most,
+      // and one more for a reservation served by a smaller run that an
+      // earlier test's heap gave back to the pool.
+      expect(runs(heap).length).toBeLessThanOrEqual(Math.ceil(Math.log2(mib / 4)) + 2);
       heap.check();
     }
     a.dispose();

@@ -22,6 +22,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use contenders::{Contender, ALL};
+use workloads::Variant;
 
 /// The contenders of this run (`--contenders`; all by default).
 static SELECTED: std::sync::OnceLock<Vec<&'static Contender>> = std::sync::OnceLock::new();
@@ -105,10 +106,16 @@ fn make(c: &Contender, r: &Region, len: usize) -> Box<dyn std::alloc::GlobalAllo
 /// outer loop, so that every contender sees the same spread of machine load
 /// (these machines are shared), and returns the mean per second in millions.
 fn interleaved(label: &str, plan: &Plan, r: &Region, trial: impl Fn(&dyn std::alloc::GlobalAlloc, u64) -> u64) -> HashMap<String, f64> {
+    interleaved_in(label, plan, r, r.len, trial)
+}
+
+/// [`interleaved`] with every allocator over the first `len` bytes of the
+/// region.
+fn interleaved_in(label: &str, plan: &Plan, r: &Region, len: usize, trial: impl Fn(&dyn std::alloc::GlobalAlloc, u64) -> u64) -> HashMap<String, f64> {
     let mut totals = vec![0u64; selected().len()];
     for t in 0..plan.trials {
         for (i, c) in selected().iter().enumerate() {
-            let a = make(c, r, r.len);
+            let a = make(c, r, len);
             totals[i] += trial(&*a, u64::from(t));
         }
     }
@@ -127,11 +134,90 @@ fn interleaved(label: &str, plan: &Plan, r: &Region, trial: impl Fn(&dyn std::al
 fn random_actions_row(key: &'static str, label: &'static str, max: usize, r: &Region, plan: &Plan) -> Row {
     let mut row = Row::new(key, label, "M actions/s", true);
     row.values = interleaved(label, plan, r, |a, t| {
-        workloads::random_actions(a, 1000 + t, max, plan.warmup);
-        workloads::random_actions(a, t, max, plan.duration)
+        workloads::random_actions(a, 1000 + t, max, plan.warmup, Variant::BASE);
+        workloads::random_actions(a, t, max, plan.duration, Variant::BASE)
     });
     row
 }
+
+/// The random-actions rows again under what another harness could
+/// plausibly do differently: the program touching every block it gets,
+/// smaller arenas, another generator, a larger realloc share. A result
+/// that holds in one harness only is not yet a result.
+const VARIANTS: &[(&str, Variant, usize)] = &[
+    ("as above (talc's design, 256 MiB)", Variant::BASE, REGION),
+    ("program touches every block", Variant { touch: true, ..Variant::BASE }, REGION),
+    ("arena 16 MiB", Variant::BASE, 16 << 20),
+    ("arena 64 MiB", Variant::BASE, 64 << 20),
+    ("xoshiro256** instead of SplitMix64", Variant { xoshiro: true, ..Variant::BASE }, REGION),
+    ("realloc share 1/3 (not 1/7)", Variant { realloc_in: 3, ..Variant::BASE }, REGION),
+];
+
+/// Each variant's random-actions figures: `(variant, ≤200 B values, ≤30 KB values)`.
+type VariantRuns = Vec<(&'static str, HashMap<String, f64>, HashMap<String, f64>)>;
+
+fn variant_runs(r: &Region, plan: &Plan) -> VariantRuns {
+    let plan = Plan { trials: plan.trials.min(3), duration: plan.duration / 2, ..*plan };
+    VARIANTS
+        .iter()
+        .map(|&(name, var, len)| {
+            let run = |max: usize| {
+                interleaved_in(&format!("{name} ≤{max}"), &plan, r, len, |a, t| {
+                    workloads::random_actions(a, 1000 + t, max, plan.warmup, var);
+                    workloads::random_actions(a, t, max, plan.duration, var)
+                })
+            };
+            (name, run(200), run(30_000))
+        })
+        .collect()
+}
+
+/// The variants table: segregated fit over each peer and the checked heap
+/// over the global build, per variant and row.
+fn print_variants(runs: &VariantRuns) -> String {
+    let ratio = |m: &HashMap<String, f64>, a: &str, b: &str| match (m.get(a), m.get(b)) {
+        (Some(x), Some(y)) if *y > 0.0 => format!("{:.2}×", x / y),
+        _ => "–".into(),
+    };
+    let mut out = String::from("| random actions, variant | seg÷talc ≤200 B | seg÷talc ≤30 KB | seg÷rlsf ≤200 B | seg÷rlsf ≤30 KB | seg÷dlmalloc ≤200 B | seg÷dlmalloc ≤30 KB | checked÷seg ≤200 B | checked÷seg ≤30 KB |\n");
+    out += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+    for (name, small, big) in runs {
+        let mut cells = vec![name.to_string()];
+        for p in ["talc", "rlsf", "dlmalloc"] {
+            cells.push(ratio(small, "segregated", p));
+            cells.push(ratio(big, "segregated", p));
+        }
+        cells.push(ratio(small, "checked(seg)", "segregated"));
+        cells.push(ratio(big, "checked(seg)", "segregated"));
+        out += &format!("| {} |\n", cells.join(" | "));
+    }
+    out
+}
+
+/// Targets over every variant: met only when met in each.
+fn variant_targets(runs: &VariantRuns) -> String {
+    let mut out = String::new();
+    for (what, big, a, b, target) in [
+        ("segregated ≥ 1.1× talc, random actions ≤200 B, every variant", false, "segregated", "talc", 1.1),
+        ("segregated ≥ 1.1× talc, random actions ≤30 KB, every variant", true, "segregated", "talc", 1.1),
+        ("checked heap ≥ 0.85× global build (segregated), ≤200 B, every variant", false, "checked(seg)", "segregated", 0.85),
+        ("checked heap ≥ 0.85× global build (segregated), ≤30 KB, every variant", true, "checked(seg)", "segregated", 0.85),
+    ] {
+        let worst = runs
+            .iter()
+            .filter_map(|(v, small, large)| {
+                let m = if big { large } else { small };
+                Some((*v, m.get(a)? / m.get(b)?))
+            })
+            .min_by(|x, y| x.1.total_cmp(&y.1));
+        match worst {
+            Some((v, x)) => out += &format!("  [{}] {what}: worst {x:.2}× ({v})\n", if x >= target { "met   " } else { "MISSED" }),
+            None => out += &format!("  [n/a   ] {what}: not measured\n"),
+        }
+    }
+    out
+}
+
 
 fn steady_row(r: &Region, plan: &Plan) -> Row {
     let mut row = Row::new("live-10k", "10k live blocks, ≤200 B", "M actions/s", true);
@@ -368,15 +454,33 @@ fn main() {
                 println!("{name}: {done} of {actions} actions succeeded");
                 return;
             }
+            "--profile-traces" => {
+                // The malloc-lab traces, `ROUNDS` times each, on one
+                // contender only, for callgrind.
+                let name = args.get(i + 1).expect("--profile-traces CONTENDER ROUNDS");
+                let rounds: u32 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--profile-traces CONTENDER ROUNDS");
+                let c = ALL.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no contender {name}"));
+                let traces = trace::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/malloclab"));
+                let r = Region::new(64 << 20);
+                let mut slots = Vec::new();
+                for _ in 0..rounds {
+                    for t in &traces {
+                        let a = make(c, &r, r.len);
+                        workloads::replay(&*a, t, &mut slots).expect("replay");
+                    }
+                }
+                println!("{name}: {} traces × {rounds}", traces.len());
+                return;
+            }
             "--breakdown" => {
                 let max: usize = args.get(i + 1).and_then(|s| s.parse().ok()).expect("--breakdown MAX ACTIONS");
                 let actions: u64 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--breakdown MAX ACTIONS");
                 let r = Region::new(REGION);
-                breakdown::run(selected(), |c| make(c, &r, r.len), max, actions);
+                print!("{}", breakdown::run(selected(), |c| make(c, &r, r.len), max, actions));
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces] [--contenders segregated,talc,...] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX] | --breakdown MAX ACTIONS");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,variants,cycles] [--contenders segregated,talc,...] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX] | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),
@@ -409,6 +513,10 @@ fn main() {
     if let Some(path) = &wasm {
         rows.extend(wasm_rows(path));
     }
+    let variants = want("variants").then(|| variant_runs(&r, plan));
+    // Cycles per call on the ≤200 B random actions: how far each allocator
+    // is from the few dozen instructions a fast path takes.
+    let cycles = want("cycles").then(|| breakdown::run(selected(), |c| make(c, &r, r.len), 200, if quick { 20_000 } else { 300_000 }));
     println!();
     print!("{}", print_table(&rows));
     println!();
@@ -417,9 +525,20 @@ fn main() {
     if wasm.is_none() {
         println!("(wasm rows: run `npm run bench`.)");
     }
+    if let Some(runs) = &variants {
+        println!();
+        print!("{}", print_variants(runs));
+    }
+    if let Some(c) = &cycles {
+        println!();
+        print!("{c}");
+    }
     println!();
-    println!("Targets (issue 9):");
+    println!("Targets:");
     print!("{}", targets(&rows));
+    if let Some(runs) = &variants {
+        print!("{}", variant_targets(runs));
+    }
 }
 
 #[cfg(test)]
@@ -481,6 +600,60 @@ mod tests {
         assert!(table.contains("| checked(seg) | small(seg) | talc |") && size.contains("| 2733 | 2810 |"), "{table}");
         let t = targets(&rows);
         assert!(t.contains("[met   ] wasm size: segregated-only ≤ talc: small(seg) 2733 vs talc 2810 bytes (default build, segregated: 4620 bytes)"), "{t}");
+    }
+
+    /// Every variant of the random actions runs every contender, and the
+    /// variants table and targets name each one.
+    #[test]
+    fn every_variant_runs_every_contender() {
+        let r = Region::new(64 << 20);
+        let runs = variant_runs(&r, &TINY);
+        assert_eq!(runs.len(), VARIANTS.len());
+        for (name, small, big) in &runs {
+            for c in ALL {
+                for (row, m) in [("≤200 B", small), ("≤30 KB", big)] {
+                    assert!(m.get(c.name).is_some_and(|&v| v > 0.0), "{name} {row}: no figure for {}", c.name);
+                }
+            }
+        }
+        let table = print_variants(&runs);
+        for (name, ..) in VARIANTS {
+            assert!(table.contains(name), "{table}");
+        }
+        let t = variant_targets(&runs);
+        assert_eq!(t.lines().count(), 4, "{t}");
+        assert!(!t.contains("n/a"), "{t}");
+    }
+
+    /// The cycles-per-call table has a row per contender with a time for
+    /// each kind of call.
+    #[test]
+    fn cycles_per_call_for_every_contender() {
+        let r = Region::new(64 << 20);
+        let all: Vec<&Contender> = ALL.iter().collect();
+        let table = breakdown::run(&all, |c| make(c, &r, r.len), 200, 3000);
+        for c in ALL {
+            let row = table.lines().find(|l| l.starts_with(&format!("| {} |", c.name))).unwrap_or_else(|| panic!("no row for {}\n{table}", c.name));
+            assert_eq!(row.matches('|').count(), 9, "{row}");
+        }
+    }
+
+    /// The other generator draws other numbers with the same distributions:
+    /// sizes and alignments within the harness's bounds, and the trait's
+    /// formulas are the harness's own for SplitMix64.
+    #[test]
+    fn xoshiro_draws_other_numbers_from_the_same_distributions() {
+        use workloads::{Draw, Xoshiro};
+        let (mut a, mut b, mut x) = (Rng::new(5), Rng::new(5), Xoshiro::new(5));
+        let mut same = 0;
+        for _ in 0..10_000 {
+            assert_eq!(Draw::size(&mut a, 200), b.size(200));
+            assert_eq!(Draw::align(&mut a), b.align());
+            let (s, al) = (x.size(200), x.align());
+            assert!((4..200).contains(&s) && al.is_power_of_two() && al >= 8, "{s} {al}");
+            same += usize::from(s == Draw::size(&mut Rng::new(5), 200));
+        }
+        assert!(same < 1_000, "xoshiro256** drew SplitMix64's sizes");
     }
 
     #[test]

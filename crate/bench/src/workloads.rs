@@ -29,14 +29,100 @@ fn free_all(a: &dyn GlobalAlloc, v: &mut Vec<Live>) {
 /// Below this many live allocations, random actions always allocate.
 const TARGET_MIN_LIVE: usize = 300;
 
-/// One random action, as talc's random-actions benchmark designs it:
-/// 1/7 realloc a random live allocation to `1..3 × max`, 3/7 free a random
-/// one, 3/7 allocate (always allocate below 300 live allocations). Returns
-/// whether it succeeded (a failed allocation counts for nothing).
+/// A source of random numbers for the workloads: the harness's SplitMix64
+/// ([`Rng`]) or, in the robustness variants, another generator.
+pub trait Draw {
+    fn next_u64(&mut self) -> u64;
+    /// Uniform in `lo..hi`, as [`Rng::range`].
+    #[inline]
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (((self.next_u64() >> 32) * (hi - lo) as u64) >> 32) as usize
+    }
+    /// A size biased towards small values, as [`Rng::size`].
+    #[inline]
+    fn size(&mut self, max: usize) -> usize {
+        let cap = self.range(16, max);
+        self.range(4, cap.max(5))
+    }
+    /// An alignment biased to the pointer size, as [`Rng::align`].
+    #[inline]
+    fn align(&mut self) -> usize {
+        8 << ((self.next_u64() as u16).trailing_zeros() / 2)
+    }
+}
+
+impl Draw for Rng {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        Rng::next_u64(self)
+    }
+}
+
+/// xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom number
+/// generators", 2021), seeded through SplitMix64: the other generator of
+/// the robustness variants.
+pub struct Xoshiro([u64; 4]);
+
+impl Xoshiro {
+    pub fn new(seed: u64) -> Self {
+        let mut s = Rng::new(seed);
+        Xoshiro([s.next_u64(), s.next_u64(), s.next_u64(), s.next_u64()])
+    }
+}
+
+impl Draw for Xoshiro {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.0;
+        let out = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        out
+    }
+}
+
+/// How a random-actions run differs from the harness's own (talc's
+/// design): what another harness could plausibly do instead.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant {
+    /// One action in `realloc_in` reallocates (7: talc's 1/7; 3: 1/3);
+    /// the others allocate or free, half each.
+    pub realloc_in: usize,
+    /// The program writes the first and last byte of every block it gets.
+    pub touch: bool,
+    /// Draw with xoshiro256** instead of SplitMix64.
+    pub xoshiro: bool,
+}
+
+impl Variant {
+    pub const BASE: Variant = Variant { realloc_in: 7, touch: false, xoshiro: false };
+}
+
+/// Writes the first and last byte of `n` bytes at `p`, as a program using
+/// the block would (the allocator's placement then costs cache misses).
 #[inline]
-fn random_action(a: &dyn GlobalAlloc, rng: &mut Rng, v: &mut Vec<Live>, max: usize) -> bool {
-    let action = rng.range(0, 7);
-    if action == 6 {
+fn touch(p: *mut u8, n: usize) {
+    // SAFETY: `p` is a live allocation of `n >= 1` bytes.
+    unsafe {
+        p.write_volatile(1);
+        p.add(n - 1).write_volatile(1);
+    }
+}
+
+/// One random action, as talc's random-actions benchmark designs it (with
+/// [`Variant::BASE`]): 1/7 realloc a random live allocation to
+/// `1..3 × max`, 3/7 free a random one, 3/7 allocate (always allocate below
+/// 300 live allocations). Returns whether it succeeded (a failed
+/// allocation counts for nothing).
+#[inline]
+fn random_action(a: &dyn GlobalAlloc, rng: &mut impl Draw, v: &mut Vec<Live>, max: usize, var: Variant) -> bool {
+    let action = rng.range(0, var.realloc_in);
+    if action == var.realloc_in - 1 {
         if v.is_empty() {
             return false;
         }
@@ -48,14 +134,20 @@ fn random_action(a: &dyn GlobalAlloc, rng: &mut Rng, v: &mut Vec<Live>, max: usi
         if p.is_null() {
             return false;
         }
+        if var.touch {
+            touch(p, new_size);
+        }
         v[i] = Live { ptr: p, size: new_size, align: l.align };
         true
-    } else if action < 3 || v.len() < TARGET_MIN_LIVE {
+    } else if action < (var.realloc_in - 1) / 2 || v.len() < TARGET_MIN_LIVE {
         let (size, align) = (rng.size(max), rng.align());
         // SAFETY: non-zero size.
         let p = unsafe { a.alloc(layout(size, align)) };
         if p.is_null() {
             return false;
+        }
+        if var.touch {
+            touch(p, size);
         }
         v.push(Live { ptr: p, size, align });
         true
@@ -68,14 +160,21 @@ fn random_action(a: &dyn GlobalAlloc, rng: &mut Rng, v: &mut Vec<Live>, max: usi
 }
 
 /// Random actions for `duration`: the number of successful actions.
-pub fn random_actions(a: &dyn GlobalAlloc, seed: u64, max: usize, duration: Duration) -> u64 {
-    let mut rng = Rng::new(seed);
+pub fn random_actions(a: &dyn GlobalAlloc, seed: u64, max: usize, duration: Duration, var: Variant) -> u64 {
+    if var.xoshiro {
+        random_actions_with(a, &mut Xoshiro::new(seed), max, duration, var)
+    } else {
+        random_actions_with(a, &mut Rng::new(seed), max, duration, var)
+    }
+}
+
+fn random_actions_with(a: &dyn GlobalAlloc, rng: &mut impl Draw, max: usize, duration: Duration, var: Variant) -> u64 {
     let mut v = Vec::with_capacity(1 << 16);
     let mut done = 0u64;
     let start = Instant::now();
     while start.elapsed() < duration {
         for _ in 0..100 {
-            done += u64::from(random_action(a, &mut rng, &mut v, max));
+            done += u64::from(random_action(a, rng, &mut v, max, var));
         }
     }
     free_all(a, &mut v);
@@ -88,7 +187,7 @@ pub fn random_actions_fixed(a: &dyn GlobalAlloc, seed: u64, max: usize, actions:
     let mut v = Vec::with_capacity(1 << 16);
     let mut done = 0;
     for _ in 0..actions {
-        done += u64::from(random_action(a, &mut rng, &mut v, max));
+        done += u64::from(random_action(a, &mut rng, &mut v, max, Variant::BASE));
     }
     free_all(a, &mut v);
     done

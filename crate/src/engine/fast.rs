@@ -26,7 +26,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// grows the heap. `None` sends the request to the slow path.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    pub(super) fn alloc_fast(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+    pub(crate) fn alloc_fast(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         if align <= MAX_ALIGN && size <= MAX_SIZE {
             let need = self.need(size);
             if need <= QUICK_MAX {

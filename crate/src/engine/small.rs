@@ -23,7 +23,7 @@ pub(super) const HAS_QUICK_LISTS: bool = false;
 impl<P: Policy, H: Hooks> Engine<P, H> {
     /// No fast path: every request takes the slow one.
     #[inline(always)]
-    pub(super) fn alloc_fast(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+    pub(crate) fn alloc_fast(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         let _ = (size, align);
         None
     }

@@ -355,7 +355,44 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// A quick list's head, or the policy's search (O(n) for first and next
     /// fit), plus a flush or a sweep and O(pages) when memory must grow.
+    #[inline(always)]
     pub fn alloc(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        if let Some(p) = self.alloc_hot(size, align) {
+            return Ok(p);
+        }
+        self.alloc_general(size, align)
+    }
+
+    /// The common allocation, inline: a heap with no observer whose memory
+    /// only its own operations wrote, a small request aligned to at most
+    /// the granule, served by the engine's fast path (a quick list or the
+    /// policy's constant-time pick). The same engine, marks and counters as
+    /// [`Heap::alloc_general`]; `None`, with nothing changed, sends the
+    /// request there.
+    #[inline(always)]
+    fn alloc_hot(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        let h = self.h();
+        let g = h.granule;
+        // (`size - 1 < small_max - g` also rules out 0, and `small_max` is
+        // below MAX_SIZE.)
+        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || !align.is_power_of_two() || align > g || size.wrapping_sub(1) >= h.small_max - g {
+            return None;
+        }
+        let total = h.c.total_examined;
+        self.h_mut().request_bits = request_bits(size, g);
+        let p = self.engine.alloc_fast(size, align)?;
+        // SAFETY: the engine just handed out `p`, a used arena block whose
+        // header records the request.
+        unsafe { self.mark_live(Block::from_payload(p), size) };
+        let c = &mut self.h_mut().c;
+        c.last_examined = (c.total_examined - total) as usize;
+        c.operations += 1;
+        Some(p)
+    }
+
+    /// [`Heap::alloc`] in full: validation, events, large objects, growth.
+    #[inline(never)]
+    fn alloc_general(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
         self.begin();
         self.emit(Event::Alloc { size, align });
         let r = self.trust().and_then(|()| Self::check_request(size, align)).and_then(|()| self.alloc_req(size, align));
@@ -488,12 +525,33 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.free_impl::<false>(ptr)
     }
 
-    #[inline]
+    #[inline(always)]
     fn free_impl<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
         // As C's `free(NULL)`: nothing to do.
         if ptr.is_null() {
             return Ok(());
         }
+        // The common free, inline: no observer and memory only the heap's
+        // own operations wrote; a live payload (the same validation, engine
+        // and counters as `free_general`, whose extra work is for events
+        // and failures).
+        if !O::ENABLED && P::KIND.is_some() && self.integrity == Integrity::Kept {
+            if let Some(p) = self.h_mut().pages.take_live(ptr.addr()) {
+                let total = self.h().c.total_examined;
+                // SAFETY: a live payload started at `p` (its bit is now
+                // cleared), so its header at p − 8 is trusted.
+                unsafe { self.free_taken(Block::from_payload(p)) };
+                let c = &mut self.h_mut().c;
+                c.last_examined = (c.total_examined - total) as usize;
+                c.operations += 1;
+                return Ok(());
+            }
+        }
+        self.free_general::<CLASSIFY>(ptr)
+    }
+
+    #[inline(never)]
+    fn free_general<const CLASSIFY: bool>(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
         self.begin();
         self.emit(Event::Free { payload: ptr.addr() });
         if let Err(e) = self.trust() {

@@ -82,6 +82,21 @@ pub unsafe trait PageSource {
     fn grows_contiguously(&self) -> bool {
         true
     }
+
+    /// [`PageSource::grow`] where the memory would continue the last
+    /// memory returned, else `None` with nothing obtained: for a growth
+    /// that is worth making only in place (a page map taking room to grow
+    /// into). The default grows when [`PageSource::grows_contiguously`]
+    /// says the memory will continue; a source that knows better (one
+    /// that would otherwise start a new run elsewhere) overrides it. The
+    /// same contract as `grow` for what it returns.
+    fn grow_in_place(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)> {
+        if self.grows_contiguously() {
+            self.grow(min_bytes)
+        } else {
+            None
+        }
+    }
 }
 
 /// The owner of a 4 KiB page.
@@ -267,7 +282,7 @@ impl Pages {
     }
 
     /// Metadata pages needed to describe `total` pages.
-    pub(crate) const fn meta_pages_for(total: usize) -> usize {
+    pub const fn meta_pages_for(total: usize) -> usize {
         // `add_memory` rounds the capacity down to a multiple of 8 (so the
         // bitmap after the owner bytes is 8-aligned): size for `total`
         // rounded up to 8, or the capacity can fall short of `total`.
@@ -566,14 +581,14 @@ impl Pages {
         }
         let new_total = self.total + n;
         let moving = new_total > self.cap || map_to_end;
-        // A page map that moves takes room to grow into (half as many pages
+        // A page map that moves takes room to grow into (as many pages
         // again) when the new memory has it beside the `want` pages: sized
         // exactly, it moved on more than half of a growing heap's growths,
         // copying the whole map each time (6 % of the checked heap's
         // instructions on the malloc-lab traces), and each move cut an
-        // arena. Growth requests are not enlarged for it.
+        // arena. The heap asks for that room when it grows (`grow_memory`).
         let exact = Self::meta_pages_for(new_total);
-        let roomy = Self::meta_pages_for(new_total.saturating_add(new_total / 2));
+        let roomy = Self::meta_pages_for(new_total.saturating_mul(2));
         let m = match moving {
             false => 0,
             true if roomy.saturating_add(want) <= n => roomy,

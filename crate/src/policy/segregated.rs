@@ -16,11 +16,14 @@
 //!    e.g. s = 1000 = 0b11_1110_1000: t = 9, fl = 3, sl = 15: [992, 1024)
 //! ```
 //!
-//! **Search.** The request's block size is rounded *up* to the start of the
-//! next class (1000 → 1024, class (4, 0)), so every block of that class or
-//! above fits: one masked `trailing_zeros` on `sl_map[fl]`, or else one on
-//! `fl_map` and one on the found `sl_map`, gives the first non-empty list,
-//! and its head is taken. For alignment above the granule the search uses
+//! **Search.** Above the exact classes, the head of the request's own
+//! class is taken when it holds the request (one header read: the closest
+//! fit at hand; on the malloc-lab traces it raised utilization from 87.5 to
+//! 87.9 %). Otherwise the request's block size is rounded *up* to the start
+//! of the next class (1000 → 1024, class (4, 0)), so every block of that
+//! class or above fits: one masked `trailing_zeros` on `sl_map[fl]`, or else
+//! one on `fl_map` and one on the found `sl_map`, gives the first non-empty
+//! list, and its head is taken. For alignment above the granule the search uses
 //! [`Request::worst_case`] instead of the block size. Only when no list at
 //! or above the rounded class is non-empty, the list of the request's own
 //! class is scanned for a block that fits (so a request still succeeds when
@@ -307,6 +310,25 @@ impl Segregated {
         }
     }
 
+    /// `size`'s own class, when it is above the exact classes and its head
+    /// holds `size` bytes.
+    #[inline(always)]
+    fn own_class_fits(&self, size: usize) -> Option<(usize, usize)> {
+        if size < LINEAR_END {
+            return None;
+        }
+        let (fl, sl) = class(size);
+        // SAFETY: listed blocks have valid headers (trait contract).
+        self.head(fl, sl).is_some_and(|b| unsafe { b.size() } >= size).then_some((fl, sl))
+    }
+
+    /// The first non-empty class all of whose blocks hold `size` bytes.
+    #[inline(always)]
+    fn first_class_from_size(&self, size: usize) -> Option<(usize, usize)> {
+        let (fl, sl) = class_up(size);
+        self.first_class_from(fl, sl)
+    }
+
     /// The first non-empty class at or above `(fl, sl)`.
     #[inline(always)]
     fn first_class_from(&self, fl: usize, sl: usize) -> Option<(usize, usize)> {
@@ -530,24 +552,33 @@ impl Policy for Segregated {
     #[inline]
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         let wc = req.worst_case();
-        let (fl, sl) = class_up(wc);
-        if let Some((fl, sl)) = self.first_class_from(fl, sl) {
+        let mut examined = 0;
+        // The head of the request's own class, when it holds the request
+        // (as `take_quick`), then the head of the first non-empty class
+        // above, which always does.
+        let own = if wc >= LINEAR_END && wc <= MAX_BLOCK { Some(class(wc)) } else { None };
+        for (fl, sl) in own.into_iter().chain(self.first_class_from_size(wc)) {
             entered_class(obs, fl, sl);
-            let head = self.head(fl, sl);
-            debug_assert!(head.is_some(), "sl_map bit set over an empty list ({fl}, {sl})");
-            if let Some(b) = head {
+            if let Some(b) = self.head(fl, sl) {
+                examined += 1;
                 // SAFETY: listed blocks have valid headers.
                 let size = unsafe { b.size() };
                 if O::ENABLED {
                     obs.event(Event::Visit { block: b.addr(), size });
                 }
-                let fit = fits(b, size, req);
-                debug_assert!(fit.is_ok(), "a block of class ({fl}, {sl}) must fit {req:?}");
-                if let Ok(fit) = fit {
-                    if O::ENABLED {
-                        obs.event(Event::Choose { block: b.addr(), size });
+                match fits(b, size, req) {
+                    Ok(fit) => {
+                        if O::ENABLED {
+                            obs.event(Event::Choose { block: b.addr(), size });
+                        }
+                        return Search { fit: Some(fit), examined };
                     }
-                    return Search { fit: Some(fit), examined: 1 };
+                    Err(reason) => {
+                        debug_assert!(Some((fl, sl)) == own, "a block of class ({fl}, {sl}) must fit {req:?}");
+                        if O::ENABLED {
+                            obs.event(Event::Reject { block: b.addr(), size, reason });
+                        }
+                    }
                 }
             }
         }
@@ -555,7 +586,6 @@ impl Policy for Segregated {
             return Search { fit: None, examined: 0 };
         }
         let (fl, sl) = class(wc);
-        let mut examined = 0;
         // SAFETY: the lists are well formed (trait contract).
         let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
         Search { fit, examined }
@@ -565,8 +595,14 @@ impl Policy for Segregated {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
-        let (fl, sl) = class_up(need);
-        let (fl, sl) = self.first_class_from(fl, sl)?;
+        // The head of `need`'s own class when it is big enough: the closer
+        // fit (a class above wastes at least a class width, an eighth of
+        // the size, when split), for one header read. Below 256 bytes the
+        // classes are exact and the two are the same.
+        let (fl, sl) = match self.own_class_fits(need) {
+            Some(c) => c,
+            None => self.first_class_from_size(need)?,
+        };
         // SAFETY: `first_class_from` only returns classes whose sl_map bit
         // is set, so the list is not empty; its blocks are free blocks with
         // valid links (trait contract), and every block of a class at or
@@ -585,7 +621,7 @@ impl Policy for Segregated {
             // A class below LINEAR_END holds one size: no header read.
             let size = if fl < 2 { class_floor_linear(fl, sl) } else { b.size() };
             debug_assert_eq!(size, b.size(), "class ({fl}, {sl}) size");
-            debug_assert!(size >= need, "a block of class ({fl}, {sl}) must hold {need} bytes");
+            debug_assert!(size >= need, "the block taken from class ({fl}, {sl}) must hold {need} bytes");
             Some((b, size))
         }
     }
@@ -649,19 +685,25 @@ mod tests {
         }
     }
 
-    /// Fits; the head (newest) of the lowest non-empty class at or above
-    /// the rounded class, else the newest fitting block of the own class.
+    /// Fits; above the exact classes, the head (newest) of the own class
+    /// when it fits; else the head of the lowest non-empty class at or
+    /// above the rounded class, else the newest fitting block of the own
+    /// class.
     fn judge(entries: &[Entry], req: &Request, s: &Search) {
         let wc = req.worst_case();
         let up = class_up(wc);
+        let own_head = entries.iter().filter(|e| class(e.size) == class(wc)).max_by_key(|e| e.seq);
+        let own = own_head.filter(|e| wc >= LINEAR_END && fits(e.block, e.size, req).is_ok());
         let above = entries.iter().filter(|e| class(e.size) >= up).min_by_key(|e| (class(e.size), core::cmp::Reverse(e.seq)));
-        let want = match above {
-            Some(e) => Some(e),
-            None => entries.iter().filter(|e| class(e.size) == class(wc) && fits(e.block, e.size, req).is_ok()).max_by_key(|e| e.seq),
+        let want = match (own, above) {
+            (Some(e), _) | (None, Some(e)) => Some(e),
+            (None, None) => entries.iter().filter(|e| class(e.size) == class(wc) && fits(e.block, e.size, req).is_ok()).max_by_key(|e| e.seq),
         };
         assert_eq!(s.fit.map(|f| f.block), want.map(|e| e.block), "segregated fit for {req:?}");
-        if above.is_some() {
+        if own.is_some() || (above.is_some() && (wc < LINEAR_END || own_head.is_none())) {
             assert_eq!(s.examined, 1, "the O(1) path examines one block");
+        } else if above.is_some() {
+            assert_eq!(s.examined, 2, "the own class's head, then the class above's");
         }
         if entries.iter().any(|e| e.size >= wc) {
             assert!(s.fit.is_some(), "a block of worst_case bytes must be found");
@@ -681,7 +723,8 @@ mod tests {
 
     #[test]
     fn search_is_constant_time() {
-        testkit::few_examined::<Segregated>(1);
+        // The own class's head, then the head of a class above.
+        testkit::few_examined::<Segregated>(2);
     }
 
     /// The size build's take: the newest block of the own class that is

@@ -166,8 +166,9 @@ fn obtain(at: Option<usize>, min: usize, max: usize) -> Option<Run> {
 
 impl GrowLog {
     /// `want` bytes (whole wasm pages) for the heap's next growth, right
-    /// after `after` (the end of its last run) when possible.
-    fn take(&mut self, want: usize, after: Option<usize>) -> Option<Run> {
+    /// after `after` (the end of its last run) when possible; elsewhere
+    /// only when `elsewhere`.
+    fn take(&mut self, want: usize, after: Option<usize>, elsewhere: bool) -> Option<Run> {
         let obtained: usize = self.runs.iter().map(|&(_, n)| n).sum();
         let reserved: usize = self.reserve.iter().map(|&(_, n)| n).sum();
         let room = self.limit.saturating_sub(obtained + reserved) & !(WASM_PAGE - 1);
@@ -189,6 +190,9 @@ impl GrowLog {
                 return take_run(&mut self.reserve, Some(after), want, want);
             }
         }
+        if !elsewhere {
+            return None;
+        }
         // A new reservation elsewhere; failing that, any reserved run that
         // holds `want` bytes.
         if let Some((base, bytes)) = obtain(None, want, target) {
@@ -208,6 +212,20 @@ impl GrowLog {
 // life, and given to one heap at a time (the log's `next` only moves on).
 unsafe impl PageSource for RecycledMemory {
     fn grow(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)> {
+        self.grow_where(min_bytes, true)
+    }
+
+    /// Only from the reserve right after the heap's last run, or by
+    /// extending that reserve in place: never a new run elsewhere.
+    fn grow_in_place(&mut self, min_bytes: usize) -> Option<(NonNull<u8>, usize)> {
+        self.grow_where(min_bytes, false)
+    }
+}
+
+impl RecycledMemory {
+    /// [`PageSource::grow`], or [`PageSource::grow_in_place`] when not
+    /// `elsewhere`.
+    fn grow_where(&mut self, min_bytes: usize, elsewhere: bool) -> Option<(NonNull<u8>, usize)> {
         let want = wasm_pages(min_bytes)?;
         LOGS.with_borrow_mut(|logs| {
             let log = logs.get_mut(&self.serial)?;
@@ -224,7 +242,7 @@ unsafe impl PageSource for RecycledMemory {
                 merge_runs(&mut log.reserve, back);
             }
             let after = log.runs.last().map(|&(base, bytes)| base + bytes);
-            let run = log.take(want, after)?;
+            let run = log.take(want, after, elsewhere)?;
             log.runs.push(run);
             log.next += 1;
             Some((pointer(run.0)?, run.1))
