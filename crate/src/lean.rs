@@ -114,7 +114,8 @@ impl<S: PageSource> Hooks for Segments<S> {
         self.grow_segment(want, whole)
     }
 
-    const GROWS_IN_PLACE: bool = true;
+    /// Not in the size build: its minimal module stays under talc's.
+    const GROWS_IN_PLACE: bool = !cfg!(feature = "small");
 
     /// Grows the newest segment in place for a block at its end that grows
     /// (the realloc pattern of a buffer that doubles or creeps up): when
