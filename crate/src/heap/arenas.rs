@@ -112,6 +112,8 @@ impl<S: PageSource, O: Observer> Hooks for Checked<S, O> {
             (i, want)
         } else if let Some(i) = self.pages.find_free_run(min_pages) {
             (i, min_pages)
+        } else if let Some(i) = self.tail_arena_room(want) {
+            (i, want)
         } else {
             match self.take_pages(want) {
                 Ok(i) => (i, want),
@@ -220,6 +222,25 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         true
     }
 
+    /// When the memory ends with an arena (then only free pages and the
+    /// page map), grows the memory in place so that the arena extends into
+    /// `want` pages right after it, the map moving to the new end: the
+    /// first of those pages. Without it the arena would end at the map and
+    /// a new one start after it, the map between the heap's blocks.
+    fn tail_arena_room(&mut self, want: usize) -> Option<usize> {
+        let total = self.pages.total_pages();
+        let (mf, mp) = (self.pages.meta_first(), self.pages.meta_pages());
+        let mut k = if mp > 0 && mf + mp == total { mf } else { total };
+        let first = self.pages.segment_first_page(k.checked_sub(1)?);
+        while k > first && self.pages.owner(k - 1) == PageOwner::Free {
+            k -= 1;
+        }
+        if k == first || !self.pages.owner(k - 1).is_arena() {
+            return None;
+        }
+        self.room_after(k - 1, k, want).then_some(k)
+    }
+
     /// Whether pages `next..next + more` are free, right after a run that
     /// starts at page `idx`, making them so when that run ends the memory
     /// (but for free pages and the page map): the memory grows in place by
@@ -237,7 +258,12 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
             let have = free_after + if map_in_way { mp } else { 0 };
             let lack = more.saturating_sub(have).max(1);
             let map_to_end = map_in_way || self.pages.meta_growth(lack, false) > 0;
-            if !self.source.grows_contiguously() || self.grow_memory(lack, map_to_end).is_err() {
+            // A map moved out of the way is copied: grow by a quarter of the
+            // heap at least, so that the copies cost a bounded share of
+            // the growth (the pages beyond `lack` stay free, and the next
+            // growths take them without moving the map).
+            let ample = if map_in_way { max(lack, total / 4) } else { lack };
+            if !self.source.grows_contiguously() || (self.grow_memory(ample, map_to_end).is_err() && (ample == lack || self.grow_memory(lack, map_to_end).is_err())) {
                 return false;
             }
         }

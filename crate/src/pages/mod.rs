@@ -567,10 +567,10 @@ impl Pages {
     }
 
     /// Records new memory from the source, of which `want` pages are for the
-    /// caller (the rest may hold a page map that moves). `map_to_end`: the
-    /// page map moves to the end of the new memory even if it has room, so
-    /// that its old pages (right before the new memory) are free: what
-    /// ends the memory before it then continues through them. On `Err`
+    /// caller (the rest may hold a page map that moves, to the end of the
+    /// new memory). `map_to_end`: the page map moves there even if it has
+    /// room, so that its old pages (right before the new memory) are free:
+    /// what ends the memory before it then continues through them. On `Err`
     /// nothing was recorded (the segment table is full, or the memory
     /// cannot hold the metadata).
     pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize, want: usize, map_to_end: bool) -> Result<Added, ()> {
@@ -614,10 +614,12 @@ impl Pages {
         self.total = new_total;
         let mut moved = None;
         if moving {
-            // The map goes to the start of the new memory, or to its end
-            // when asked to make way (its old pages then continue what
-            // comes before them).
-            let at = if map_to_end { new_total - m } else { old_total };
+            // The first map goes first, before every block; a map that
+            // moves goes to the end of the new memory: what ended the
+            // memory before continues into the new pages (an arena extends,
+            // a large object grows in place), and the map stays after the
+            // heap's blocks, outside the span they cover.
+            let at = if self.meta.is_null() { old_total } else { new_total - m };
             let new_meta = self.page_ptr(at).as_ptr();
             let new_cap = (m * PAGE / META_PER_PAGE) & !7;
             debug_assert!(new_cap >= new_total, "metadata too small after a move");
