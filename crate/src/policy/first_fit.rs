@@ -210,51 +210,53 @@ impl AddrList {
     /// # Safety
     /// Blocks `ok` accepts are readable (see [`FreeIndex::check`]).
     pub unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
-        let mut prev: Option<Block> = None;
-        let mut cur = self.head;
-        let mut n = 0;
-        while let Some(c) = cur {
-            n += 1;
-            if n > self.len {
-                return Err(CheckError::new(
-                    c.addr(),
-                    "free list longer than its count (cycle?)",
-                ));
-            }
-            if !ok(c) {
-                return Err(CheckError::new(
-                    c.addr(),
-                    "free-list link points outside the heap's blocks",
-                ));
-            }
-            // SAFETY: listed blocks are readable; checked one by one.
-            unsafe {
-                if c.is_used() {
-                    return Err(CheckError::new(c.addr(), "free list holds a used block"));
-                }
-                if c.prev_free() != prev {
-                    return Err(CheckError::new(
-                        c.addr(),
-                        "free list prev link does not match",
-                    ));
-                }
-                if let Some(p) = prev {
-                    if p >= c {
-                        return Err(CheckError::new(c.addr(), "free list not in address order"));
-                    }
-                }
-                prev = Some(c);
-                cur = c.next_free();
-            }
-        }
-        if n != self.len {
-            return Err(CheckError::new(
-                0,
-                "free list count does not match its length",
-            ));
-        }
-        Ok(())
+        // SAFETY: forwarded to the caller.
+        unsafe { check_list(self.head, self.len, ok, |p, c| (p < c).then_some(()).ok_or("free list not in address order")) }.map(|_| ())
     }
+}
+
+/// Walks a doubly linked free list from `head`: at most `len` blocks (a
+/// cycle stops there), each accepted by `ok`, free, with a `prev` link to
+/// the one before, and `in_order(prev, block)` for each pair (its `Err` is
+/// the message); exactly `len` of them. Returns the last block.
+///
+/// # Errors
+/// The first broken invariant.
+///
+/// # Safety
+/// Blocks `ok` accepts are readable (see [`FreeIndex::check`]); so are
+/// those `in_order` is given.
+pub(super) unsafe fn check_list(head: Option<Block>, len: usize, ok: &dyn Fn(Block) -> bool, in_order: impl Fn(Block, Block) -> Result<(), &'static str>) -> Result<Option<Block>, CheckError> {
+    let mut prev: Option<Block> = None;
+    let mut cur = head;
+    let mut n = 0;
+    while let Some(c) = cur {
+        n += 1;
+        if n > len {
+            return Err(CheckError::new(c.addr(), "free list longer than its count (cycle?)"));
+        }
+        if !ok(c) {
+            return Err(CheckError::new(c.addr(), "free-list link points outside the heap's blocks"));
+        }
+        // SAFETY: listed blocks are readable (caller); checked one by one.
+        unsafe {
+            if c.is_used() {
+                return Err(CheckError::new(c.addr(), "free list holds a used block"));
+            }
+            if c.prev_free() != prev {
+                return Err(CheckError::new(c.addr(), "free list prev link does not match"));
+            }
+            if let Some(p) = prev {
+                in_order(p, c).map_err(|why| CheckError::new(c.addr(), why))?;
+            }
+            prev = Some(c);
+            cur = c.next_free();
+        }
+    }
+    if n != len {
+        return Err(CheckError::new(0, "free list count does not match its length"));
+    }
+    Ok(prev)
 }
 
 /// First fit over an address-ordered free list. See the module docs.

@@ -46,7 +46,7 @@
 //! first fit over a size-ascending list *is* best fit, and over a
 //! size-descending list it is worst fit.
 
-use super::first_fit::first_in_list;
+use super::first_fit::{check_list, first_in_list};
 use super::next_fit::roving_search;
 use super::{FreeIndex, Policy, PolicyKind, Search};
 use crate::block::{fits, Block, Fit, Request};
@@ -356,60 +356,23 @@ impl OrderedList {
     /// # Safety
     /// Blocks `ok` accepts are readable (see [`FreeIndex::check`]).
     pub unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
-        let mut prev: Option<Block> = None;
-        let mut cur = self.head;
-        let mut n = 0;
-        while let Some(c) = cur {
-            n += 1;
-            if n > self.len {
-                return Err(CheckError::new(
-                    c.addr(),
-                    "free list longer than its count (cycle?)",
-                ));
-            }
-            if !ok(c) {
-                return Err(CheckError::new(
-                    c.addr(),
-                    "free-list link points outside the heap's blocks",
-                ));
-            }
-            // SAFETY: listed blocks are readable (caller); read one by one.
-            unsafe {
-                if c.is_used() {
-                    return Err(CheckError::new(c.addr(), "free list holds a used block"));
+        let order = self.order;
+        let in_order = |p: Block, c: Block| {
+            // SAFETY: both are listed blocks `ok` accepted (caller).
+            let sorted = unsafe {
+                match order {
+                    ListOrder::Address => p < c,
+                    ListOrder::SizeAsc => p.size() <= c.size(),
+                    ListOrder::SizeDesc => p.size() >= c.size(),
+                    ListOrder::Lifo | ListOrder::Fifo | ListOrder::SizeClass => true,
                 }
-                if c.prev_free() != prev {
-                    return Err(CheckError::new(
-                        c.addr(),
-                        "free list prev link does not match",
-                    ));
-                }
-                if let Some(p) = prev {
-                    let sorted = match self.order {
-                        ListOrder::Address => p < c,
-                        ListOrder::SizeAsc => p.size() <= c.size(),
-                        ListOrder::SizeDesc => p.size() >= c.size(),
-                        ListOrder::Lifo | ListOrder::Fifo | ListOrder::SizeClass => true,
-                    };
-                    if !sorted {
-                        return Err(CheckError::new(c.addr(), order_broken(self.order)));
-                    }
-                }
-                prev = Some(c);
-                cur = c.next_free();
-            }
-        }
-        if n != self.len {
-            return Err(CheckError::new(
-                0,
-                "free list count does not match its length",
-            ));
-        }
-        if self.tail != prev {
-            return Err(CheckError::new(
-                prev.map_or(0, Block::addr),
-                "free list tail is not its last block",
-            ));
+            };
+            sorted.then_some(()).ok_or(order_broken(order))
+        };
+        // SAFETY: forwarded to the caller.
+        let last = unsafe { check_list(self.head, self.len, ok, in_order) }?;
+        if self.tail != last {
+            return Err(CheckError::new(last.map_or(0, Block::addr), "free list tail is not its last block"));
         }
         Ok(())
     }
