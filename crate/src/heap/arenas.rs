@@ -259,8 +259,8 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
             let lack = more.saturating_sub(have).max(1);
             let map_to_end = map_in_way || self.pages.meta_growth(lack, false) > 0;
             // A map moved out of the way is copied: grow by a quarter of the
-            // heap at least, so that the copies cost a bounded share of
-            // the growth (the pages beyond `lack` stay free, and the next
+            // heap at least, so that the copies cost a bounded share of the
+            // growth (the pages beyond `lack` stay free, and the next
             // growths take them without moving the map).
             let ample = if map_in_way { max(lack, total / 4) } else { lack };
             if !self.source.grows_contiguously() || (self.grow_memory(ample, map_to_end).is_err() && (ample == lack || self.grow_memory(lack, map_to_end).is_err())) {

@@ -631,8 +631,10 @@ impl Pages {
                     ptr::copy_nonoverlapping(self.meta, new_meta, old_total);
                     ptr::copy_nonoverlapping(self.bitmap(), new_bitmap, old_total * WORDS_PER_PAGE);
                 }
-                ptr::write_bytes(new_meta.add(old_total), PageOwner::Free as u8, new_cap - old_total);
-                ptr::write_bytes(new_bitmap.add(old_total * WORDS_PER_PAGE), 0, (new_cap - old_total) * WORDS_PER_PAGE);
+                // The new pages' entries; those beyond them are written
+                // when memory comes to them (the branch below).
+                ptr::write_bytes(new_meta.add(old_total), PageOwner::Free as u8, n);
+                ptr::write_bytes(new_bitmap.add(old_total * WORDS_PER_PAGE), 0, n * WORDS_PER_PAGE);
             }
             let old = (self.meta_first, self.meta_pages);
             self.meta = new_meta;
