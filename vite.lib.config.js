@@ -5,7 +5,6 @@
 //   lib/chunks/*.js      code the entries share: one wasm module for all
 //   lib/replay-worker.js the worker that replays long traces
 //   lib/heaplab_bg.wasm  the allocator
-//   lib/element-loader.js  a classic script that loads element.js beside it
 //   lib/*.d.ts           the types
 // Every file finds the others relative to its own URL (import.meta.url), so
 // lib/ works copied anywhere on a static host, and through any bundler that
@@ -17,12 +16,11 @@ import { resolve } from "node:path";
 const web = resolve(import.meta.dirname, "web");
 const names = { entryFileNames: "[name].js", chunkFileNames: "chunks/[name].js", assetFileNames: "[name][extname]" };
 
-/** Files that go into lib/ as they are: the types and the classic loader. */
+/** Files that go into lib/ as they are: the types. */
 const COPIED = {
   "heaplab.d.ts": "src/heaplab.d.ts",
   "element.d.ts": "src/embed/heap-playground.d.ts",
   "trace.d.ts": "src/trace.d.ts",
-  "element-loader.js": "src/embed/element-loader.js",
 };
 
 function copyAsIs() {

@@ -37,7 +37,7 @@ let files = [];
 
 await report.check("npm pack: the tarball holds lib/ (entries, types, wasm, worker) and nothing of the sources", async () => {
   ({ tarball, files } = packPackage(dir));
-  for (const file of ["package.json", "lib/heaplab.js", "lib/element.js", "lib/trace.js", "lib/heaplab_bg.wasm", "lib/replay-worker.js", "lib/heaplab.d.ts", "lib/element.d.ts", "lib/trace.d.ts", "lib/element-loader.js"]) {
+  for (const file of ["package.json", "lib/heaplab.js", "lib/element.js", "lib/trace.js", "lib/heaplab_bg.wasm", "lib/replay-worker.js", "lib/heaplab.d.ts", "lib/element.d.ts", "lib/trace.d.ts"]) {
     assert(files.includes(file), `${file} is in the tarball (it has ${files.join(", ")})`);
   }
   const strays = files.filter((f) => /^(web|crate|scripts|docs|node_modules)\//.test(f));
