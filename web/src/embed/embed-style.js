@@ -25,6 +25,12 @@ export const EMBED_STYLE = `
 [hidden] { display: none !important; }
 .frame { padding: 0.5em 0.6em; }
 .frame.fixed { overflow: auto; }
+/* A fixed height: the map shrinks to leave the console in view; the usage
+   hint goes (the map keeps it as its description), and the console stays at
+   the bottom while the stats and table below it scroll. */
+.frame.fixed .hint { display: none; }
+.frame.fixed .console { position: sticky; bottom: 0; z-index: 2; background: var(--bg); }
+.frame.fixed .console-log { height: 4em; }
 .bar { display: flex; flex-wrap: wrap; gap: 0.35em; align-items: center; }
 .bar label { font-size: 0.85em; margin-left: 0.4em; }
 .bar input[type=range] { flex: 1 1 8em; min-width: 6em; }
@@ -85,5 +91,12 @@ th, td { padding: 0.1em 0.5em; border-bottom: 1px solid var(--row-line); text-al
 thead th { position: sticky; top: 0; background: var(--panel); }
 tr[aria-current="true"] td { background: var(--current-row); font-weight: 600; }
 tr[data-state="free"] td { color: var(--muted); }
+/* Narrow (a phone, a sidebar): the legend in two columns of smaller type. */
+:host { container: heap / inline-size; }
+@container heap (max-width: 520px) {
+  .legend { display: grid; grid-template-columns: 1fr 1fr; font-size: 0.68em; gap: 0.15em 0.5em; }
+  .legend li { align-items: flex-start; }
+  .legend .swatch { flex: none; margin-top: 0.2em; }
+}
 @media (prefers-reduced-motion: reduce) { *, *::before, *::after { transition-duration: 0s !important; animation-duration: 0s !important; } }
 `;

@@ -219,18 +219,20 @@ export class HeapPlayground extends Element {
   }
 
   /**
-   * In an element of fixed height, the pixels the map may take so that every
-   * panel shown fits in the element: the frame's height less what the other
+   * In an element of fixed height, the pixels the map may take so that what
+   * comes before it and the console after it fit in the element (the stats
+   * and the table below may scroll): the frame's height less what those
    * parts take. Null when the height follows the content.
    */
   #mapRoom() {
-    const { frame, scroller } = this.#els;
+    const { frame, scroller, nodes } = this.#els;
     if (!frame.classList.contains("fixed")) return null;
     const shown = [...frame.children].filter((child) => !child.hidden && child.getClientRects().length);
     if (!shown.length) return null;
     const style = getComputedStyle(frame);
     const inner = frame.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
-    const used = shown.at(-1).getBoundingClientRect().bottom - shown[0].getBoundingClientRect().top;
+    const last = shown.includes(nodes.console) ? nodes.console : shown.at(-1);
+    const used = last.getBoundingClientRect().bottom - shown[0].getBoundingClientRect().top;
     const others = used - scroller.offsetHeight;
     return Math.max(MIN_FIXED_MAP, Math.floor(inner - others - 4));
   }
