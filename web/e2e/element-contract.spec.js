@@ -30,8 +30,9 @@ test("the demo page's snippet works pasted into a page of another site", async (
     await page.goto(`http://127.0.0.1:${other.address().port}/docs/page.html`);
     const element = page.locator("heap-playground");
     await expect(element).toHaveAttribute("data-ready", "true");
-    await expect(element.locator(".where")).toHaveText("Step 7 of 7: malloc(40) → #5");
-    expect(await element.evaluate((e) => e.session.snapshot().stats.liveBlocks)).toBe(3);
+    await expect(element.locator(".where")).toHaveText("Step 5 of 5: realloc(#1, 96)");
+    expect(await element.evaluate((e) => e.session.options.policy)).toBe("worst-fit");
+    expect(await element.evaluate((e) => e.session.snapshot().stats.liveBlocks)).toBe(2);
   } finally {
     other.close();
   }
@@ -191,4 +192,32 @@ test("the iframe page fills the iframe: at 600x420 the console shows and the pag
   expect(run.y + run.height).toBeLessThanOrEqual(420);
   const page_ = await page.evaluate(() => ({ scroll: document.documentElement.scrollHeight, inner: innerHeight }));
   expect(page_.scroll).toBeLessThanOrEqual(page_.inner);
+});
+
+test("theme: a docs site's own dark mode (<html data-theme> or class dark) is followed, and never overwritten", async ({ page }) => {
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.route("**/themed.html", (route) =>
+    route.fulfill({
+      contentType: "text/html",
+      body: `<!doctype html><html lang="en" data-theme="dark"><title>docs</title><link rel="icon" href="data:,"><script type="module" src="./heap-playground.js"></script>
+        <heap-playground id="follows" trace="traces/coalesce.rep"></heap-playground><heap-playground id="pinned" theme="light" trace="traces/coalesce.rep"></heap-playground></html>`,
+    }),
+  );
+  await page.goto("themed.html");
+  await expect(page.locator("#follows .frame")).toHaveAttribute("data-theme", "dark");
+  await expect(page.locator("#pinned .frame")).toHaveAttribute("data-theme", "light");
+  // The reader's system changes: the site's choice (dark) stands, on the page and in the element.
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.emulateMedia({ colorScheme: "light" });
+  expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+  await expect(page.locator("#follows .frame")).toHaveAttribute("data-theme", "dark");
+  // The site's toggle: its <html> changes, the element follows.
+  await page.evaluate(() => (document.documentElement.dataset.theme = "light"));
+  await expect(page.locator("#follows .frame")).toHaveAttribute("data-theme", "light");
+  await page.evaluate(() => {
+    delete document.documentElement.dataset.theme;
+    document.documentElement.classList.add("dark");
+  });
+  await expect(page.locator("#follows .frame")).toHaveAttribute("data-theme", "dark");
+  await expect(page.locator("#pinned .frame")).toHaveAttribute("data-theme", "light");
 });

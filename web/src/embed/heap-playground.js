@@ -5,8 +5,9 @@
 //
 // Attributes: policy, align, coalesce, split-min, max-bytes (heap options);
 // trace (inline .rep or JSON text, or a URL to fetch, relative to the page;
-// without it, the text of a child <script type="text/plain">); autoplay (play the trace through once loaded); panels (which of map,
-// console, stats, table show; default map stats table); height (of the
+// without it, the text of a child <script type="text/plain">); autoplay
+// (play the trace through once loaded); panels (which of map, console,
+// stats, table show; default map stats table); height (of the
 // element, e.g. 480 or 30rem); step (the heap after that many operations);
 // animate (each step forward is animated event by event, with captions);
 // predict (before each allocation's answer shows, the reader clicks where it
@@ -31,7 +32,7 @@ import { parseTrace } from "../trace.js";
 import { buildHeapPanels, mountHeapPanels } from "./heap-panels.js";
 import { EMBED_STYLE } from "./embed-style.js";
 import { iconButton, setIconLabel } from "../icons.js";
-import { currentTheme, onThemeChange, PALETTES } from "../theme.js";
+import { currentTheme, hostTheme, onThemeChange, PALETTES } from "../theme.js";
 import { readHeapOptions, readLayout, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep, EMBED_ATTRIBUTES } from "./embed-options.js";
 
 /** Milliseconds between steps when playing. */
@@ -61,9 +62,9 @@ export const TRACE_SCRIPT = 'script[type="text/plain"]';
 const MIN_FIXED_MAP = 90;
 
 // On a server (no DOM) the class extends nothing and is never defined.
-const Element = globalThis.HTMLElement ?? class {};
+const Base = globalThis.HTMLElement ?? class {};
 
-export class HeapPlayground extends Element {
+export class HeapPlayground extends Base {
   static observedAttributes = EMBED_ATTRIBUTES;
 
   #session = null;
@@ -83,7 +84,7 @@ export class HeapPlayground extends Element {
   #stopTheme = null;
   /** Messages already logged, so that each bad value warns once. */
   #warned = new Set();
-  /** Layout errors (panels, height, theme, step) and load errors, shown together. */
+  /** What is wrong with the layout attributes (panels, height, theme, step), shown until fixed. */
   #layoutErrors = [];
   #childTrace = null;
 
@@ -243,10 +244,14 @@ export class HeapPlayground extends Element {
     this.#panels.steps.setPredictMode(this.hasAttribute("predict"));
   }
 
-  /** The theme shown: the `theme` attribute if light or dark, else the site's theme (or the reader's system on other sites). */
+  /**
+   * The theme shown: the `theme` attribute if light or dark; else the theme
+   * the host page marks on its <html> (a docs site's dark mode); else the
+   * Heaplab site's choice, or the reader's system on other sites.
+   */
   get theme() {
     const asked = this.getAttribute("theme");
-    return asked === "light" || asked === "dark" ? asked : currentTheme().name;
+    return asked === "light" || asked === "dark" ? asked : (hostTheme() ?? currentTheme().name);
   }
 
   /** Sets the `theme` attribute ("light", "dark" or "auto"). */
@@ -257,7 +262,15 @@ export class HeapPlayground extends Element {
   /** Follows the theme as it changes; the map redraws in its colours. */
   #followTheme() {
     this.#applyTheme();
-    this.#stopTheme ??= onThemeChange(() => this.#applyTheme());
+    if (this.#stopTheme) return;
+    const stopSite = onThemeChange(() => this.#applyTheme());
+    // A docs site's theme toggle changes its <html> attributes.
+    const host = new MutationObserver(() => this.#applyTheme());
+    host.observe(this.ownerDocument.documentElement, { attributes: true, attributeFilter: ["data-theme", "class"] });
+    this.#stopTheme = () => {
+      stopSite();
+      host.disconnect();
+    };
   }
 
   #applyTheme() {
