@@ -71,6 +71,8 @@ const RECIPES = {
   },
   docusaurus(dir, tarball) {
     installNpmExample(dir, tarball);
+    // webpack's cache takes a package of the same version as unchanged: the packed heaplab is new each run.
+    rmSync(join(dir, "node_modules", ".cache"), { recursive: true, force: true });
     run("npx", ["docusaurus", "build"], { cwd: dir, env: { DOCUSAURUS_TELEMETRY_DISABLED: "1" } });
     return { out: join(dir, "build"), prefix: "/heaplab-docs/", page: "" };
   },
