@@ -9,6 +9,7 @@
 //   docs/screenshots/lesson.png           the coalescing lesson
 //   docs/screenshots/phone.png            the playground on a phone (390x844)
 //   docs/screenshots/dark.png             the playground in the dark theme
+//   docs/screenshots/embed.png            <heap-playground> in the demo's text
 //
 // Uses Debian's Chromium through playwright-core, as the end-to-end tests do.
 import { mkdirSync } from "node:fs";
@@ -98,6 +99,13 @@ try {
   page = await open("index.html", { colorScheme: "dark" });
   await run(page, ...STORY);
   await shot(page, "dark", "section.timeline");
+  await page.context().close();
+
+  // The element in a docs page: the demo's first heap, with the text around it.
+  page = await open("demo.html");
+  await page.locator("#e1").scrollIntoViewIfNeeded();
+  await page.locator("h2").first().evaluate((h) => h.scrollIntoView({ block: "start" }));
+  await shot(page, "embed");
   await page.context().close();
 } finally {
   await browser.close();

@@ -7,9 +7,10 @@
 //   3. the wasm-bindgen CLI of exactly the version in Cargo.lock (cargo install);
 //   4. wasm-pack of a pinned version (cargo install --locked; its npm package and
 //      its own downloads fail here);
-//   5. the wasm build itself (wasm-pack build), skipped when up to date.
+//   5. the wasm build itself (wasm-pack build), skipped when up to date;
+//   6. lib/, the npm package's files (vite.lib.config.js), skipped when up to date.
 //
-// Usage: node scripts/setup.mjs [--no-wasm] [--force-wasm]
+// Usage: node scripts/setup.mjs [--no-wasm] [--force-wasm] [--force-lib]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -112,12 +113,27 @@ function buildWasm() {
   ]);
 }
 
+/**
+ * Builds lib/, the npm package's files (vite.lib.config.js), when older than
+ * the wasm package or the front end's sources: `import "heaplab"` in this
+ * repository (a self-reference, as in web/tests/node/) and `npm pack` use it.
+ */
+function buildLib() {
+  const output = join(root, "lib", "element.js");
+  const inputTime = Math.max(newest(join(root, "web", "src")), newest(join(root, "web", "pkg")), statSync(join(root, "vite.lib.config.js")).mtimeMs);
+  if (!args.has("--force-lib") && existsSync(output) && statSync(output).mtimeMs >= inputTime) return;
+  run("npx", ["vite", "build", "-c", "vite.lib.config.js", "--logLevel", "warn"]);
+}
+
 try {
   ensureNodeModules();
   ensureWasmTarget();
   ensureBindgenCli();
   ensureWasmPack();
-  if (!args.has("--no-wasm")) buildWasm();
+  if (!args.has("--no-wasm")) {
+    buildWasm();
+    buildLib();
+  }
 } catch (error) {
   console.error(`[setup] ${error.message}`);
   process.exit(1);

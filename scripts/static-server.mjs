@@ -35,7 +35,10 @@ export function serve(dir, { port = 0, prefix = "/" } = {}) {
     } catch {
       return notFound(res);
     }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+    // As public static hosts do (and as a page on another site that loads
+    // heap-playground.js from here needs: module scripts and the wasm fetch
+    // are cross-origin requests).
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "access-control-allow-origin": "*" });
     createReadStream(file).pipe(res);
   });
   return new Promise((ok) => server.listen(port, "127.0.0.1", () => ok(server)));

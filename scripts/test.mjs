@@ -5,6 +5,8 @@
 // and front-end unit
 // tests (Vitest, incl. the built wasm package loaded in Node), the production
 // build, and the end-to-end tests in headless Chromium against that build;
+// the npm package, the docs-tool recipes and the crate as their users get
+// them (pack, recipes, crate);
 // then the core's unit tests and the engine's model tests under Miri
 // (installing the component when missing), and every fuzz target for a
 // short fixed time (scripts/fuzz.mjs, installing a pinned cargo-fuzz).
@@ -28,6 +30,16 @@ const SUITES = [
   ["unit", "npx", ["vitest", "run"]],
   ["build", "npx", ["vite", "build", "--logLevel", "warn"]],
   ["e2e", "npx", ["playwright", "test", "-c", "web/e2e/playwright.config.js"]],
+  // The npm package as a user gets it: packed, installed outside the
+  // repository, a plain page and a Vite app in Chromium, the types (tsc).
+  ["pack", "node", ["scripts/pack-test.mjs"]],
+  // Each docs tool's example (mdBook, Docusaurus, Starlight, a plain page)
+  // built with the packed package and checked in Chromium; installs each
+  // tool once per machine (scratch folders under the system's tmp).
+  ["recipes", "node", ["scripts/recipes-test.mjs"]],
+  // The crate as a dependency: cargo package, cargo doc with warnings
+  // denied (native and wasm32), the examples run (one as a wasm module).
+  ["crate", "node", ["scripts/crate-test.mjs"]],
   // Undefined behaviour in the core: its unit tests, the model tests of both
   // faces and the corruption rounds, under Miri with sizes reduced by
   // `cfg(miri)`. Isolation off: proptest reads its saved regressions.

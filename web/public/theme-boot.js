@@ -12,4 +12,7 @@
   }
   var dark = choice === "dark" || (choice !== "light" && window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches);
   document.documentElement.dataset.theme = dark ? "dark" : "light";
+  // Whose data-theme this is: theme.js keeps only its own up to date (a docs
+  // site that embeds the element has a data-theme of its own).
+  document.documentElement.dataset.themeBy = "heaplab";
 })();

@@ -197,6 +197,9 @@ export declare const LIST_ORDERS: readonly ListOrder[];
  */
 export function init(source?: { module_or_path: unknown }): Promise<unknown>;
 
+/** The compiled WebAssembly.Module once `init()` has resolved without a source (or with a Module), else null: post it to a worker and pass it to that worker's `init({ module_or_path })`. */
+export function wasmModule(): WebAssembly.Module | null;
+
 /** A heap in wasm linear memory. Several heaps can live at once. */
 export class Heap {
   /** @throws HeaplabError "not-initialised" before `init()` has finished; "invalid-option". */

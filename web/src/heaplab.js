@@ -66,25 +66,57 @@ export const WASM_PAGE_SIZE = 65536;
 
 let bindings = null;
 let loading = null;
+/** The compiled WebAssembly.Module, shared with workers (`wasmModule()`). */
+let compiled = null;
+
+/** The allocator's wasm file, beside the bindings (bundlers follow this URL and emit the file). */
+const WASM_URL = new URL("../pkg/heaplab_bg.wasm", import.meta.url);
 
 /**
- * Loads and instantiates the wasm module once; later calls return the same promise.
- * In Node the `.wasm` file is read from disk; in the browser it is fetched.
- * @param {object} [source] optional `{ module_or_path }` override (URL, bytes or module)
+ * Compiles the wasm file once: read from disk in Node, else fetched (streamed
+ * when the server says application/wasm, else from the bytes).
+ */
+async function compile(url) {
+  if (typeof process !== "undefined" && process.versions?.node && url.protocol === "file:") {
+    // Node's own module (Node 20.16+), reached without an import that a bundler of a browser build would try to resolve.
+    const { readFile } = process.getBuiltinModule("node:fs/promises");
+    return WebAssembly.compile(await readFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+  if (typeof WebAssembly.compileStreaming === "function" && response.headers.get("Content-Type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * Loads and instantiates the wasm module once; later calls return the same
+ * promise, so every heap and every <heap-playground> on a page shares one
+ * module, compiled once. In Node the `.wasm` file is read from disk; in the
+ * browser it is fetched from beside this module (`import.meta.url`).
+ * @param {object} [source] optional `{ module_or_path }` override (URL, bytes or a WebAssembly.Module)
  */
 export function init(source) {
   loading ??= (async () => {
     let input = source;
-    if (!input && typeof process !== "undefined" && process.versions?.node) {
-      const fs = "node:fs/promises";
-      const { readFile } = await import(/* @vite-ignore */ fs);
-      input = { module_or_path: await readFile(new URL("../pkg/heaplab_bg.wasm", import.meta.url)) };
-    }
+    if (!input) input = { module_or_path: await compile(WASM_URL) };
+    const given = input?.module_or_path ?? input;
+    if (typeof WebAssembly !== "undefined" && given instanceof WebAssembly.Module) compiled = given;
     bindings = await initBindings(input);
     adoptConstants(constants());
     return bindings;
   })();
   return loading;
+}
+
+/**
+ * The compiled wasm module once `init()` has resolved (null before, or when
+ * `init` was given bytes or a URL): a worker given it instantiates the same
+ * module without fetching or compiling it again.
+ */
+export function wasmModule() {
+  return compiled;
 }
 
 /** Whether `error` is a wasm trap, or wasm-bindgen's report of an object a trap left borrowed. */

@@ -15,17 +15,18 @@ import { PAGE_SIZE } from "./heaplab.js";
  * leaves below the map's top (so that the controls above it, the caption and
  * the map fit on one screen), 220–760 px.
  */
-function viewHeightFor(layout, scroller) {
+function viewHeightFor(layout, scroller, limit = null) {
   const top = scroller?.getBoundingClientRect?.().top ?? 0;
   const room = window.innerHeight - Math.max(0, Math.min(top + (window.scrollY || 0), window.innerHeight * 0.45)) - 24;
-  const maxHeight = Math.max(220, Math.min(Math.round(room), 760));
+  const maxHeight = limit ?? Math.max(220, Math.min(Math.round(room), 760));
   return Math.min(maxHeight, Math.max(layout.height + (layout.view === "blocks" ? 60 : 0), 120));
 }
 
 export class MapView {
   /**
    * @param {object} els `{ scroller, canvas, spacer, tooltip, announcer, zoomLabel }`
-   * @param {object} hooks `{ snapshot(), ids(payload) -> {id,label}|null, onSelect(info|null), onFree(info) }`
+   * @param {object} hooks `{ snapshot(), ids(payload) -> {id,label}|null, onSelect(info|null), onFree(info) }`;
+   *   optional `maxHeight()`: the most pixels the viewport may take (an embed of fixed height), or null for the window's room
    */
   constructor(els, hooks) {
     this.els = els;
@@ -122,7 +123,7 @@ export class MapView {
     const snap = this.hooks.snapshot();
     const layout = this.#relayout(snap);
     const { scroller, canvas, spacer } = this.els;
-    const viewHeight = viewHeightFor(layout, scroller);
+    const viewHeight = viewHeightFor(layout, scroller, this.hooks.maxHeight?.() ?? null);
     if (scroller.style.height !== `${viewHeight}px`) scroller.style.height = `${viewHeight}px`;
     spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
     const width = layout.width;
@@ -244,7 +245,7 @@ export class MapView {
   #scrollTo(address, offset = null) {
     const layout = this.#relayout(this.hooks.snapshot());
     const y = address === null ? 0 : layout.yOf(address) ?? 0;
-    const viewHeight = viewHeightFor(layout, this.els.scroller);
+    const viewHeight = viewHeightFor(layout, this.els.scroller, this.hooks.maxHeight?.() ?? null);
     this.els.spacer.style.height = `${Math.max(0, layout.height - viewHeight)}px`;
     this.els.scroller.style.height = `${viewHeight}px`;
     const below = offset ?? (address !== null && (address === this.focusAddress || address === this.lastChange) ? viewHeight / 3 : 0);

@@ -3,6 +3,7 @@
 // progress through `onProgress`, the outcome at the end. Aborting `signal`
 // terminates the worker at once and rejects with an AbortError.
 import { decodeOps, encodeOps } from "./replay.js";
+import { wasmModule } from "./heaplab.js";
 
 // Written out in full so that Vite bundles the worker (and its wasm) as a worker.
 const spawn = () => new Worker(new URL("./replay-worker.js", import.meta.url), { type: "module" });
@@ -47,7 +48,8 @@ function ask(message, transfer, { onProgress = () => {}, signal } = {}) {
       finish();
       reject(new Error("the replay worker sent a message that could not be read"));
     };
-    worker.postMessage(message, transfer);
+    // The page's compiled module goes along: the worker neither fetches nor compiles the wasm again.
+    worker.postMessage({ ...message, module: wasmModule() }, transfer);
   });
 }
 

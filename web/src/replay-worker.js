@@ -6,7 +6,8 @@
 // wasm instance), so that a file's parsing does not freeze the page either.
 //
 // Messages in:   { type: "replay", ops: encodeOps(...), options } or
-//                { type: "read", bytes: ArrayBuffer, name }
+//                { type: "read", bytes: ArrayBuffer, name }, each with `module`,
+//                the page's compiled WebAssembly.Module (or null: fetch it)
 // Messages out:  replay: { type: "progress", done, total }…, then
 //                { type: "done", done, total, failedAt, message };
 //                read: { type: "read", ok: true, ops: encodeOps(...), options } or
@@ -21,16 +22,21 @@ import { readTraceText } from "./trace-files.js";
  * The answer to a "read" message: `{ message, transfer }` to post. Node tests
  * call it as it is.
  */
-export async function readAnswer({ bytes, name }) {
-  await init();
+export async function readAnswer({ bytes, name, module = null }) {
+  await start(module);
   const read = readTraceText(bytes, name);
   if (!read.ok) return { message: { type: "read", ok: false, code: read.code, line: read.line, message: read.message }, transfer: [] };
   const ops = encodeOps(read.ops);
   return { message: { type: "read", ok: true, ops, options: read.options }, transfer: [ops.words.buffer] };
 }
 
-async function replay({ ops, options }) {
-  await init();
+/** Instantiates the page's module when it came along, else loads the wasm file itself. */
+function start(module) {
+  return module ? init({ module_or_path: module }) : init();
+}
+
+async function replay({ ops, options, module = null }) {
+  await start(module);
   const decoded = decodeOps(ops);
   const report = replayAll(decoded, options, { onProgress: (progress) => postMessage({ type: "progress", ...progress }) });
   postMessage({ type: "done", ...report });

@@ -157,11 +157,30 @@ function resolved() {
   return themeName();
 }
 
+/** Whether this page is one of the Heaplab site's (theme-boot.js marked its <html>), not a page that embeds the element. */
+export function isSitePage() {
+  return typeof document !== "undefined" && document.documentElement.dataset.themeBy === "heaplab";
+}
+
+/**
+ * The theme a page that embeds the element has chosen for itself, as docs
+ * tools mark it on <html>: `data-theme="dark"` (Docusaurus, Starlight) or
+ * class `dark` (VitePress, Tailwind sites); null when it says nothing (or on
+ * the Heaplab site's own pages).
+ */
+export function hostTheme() {
+  if (typeof document === "undefined" || isSitePage()) return null;
+  const root = document.documentElement;
+  if (root.dataset.theme === "dark" || root.dataset.theme === "light") return root.dataset.theme;
+  if (root.classList.contains("dark")) return "dark";
+  if (root.classList.contains("light")) return "light";
+  return null;
+}
+
 /** Applies the theme to <html> (only on the site's own pages, where theme-boot.js set it) and tells listeners once per change. */
 function changed() {
   const name = resolved();
-  const root = typeof document !== "undefined" ? document.documentElement : null;
-  if (root?.dataset.theme) root.dataset.theme = name;
+  if (isSitePage()) document.documentElement.dataset.theme = name;
   if (name === lastName) return;
   lastName = name;
   const theme = { name, colors: PALETTES[name] };

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { init } from "../src/heaplab.js";
 import { Session } from "../src/session.js";
 import { parseTrace } from "../src/trace.js";
-import { readHeapOptions, readPanels, readHeight, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep } from "../src/embed/embed-options.js";
+import { readHeapOptions, readPanels, readHeight, readLayout, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep } from "../src/embed/embed-options.js";
 
 beforeAll(async () => {
   await init();
@@ -35,6 +35,28 @@ describe("embed attributes", () => {
     expect(readStep("5")).toBe(5);
     expect(readStep("-1")).toBe(null);
     expect(readStep("")).toBe(null);
+  });
+
+  test("layout attributes: every value that means nothing is reported, and counts as absent", () => {
+    expect(readLayout(attrs({}))).toEqual({ panels: ["map", "stats", "table"], height: null, theme: "auto", step: null, errors: [] });
+    expect(readLayout(attrs({ panels: "console map", height: "30em", theme: "dark", step: "3" }))).toEqual({ panels: ["map", "console"], height: "30em", theme: "dark", step: 3, errors: [] });
+    const bad = readLayout(attrs({ panels: "map hexdump", height: "tall", theme: "purple", step: "-2" }));
+    expect(bad.panels).toEqual(["map"]);
+    expect([bad.height, bad.theme, bad.step]).toEqual([null, "auto", null]);
+    expect(bad.errors).toEqual([
+      'unknown panel "hexdump" (panels: map, console, stats, table)',
+      'height="tall" is not a height (480, 480px, 30rem, 60vh)',
+      'theme="purple" is not a theme (light, dark, auto)',
+      'step="-2" is not a step number (0, 1, 2, …)',
+    ]);
+    // Empty attributes are absent, not mistakes.
+    expect(readLayout(attrs({ height: " ", theme: "", step: "" })).errors).toEqual([]);
+  });
+
+  test("quick-lists: present, true or false; anything else is reported", () => {
+    expect(readHeapOptions(attrs({ "quick-lists": "" })).options).toEqual({ quickLists: true });
+    expect(readHeapOptions(attrs({ "quick-lists": "false" })).options).toEqual({ quickLists: false });
+    expect(readHeapOptions(attrs({ "quick-lists": "yes please" })).errors).toEqual(['quick-lists="yes please" is neither true nor false']);
   });
 
   test("a trace attribute is inline text or a URL", () => {

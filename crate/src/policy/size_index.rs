@@ -722,7 +722,7 @@ impl SizeIndex {
     /// The first broken invariant.
     ///
     /// # Safety
-    /// Blocks `ok` accepts are readable (see [`FreeIndex::check`]).
+    /// Blocks `ok` accepts are readable (see [`FreeIndex::check`](super::FreeIndex::check)).
     pub unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         let mut count = 0usize;
         for i in 0..SMALL_BINS {

@@ -27,7 +27,11 @@ export function readHeapOptions(get) {
   if (policy !== null && policy.trim() !== "") options.policy = policy.trim();
   const coalesce = get("coalesce");
   if (coalesce !== null && coalesce.trim() !== "") options.coalesce = coalesce.trim();
-  if (get("quick-lists") !== null) options.quickLists = get("quick-lists").trim() !== "false";
+  const quick = get("quick-lists");
+  if (quick !== null) {
+    if (["", "true", "false"].includes(quick.trim())) options.quickLists = quick.trim() !== "false";
+    else errors.push(`quick-lists="${quick}" is neither true nor false`);
+  }
   const listOrder = get("list-order");
   if (listOrder !== null && listOrder.trim() !== "") options.listOrder = listOrder.trim();
   for (const [attribute, key] of Object.entries(NUMERIC)) {
@@ -49,13 +53,36 @@ export function readPanels(text) {
   return { panels, errors };
 }
 
-/** A CSS height from the `height` attribute: "400" and "400px" are pixels; other CSS lengths pass. */
+/** A CSS height from the `height` attribute: "400" and "400px" are pixels; em, rem, vh and % pass; anything else is null. */
 export function readHeight(text) {
   if (text === null || text === undefined || text.trim() === "") return null;
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return `${t}px`;
   if (/^\d+(\.\d+)?(px|em|rem|vh|%)$/.test(t)) return t;
   return null;
+}
+
+/** The themes the `theme` attribute takes ("auto", or absent: the site's choice, else the reader's system). */
+export const THEMES = Object.freeze(["light", "dark", "auto"]);
+
+/**
+ * The attributes that shape the element rather than the heap: panels,
+ * height, theme and step, with a message for each value that means nothing
+ * (the element shows them and warns once). Returns
+ * `{ panels, height, theme, step, errors }`; a bad value counts as absent.
+ */
+export function readLayout(get) {
+  const { panels, errors } = readPanels(get("panels"));
+  const heightText = get("height");
+  const height = readHeight(heightText);
+  if (height === null && heightText !== null && heightText.trim() !== "") errors.push(`height="${heightText}" is not a height (480, 480px, 30rem, 60vh)`);
+  const themeText = get("theme");
+  const theme = themeText === null || themeText.trim() === "" ? "auto" : themeText.trim();
+  if (!THEMES.includes(theme)) errors.push(`theme="${themeText}" is not a theme (${THEMES.join(", ")})`);
+  const stepText = get("step");
+  const step = readStep(stepText);
+  if (step === null && stepText !== null && stepText.trim() !== "") errors.push(`step="${stepText}" is not a step number (0, 1, 2, …)`);
+  return { panels, height, theme: THEMES.includes(theme) ? theme : "auto", step, errors };
 }
 
 /**

@@ -100,7 +100,8 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
  * Wires built panels to a session. `getSession()` returns the current one;
  * `onResult(result)` hears every action's outcome (console, double-click).
  * `host` (an element) gets the step and predict state in its dataset;
- * `colors()` the map's palette (the site's theme by default).
+ * `colors()` the map's palette (the site's theme by default);
+ * `maxMapHeight()` the most pixels the map may take, or null (the window's room).
  * Returns `{ map, steps, changed({ quiet }), clearLog() }`: call `changed()`
  * after the session changed (or was replaced) to redraw, at most once a
  * frame; `quiet` for changes nobody should watch animate (a setup, a replay).
@@ -109,7 +110,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 /** What the map draws before there is a session: no segments, pages or blocks. */
 const NO_HEAP = Object.freeze({ version: -1, segments: [], pages: new Uint8Array(0), blocks: new Uint32Array(0), stats: null });
 
-export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {}, host = null, colors = () => currentTheme().colors } = {}) {
+export function mountHeapPanels(els, getSession, { onResult = () => {}, onError = () => {}, host = null, colors = () => currentTheme().colors, maxMapHeight = () => null } = {}) {
   const ids = (payload) => {
     const session = getSession();
     const id = session.idOfPayload(payload);
@@ -131,6 +132,7 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
         onResult(getSession().free(info.id ? { id: info.id } : { address: info.payload }));
       },
       onError,
+      maxHeight: maxMapHeight,
     },
   );
   const steps = new StepView({

@@ -4,22 +4,27 @@
 //   <heap-playground policy="best-fit" trace="demo.rep" panels="map stats"></heap-playground>
 //
 // Attributes: policy, align, coalesce, split-min, max-bytes (heap options);
-// trace (inline .rep or JSON text, or a URL to fetch, relative to the page);
-// autoplay (play the trace through once loaded); panels (which of map,
-// console, stats, table show; default map stats table); height (of the
+// trace (inline .rep or JSON text, or a URL to fetch, relative to the page;
+// without it, the text of a child <script type="text/plain">); autoplay
+// (play the trace through once loaded); panels (which of map, console,
+// stats, table show; default map stats table); height (of the
 // element, e.g. 480 or 30rem); step (the heap after that many operations);
 // animate (each step forward is animated event by event, with captions);
 // predict (before each allocation's answer shows, the reader clicks where it
 // will land, or types its address; the element keeps the score);
 // theme (light or dark; by default the Heaplab site's theme choice, else the
 // reader's prefers-color-scheme).
-// Methods: goTo(n), play(), pause(); properties: step, length, session;
-// `ready` resolves once the heap and trace are loaded. Events: "heap-step"
-// ({ detail: { step, length } }) after every move.
+// Methods: goto(n) (also goTo), play(), pause(); properties: step, length,
+// session; `ready` resolves once the heap and trace are loaded (or failed).
+// Events: "heap-step" ({ detail: { step, length } }) after every move.
+// A value that means nothing shows a message inside the element and logs one
+// console warning; nothing throws. The full contract: docs/embedding.md.
 //
 // Each element has its own heap (a wasm Heap of its own) and its own shadow
-// root, so several on one page stay independent. Text from the trace and the
-// heap reaches the page through textContent only.
+// root, so several on one page stay independent; they share one wasm module,
+// compiled once. Text from the trace and the heap reaches the page through
+// textContent only. The module can be imported where there is no DOM (a docs
+// tool rendering pages on the server): it then defines nothing.
 import { loadHeaplab } from "../wasm.js";
 import { Session } from "../session.js";
 import { Timeline } from "../timeline.js";
@@ -27,8 +32,8 @@ import { parseTrace } from "../trace.js";
 import { buildHeapPanels, mountHeapPanels } from "./heap-panels.js";
 import { EMBED_STYLE } from "./embed-style.js";
 import { iconButton, setIconLabel } from "../icons.js";
-import { currentTheme, onThemeChange, PALETTES } from "../theme.js";
-import { readHeapOptions, readPanels, readHeight, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep, EMBED_ATTRIBUTES } from "./embed-options.js";
+import { currentTheme, hostTheme, onThemeChange, PALETTES } from "../theme.js";
+import { readHeapOptions, readLayout, isInlineTrace, sessionOps, describeOp, mergeOptions, readStep, EMBED_ATTRIBUTES } from "./embed-options.js";
 
 /** Milliseconds between steps when playing. */
 export const PLAY_INTERVAL = 700;
@@ -50,7 +55,16 @@ function stepButton(doc, icon, text, label, options) {
   return button;
 }
 
-export class HeapPlayground extends HTMLElement {
+/** The type of the child that may hold the trace: `<script type="text/plain">…</script>`. */
+export const TRACE_SCRIPT = 'script[type="text/plain"]';
+
+/** Pixels the map keeps at least in an element of fixed height. */
+const MIN_FIXED_MAP = 90;
+
+// On a server (no DOM) the class extends nothing and is never defined.
+const Base = globalThis.HTMLElement ?? class {};
+
+export class HeapPlayground extends Base {
   static observedAttributes = EMBED_ATTRIBUTES;
 
   #session = null;
@@ -68,6 +82,11 @@ export class HeapPlayground extends HTMLElement {
   #reloadScheduled = false;
   #resolveReady = null;
   #stopTheme = null;
+  /** Messages already logged, so that each bad value warns once. */
+  #warned = new Set();
+  /** What is wrong with the layout attributes (panels, height, theme, step), shown until fixed. */
+  #layoutErrors = [];
+  #childTrace = null;
 
   constructor() {
     super();
@@ -85,7 +104,9 @@ export class HeapPlayground extends HTMLElement {
   }
 
   set step(n) {
-    this.goTo(n);
+    // Before the heap is loaded (a framework setting properties first): the attribute, read by the load.
+    if (this.#session) this.goTo(n);
+    else this.setAttribute("step", String(n));
   }
 
   /** This element's session (heap, trace, ids), once loaded. */
@@ -97,6 +118,19 @@ export class HeapPlayground extends HTMLElement {
     if (!this.#els) this.#build();
     this.#followTheme();
     this.#scheduleReload();
+  }
+
+  /** Watches the children for a trace in a `<script type="text/plain">` (parsed after the element, or changed later). */
+  #watchChildren() {
+    new MutationObserver(() => {
+      if (this.hasAttribute("trace")) return;
+      const text = this.#traceScriptText();
+      if (text !== this.#childTrace) this.#scheduleReload();
+    }).observe(this, { childList: true, subtree: true, characterData: true });
+  }
+
+  #traceScriptText() {
+    return this.querySelector(TRACE_SCRIPT)?.textContent ?? null;
   }
 
   disconnectedCallback() {
@@ -115,10 +149,13 @@ export class HeapPlayground extends HTMLElement {
     if (!this.#els || oldValue === value) return;
     if (name === "panels" || name === "height") this.#applyLayout();
     else if (name === "animate" || name === "predict") this.#applyModes();
-    else if (name === "theme") this.#applyTheme();
-    else if (name === "step") {
+    else if (name === "theme") {
+      this.#applyTheme();
+      this.#applyLayout();
+    } else if (name === "step") {
       const n = readStep(value);
-      if (n !== null && n !== this.#step && this.#session) this.goTo(n);
+      if (n === null || this.#layoutErrors.length) this.#applyLayout(); // reports a bad step, or clears one fixed
+      if (n !== null && n !== this.#step && this.#session) this.goto(n);
     } else if (name !== "autoplay") this.#scheduleReload();
   }
 
@@ -173,9 +210,32 @@ export class HeapPlayground extends HTMLElement {
       colors: () => PALETTES[this.theme],
       onResult: (result) => this.#onConsole(result),
       onError: (error) => this.#say(`could not draw the heap: ${error.message}`, true),
+      maxMapHeight: () => this.#mapRoom(),
     });
+    // A change of the element's width or height reflows the panels: the map redraws to fit.
+    new ResizeObserver(() => this.#panels.changed()).observe(frame);
+    this.#watchChildren();
     this.#applyLayout();
     this.#applyModes();
+  }
+
+  /**
+   * In an element of fixed height, the pixels the map may take so that what
+   * comes before it and the console after it fit in the element (the stats
+   * and the table below may scroll): the frame's height less what those
+   * parts take. Null when the height follows the content.
+   */
+  #mapRoom() {
+    const { frame, scroller, nodes } = this.#els;
+    if (!frame.classList.contains("fixed")) return null;
+    const shown = [...frame.children].filter((child) => !child.hidden && child.getClientRects().length);
+    if (!shown.length) return null;
+    const style = getComputedStyle(frame);
+    const inner = frame.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const last = shown.includes(nodes.console) ? nodes.console : shown.at(-1);
+    const used = last.getBoundingClientRect().bottom - shown[0].getBoundingClientRect().top;
+    const others = used - scroller.offsetHeight;
+    return Math.max(MIN_FIXED_MAP, Math.floor(inner - others - 4));
   }
 
   /** Step mode and predict mode from the `animate` and `predict` attributes (present = on). */
@@ -184,16 +244,33 @@ export class HeapPlayground extends HTMLElement {
     this.#panels.steps.setPredictMode(this.hasAttribute("predict"));
   }
 
-  /** The theme shown: the `theme` attribute if light or dark, else the site's theme (or the reader's system on other sites). */
+  /**
+   * The theme shown: the `theme` attribute if light or dark; else the theme
+   * the host page marks on its <html> (a docs site's dark mode); else the
+   * Heaplab site's choice, or the reader's system on other sites.
+   */
   get theme() {
     const asked = this.getAttribute("theme");
-    return asked === "light" || asked === "dark" ? asked : currentTheme().name;
+    return asked === "light" || asked === "dark" ? asked : (hostTheme() ?? currentTheme().name);
+  }
+
+  /** Sets the `theme` attribute ("light", "dark" or "auto"). */
+  set theme(name) {
+    this.setAttribute("theme", String(name));
   }
 
   /** Follows the theme as it changes; the map redraws in its colours. */
   #followTheme() {
     this.#applyTheme();
-    this.#stopTheme ??= onThemeChange(() => this.#applyTheme());
+    if (this.#stopTheme) return;
+    const stopSite = onThemeChange(() => this.#applyTheme());
+    // A docs site's theme toggle changes its <html> attributes.
+    const host = new MutationObserver(() => this.#applyTheme());
+    host.observe(this.ownerDocument.documentElement, { attributes: true, attributeFilter: ["data-theme", "class"] });
+    this.#stopTheme = () => {
+      stopSite();
+      host.disconnect();
+    };
   }
 
   #applyTheme() {
@@ -204,18 +281,29 @@ export class HeapPlayground extends HTMLElement {
   }
 
   #applyLayout() {
-    const { panels, errors } = readPanels(this.getAttribute("panels"));
+    const { panels, height, errors } = readLayout((name) => this.getAttribute(name));
     for (const [name, node] of Object.entries(this.#els.nodes)) node.hidden = !panels.includes(name);
-    const height = readHeight(this.getAttribute("height"));
     this.#els.frame.style.height = height ?? "";
     this.#els.frame.classList.toggle("fixed", Boolean(height));
-    if (errors.length) this.#say(errors.join("; "), true);
+    this.#layoutErrors = errors;
+    if (errors.length) this.#warn(errors.join("; "));
+    else if (this.#els.message.dataset.source === "layout") this.#say("");
     this.#panels?.changed();
   }
 
-  #say(text, isError = false) {
+  #say(text, isError = false, source = "") {
     this.#els.message.textContent = text;
     this.#els.message.classList.toggle("error", isError);
+    this.#els.message.dataset.source = source;
+  }
+
+  /** Shows a problem with the element's attributes inside it, and logs it once as a console warning. */
+  #warn(text, source = "layout") {
+    this.#say(`Heaplab: ${text}`, true, source);
+    if (this.#warned.has(text)) return;
+    this.#warned.add(text);
+    const name = this.id ? `<heap-playground id="${this.id}">` : "<heap-playground>";
+    console.warn(`${name}: ${text}`);
   }
 
   // ------------------------------------------------------------------ loading
@@ -236,8 +324,14 @@ export class HeapPlayground extends HTMLElement {
     let traceOptions = null;
     try {
       await loadHeaplab();
-      const text = this.getAttribute("trace");
-      if (text && text.trim()) {
+      const fromChild = this.hasAttribute("trace") ? null : this.#traceScriptText();
+      this.#childTrace = fromChild;
+      const text = fromChild ?? this.getAttribute("trace");
+      if (fromChild !== null && fromChild.trim()) {
+        const trace = parseTrace(fromChild, { name: "trace" });
+        ops = sessionOps(trace);
+        traceOptions = trace.options ?? null;
+      } else if (fromChild === null && text && text.trim()) {
         const inline = isInlineTrace(text);
         const source = inline ? text : await this.#fetchTrace(text.trim());
         if (version !== this.#loadVersion) return;
@@ -267,7 +361,8 @@ export class HeapPlayground extends HTMLElement {
     this.#loaded = null;
     const autoplay = this.hasAttribute("autoplay");
     const start = autoplay ? 0 : (readStep(this.getAttribute("step")) ?? ops.length);
-    this.#say("");
+    if (this.#layoutErrors.length) this.#warn(this.#layoutErrors.join("; "));
+    else this.#say("");
     if (!this.#show(start, merged)) return;
     this.dataset.ready = "true";
     this.#resolveReady(this);
@@ -281,7 +376,7 @@ export class HeapPlayground extends HTMLElement {
   }
 
   #fail(error) {
-    this.#say(`Heaplab: ${error.message}`, true);
+    this.#warn(error.message, "load");
     this.dataset.ready = "error";
     this.#resolveReady(this);
   }
@@ -289,10 +384,15 @@ export class HeapPlayground extends HTMLElement {
   // ------------------------------------------------------------------ steps
 
   /** Shows the heap after `n` operations (clamped to 0 … length). */
-  goTo(n) {
+  goto(n) {
     if (!this.#session) return;
     const step = Math.max(0, Math.min(this.#ops.length, Math.trunc(Number(n) || 0)));
     this.#show(step, this.#session.options);
+  }
+
+  /** The same as `goto(n)`. */
+  goTo(n) {
+    this.goto(n);
   }
 
   #show(step, options) {
@@ -322,8 +422,10 @@ export class HeapPlayground extends HTMLElement {
     where.textContent = `Step ${step} of ${this.#ops.length}: ${describeOp(this.#ops[step - 1])}`;
     first.disabled = back.disabled = step === 0;
     forward.disabled = last.disabled = step === this.#ops.length;
-    if (this.getAttribute("step") !== null && readStep(this.getAttribute("step")) !== step) {
-      // Keep the attribute in step with what is shown (no reload: same value is ignored).
+    const asked = readStep(this.getAttribute("step"));
+    if (asked !== null && asked !== step) {
+      // Keep the attribute in step with what is shown (no reload: same value is ignored);
+      // a bad value stays, and so does its message, until the page fixes it.
       this.setAttribute("step", String(step));
     }
     this.dataset.step = String(step);
@@ -369,4 +471,4 @@ export class HeapPlayground extends HTMLElement {
   }
 }
 
-if (!customElements.get("heap-playground")) customElements.define("heap-playground", HeapPlayground);
+if (globalThis.customElements && !customElements.get("heap-playground")) customElements.define("heap-playground", HeapPlayground);
