@@ -204,6 +204,39 @@ pub enum Event {
         /// Number of merges it did.
         merged: usize,
     },
+    /// Buddy allocator: a free block of `order` at `addr` was split into
+    /// two of `order − 1`, the second (its buddy) at `addr + 2^(order−1)`
+    /// pages.
+    BuddySplit {
+        /// Address of the block split.
+        addr: usize,
+        /// Its order before the split.
+        order: usize,
+    },
+    /// Buddy allocator: the free block at `addr` and its free buddy at
+    /// `with` became one block of `order` (at the lower of the two).
+    BuddyMerge {
+        /// Address of the block being freed or merged upwards.
+        addr: usize,
+        /// Address of its buddy.
+        with: usize,
+        /// Order of the merged block.
+        order: usize,
+    },
+    /// Buddy allocator: a block of 2^`order` pages was handed out.
+    BuddyAlloc {
+        /// Its address.
+        addr: usize,
+        /// Its order.
+        order: usize,
+    },
+    /// Buddy allocator: a block of 2^`order` pages came back.
+    BuddyFree {
+        /// Its address.
+        addr: usize,
+        /// Its order.
+        order: usize,
+    },
     /// The operation failed with this error code (see
     /// [`AllocError::code`](crate::errors::AllocError::code)).
     Error {

@@ -12,6 +12,9 @@
 // `lean::LeanHeap` (the global allocator's: segments only, trusting frees as
 // `GlobalAlloc` allows). The `global` adapters make either a
 // `#[global_allocator]`.
+//
+// Beside them, the kernel's allocators: `buddy`, a buddy page allocator
+// (blocks of 2^k pages, split and merged with their buddy).
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![deny(missing_docs)]
@@ -30,6 +33,7 @@ pub mod events;
 pub mod stats;
 pub mod global;
 pub mod lean;
+pub mod buddy;
 
 /// The integrity walk's error, where it has always been importable from.
 pub mod check {
