@@ -68,7 +68,8 @@ pub const fn order_for(bytes: usize) -> Option<usize> {
 }
 
 /// One page's free-list link. For the head of a used block the two words
-/// hold the requested bytes instead (low word in `next`).
+/// hold the requested bytes instead (the low 32 bits in `next`, the rest in
+/// the low 16 bits of `prev`) and its owner tag (the high 16 bits of `prev`).
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 struct Link {
@@ -159,13 +160,15 @@ impl Meta<'_> {
 
     /// The requested bytes recorded in a used block's head.
     fn requested(&self, i: usize) -> usize {
-        let l = self.links[i];
-        (l.next as u64 | (l.prev as u64) << 32) as usize
+        used_requested(self.links[i])
     }
 
-    fn set_requested(&mut self, i: usize, bytes: usize) {
+    /// Records a used block's requested bytes (at most its 2^32 + … bytes)
+    /// and owner tag.
+    fn set_used(&mut self, i: usize, bytes: usize, owner: u16) {
         let b = bytes as u64;
-        self.links[i] = Link { next: b as u32, prev: (b >> 32) as u32 };
+        debug_assert!(b >> 48 == 0, "requested bytes {b} do not fit the link");
+        self.links[i] = Link { next: b as u32, prev: (b >> 32) as u32 & 0xffff | (owner as u32) << 16 };
     }
 }
 
@@ -365,7 +368,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
     /// # Time Complexity
     /// O(max_order): one look per order, one split per order descended.
     pub fn alloc_pages(&mut self, order: usize) -> Result<NonNull<u8>, AllocError> {
-        self.alloc_block(order, PAGE << order.min(MAX_ORDER))
+        self.alloc_block(order, PAGE << order.min(MAX_ORDER), 0)
     }
 
     /// Takes the smallest block that holds `bytes` (at least one page),
@@ -375,14 +378,17 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
     /// As [`Buddy::alloc_pages`].
     pub fn alloc_bytes(&mut self, bytes: usize) -> Result<NonNull<u8>, AllocError> {
         let order = order_for(bytes).ok_or(AllocError::InvalidSize)?;
-        self.alloc_block(order, bytes)
+        self.alloc_block(order, bytes, 0)
     }
 
-    fn alloc_block(&mut self, order: usize, requested: usize) -> Result<NonNull<u8>, AllocError> {
+    /// Takes a block of `order` for `requested` bytes, tagged with `owner`
+    /// (read back by [`Buddy::block_at`]; the slab allocator marks its
+    /// slabs with it).
+    pub(crate) fn alloc_block(&mut self, order: usize, requested: usize, owner: u16) -> Result<NonNull<u8>, AllocError> {
         if O::ENABLED {
             self.observer.event(Event::Alloc { size: requested, align: PAGE });
         }
-        let r = self.take(order, requested);
+        let r = self.take(order, requested, owner);
         if O::ENABLED {
             if let Err(e) = r {
                 self.observer.event(Event::Error { code: e.code() });
@@ -391,7 +397,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         r
     }
 
-    fn take(&mut self, order: usize, requested: usize) -> Result<NonNull<u8>, AllocError> {
+    fn take(&mut self, order: usize, requested: usize, owner: u16) -> Result<NonNull<u8>, AllocError> {
         self.ready()?;
         if order > self.max_order {
             return Err(AllocError::InvalidSize);
@@ -411,7 +417,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
             m.lists.splits += 1;
         }
         m.map[i] = HEAD | order as u8;
-        m.set_requested(i, requested);
+        m.set_used(i, requested, owner);
         m.lists.used_pages += 1 << order;
         m.lists.used_blocks += 1;
         m.lists.requested += requested;
@@ -448,6 +454,29 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
     /// As [`Buddy::free_pages`], which would fail the same way.
     pub fn order_of(&self, ptr: *mut u8) -> Result<usize, AllocError> {
         self.used_block(ptr).map(|(_, k)| k)
+    }
+
+    /// The block holding `addr`: a pointer to its start, its order, and its
+    /// owner tag if used (`None` when free); `None` outside the pages.
+    pub(crate) fn block_at(&self, addr: usize) -> Option<(NonNull<u8>, usize, Option<u16>)> {
+        if self.ready != Ready::Yes {
+            return None;
+        }
+        let off = addr.wrapping_sub(self.page_addr(0));
+        if off >= self.pages * PAGE {
+            return None;
+        }
+        let (links, map, bits) = self.meta_ref();
+        let (h, k) = block_of(map, off / PAGE, self.max_order)?;
+        let free = bits[h / 64] >> (h % 64) & 1 != 0;
+        Some((self.page_ptr(h), k, (!free).then_some((links[h].prev >> 16) as u16)))
+    }
+
+    /// A pointer to `addr` with the provenance of the memory, if it lies in
+    /// the managed pages.
+    pub(crate) fn ptr_at(&self, addr: usize) -> Option<NonNull<u8>> {
+        let off = addr.wrapping_sub(self.base());
+        (self.ready == Ready::Yes && off < self.pages * PAGE).then(|| self.page_ptr(0)).and_then(|p| NonNull::new(p.as_ptr().wrapping_add(off)))
     }
 
     /// Returns the block starting at `ptr` (from `alloc_pages` or
@@ -622,7 +651,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
             } else {
                 used_pages += 1 << k;
                 used_blocks += 1;
-                requested += (links[i].next as u64 | (links[i].prev as u64) << 32) as usize;
+                requested += used_requested(links[i]);
             }
             i += 1 << k;
         }
@@ -652,6 +681,11 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         }
         Ok(())
     }
+}
+
+/// A used block head's requested bytes.
+fn used_requested(l: Link) -> usize {
+    (l.next as u64 | ((l.prev & 0xffff) as u64) << 32) as usize
 }
 
 /// The block holding page `i` in `map` (see `Meta::block_of`).

@@ -237,6 +237,49 @@ pub enum Event {
         /// Its order.
         order: usize,
     },
+    /// Slab allocator: cache `cache` took a new slab of 2^`order` pages
+    /// from the buddy allocator.
+    SlabNew {
+        /// The cache's index.
+        cache: usize,
+        /// The slab's address.
+        addr: usize,
+        /// Its order.
+        order: usize,
+    },
+    /// Slab allocator: an empty slab went back to the buddy allocator.
+    SlabFree {
+        /// The cache's index.
+        cache: usize,
+        /// The slab's address.
+        addr: usize,
+        /// Its order.
+        order: usize,
+    },
+    /// Slab allocator: a slab moved to another list of its cache
+    /// (`"empty"`, `"partial"` or `"full"`).
+    SlabMoved {
+        /// The cache's index.
+        cache: usize,
+        /// The slab's address.
+        addr: usize,
+        /// The list it is on now.
+        list: &'static str,
+    },
+    /// Slab allocator: an object was taken from a slab's free list.
+    ObjectAlloc {
+        /// The cache's index.
+        cache: usize,
+        /// The object's address.
+        addr: usize,
+    },
+    /// Slab allocator: an object went back onto its slab's free list.
+    ObjectFree {
+        /// The cache's index.
+        cache: usize,
+        /// The object's address.
+        addr: usize,
+    },
     /// The operation failed with this error code (see
     /// [`AllocError::code`](crate::errors::AllocError::code)).
     Error {

@@ -14,7 +14,8 @@
 // `#[global_allocator]`.
 //
 // Beside them, the kernel's allocators: `buddy`, a buddy page allocator
-// (blocks of 2^k pages, split and merged with their buddy).
+// (blocks of 2^k pages, split and merged with their buddy), and over it
+// `slab`, a kernel heap of slab caches and `kmalloc`.
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![deny(missing_docs)]
@@ -34,6 +35,7 @@ pub mod stats;
 pub mod global;
 pub mod lean;
 pub mod buddy;
+pub mod slab;
 
 /// The integrity walk's error, where it has always been importable from.
 pub mod check {
