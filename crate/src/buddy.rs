@@ -240,6 +240,11 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         Buddy { source, observer, want: bytes, ready: Ready::No, mem: ptr::null_mut(), meta_pages: 0, pages: 0, max_order: 0, lists: Lists::EMPTY }
     }
 
+    /// The page source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
     /// The observer.
     pub fn observer(&self) -> &O {
         &self.observer
@@ -559,6 +564,16 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
     /// [`AllocError::OutOfMemory`] when the source refused.
     pub fn init(&mut self) -> Result<(), AllocError> {
         self.ready()
+    }
+
+    /// The owner tag of the used block starting at `addr` (0 for
+    /// `alloc_pages` and large `kmalloc` blocks, 1 + the cache index for a
+    /// slab), `None` for anything else.
+    pub fn owner_of(&self, addr: usize) -> Option<u16> {
+        match self.block_at(addr) {
+            Some((p, _, owner)) if p.as_ptr().addr() == addr => owner,
+            _ => None,
+        }
     }
 
     /// Every block in address order: (address, order, free).

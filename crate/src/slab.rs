@@ -262,6 +262,26 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         Slab { buddy: Buddy::with_observer(source, bytes, observer), caches: kmalloc_caches(), ncaches: KMALLOC_CACHES, keep_empty: 1, large_blocks: 0, large_pages: 0 }
     }
 
+    /// Obtains the memory now if not yet done (the first operation would).
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfMemory`] when the source refused.
+    pub fn init(&mut self) -> Result<(), AllocError> {
+        self.buddy.init()
+    }
+
+    /// A block of 2^`order` pages straight from the buddy allocator, as
+    /// `kmalloc` takes for large sizes ([`Slab::kfree`] takes it back).
+    ///
+    /// # Errors
+    /// As [`Buddy::alloc_pages`].
+    pub fn alloc_pages(&mut self, order: usize) -> Result<NonNull<u8>, AllocError> {
+        let p = self.buddy.alloc_block(order, PAGE << order.min(crate::buddy::MAX_ORDER), 0)?;
+        self.large_blocks += 1;
+        self.large_pages += 1 << order;
+        Ok(p)
+    }
+
     /// The buddy allocator under the caches.
     pub fn buddy(&self) -> &Buddy<S, O> {
         &self.buddy
@@ -906,6 +926,11 @@ mod tests {
         k.kfree(big.as_ptr()).unwrap();
         assert_eq!(k.kfree(big.as_ptr()), Err(AllocError::DoubleFree));
         assert_eq!(k.stats().large_blocks, 0);
+        let pages = k.alloc_pages(2).unwrap();
+        assert_eq!(k.buddy().owner_of(pages.as_ptr().addr()), Some(0));
+        assert_eq!(k.ksize(pages.as_ptr()), Ok(4 * PAGE));
+        k.check().unwrap();
+        k.kfree(pages.as_ptr()).unwrap();
         assert_eq!(k.kmalloc(0), Err(AllocError::InvalidSize));
         assert_eq!(k.kmalloc(usize::MAX), Err(AllocError::InvalidSize));
         assert_eq!(k.kmalloc(1 << 30), Err(AllocError::InvalidSize), "above the largest order");
@@ -1002,8 +1027,8 @@ mod tests {
         /// merged (the buddy allocator's free blocks are the ones it started
         /// with).
         #[test]
-        fn slab_matches_a_shadow_model(keep in 0usize..3, ops in proptest::collection::vec(op(), 1..if cfg!(miri) { 40 } else { 400 })) {
-            let pages = 200;
+        fn slab_matches_a_shadow_model(keep in 0usize..3, ops in proptest::collection::vec(op(), 1..if cfg!(miri) { 24 } else { 400 })) {
+            let pages = if cfg!(miri) { 40 } else { 200 };
             let mut mem = region(pages);
             let mut k = kernel(&mut mem);
             k.set_keep_empty(keep);

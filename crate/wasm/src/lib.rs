@@ -20,6 +20,7 @@ use js_sys::{Error as JsError, Reflect, Uint32Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+mod kernel;
 mod memory;
 
 use heaplab::check::CheckError;
