@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run fuzz`: a short run of every cargo-fuzz target in crate/fuzz/
-// (about 80 s of fuzzing in total), installing cargo-fuzz when missing.
+// (about 2 minutes of fuzzing in total), installing cargo-fuzz when missing.
 //
 //   npm run fuzz                              every target, 20 s each
 //   npm run fuzz -- heap_ops --seconds 600    one target, ten minutes
@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const TARGETS = ["heap_ops", "heap_corrupt", "trace_parse", "global_fixed", "lean_ops"];
+const TARGETS = ["heap_ops", "heap_corrupt", "trace_parse", "global_fixed", "lean_ops", "kernel_ops"];
 const crateDir = fileURLToPath(new URL("../crate/", import.meta.url));
 
 function parseArgs(argv) {
