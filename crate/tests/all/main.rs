@@ -9,6 +9,7 @@ mod errors;
 mod faces;
 mod fuzz_regressions;
 mod hostile;
+mod kernel;
 mod lean;
 mod list_orders;
 mod model;
