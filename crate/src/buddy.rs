@@ -808,21 +808,23 @@ unsafe impl<S: PageSource + Send> GlobalAlloc for GlobalBuddy<S> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::events::Recorder;
     use proptest::prelude::*;
     use std::vec::Vec;
 
-    /// One page of test memory, page aligned.
+    /// One page of test memory, page aligned (the slab tests use it too).
     #[repr(C, align(4096))]
-    struct PageBuf([u8; PAGE]);
+    pub(crate) struct PageBuf([u8; PAGE]);
 
-    fn region(pages: usize) -> Vec<PageBuf> {
+    /// `pages` zeroed pages.
+    pub(crate) fn region(pages: usize) -> Vec<PageBuf> {
         (0..pages).map(|_| PageBuf([0; PAGE])).collect()
     }
 
-    fn source(mem: &mut [PageBuf]) -> FixedRegion {
+    /// A source over all of `mem`.
+    pub(crate) fn source(mem: &mut [PageBuf]) -> FixedRegion {
         // SAFETY: each test keeps `mem` alive longer than the allocator and
         // touches it only through the allocator.
         unsafe { FixedRegion::new(mem.as_mut_ptr().cast(), mem.len() * PAGE) }

@@ -793,26 +793,16 @@ enum Found {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buddy::tests::{region, source, PageBuf};
     use crate::events::Recorder;
     use crate::pages::FixedRegion;
     use proptest::prelude::*;
     use std::vec;
     use std::vec::Vec;
 
-    /// One page of test memory, page aligned.
-    #[repr(C, align(4096))]
-    struct PageBuf([u8; PAGE]);
-
-    fn region(pages: usize) -> Vec<PageBuf> {
-        (0..pages).map(|_| PageBuf([0; PAGE])).collect()
-    }
-
     fn kernel(mem: &mut [PageBuf]) -> Slab<FixedRegion, Recorder<256>> {
         let len = mem.len() * PAGE;
-        // SAFETY: each test keeps `mem` alive longer than the allocator and
-        // touches it only through the allocator.
-        let src = unsafe { FixedRegion::new(mem.as_mut_ptr().cast(), len) };
-        Slab::with_observer(src, len, Recorder::new())
+        Slab::with_observer(source(mem), len, Recorder::new())
     }
 
     #[test]
