@@ -8,6 +8,7 @@
 
 pub use crate::block::RejectReason;
 use crate::pages::PageOwner;
+use crate::slab::SlabList;
 
 /// One step of an operation. Addresses are plain numbers (header addresses
 /// for blocks, payload addresses where named `payload`).
@@ -256,15 +257,14 @@ pub enum Event {
         /// Its order.
         order: usize,
     },
-    /// Slab allocator: a slab moved to another list of its cache
-    /// (`"empty"`, `"partial"` or `"full"`).
+    /// Slab allocator: a slab moved to another list of its cache.
     SlabMoved {
         /// The cache's index.
         cache: usize,
         /// The slab's address.
         addr: usize,
         /// The list it is on now.
-        list: &'static str,
+        list: SlabList,
     },
     /// Slab allocator: an object was taken from a slab's free list.
     ObjectAlloc {
@@ -361,6 +361,13 @@ impl<const N: usize> Observer for Recorder<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_stays_four_words() {
+        // Recorders hold thousands of events (the wasm heap's 4096): a
+        // variant with more fields makes every one larger.
+        assert!(size_of::<Event>() <= 4 * size_of::<usize>(), "Event is {} bytes", size_of::<Event>());
+    }
 
     #[test]
     fn recorder_drops_and_counts_overflow() {

@@ -61,7 +61,31 @@ const NONE: u16 = u16::MAX;
 const EMPTY: usize = 0;
 const PARTIAL: usize = 1;
 const FULL: usize = 2;
-const LIST_NAMES: [&str; 3] = ["empty", "partial", "full"];
+const LISTS: [SlabList; 3] = [SlabList::Empty, SlabList::Partial, SlabList::Full];
+
+/// The list a slab is on.
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SlabList {
+    /// No object in use.
+    Empty,
+    /// Some objects in use, some free.
+    Partial,
+    /// Every object in use.
+    Full,
+}
+
+impl SlabList {
+    /// Stable kebab-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SlabList::Empty => "empty",
+            SlabList::Partial => "partial",
+            SlabList::Full => "full",
+        }
+    }
+}
 
 /// The header at the start of every slab.
 #[derive(Clone, Copy, Debug)]
@@ -365,7 +389,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
             left -= 1;
             if at != 0 {
                 let h = self.header(at);
-                let item = (at, LIST_NAMES[list], h.inuse as usize);
+                let item = (at, LISTS[list].name(), h.inuse as usize);
                 at = h.next;
                 return Some(item);
             }
@@ -631,7 +655,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         if list != h.list as usize {
             self.unlink(c, slab, h);
             self.push(c, slab, h, list);
-            self.event(Event::SlabMoved { cache: c, addr: slab, list: LIST_NAMES[list] });
+            self.event(Event::SlabMoved { cache: c, addr: slab, list: LISTS[list] });
         }
     }
 
@@ -843,7 +867,7 @@ mod tests {
         let ev = k.observer().events().to_vec();
         let slab = first.as_ptr().addr() - HEADER.next_multiple_of(8);
         assert!(ev.contains(&Event::SlabNew { cache: c, addr: slab, order: 0 }));
-        assert_eq!(&ev[ev.len() - 2..], [Event::SlabMoved { cache: c, addr: slab, list: "partial" }, Event::ObjectAlloc { cache: c, addr: first.as_ptr().addr() }]);
+        assert_eq!(&ev[ev.len() - 2..], [Event::SlabMoved { cache: c, addr: slab, list: SlabList::Partial }, Event::ObjectAlloc { cache: c, addr: first.as_ptr().addr() }]);
         let mut objs = vec![first];
         for _ in 1..per {
             objs.push(k.cache_alloc(c).unwrap());
