@@ -3,16 +3,19 @@
 //
 // Installs only what is missing, so a second run takes seconds:
 //   1. npm dependencies (npm ci), which include a working `wasm-opt` (binaryen);
-//   2. the Rust target wasm32-unknown-unknown (rustup);
+//   2. the Rust targets wasm32-unknown-unknown and i686-unknown-linux-musl (rustup);
 //   3. the wasm-bindgen CLI of exactly the version in Cargo.lock (cargo install);
 //   4. wasm-pack of a pinned version (cargo install --locked; its npm package and
 //      its own downloads fail here);
 //   5. the wasm build itself (wasm-pack build), skipped when up to date;
-//   6. lib/, the npm package's files (vite.lib.config.js), skipped when up to date.
+//   6. the production allocators' wasm modules for the compare page and the
+//      playground (the benchmark's modules of crate/bench/wasm/, with their
+//      trace exports), copied to web/pkg/peers/, skipped when up to date;
+//   7. lib/, the npm package's files (vite.lib.config.js), skipped when up to date.
 //
 // Usage: node scripts/setup.mjs [--no-wasm] [--force-wasm] [--force-lib]
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,10 +55,17 @@ function ensureNodeModules() {
   run("npm", ["ci", "--no-audit", "--no-fund"]);
 }
 
-function ensureWasmTarget() {
-  const targets = probe("rustup", ["target", "list", "--installed"]) ?? "";
-  if (targets.split("\n").includes("wasm32-unknown-unknown")) return;
-  run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+/**
+ * The Rust targets: wasm32 for the allocator in the browser, and a 32-bit
+ * Linux one (musl: links without a 32-bit libc installed) on which the
+ * production allocators' native replay has wasm32's pointer size, so its
+ * figures are the compare page's (web/tests/peers.test.js).
+ */
+function ensureTargets() {
+  const targets = (probe("rustup", ["target", "list", "--installed"]) ?? "").split("\n");
+  for (const target of ["wasm32-unknown-unknown", "i686-unknown-linux-musl"]) {
+    if (!targets.includes(target)) run("rustup", ["target", "add", target]);
+  }
 }
 
 /** The wasm-bindgen version pinned in Cargo.lock (the CLI must match it exactly). */
@@ -113,6 +123,26 @@ function buildWasm() {
   ]);
 }
 
+/** The production allocators' modules: crate directory under crate/bench/wasm/ → file in web/pkg/peers/. */
+const PEER_MODULES = ["talc", "rlsf", "dlmalloc", "lla", "buddy"];
+
+function buildPeers() {
+  const outDir = join(root, "web", "pkg", "peers");
+  const wasmDir = join(root, "crate", "bench", "wasm");
+  const inputs = [join(root, "crate", "peers"), join(wasmDir, "module.rs"), join(wasmDir, "Cargo.toml"), join(wasmDir, "Cargo.lock"), ...PEER_MODULES.map((m) => join(wasmDir, m))];
+  const inputTime = Math.max(...inputs.map((p) => (statSync(p).isDirectory() ? newest(p) : statSync(p).mtimeMs)));
+  const outputs = PEER_MODULES.map((m) => join(outDir, `${m}.wasm`));
+  if (!args.has("--force-wasm") && outputs.every((o) => existsSync(o) && statSync(o).mtimeMs >= inputTime)) {
+    log("production allocators' modules are up to date");
+    return;
+  }
+  // The benchmark's target directory: `npm run bench` reuses these builds.
+  const targetDir = join(root, "target", "wasm-bench");
+  run("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path", join(wasmDir, "Cargo.toml"), "--target-dir", targetDir, ...PEER_MODULES.flatMap((m) => ["-p", `bench-wasm-${m}`])]);
+  mkdirSync(outDir, { recursive: true });
+  for (const m of PEER_MODULES) copyFileSync(join(targetDir, "wasm32-unknown-unknown", "release", `bench_wasm_${m}.wasm`), join(outDir, `${m}.wasm`));
+}
+
 /**
  * Builds lib/, the npm package's files (vite.lib.config.js), when older than
  * the wasm package or the front end's sources: `import "heaplab"` in this
@@ -127,11 +157,12 @@ function buildLib() {
 
 try {
   ensureNodeModules();
-  ensureWasmTarget();
+  ensureTargets();
   ensureBindgenCli();
   ensureWasmPack();
   if (!args.has("--no-wasm")) {
     buildWasm();
+    buildPeers();
     buildLib();
   }
 } catch (error) {

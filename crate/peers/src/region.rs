@@ -53,6 +53,20 @@ impl Region {
         self.base + self.taken
     }
 
+    /// Gives the reserved range back (natively; wasm memory never shrinks).
+    ///
+    /// # Safety
+    /// Nothing uses the region's memory any more: the allocator over it is
+    /// dropped and no pointer into it is used again.
+    pub unsafe fn release(self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.base != 0 {
+            let layout = std::alloc::Layout::from_size_align(self.limit.max(PAGE), BASE_ALIGN).expect("the layout `first_page` used");
+            // SAFETY: `first_page` reserved exactly this; the caller says it is unused.
+            unsafe { std::alloc::dealloc(self.base as *mut u8, layout) };
+        }
+    }
+
     /// Takes `bytes` rounded up to whole pages, right after the pages taken
     /// before; `(address, bytes)`, or None past the limit or when memory
     /// cannot grow.

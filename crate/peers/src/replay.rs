@@ -85,7 +85,11 @@ pub fn replay<P: Peer>(ops: &[Op], ids: usize, limit: usize) -> Figures {
         }
         peak = peak.max(requested);
     }
-    let span = heap.region().taken();
+    let region = heap.region();
+    let span = region.taken();
+    drop(heap);
+    // SAFETY: the heap over the region is gone, and so is every pointer into it.
+    unsafe { region.release() };
     let operations = failed.unwrap_or(ops.len());
     Figures { operations, peak_live_requested: peak, span, utilization: if span == 0 { 0.0 } else { peak as f64 / span as f64 }, failed }
 }

@@ -17,6 +17,8 @@ export const MAX_CHECKPOINTS = 64;
 /** The metrics sampled over time, in chart order. */
 export const METRICS = Object.freeze(["heapBytes", "liveRequested", "utilization", "fragmentation", "examined"]);
 
+const nullIfNaN = (v) => (Number.isNaN(v) ? null : v);
+
 export class PolicyRun {
   /**
    * @param {typeof import("../heaplab.js").Heap} Heap
@@ -77,11 +79,13 @@ export class PolicyRun {
     s.heapBytes[i] = stats.heapBytes;
     s.liveRequested[i] = stats.liveRequested;
     s.utilization[i] = stats.highWaterMark > 0 ? stats.peakLiveRequested / stats.highWaterMark : 0;
-    s.fragmentation[i] = stats.externalFragmentation;
-    s.examined[i] = since > 0 ? (stats.totalExamined - this.lastTotal) / since : 0;
+    // A production allocator's unknown figures (null) are NaN: no point on the chart.
+    s.fragmentation[i] = stats.externalFragmentation ?? NaN;
+    if (stats.totalExamined === null) s.examined[i] = NaN;
+    else s.examined[i] = since > 0 ? (stats.totalExamined - this.lastTotal) / since : 0;
     this.lastTotal = stats.totalExamined;
-    this.fragmentationSum += stats.externalFragmentation;
-    if (!this.stepwise) this.examinedMax = Math.max(this.examinedMax, stats.lastExamined, Math.ceil(s.examined[i]));
+    this.fragmentationSum += stats.externalFragmentation ?? NaN;
+    if (!this.stepwise && stats.totalExamined !== null) this.examinedMax = Math.max(this.examinedMax, stats.lastExamined, Math.ceil(s.examined[i]));
   }
 
   /** The heap as it is now, as a checkpoint (its bytes estimated from the pages in use). */
@@ -116,7 +120,7 @@ export class PolicyRun {
       if (this.stepwise) {
         for (let i = this.done; i < to && !this.failure; i++) {
           this.failure = this.runRange(i, i + 1);
-          if (!this.failure) this.examinedMax = Math.max(this.examinedMax, this.heap.stats().lastExamined);
+          if (!this.failure && this.heap.countsExamined !== false) this.examinedMax = Math.max(this.examinedMax, this.heap.stats().lastExamined);
         }
       } else {
         this.failure = this.runRange(this.done, to);
@@ -159,8 +163,8 @@ export class PolicyRun {
       operations: this.done,
       failure: this.failure ? `operation ${this.failure.index + 1} failed: ${this.failure.message}` : null,
       stats: this.heap.stats(),
-      fragmentationMean: this.samples.n ? this.fragmentationSum / this.samples.n : 0,
-      examinedMax: this.examinedMax,
+      fragmentationMean: this.samples.n ? nullIfNaN(this.fragmentationSum / this.samples.n) : 0,
+      examinedMax: this.heap.countsExamined === false ? null : this.examinedMax,
       examinedMaxExact: this.stepwise,
       seconds,
     };

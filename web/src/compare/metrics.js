@@ -28,13 +28,18 @@ export const COLUMNS = Object.freeze([
   { key: "operations", title: "Operations", show: (v) => v.toLocaleString("en-US"), csv: (v) => v },
   { key: "utilization", title: "Peak utilization (U)", show: formatPercent, csv: (v) => round(v, 6), definition: PEAK_UTILIZATION_DEFINITION },
   { key: "peakHeap", title: "Peak heap", show: formatBytes, csv: (v) => v },
-  { key: "fragmentationMean", title: "Fragmentation (mean)", show: formatPercent, csv: (v) => round(v, 6) },
-  { key: "fragmentationEnd", title: "Fragmentation (end)", show: formatPercent, csv: (v) => round(v, 6) },
+  { key: "fragmentationMean", title: "Fragmentation (mean)", show: percentOrDash, csv: (v) => round(v, 6) },
+  { key: "fragmentationEnd", title: "Fragmentation (end)", show: percentOrDash, csv: (v) => round(v, 6) },
   { key: "examinedMean", title: "Blocks examined (mean)", show: (v) => fixed(v, 2), csv: (v) => round(v, 4) },
   { key: "examinedMax", title: "Blocks examined (max)", show: (v, row) => (v === null ? "–" : `${row.examinedMaxExact ? "" : "≥ "}${v}`), csv: (v) => v ?? "" },
   { key: "kops", title: "Kops/s in wasm (T)", show: (v) => fixed(v, 0), csv: (v) => round(v, 1) },
   { key: "index", title: "Performance index (P)", show: (v) => fixed(v, 3), csv: (v) => round(v, 4) },
 ]);
+
+/** A percentage, or "–" for a figure the allocator does not give. */
+function percentOrDash(v) {
+  return v === null || v === undefined || !Number.isFinite(v) ? "–" : formatPercent(v);
+}
 
 function fixed(v, digits) {
   return v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -61,7 +66,8 @@ export function resultRow(result) {
     peakHeap: stats.highWaterMark,
     fragmentationMean: result.fragmentationMean,
     fragmentationEnd: stats.externalFragmentation,
-    examinedMean: result.operations > 0 ? stats.totalExamined / result.operations : 0,
+    // A production allocator does not say how many blocks it looked at (null: "–").
+    examinedMean: stats.totalExamined === null ? null : result.operations > 0 ? stats.totalExamined / result.operations : 0,
     examinedMax: result.examinedMax,
     examinedMaxExact: result.examinedMaxExact,
     kops,
@@ -113,7 +119,8 @@ const SAME = 0.005;
  */
 export function summarizeChart(metric, series, unit) {
   const reading = CHART_READING[metric];
-  const lines = series.filter((s) => s.n > 0);
+  // Policies without this figure (a production allocator's blocks examined) are left out.
+  const lines = series.filter((s) => s.n > 0 && Array.prototype.some.call(s.y.subarray ? s.y.subarray(0, s.n) : s.y.slice(0, s.n), Number.isFinite));
   if (!reading || lines.length === 0) return "";
   const show = (v) => (unit === "bytes" ? formatBytes(Math.round(v)) : unit === "percent" ? formatPercent(v) : fixed(v, 2));
   const figures = lines.map((s) => {

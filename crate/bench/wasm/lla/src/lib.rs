@@ -35,3 +35,8 @@ unsafe impl GlobalAlloc for Lla {
 static LLA: Lla = Lla(LockedHeap::empty(), AtomicBool::new(false));
 
 include!("../../module.rs");
+
+// The compare page replays traces on this allocator over its own region
+// (crate/peers), through these exports.
+#[cfg(not(feature = "size"))]
+heaplab_peers::trace_exports!(heaplab_peers::lla::Lla);

@@ -1,0 +1,277 @@
+// The production allocators on the compare page: talc, rlsf, dlmalloc,
+// linked_list_allocator and buddy_system_allocator, each the wasm module the
+// benchmark builds (crate/bench/wasm/<peer>) replaying the trace through its
+// trace exports (crate/peers: the allocator over its own region of 4 KiB
+// pages). PeerHeap gives them the face of heaplab's Heap that a comparison
+// uses (run, stats, blocks, pages, segments, freeLists, save, restore), so
+// engine.js's PolicyRun replays, samples, times and seeks them as it does
+// the fits.
+//
+// What is known of every allocator is drawn: each live payload at its
+// address with its size, and the rest of its pages as the allocator's
+// (headers, metadata and free space it does not tell apart). Where it
+// exposes its free blocks (linked_list_allocator's holes, rlsf's block walk)
+// they are free blocks, and linked_list_allocator's hole list (address
+// order) gets its arrows. Figures it cannot give (blocks examined, and
+// fragmentation where free blocks are unknown) are null.
+import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, RUN, DEFAULT_MAX_BYTES } from "../heaplab.js";
+
+/**
+ * The production allocators, in the order the page lists them: `key` (the
+ * policy name everywhere), `file` (the module), `about` (one line for the
+ * policy list), `freeBlocks` ("list" with its order drawn, "blocks", or null).
+ */
+export const PEERS = Object.freeze([
+  { key: "talc", file: "talc", about: "talc 5: segregated free lists with boundary tags (a Rust allocator for wasm and kernels)", freeBlocks: null },
+  { key: "rlsf", file: "rlsf", about: "rlsf: TLSF, two-level segregated fit in constant time", freeBlocks: "blocks" },
+  { key: "dlmalloc", file: "dlmalloc", about: "dlmalloc: Doug Lea's malloc, Rust's own allocator on wasm32", freeBlocks: null },
+  { key: "linked_list_allocator", file: "lla", about: "linked_list_allocator: first fit over one address-ordered hole list, no headers", freeBlocks: "list" },
+  { key: "buddy_system_allocator", file: "buddy", about: "buddy_system_allocator: power-of-two blocks merged with their buddy", freeBlocks: null },
+]);
+
+const BY_KEY = new Map(PEERS.map((p) => [p.key, p]));
+
+/** Whether a policy name is a production allocator's. */
+export const isPeer = (policy) => BY_KEY.has(policy);
+
+/** Where each module is (written out so that Vite copies every one into the build). */
+const URLS = {
+  talc: () => new URL("../../pkg/peers/talc.wasm", import.meta.url),
+  rlsf: () => new URL("../../pkg/peers/rlsf.wasm", import.meta.url),
+  dlmalloc: () => new URL("../../pkg/peers/dlmalloc.wasm", import.meta.url),
+  lla: () => new URL("../../pkg/peers/lla.wasm", import.meta.url),
+  buddy: () => new URL("../../pkg/peers/buddy.wasm", import.meta.url),
+};
+
+const compiled = new Map();
+
+/** Compiles a production allocator's module once (fetched in the browser, read from disk in Node). */
+export function loadPeer(key) {
+  const peer = BY_KEY.get(key);
+  if (!peer) return Promise.reject(new Error(`no production allocator is called "${key}"`));
+  if (!compiled.has(key)) {
+    compiled.set(
+      key,
+      (async () => {
+        const url = URLS[peer.file]();
+        let bytes;
+        if (url.protocol === "file:") {
+          const fs = "node:fs/promises";
+          const { readFile } = await import(/* @vite-ignore */ fs);
+          bytes = await readFile(url).catch(() => {
+            throw new Error(`the module of ${key} is not built (${url.pathname}): run npm run setup`);
+          });
+        } else {
+          const response = await fetch(url);
+          if (!response.ok) throw new Error(`the module of ${key} did not load (HTTP ${response.status})`);
+          bytes = await response.arrayBuffer();
+        }
+        return WebAssembly.compile(bytes);
+      })(),
+    );
+  }
+  return compiled.get(key);
+}
+
+/** An Error with a `code`, as heaplab's Heap throws. */
+function failure(code, message, index) {
+  return Object.assign(new Error(message), { code, index });
+}
+
+/**
+ * One production allocator's heap in its own wasm instance (a fresh
+ * instance is a fresh heap). `module` is what loadPeer resolves.
+ */
+export class PeerHeap {
+  constructor(key, module, { maxBytes = DEFAULT_MAX_BYTES } = {}) {
+    this.policy = key;
+    this.peer = BY_KEY.get(key);
+    this.instance = new WebAssembly.Instance(module, {});
+    this.x = this.instance.exports;
+    this.x.trace_start(maxBytes);
+    this.address = []; // trace id -> payload address (0: not live)
+    this.size = []; // trace id -> requested bytes
+    this.live = 0;
+    this.liveRequested = 0;
+    this.peakLiveRequested = 0;
+    this.operations = 0;
+  }
+
+  /** Blocks examined are not known for a production allocator. */
+  get countsExamined() {
+    return false;
+  }
+
+  /** Runs `(code, id, size)` triples; throws the first failure with its `index`. */
+  run(ops) {
+    const x = this.x;
+    for (let i = 0; i < ops.length; i += 3) {
+      const [code, id, size] = [ops[i], ops[i + 1], ops[i + 2]];
+      const at = this.address[id] ?? 0;
+      if (code === RUN.MALLOC) {
+        if (at) throw failure("invalid-id", `id ${id} is already allocated`, i / 3);
+        const p = x.trace_malloc(size) >>> 0;
+        if (!p) throw failure("out-of-memory", `${this.policy} could not allocate ${size} bytes (its region is full)`, i / 3);
+        this.address[id] = p;
+        this.size[id] = size;
+        this.live++;
+        this.liveRequested += size;
+      } else if (code === RUN.FREE) {
+        if (!at) throw failure("invalid-free", `id ${id} is not allocated`, i / 3);
+        x.trace_free(at, this.size[id]);
+        this.address[id] = 0;
+        this.live--;
+        this.liveRequested -= this.size[id];
+      } else if (code === RUN.REALLOC) {
+        if (!at) throw failure("invalid-free", `id ${id} is not allocated`, i / 3);
+        const p = x.trace_realloc(at, this.size[id], size) >>> 0;
+        if (!p) throw failure("out-of-memory", `${this.policy} could not grow id ${id} to ${size} bytes (its region is full)`, i / 3);
+        this.liveRequested += size - this.size[id];
+        this.address[id] = p;
+        this.size[id] = size;
+      } else throw failure("invalid-op", `operation code ${code} is not malloc, free or realloc`, i / 3);
+      this.operations++;
+      if (this.liveRequested > this.peakLiveRequested) this.peakLiveRequested = this.liveRequested;
+    }
+  }
+
+  /** The live payloads as `[address, size, id]`, in address order. */
+  #livePayloads() {
+    const out = [];
+    for (let id = 0; id < this.address.length; id++) if (this.address[id]) out.push([this.address[id], this.size[id], id]);
+    return out.sort((a, b) => a[0] - b[0]);
+  }
+
+  /** The free blocks `[address, size]` in address order, or null when the allocator keeps them to itself. */
+  #freeBlocks(live) {
+    if (!this.peer.freeBlocks) return null;
+    const x = this.x;
+    const capacity = 1 << 16;
+    const count = Math.min(live.length, capacity);
+    const table = new Uint32Array(x.memory.buffer, x.trace_live_table(), 2 * count);
+    for (let i = 0; i < count; i++) {
+      table[2 * i] = live[i][0];
+      table[2 * i + 1] = live[i][1];
+    }
+    const n = x.trace_free_blocks(count) >>> 0;
+    if (n === 0xffffffff) return null;
+    const free = new Uint32Array(x.memory.buffer, x.trace_free_table(), 2 * Math.min(n, capacity));
+    const out = [];
+    for (let i = 0; i < free.length; i += 2) out.push([free[i], free[i + 1]]);
+    return out;
+  }
+
+  get #span() {
+    return this.x.trace_span() >>> 0;
+  }
+
+  stats() {
+    const span = this.#span;
+    const free = this.#freeBlocks(this.#livePayloads());
+    const freeBytes = free ? free.reduce((a, b) => a + b[1], 0) : null;
+    const largest = free ? free.reduce((a, b) => Math.max(a, b[1]), 0) : null;
+    return {
+      liveRequested: this.liveRequested,
+      peakLiveRequested: this.peakLiveRequested,
+      allocatedBytes: null,
+      freeBytes,
+      largestFree: largest,
+      externalFragmentation: free ? (freeBytes > 0 ? 1 - largest / freeBytes : 0) : null,
+      utilization: span > 0 ? this.peakLiveRequested / span : 0,
+      pagesInUse: span / PAGE_SIZE,
+      heapBytes: span,
+      // A production allocator never gives pages back: its span now is its peak.
+      highWaterMark: span,
+      liveBlocks: this.live,
+      freeBlocks: free ? free.length : null,
+      quickBlocks: 0,
+      quickBytes: 0,
+      arenas: span > 0 ? 1 : 0,
+      segments: span > 0 ? 1 : 0,
+      lastExamined: null,
+      totalExamined: null,
+      operations: this.operations,
+    };
+  }
+
+  /** The block table (heaplab's columns): each live payload as a used block, known free blocks as free ones. */
+  blocks() {
+    const live = this.#livePayloads();
+    const free = this.#freeBlocks(live) ?? [];
+    const C = BLOCK.COLUMNS;
+    const rows = [...live.map(([a, n, id]) => [a, n, id]), ...free.map(([a, n]) => [a, n, -1])].sort((p, q) => p[0] - q[0]);
+    const table = new Uint32Array(rows.length * C);
+    rows.forEach(([a, n, id], i) => {
+      const r = i * C;
+      table[r + BLOCK.ADDRESS] = a;
+      table[r + BLOCK.SIZE] = n;
+      table[r + BLOCK.PAYLOAD] = a;
+      table[r + BLOCK.REQUESTED] = id >= 0 ? n : 0;
+      table[r + BLOCK.FLAGS] = id >= 0 ? BLOCK_FLAG.USED : 0;
+      table[r + BLOCK.ID] = id >= 0 ? id + 1 : 0;
+    });
+    return table;
+  }
+
+  /** Every page of the region is the allocator's (no page map, no free pages it would give back). */
+  pages() {
+    return new Uint8Array(this.#span / PAGE_SIZE).fill(PAGE.ARENA);
+  }
+
+  segments() {
+    const span = this.#span;
+    return span > 0 ? [{ base: this.x.trace_base() >>> 0, bytes: span }] : [];
+  }
+
+  /** linked_list_allocator's hole list (its one free list, in address order); null for the others. */
+  freeLists() {
+    if (this.peer.freeBlocks !== "list") return null;
+    const free = this.#freeBlocks(this.#livePayloads()) ?? [];
+    return { order: "address", rover: null, lists: [{ label: "hole list", min: 0, max: 2 ** 32 - 1, quick: false, blocks: free.map((b) => b[0]) }] };
+  }
+
+  /** The heap's state: its own static and its region's bytes, and the trace's ids. */
+  save() {
+    const x = this.x;
+    const memory = new Uint8Array(x.memory.buffer);
+    const state = x.trace_state() >>> 0;
+    const base = x.trace_base() >>> 0;
+    const span = this.#span;
+    return {
+      state: memory.slice(state, state + (x.trace_state_bytes() >>> 0)),
+      base,
+      region: memory.slice(base, base + span),
+      address: this.address.slice(),
+      size: this.size.slice(),
+      figures: [this.live, this.liveRequested, this.peakLiveRequested, this.operations],
+      dispose() {},
+    };
+  }
+
+  restore(saved) {
+    const x = this.x;
+    const end = saved.base + saved.region.length;
+    const have = x.memory.buffer.byteLength;
+    if (end > have) x.memory.grow(Math.ceil((end - have) / 65536));
+    const memory = new Uint8Array(x.memory.buffer);
+    memory.set(saved.state, x.trace_state() >>> 0);
+    if (saved.region.length) memory.set(saved.region, saved.base);
+    this.address = saved.address.slice();
+    this.size = saved.size.slice();
+    [this.live, this.liveRequested, this.peakLiveRequested, this.operations] = saved.figures;
+  }
+
+  dispose() {
+    this.instance = null;
+    this.x = null;
+  }
+}
+
+/** A Heap-like class for PolicyRun: `new (peerHeapClass(key, module))(options)`. */
+export function peerHeapClass(key, module) {
+  return class extends PeerHeap {
+    constructor(options = {}) {
+      super(key, module, options);
+    }
+  };
+}
