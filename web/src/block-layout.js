@@ -42,6 +42,9 @@ const TAG_WIDTH = 9;
 const BAND_WIDTH = 150;
 const GAP_WIDTH = 34;
 
+/** Bytes of an opaque heap's own run (not blocks) from which it is a labelled box. */
+export const OPAQUE_LABELLED = 64;
+
 /** A block's box width at zoom `z`: grows with log2(size), at least a label's width. */
 export function blockWidth(size, z = 1) {
   const doublings = Math.max(0, Math.log2(Math.max(size, 16) / 32));
@@ -112,6 +115,10 @@ export function computeBlockLayout(snap, { width, zoom = 1, left = 6 }) {
   };
 
   const bandWidth = Math.round(BAND_WIDTH * Math.min(1.4, Math.max(0.6, z)));
+  // Bytes no block covers: an arena's header (a thin item) here; in an
+  // opaque heap (a production allocator's) everything between payloads,
+  // headers or free space it does not show, wide enough to read when big.
+  const otherWidth = (bytes) => (snap.opaque && bytes >= OPAQUE_LABELLED ? blockWidth(bytes, z) : tag * 2);
   let page = 0; // index into `pages` of the segment's first page
   let bi = 0; // next block to place
   for (let s = 0; s < segments.length; s++) {
@@ -145,13 +152,13 @@ export function computeBlockLayout(snap, { width, zoom = 1, left = 6 }) {
         while (bi < nBlocks) {
           const addr = blocks[bi * C + BLOCK.ADDRESS];
           if (addr >= b) break;
-          if (addr > cursor) push(ITEM.OTHER, cursor, addr, 0, tag * 2);
+          if (addr > cursor) push(ITEM.OTHER, cursor, addr, 0, otherWidth(addr - cursor));
           const size = blocks[bi * C + BLOCK.SIZE];
           push(ITEM.BLOCK, addr, addr + size, bi, blockWidth(size, z));
           cursor = addr + size;
           bi++;
         }
-        if (cursor < b) push(ITEM.OTHER, cursor, b, 0, tag * 2);
+        if (cursor < b) push(ITEM.OTHER, cursor, b, 0, otherWidth(b - cursor));
       }
       p = q;
     }

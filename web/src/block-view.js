@@ -178,6 +178,8 @@ function drawItem(ctx, layout, snap, i, view, colors, labels) {
     case ITEM.OTHER: {
       ctx.fillStyle = colors.header;
       ctx.fillRect(x, y, w, h);
+      // A production allocator's own bytes: headers, metadata, free space it keeps to itself.
+      if (snap.opaque && w > 40) drawLabel(ctx, ["allocator's", formatBytes(b - a), hex(a)], x, y, w, h, colors.onMeta ?? "#1A1A1A");
       return 0;
     }
     default:
@@ -208,7 +210,8 @@ function drawItem(ctx, layout, snap, i, view, colors, labels) {
       ctx.fillRect(rx, y, x + w - rx, h);
     }
   } else {
-    const fx = layout.xIn(i, b - FOOTER_BYTES);
+    // (A production allocator's free block has no footer of ours.)
+    const fx = snap.opaque ? x + w : layout.xIn(i, b - FOOTER_BYTES);
     ctx.fillStyle = colors.freeBlock;
     ctx.fillRect(px, y, Math.max(0, fx - px), h);
     ctx.fillStyle = colors.header;

@@ -8,7 +8,8 @@ import { GENERATORS, describeOp } from "./generators.js";
 import { loadTrace, Comparison } from "./runner.js";
 import { ChartsView, download, policySwatch } from "./charts-view.js";
 import { MapsView } from "./maps-view.js";
-import { COLUMNS, INDEX, INDEX_FORMULA, resultRow, toCsv } from "./metrics.js";
+import { COLUMNS, INDEX, INDEX_FORMULA, resultRow, summarizeResults, toCsv } from "./metrics.js";
+import { PEERS, isPeer } from "./peers.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { trace: null, comparison: null, rows: [], index: 0, count: 0 };
@@ -60,7 +61,7 @@ $("trace-file").addEventListener("change", async () => {
 // --- Running a comparison --------------------------------------------------
 
 function chosenPolicies() {
-  return [...document.querySelectorAll("#policy-list input:checked")].map((box) => box.value);
+  return [...document.querySelectorAll("#policy-list input:checked, #peer-list input:checked")].map((box) => box.value);
 }
 
 function options() {
@@ -90,6 +91,7 @@ function start() {
   state.count = count;
   state.rows = [];
   renderResults([]);
+  $("results-summary").textContent = "";
   charts.reset(policies, trace.ops);
   maps.reset(policies);
   setTimelineEnabled(false);
@@ -126,6 +128,7 @@ function finish(comparison, results) {
   $("progress-text").textContent = `done in ${comparison.seconds.toFixed(1)} s`;
   state.rows = results.map((r) => resultRow(r.result));
   renderResults(state.rows);
+  $("results-summary").textContent = summarizeResults(state.rows, { isPeer });
   for (const r of results) charts.setSeries(r.policy, r.series);
   maps.show(results.map((r) => r.frame));
   $("tl-range").max = $("tl-index").max = String(state.count);
@@ -236,19 +239,44 @@ try {
 } catch (error) {
   say(error.message, true);
 }
-$("policy-list").replaceChildren(
-  ...POLICIES.map((policy) => {
-    const label = document.createElement("label");
-    label.className = "policy-choice";
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.value = policy;
-    box.checked = true;
-    box.id = `policy-${policy}`;
-    label.append(box, policySwatch(policy), policy);
-    return label;
-  }),
-);
+/** A checkbox for a policy, with its swatch and (production allocators) a line about it on hover. */
+function policyChoice(policy, checked, about = "") {
+  const label = document.createElement("label");
+  label.className = "policy-choice";
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.value = policy;
+  box.checked = checked;
+  box.id = `policy-${policy}`;
+  if (about) label.title = about;
+  label.append(box, policySwatch(policy), policy);
+  return label;
+}
+$("policy-list").replaceChildren(...POLICIES.map((policy) => policyChoice(policy, true)));
+$("peer-list").replaceChildren(...PEERS.map((p) => policyChoice(p.key, false, p.about)));
+
+// --- The "toy vs production" preset ----------------------------------------
+
+/** The preset: a recorded real-program trace (GCC's preprocessor) on three fits and two production allocators. */
+const TOY_VS_PRODUCTION = Object.freeze({ trace: "cc1-recorded.rep", policies: ["first-fit", "best-fit", "segregated", "dlmalloc", "talc"] });
+const CC1_TRACE = new URL("../workloads/cc1-recorded.rep", import.meta.url);
+
+async function toyVsProduction() {
+  $("preset-button").disabled = true;
+  try {
+    const response = await fetch(CC1_TRACE);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const loaded = await useSource({ kind: "file", name: `${TOY_VS_PRODUCTION.trace} (GCC's preprocessor, recorded)`, text: await response.text() });
+    if (!loaded) return;
+    for (const box of document.querySelectorAll("#policy-list input, #peer-list input")) box.checked = TOY_VS_PRODUCTION.policies.includes(box.value);
+    start();
+  } catch (error) {
+    say(`The preset's trace did not load (${error.message}).`, true);
+  } finally {
+    $("preset-button").disabled = false;
+  }
+}
+$("preset-button").addEventListener("click", toyVsProduction);
 $("index-formula").textContent = INDEX_FORMULA;
 $("index-notes").textContent =
   `w = ${INDEX.weight} weighs peak utilization U (peak live requested bytes ÷ heap span, the heap's high-water mark: malloc-lab's definition); ` +
@@ -258,6 +286,9 @@ $("index-notes").textContent =
 renderResults([]);
 
 window.heaplabCompare = { state };
-useSource(workloadSource()).then(() => {
+// compare.html?preset=toy-vs-production (the lessons link here) runs the preset at once.
+const preset = new URLSearchParams(location.search).get("preset");
+(preset === "toy-vs-production" ? toyVsProduction() : useSource(workloadSource())).then(() => {
   document.body.dataset.ready = "true";
 });
+if (preset && preset !== "toy-vs-production") say(`There is no preset called "${preset}"; the built-in workload is loaded instead.`, true);

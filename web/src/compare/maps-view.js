@@ -8,6 +8,7 @@ import { formatBytes, formatPercent } from "../format.js";
 import { PEAK_UTILIZATION_DEFINITION, currentUtilization } from "../stats-panel.js";
 import { policySwatch } from "./charts-view.js";
 import { onThemeChange } from "../theme.js";
+import { isPeer } from "./peers.js";
 
 const MAX_CANVAS_HEIGHT = 4000;
 /** The height the map with the most blocks should fit in, when the zoom allows. */
@@ -40,6 +41,12 @@ export class MapsView {
         const name = document.createElement("span");
         name.textContent = policy;
         title.append(policySwatch(policy), name);
+        if (isPeer(policy)) {
+          const badge = document.createElement("span");
+          badge.className = "production";
+          badge.textContent = "production";
+          title.append(badge);
+        }
         const scroller = document.createElement("div");
         scroller.className = "map-scroll";
         scroller.tabIndex = 0;
@@ -105,8 +112,8 @@ export class MapsView {
         ["heap", formatBytes(s.heapBytes)],
         ["live requested", formatBytes(s.liveRequested)],
         ["peak utilization", formatPercent(s.highWaterMark ? s.peakLiveRequested / s.highWaterMark : 0)],
-        ["fragmentation", formatPercent(s.externalFragmentation)],
-        ["blocks", `${s.liveBlocks} used, ${s.freeBlocks} free`],
+        ["fragmentation", s.externalFragmentation === null ? "not shown by this allocator" : formatPercent(s.externalFragmentation)],
+        ["blocks", s.freeBlocks === null ? `${s.liveBlocks} used; free ones not shown` : `${s.liveBlocks} used, ${s.freeBlocks} free`],
       ];
       facts.replaceChildren(
         ...rows.flatMap(([term, value]) => {

@@ -150,3 +150,68 @@ export function summarizeChart(metric, series, unit) {
   const bestNames = ties.length > 1 ? ties.join(" and ") : best.policy;
   return `${bestNames} ${ties.length > 1 ? "do" : "does"} best on ${reading.noun} (${show(best.value)}); ${worst.policy} worst (${show(worst.value)}${ratio ? `, ${ratio} apart` : ""}).`;
 }
+
+/** Policy names as prose: "a", "a and b", "a, b and c". */
+function names(rows) {
+  const n = rows.map((r) => r.policy);
+  return n.length < 2 ? n.join("") : `${n.slice(0, -1).join(", ")} and ${n[n.length - 1]}`;
+}
+
+/** A share as whole points when big, one decimal when small: "12 points", "0.4 points". */
+function points(a, b) {
+  const d = Math.round(Math.abs(a - b) * 1000) / 10;
+  return `${d >= 10 ? d.toFixed(0) : d.toFixed(1)} point${d.toFixed(1) === "1.0" ? "" : "s"}`;
+}
+
+/**
+ * The paragraph under the results table, written from the rows (resultRow's):
+ * who keeps the most of its heap in use and by how much, the best textbook
+ * fit beside the best production allocator when both ran, who is fastest in
+ * wasm and by how much, and where first fit's search cost shows (blocks
+ * examined per operation, against the fit that examines least). `isPeer`
+ * tells a production allocator's name. Sentences for figures that are not
+ * there (one policy, no timing) are left out; "" for no rows.
+ */
+export function summarizeResults(rows, { isPeer = () => false } = {}) {
+  const ok = rows.filter((r) => !r.failure);
+  const out = [];
+  const failed = rows.filter((r) => r.failure);
+  if (failed.length) out.push(`${failed.map((r) => r.policy).join(", ")} did not finish the trace (${failed.map((r) => r.failure).join("; ")}), so ${failed.length === 1 ? "its figures are" : "their figures are"} left out.`);
+  if (ok.length === 0) return out.join(" ");
+  const byU = [...ok].sort((a, b) => b.utilization - a.utilization);
+  const [best, worst] = [byU[0], byU[byU.length - 1]];
+  // Policies within 0.05 points (utilization) or 2 % (throughput) of a figure count as tied with it.
+  const tiedU = (row) => names(ok.filter((r) => Math.abs(r.utilization - row.utilization) < 0.0005));
+  if (ok.length === 1) out.push(`${best.policy} kept ${formatPercent(best.utilization)} of its heap span in use at the peak (${formatBytes(best.peakHeap)} of pages).`);
+  else if (best.utilization - worst.utilization < 0.0005) out.push(`Every policy kept the same share of its heap in use at the peak (${formatPercent(best.utilization)}): on this trace the choice makes no difference to memory.`);
+  else {
+    out.push(
+      `${tiedU(best)} used memory best: ${formatPercent(best.utilization)} of the heap span was live data at the peak (${formatBytes(best.peakHeap)} of pages), ` +
+        `${points(best.utilization, worst.utilization)} above ${tiedU(worst)} (${formatPercent(worst.utilization)}, ${formatBytes(worst.peakHeap)}).`,
+    );
+  }
+  const toys = byU.filter((r) => !isPeer(r.policy));
+  const peers = byU.filter((r) => isPeer(r.policy));
+  if (toys.length && peers.length) {
+    const [t, p] = [toys[0], peers[0]];
+    const lead = t.utilization >= p.utilization ? `the textbook fit ${t.policy} is ahead by ${points(t.utilization, p.utilization)}` : `the production allocator ${p.policy} is ahead by ${points(t.utilization, p.utilization)}`;
+    out.push(`Best textbook fit against best production allocator: ${t.policy} ${formatPercent(t.utilization)}, ${p.policy} ${formatPercent(p.utilization)}; ${lead}.`);
+  }
+  const timed = ok.filter((r) => Number.isFinite(r.kops) && r.kops > 0).sort((a, b) => b.kops - a.kops);
+  if (timed.length > 1) {
+    const [fast, slow] = [timed[0], timed[timed.length - 1]];
+    const tiedT = (row) => names(ok.filter((r) => timed.includes(r) && Math.abs(r.kops - row.kops) <= 0.02 * row.kops));
+    if (fast.kops <= slow.kops * 1.02) out.push(`All ran the trace equally fast in wasm (about ${fixed(fast.kops, 0)} K operations per second).`);
+    else out.push(`Fastest in wasm: ${tiedT(fast)} at ${fixed(fast.kops, 0)} K operations per second, ${(fast.kops / slow.kops).toFixed(1)}× ${tiedT(slow)} (${fixed(slow.kops, 0)} K), the slowest.`);
+  }
+  const counted = ok.filter((r) => r.examinedMean !== null && Number.isFinite(r.examinedMean));
+  const first = counted.find((r) => r.policy === "first-fit");
+  const least = [...counted].sort((a, b) => a.examinedMean - b.examinedMean)[0];
+  if (first && least && least !== first && first.examinedMean > least.examinedMean) {
+    out.push(
+      `First fit's search shows in its blocks examined: ${fixed(first.examinedMean, 1)} per operation on average (${first.examinedMax === null ? "" : `at most ${first.examinedMaxExact ? "" : "≥ "}${first.examinedMax}, `}walking the free list from its head), against ${fixed(least.examinedMean, 1)} for ${least.policy}.`,
+    );
+  } else if (first) out.push(`First fit examined ${fixed(first.examinedMean, 1)} blocks per operation on average: on this trace its free list stays short.`);
+  if (peers.length) out.push("Production allocators do not count the blocks they examine, and only some show their free blocks, so those cells are “–”.");
+  return out.join(" ");
+}

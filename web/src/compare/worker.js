@@ -12,6 +12,7 @@ import { init, Heap } from "../heaplab.js";
 import { parseTrace } from "../trace.js";
 import { generate, toTriples } from "./generators.js";
 import { PolicyRun } from "./engine.js";
+import { isPeer, loadPeer, peerHeapClass } from "./peers.js";
 
 let run = null;
 
@@ -34,7 +35,9 @@ export function loadSource(source) {
 async function start({ policy, options, ops }) {
   await init();
   run?.dispose();
-  run = new PolicyRun(Heap, ops, policy, options);
+  // A production allocator runs in its own module (peers.js), with the same engine.
+  const HeapClass = isPeer(policy) ? peerHeapClass(policy, await loadPeer(policy)) : Heap;
+  run = new PolicyRun(HeapClass, ops, policy, options);
   let budget = 2000;
   let lastPost = 0;
   while (!run.finished) {
@@ -58,7 +61,8 @@ async function start({ policy, options, ops }) {
 
 function frame(index) {
   run.seek(index);
-  return { policy: run.policy, ...run.snapshot() };
+  // `opaque`: a production allocator's map, whose headers and metadata are its own.
+  return { policy: run.policy, opaque: isPeer(run.policy), ...run.snapshot() };
 }
 
 /** Reads a trace file (the `.rep` reader is in wasm: loaded first) or builds a workload, and posts it. */
