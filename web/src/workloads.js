@@ -17,9 +17,9 @@ export { seededRandom };
 
 /** Where the recorded traces lie (Vite emits them as assets; Node reads the files). */
 const LS_RECORDED = new URL("./workloads/ls-recorded.rep", import.meta.url);
-const CC1_RECORDED = new URL("./workloads/cc1-recorded.rep", import.meta.url);
+export const CC1_RECORDED = new URL("./workloads/cc1-recorded.rep", import.meta.url);
 
-async function readText(url) {
+export async function readText(url) {
   if (typeof process !== "undefined" && process.versions?.node && url.protocol === "file:") {
     const fs = "node:fs/promises";
     const { readFile } = await import(/* @vite-ignore */ fs);

@@ -10,6 +10,7 @@ import { ChartsView, download, policySwatch } from "./charts-view.js";
 import { MapsView } from "./maps-view.js";
 import { COLUMNS, INDEX, INDEX_FORMULA, resultRow, summarizeResults, toCsv } from "./metrics.js";
 import { PEERS, isPeer } from "./peers.js";
+import { TOY_VS_PRODUCTION, presetTrace } from "./presets.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { trace: null, comparison: null, rows: [], index: 0, count: 0 };
@@ -257,16 +258,10 @@ $("peer-list").replaceChildren(...PEERS.map((p) => policyChoice(p.key, false, p.
 
 // --- The "toy vs production" preset ----------------------------------------
 
-/** The preset: a recorded real-program trace (GCC's preprocessor) on three fits and two production allocators. */
-const TOY_VS_PRODUCTION = Object.freeze({ trace: "cc1-recorded.rep", policies: ["first-fit", "best-fit", "segregated", "dlmalloc", "talc"] });
-const CC1_TRACE = new URL("../workloads/cc1-recorded.rep", import.meta.url);
-
 async function toyVsProduction() {
   $("preset-button").disabled = true;
   try {
-    const response = await fetch(CC1_TRACE);
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const loaded = await useSource({ kind: "file", name: `${TOY_VS_PRODUCTION.trace} (GCC's preprocessor, recorded)`, text: await response.text() });
+    const loaded = await useSource({ kind: "file", ...(await presetTrace()) });
     if (!loaded) return;
     for (const box of document.querySelectorAll("#policy-list input, #peer-list input")) box.checked = TOY_VS_PRODUCTION.policies.includes(box.value);
     start();
@@ -288,7 +283,7 @@ renderResults([]);
 window.heaplabCompare = { state };
 // compare.html?preset=toy-vs-production (the lessons link here) runs the preset at once.
 const preset = new URLSearchParams(location.search).get("preset");
-(preset === "toy-vs-production" ? toyVsProduction() : useSource(workloadSource())).then(() => {
+(preset === TOY_VS_PRODUCTION.key ? toyVsProduction() : useSource(workloadSource())).then(() => {
   document.body.dataset.ready = "true";
 });
-if (preset && preset !== "toy-vs-production") say(`There is no preset called "${preset}"; the built-in workload is loaded instead.`, true);
+if (preset && preset !== TOY_VS_PRODUCTION.key) say(`There is no preset called "${preset}"; the built-in workload is loaded instead.`, true);

@@ -62,7 +62,7 @@ function markDone(id) {
 }
 
 function check({ quiet = false } = {}) {
-  const result = lesson.check(session, $("lesson-answer").value);
+  const result = lesson.check(session, $("lesson-answer").value, prepared.get(lesson.id));
   if (result.ok) {
     markDone(lesson.id);
     showResult(result);
@@ -72,16 +72,40 @@ function check({ quiet = false } = {}) {
   return result;
 }
 
+/** What lessons with a `prepare` computed (lesson id -> figures), once each. */
+const prepared = new Map();
+
+function prepare(l) {
+  if (!l.prepare || prepared.has(l.id)) return;
+  prepared.set(l.id, null);
+  l.prepare().then(
+    (figures) => prepared.set(l.id, figures),
+    (error) => {
+      prepared.delete(l.id);
+      if (lesson === l) showResult({ ok: false, message: `This lesson's figures could not be computed (${error.message}). Reload to try again.` });
+    },
+  );
+}
+
 function open(id, { focus = false } = {}) {
   lesson = lessonById(id) ?? LESSONS[0];
+  prepare(lesson);
   $("lesson-title").textContent = lesson.title;
-  $("lesson-text").replaceChildren(
-    ...lesson.text.map((text) => {
-      const p = document.createElement("p");
-      p.textContent = text;
-      return p;
-    }),
-  );
+  const paragraphs = lesson.text.map((text) => {
+    const p = document.createElement("p");
+    p.textContent = text;
+    return p;
+  });
+  if (lesson.link) {
+    const p = document.createElement("p");
+    const a = document.createElement("a");
+    a.href = lesson.link.href;
+    a.textContent = lesson.link.text;
+    a.id = "lesson-link";
+    p.append(a);
+    paragraphs.push(p);
+  }
+  $("lesson-text").replaceChildren(...paragraphs);
   $("lesson-setup").textContent = [describeOptions(lesson.setup.options), ...lesson.setup.statements].join("\n");
   $("lesson-task").textContent = lesson.task;
   $("answer-field").hidden = !lesson.question;

@@ -14,16 +14,20 @@
 //   text       paragraphs that explain
 //   task       what the learner is asked to do
 //   question?  label of an answer field (when the task asks for a value)
-//   check(session, answer) -> { ok, message }: judges the heap state (block
+//   check(session, answer, prepared) -> { ok, message }: judges the heap state (block
 //              table, stats, check()) and explains the result
-//   solve      { statements, answer?(session) }: a correct answer, scripted
-//   mistake    { statements, answer?(session) }: a plausible wrong one
+//   link?      { href, text }: a page the lesson sends the learner to
+//   prepare?() -> Promise of figures the check needs (computed once, when
+//              the lesson opens), passed to check and answer as `prepared`
+//   solve      { statements, answer?(session, prepared) }: a correct answer, scripted
+//   mistake    { statements, answer?(session, prepared) }: a plausible wrong one
 // `solve` and `mistake` drive the unit tests (and the "Show me" button).
 import { DEFAULT_OPTIONS } from "../session.js";
 import { runStatement } from "../console.js";
 import { blockRows } from "../block-table.js";
 import { decodeHeader, headerText } from "../hex-view.js";
-import { hex } from "../format.js";
+import { hex, formatBytes, formatPercent } from "../format.js";
+import { TOY_VS_PRODUCTION, presetFigures } from "../compare/presets.js";
 
 /** The session's blocks as plain facts, with its ids and variable names. */
 export function blocksOf(session) {
@@ -399,6 +403,42 @@ export const LESSONS = Object.freeze([
     },
     solve: { statements: ["p = realloc(p, 200)"] },
     mistake: { statements: ["free(p)", "p = malloc(200)"] },
+  },
+  {
+    id: "toy-vs-production",
+    title: "Toy allocators beside production ones",
+    setup: {
+      options: { policy: "first-fit" },
+      statements: [...[1, 2, 3, 4, 5, 6].flatMap((i) => [`s${i} = malloc(16)`, `k${i} = malloc(16)`]), ...[1, 2, 3, 4, 5, 6].map((i) => `free(s${i})`)],
+    },
+    text: [
+      "The fits in these lessons are the textbook's. The allocators real programs use are built from the same parts, tuned: dlmalloc (Rust's own allocator on wasm, and the ancestor of glibc's malloc) keeps boundary tags like ours, bins of free blocks by size like segregated fit, and carves new blocks from the end of the heap; talc and rlsf are segregated fits with a bitmap of non-empty lists; linked_list_allocator is a plain first fit over one address-ordered hole list; buddy_system_allocator rounds every request up to a power of two.",
+      "The heap here shows the toys' weak spot: six 32-byte holes at the front of first fit's list, which every larger request walks past. On a real program's calls, does the textbook lose to production, and where? The compare page answers with figures: its preset runs the calls GCC's preprocessor made (recorded) on first fit, best fit, segregated fit, talc and dlmalloc, and writes a paragraph under the results table.",
+    ],
+    link: { href: `./compare.html?preset=${TOY_VS_PRODUCTION.key}`, text: "Open the toy vs production comparison" },
+    task: "Open the comparison, read the Peak utilization column (or the paragraph under the table), and type the name of the policy that kept the most of its heap in use.",
+    question: "Policy with the highest peak utilization",
+    prepare: presetFigures,
+    check(session, answer, prepared) {
+      if (!prepared) return no("The comparison's figures are still being computed here: check again in a moment.");
+      const typed = String(answer ?? "").trim().toLowerCase().replace(/\s+fit$/, "").replace(/\s+/g, "-");
+      if (!typed) return no(`Type one of the five names: ${prepared.map((r) => r.policy).join(", ")}.`);
+      const row = prepared.find((r) => r.policy === typed || r.policy === `${typed}-fit`);
+      if (!row) return no(`"${answer}" is not one of the five the preset compares: ${prepared.map((r) => r.policy).join(", ")}.`);
+      const best = prepared.reduce((a, b) => (b.utilization > a.utilization ? b : a));
+      const u = (r) => `${formatPercent(r.utilization)} (${formatBytes(r.peakHeap)} of pages)`;
+      if (row.utilization < best.utilization - 0.0005) return no(`${row.policy} kept ${u(row)} of its heap in use at the peak. Another policy kept more: compare the Peak utilization column.`);
+      const production = new Set(TOY_VS_PRODUCTION.policies.slice(3));
+      const toys = prepared.filter((r) => !production.has(r.policy)).sort((a, b) => b.utilization - a.utilization);
+      const peers = prepared.filter((r) => production.has(r.policy)).sort((a, b) => b.utilization - a.utilization);
+      const gap = Math.abs(toys[0].utilization - peers[0].utilization) * 100;
+      return ok(
+        `Yes: ${row.policy} kept ${u(row)} in use at the peak. The best textbook fit, ${toys[0].policy}, kept ${u(toys[0])}; the best production allocator, ${peers[0].policy}, ${u(peers[0])}: ${gap.toFixed(1)} points apart. ` +
+          "Production allocators win by small, careful choices: small block headers, size classes that waste little, and a heap end that grows only by what is needed.",
+      );
+    },
+    solve: { statements: [], answer: (session, prepared) => prepared.reduce((a, b) => (b.utilization > a.utilization ? b : a)).policy },
+    mistake: { statements: [], answer: (session, prepared) => prepared.reduce((a, b) => (b.utilization < a.utilization ? b : a)).policy },
   },
   {
     id: "overflow",
