@@ -6,6 +6,7 @@ import { describe, test, expect } from "vitest";
 import { niceStep, ticks, scale, formatTick, formatCount, nearestIndex, drawChart, POLICY_STYLE } from "../src/compare/chart.js";
 import { PALETTES } from "../src/theme.js";
 import { init, POLICIES } from "../src/heaplab.js";
+import { PEERS } from "../src/compare/peers.js";
 
 // The shared names and codes (POLICIES, PAGE, BLOCK, ...) come from the wasm
 // module: load it before the tests are collected.
@@ -127,8 +128,9 @@ describe("drawChart", () => {
   });
 
   test("every policy has a distinct colour and dash pattern", () => {
-    expect(Object.keys(POLICY_STYLE)).toEqual([...POLICIES]);
-    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.color)).size).toBe(5);
-    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.dash.join(","))).size).toBe(5);
+    // The fits, then the production allocators.
+    expect(Object.keys(POLICY_STYLE)).toEqual([...POLICIES, ...PEERS.map((p) => p.key)]);
+    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.color)).size).toBe(10);
+    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.dash.join(","))).size).toBe(10);
   });
 });

@@ -12,9 +12,9 @@ export const POLICY_STYLE = Object.freeze({
   "best-fit": { color: "#009E73", dash: [2, 3] },
   "worst-fit": { color: "#D55E00", dash: [10, 3, 2, 3] },
   segregated: { color: "#CC79A7", dash: [4, 2, 4, 2, 1, 2] },
-  // The production allocators: the palette's black and sky blue, then dark
-  // tones of other hues, each with its own dash.
-  talc: { color: "#000000", dash: [1, 3] },
+  // The production allocators: the palette's sky blue and dark tones of
+  // other hues (Tol's indigo and wine among them), each with its own dash.
+  talc: { color: "#332288", dash: [1, 3] },
   rlsf: { color: "#56B4E9", dash: [6, 2, 1, 2] },
   dlmalloc: { color: "#7A4A1E", dash: [12, 3] },
   linked_list_allocator: { color: "#5F5F5F", dash: [3, 3, 8, 3] },
