@@ -13,7 +13,9 @@
 //      chunks of 100 until the time is up, several trials (interleaved
 //      across modules), actions per second;
 //   4. the native benchmark (crate/bench), which runs its own rows and prints
-//      the one table, wasm rows included.
+//      the one table, wasm rows included, then the real-program row (a
+//      Python workload under glibc's malloc and under each policy through
+//      the LD_PRELOAD library of crate/preload: wall time, peak RSS).
 //
 // Usage: npm run bench [-- --quick | --smoke]
 import { spawnSync } from "node:child_process";
@@ -168,4 +170,8 @@ for (const [name, dir] of Object.entries(MODULES)) {
 }
 const results = join(outDir, "wasm.txt");
 writeFileSync(results, lines.join("\n") + "\n");
-run("cargo", ["run", "--release", "-q", "-p", "heaplab-bench", "--", ...(quick ? ["--quick"] : []), "--wasm", results]);
+// The real-program row: Python under glibc's malloc and under the lean heap
+// with each policy, through the LD_PRELOAD library (crate/preload).
+run("cargo", ["build", "--release", "-q", "-p", "heaplab-preload"]);
+const preload = join(root, "target", "release", "libheaplab_preload.so");
+run("cargo", ["run", "--release", "-q", "-p", "heaplab-bench", "--", ...(quick ? ["--quick"] : []), "--wasm", results, "--preload", preload]);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every suite, in order: Rust (cargo test; the lean heap's tests again
 // with feature `small`; the core built without std, in both builds), the
-// benchmark's wasm modules (built, run briefly, measured), the Node
+// benchmark's wasm modules (built, run briefly, measured), real programs
+// under the LD_PRELOAD library and the benchmark's real-program row, the Node
 // and front-end unit
 // tests (Vitest, incl. the built wasm package loaded in Node), the production
 // build, and the end-to-end tests in headless Chromium against that build;
@@ -27,6 +28,11 @@ const SUITES = [
   ["no_std", "cargo", ["build", "-p", "heaplab", "--target", "wasm32-unknown-unknown", "--quiet"]],
   ["no_std-small", "cargo", ["build", "-p", "heaplab", "--features", "small", "--target", "wasm32-unknown-unknown", "--quiet"]],
   ["bench", "node", ["scripts/bench.mjs", "--smoke"]],
+  // Real programs (ls, python3, git, gcc, a threaded C program) under the
+  // LD_PRELOAD library with every policy, against glibc; a recorded trace.
+  ["preload", "node", ["scripts/preload.mjs"]],
+  // The benchmark's real-program row prints (one quick run each).
+  ["bench-program", "node", ["scripts/bench-program.mjs"]],
   ["unit", "npx", ["vitest", "run"]],
   ["build", "npx", ["vite", "build", "--logLevel", "warn"]],
   ["e2e", "npx", ["playwright", "test", "-c", "web/e2e/playwright.config.js"]],

@@ -13,6 +13,7 @@
 
 mod breakdown;
 mod contenders;
+mod programs;
 mod rng;
 mod trace;
 mod workloads;
@@ -424,6 +425,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut quick = false;
     let mut wasm = None;
+    let mut preload: Option<String> = None;
     let mut only: Option<Vec<String>> = None;
     let mut i = 0;
     while i < args.len() {
@@ -442,6 +444,10 @@ fn main() {
             "--wasm" => {
                 i += 1;
                 wasm = Some(args.get(i).expect("--wasm needs a file").clone());
+            }
+            "--preload" => {
+                i += 1;
+                preload = Some(args.get(i).expect("--preload needs the heaplab-preload library").clone());
             }
             "--profile" => {
                 let name = args.get(i + 1).expect("--profile CONTENDER ACTIONS [MAX]");
@@ -480,7 +486,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,variants,cycles] [--contenders segregated,talc,...] [--wasm FILE] | --profile CONTENDER ACTIONS [MAX] | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),
@@ -489,8 +495,14 @@ fn main() {
     }
     let plan = if quick { &QUICK } else { &FULL };
     eprintln!("heaplab-bench: {} run; progress on stderr, the table on stdout", if quick { "quick" } else { "full" });
-    let r = Region::new(REGION);
     let want = |key: &str| only.as_ref().is_none_or(|o| o.iter().any(|k| k == key));
+    // Before the region is touched: a child's peak RSS counts its parent's
+    // memory at the time it was spawned.
+    let program = preload.as_deref().filter(|_| want("program")).map(|so| {
+        let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+        programs::measure(so, python, if quick { 1 } else { 5 }).map_or_else(|e| format!("real-program row: {e}\n"), |f| programs::table(&f))
+    });
+    let r = Region::new(REGION);
     let mut rows = Vec::new();
     if want("ra-200") {
         rows.push(random_actions_row("ra-200", "random actions ≤200 B", 200, &r, plan));
@@ -538,6 +550,9 @@ fn main() {
     print!("{}", targets(&rows));
     if let Some(runs) = &variants {
         print!("{}", variant_targets(runs));
+    }
+    if let Some(program) = program {
+        print!("\n{program}");
     }
 }
 

@@ -15,6 +15,7 @@ const STEP: usize = 64 << 10;
 const RESERVE: [usize; 4] = [64 << 30, 8 << 30, 1 << 30, 128 << 20];
 
 /// Pages from `mmap` reservations.
+#[derive(Default)]
 pub struct Mmap {
     /// Next byte to hand out in the current reservation.
     next: usize,

@@ -82,6 +82,18 @@ pub struct Ids {
 
 const TOMBSTONE: usize = 1;
 
+impl Default for Ids {
+    fn default() -> Self {
+        Ids::new()
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
 impl Ids {
     pub const fn new() -> Ids {
         Ids { keys: MapVec::new(), ids: MapVec::new(), used: 0, free: MapVec::new(), free_len: 0, next: 0 }
