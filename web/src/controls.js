@@ -4,6 +4,7 @@
 // limit), which rebuild the heap by replaying the session's trace. Every
 // handler turns its outcome into a result for `act`, which shows it.
 import { POLICY_NAMES } from "./session.js";
+import { PEERS, isPeer } from "./heap-factory.js";
 
 /** Memory limits offered: `[bytes or "", label]`. */
 export const MEMORY_LIMITS = [
@@ -94,7 +95,16 @@ export function mountControls(doc, hooks) {
 
   // Heap options.
   const policy = $("opt-policy");
-  policy.replaceChildren(...POLICY_NAMES.map((p) => option(doc, p, p)));
+  // The fits, then the production allocators, in a group of their own: each
+  // the real crate in its own wasm module, with its own layout (the heap
+  // options below are the fits'; a production allocator keeps its own).
+  const fits = doc.createElement("optgroup");
+  fits.label = "Textbook fits (Heaplab)";
+  fits.append(...POLICY_NAMES.map((p) => option(doc, p, p)));
+  const production = doc.createElement("optgroup");
+  production.label = "Production allocators";
+  production.append(...PEERS.map((p) => option(doc, p.key, `${p.key} (production)`)));
+  policy.replaceChildren(fits, production);
   const limit = $("opt-limit");
   limit.replaceChildren(...MEMORY_LIMITS.map(([bytes, label]) => option(doc, bytes, label)));
   const listOrder = $("opt-list-order");
@@ -111,6 +121,9 @@ export function mountControls(doc, hooks) {
     fields.quickLists.value = options.quickLists ? "on" : "off";
     // Segregated fit keeps one list per size class: no order to choose.
     fields.listOrder.disabled = options.policy === "segregated";
+    // A production allocator has its own alignment, splitting and lists.
+    const peer = isPeer(options.policy);
+    for (const key of ["align", "coalesce", "splitMin", "listOrder", "quickLists"]) fields[key].disabled = peer || (key === "listOrder" && options.policy === "segregated");
   };
   show(hooks.session().options);
 
@@ -122,6 +135,7 @@ export function mountControls(doc, hooks) {
     if (same) return; // nothing changed (e.g. Enter after a change already applied)
     const result = hooks.setOptions ? hooks.setOptions(wanted) : session.setOptions(wanted);
     if (result.code && !result.failed) show(session.options); // rejected: show what is in force
+    else show(hooks.session().options); // applied: the fields that apply to the new policy
     hooks.act(result);
   };
   for (const el of Object.values(fields)) el.addEventListener("change", apply);

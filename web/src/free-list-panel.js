@@ -40,6 +40,8 @@ export function blockSizeAt(blocks, address) {
 
 /** The panel's heading: "Free list (address order): 3 free blocks", and ", 2 on quick lists" when some wait there. */
 export function freeListTitle(freeLists) {
+  // A production allocator that keeps its free lists to itself.
+  if (freeLists?.hidden) return "Free lists: kept inside this allocator, not shown";
   const all = freeLists?.lists ?? [];
   const lists = all.filter((l) => !l.quick);
   const words = ORDER_WORDS[freeLists?.order] ?? freeLists?.order ?? "";
@@ -60,7 +62,12 @@ export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0)
   const lists = (freeLists?.lists ?? []).filter((l) => l.blocks.length > 0);
   if (title) title.textContent = freeListTitle(freeLists);
   const items = [];
-  if (!lists.length) {
+  if (freeLists?.hidden) {
+    const li = doc.createElement("li");
+    li.className = "fl-empty";
+    li.textContent = "This production allocator does not tell its free blocks: the map shows its live payloads, and the rest of its pages as \u201callocator's\u201d.";
+    items.push(li);
+  } else if (!lists.length) {
     const li = doc.createElement("li");
     li.className = "fl-empty";
     li.textContent = "head → NULL (no free block: the next allocation takes new pages)";

@@ -3,6 +3,7 @@
 // keys) to it. Every view redraws from the session's snapshot, once a frame at
 // most, and only after something changed.
 import { loadHeaplab } from "./wasm.js";
+import { loadPeers } from "./heap-factory.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
 import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
@@ -352,6 +353,8 @@ async function start() {
   window.addEventListener("unhandledrejection", (event) => say(`unexpected: ${event.reason?.message ?? event.reason}`, true));
   try {
     await loadHeaplab();
+    // The production allocators' modules, so that the policy list can switch to one at once.
+    await loadPeers().catch((error) => say(`The production allocators are not available: ${error.message}`, true));
     session = new Session();
   } catch (error) {
     say(`Heaplab could not start: ${error.message}`, true);

@@ -19,7 +19,8 @@
 //   { op: "free",    id }
 //   { op: "write",   id, offset, bytes: number[] }   offset from the payload
 //   { op: "flush" }                                the quick lists merged back (no id)
-import { Heap, BLOCK, POLICIES, isTrap } from "./heaplab.js";
+import { BLOCK, POLICIES, isTrap } from "./heaplab.js";
+import { createHeap } from "./heap-factory.js";
 import { hex } from "./format.js";
 
 /** Every policy the heap knows, in the order the UI lists them. */
@@ -56,7 +57,7 @@ export class Session {
   /** @param {object} [options] heap options; see DEFAULT_OPTIONS */
   constructor(options = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
-    this.heap = new Heap(heapOptions(this.options));
+    this.heap = createHeap(heapOptions(this.options));
     /** The heap at time 0 (just created, or just reset), for time travel (timeline.js). */
     this.origin = this.heap.save();
     this.#clear();
@@ -226,7 +227,7 @@ export class Session {
       const label = this.resolve(ref).label;
       const freed = this.free(ref);
       if (!freed.ok) return freed;
-      return { ...freed, address: 0, message: `realloc(${label}, 0) freed the block at ${hex(freed.address - 8)} and returned NULL (as glibc's realloc does)` };
+      return { ...freed, address: 0, message: `realloc(${label}, 0) freed the block at ${hex(this.#blockAt(freed.address))} and returned NULL (as glibc's realloc does)` };
     }
     const blocked = this.#guard();
     if (blocked) return blocked;
@@ -279,7 +280,7 @@ export class Session {
     }
     this.trace.push({ op: "free", id });
     this.#changed();
-    return { ok: true, id, address, message: `free(${found.label}) released the block at ${hex(address - 8)}` };
+    return { ok: true, id, address, message: `free(${found.label}) released the block at ${hex(this.#blockAt(address))}` };
   }
 
   /**
@@ -311,6 +312,11 @@ export class Session {
     if (end > usable) message += `: ${end - usable} byte${end - usable === 1 ? "" : "s"} past the end of the payload`;
     if (this.corruption) return { ok: false, code: "corrupt-heap", message: `${message}. check() found the heap corrupt: ${this.corruption}` };
     return { ok: true, id: found.id, message };
+  }
+
+  /** Where the block of the payload at `address` starts: its 8-byte header, or the payload itself in a production allocator's heap (its header is its own). */
+  #blockAt(address) {
+    return this.heap.opaque ? address : address - 8;
   }
 
   /** Bytes a block's payload can hold (block size minus its header). */
@@ -432,7 +438,7 @@ export class Session {
   rebuild(options, trace, { quietTraps = false } = {}) {
     let heap;
     try {
-      heap = new Heap(heapOptions(options));
+      heap = createHeap(heapOptions(options));
     } catch (error) {
       return failure(error);
     }
@@ -637,7 +643,8 @@ export class Session {
       pages = this.heap.pages();
       if (isDetached(blocks)) blocks = this.heap.blocks();
     }
-    this.cache = { version: this.version, segments, pages, blocks, stats };
+    // `opaque`: a production allocator's heap, whose headers are its own (block-layout.js).
+    this.cache = { version: this.version, segments, pages, blocks, stats, opaque: Boolean(this.heap.opaque) };
     return this.cache;
   }
 

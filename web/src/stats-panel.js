@@ -18,20 +18,25 @@ export function currentUtilization(s) {
   return s.pagesInUse > 0 ? s.liveRequested / (s.pagesInUse * PAGE) : 0;
 }
 
+/** What the panel says of a figure the allocator does not give. */
+export const NOT_SHOWN = "not shown by this allocator";
+
 /** `[key, label, value text, definition?]` for each figure shown, in order. */
 export function statRows(s) {
+  // A production allocator does not give every figure (null): "not shown by this allocator".
+  const known = (v, show) => (v === null || v === undefined ? NOT_SHOWN : show(v));
   return [
     ["liveRequested", "Live requested", `${formatBytes(s.liveRequested)} (peak ${formatBytes(s.peakLiveRequested)})`],
-    ["allocatedBytes", "Allocated (blocks in use)", formatBytes(s.allocatedBytes)],
-    ["freeBytes", "Free in blocks", formatBytes(s.freeBytes)],
-    ["largestFree", "Largest free block", formatBytes(s.largestFree)],
-    ["externalFragmentation", "External fragmentation", formatPercent(s.externalFragmentation)],
+    ["allocatedBytes", "Allocated (blocks in use)", known(s.allocatedBytes, formatBytes)],
+    ["freeBytes", "Free in blocks", known(s.freeBytes, formatBytes)],
+    ["largestFree", "Largest free block", known(s.largestFree, formatBytes)],
+    ["externalFragmentation", "External fragmentation", known(s.externalFragmentation, formatPercent)],
     ["utilization", "Peak utilization", `${formatPercent(s.utilization)} (now ${formatPercent(currentUtilization(s))})`, PEAK_UTILIZATION_DEFINITION],
     ["pagesInUse", "Pages in use", `${s.pagesInUse} of ${s.heapBytes / PAGE} (${formatBytes(s.heapBytes)})`],
-    ["blocks", "Blocks", `${s.liveBlocks} used, ${s.freeBlocks} free${s.quickBlocks ? `, ${s.quickBlocks} on quick lists (${s.quickBytes} B)` : ""}`],
+    ["blocks", "Blocks", s.freeBlocks === null ? `${s.liveBlocks} used; free ones ${NOT_SHOWN}` : `${s.liveBlocks} used, ${s.freeBlocks} free${s.quickBlocks ? `, ${s.quickBlocks} on quick lists (${s.quickBytes} B)` : ""}`],
     ["segments", "Segments / arenas", `${s.segments} / ${s.arenas}`],
-    ["lastExamined", "Blocks examined by the last operation", String(s.lastExamined)],
-    ["totalExamined", "Blocks examined in all", String(s.totalExamined)],
+    ["lastExamined", "Blocks examined by the last operation", known(s.lastExamined, String)],
+    ["totalExamined", "Blocks examined in all", known(s.totalExamined, String)],
     ["operations", "Operations", String(s.operations)],
   ];
 }

@@ -27,6 +27,7 @@ export function copySnapshot(snap, freeLists) {
     pages: snap.pages.slice(),
     blocks: snap.blocks.slice(),
     stats: snap.stats,
+    opaque: snap.opaque,
     freeLists,
   };
 }

@@ -14,7 +14,7 @@
 //
 // Going back and then doing something new drops the operations after that
 // point (as undo does in an editor). Pure logic over a Session: no DOM.
-import { Heap } from "./heaplab.js";
+import { createHeap } from "./heap-factory.js";
 import { CheckpointStore } from "./checkpoints.js";
 import { describeOp, describeOptions, heapOptions } from "./session.js";
 import { runnable, runTriples, loadedResult } from "./replay.js";
@@ -37,7 +37,7 @@ export { runnable, runTriples };
 /** Heap options that a heap cannot be built with, as a failed result; null when they are valid. */
 function checkOptions(options) {
   try {
-    new Heap(heapOptions({ ...options })).dispose();
+    createHeap(heapOptions({ ...options })).dispose();
     return null;
   } catch (error) {
     return { ok: false, code: error?.code ?? "invalid-option", message: error?.message ?? String(error) };

@@ -2,8 +2,9 @@
 //! 4 KiB pages that only grows, like wasm memory under `memory.grow`.
 //!
 //! In wasm32 the pages are wasm memory past everything else: the first
-//! [`Region::take`] starts at the end of memory rounded up to
-//! [`BASE_ALIGN`], and later ones continue where the last ended, growing
+//! [`Region::take`] of the instance starts at the end of memory rounded up
+//! to [`BASE_ALIGN`] (every later region of the instance starts there too:
+//! one heap at a time), and later takes continue where the last ended, growing
 //! memory by whole 64 KiB wasm pages when it runs out. Memory already there
 //! past the region's end is taken as the region's own (after a restore of
 //! saved bytes, memory can be bigger than the region remembers; in a trace
@@ -85,10 +86,20 @@ impl Region {
     }
 }
 
+/// The first page of every region of this wasm instance: decided once, at
+/// the first take, so that a heap restored to before its first take (its
+/// saved state says "no pages yet") starts at the same address again.
+#[cfg(target_arch = "wasm32")]
+static WASM_BASE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
 #[cfg(target_arch = "wasm32")]
 fn first_page(_limit: usize) -> Option<usize> {
-    let end = core::arch::wasm32::memory_size(0) * 65536;
-    Some(crate::round_up(end, BASE_ALIGN))
+    use core::sync::atomic::Ordering::Relaxed;
+    if WASM_BASE.load(Relaxed) == 0 {
+        let end = core::arch::wasm32::memory_size(0) * 65536;
+        WASM_BASE.store(crate::round_up(end, BASE_ALIGN), Relaxed);
+    }
+    Some(WASM_BASE.load(Relaxed))
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -44,6 +44,16 @@ const URLS = {
 };
 
 const compiled = new Map();
+/** The modules compiled so far (key -> WebAssembly.Module), for code that must build a heap at once. */
+const ready = new Map();
+
+/** The compiled module of a production allocator if it has loaded, else null. */
+export const compiledPeer = (key) => ready.get(key) ?? null;
+
+/** Loads every production allocator's module (the playground does so at start, so its policy list can switch at once). */
+export function loadPeers() {
+  return Promise.all(PEERS.map((p) => loadPeer(p.key)));
+}
 
 /** Compiles a production allocator's module once (fetched in the browser, read from disk in Node). */
 export function loadPeer(key) {
@@ -66,7 +76,9 @@ export function loadPeer(key) {
           if (!response.ok) throw new Error(`the module of ${key} did not load (HTTP ${response.status})`);
           bytes = await response.arrayBuffer();
         }
-        return WebAssembly.compile(bytes);
+        const module = await WebAssembly.compile(bytes);
+        ready.set(key, module);
+        return module;
       })(),
     );
   }
@@ -86,15 +98,29 @@ export class PeerHeap {
   constructor(key, module, { maxBytes = DEFAULT_MAX_BYTES } = {}) {
     this.policy = key;
     this.peer = BY_KEY.get(key);
-    this.instance = new WebAssembly.Instance(module, {});
+    this.module = module;
+    this.maxBytes = maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#start();
+  }
+
+  /** A fresh instance: an empty heap. */
+  #start() {
+    this.instance = new WebAssembly.Instance(this.module, {});
     this.x = this.instance.exports;
-    this.x.trace_start(maxBytes);
-    this.address = []; // trace id -> payload address (0: not live)
+    this.x.trace_start(this.maxBytes);
+    this.address = []; // trace id (allocation id - 1) -> payload address (0: not live)
     this.size = []; // trace id -> requested bytes
+    this.byAddress = new Map(); // payload address -> trace id, while live
+    this.next = 1; // the allocation id the next malloc gets
     this.live = 0;
     this.liveRequested = 0;
     this.peakLiveRequested = 0;
     this.operations = 0;
+  }
+
+  /** Its headers and metadata are its own: the maps draw only payloads and known free blocks (block-layout.js). */
+  get opaque() {
+    return true;
   }
 
   /** Blocks examined are not known for a production allocator. */
@@ -114,12 +140,15 @@ export class PeerHeap {
         if (!p) throw failure("out-of-memory", `${this.policy} could not allocate ${size} bytes (its region is full)`, i / 3);
         this.address[id] = p;
         this.size[id] = size;
+        this.byAddress.set(p, id);
+        if (id + 2 > this.next) this.next = id + 2;
         this.live++;
         this.liveRequested += size;
       } else if (code === RUN.FREE) {
         if (!at) throw failure("invalid-free", `id ${id} is not allocated`, i / 3);
         x.trace_free(at, this.size[id]);
         this.address[id] = 0;
+        this.byAddress.delete(at);
         this.live--;
         this.liveRequested -= this.size[id];
       } else if (code === RUN.REALLOC) {
@@ -127,6 +156,8 @@ export class PeerHeap {
         const p = x.trace_realloc(at, this.size[id], size) >>> 0;
         if (!p) throw failure("out-of-memory", `${this.policy} could not grow id ${id} to ${size} bytes (its region is full)`, i / 3);
         this.liveRequested += size - this.size[id];
+        this.byAddress.delete(at);
+        this.byAddress.set(p, id);
         this.address[id] = p;
         this.size[id] = size;
       } else throw failure("invalid-op", `operation code ${code} is not malloc, free or realloc`, i / 3);
@@ -223,9 +254,9 @@ export class PeerHeap {
     return span > 0 ? [{ base: this.x.trace_base() >>> 0, bytes: span }] : [];
   }
 
-  /** linked_list_allocator's hole list (its one free list, in address order); null for the others. */
+  /** linked_list_allocator's hole list (its one free list, in address order); none for the others (`hidden`: they keep them to themselves). */
   freeLists() {
-    if (this.peer.freeBlocks !== "list") return null;
+    if (this.peer.freeBlocks !== "list") return { order: "address", rover: null, lists: [], hidden: true };
     const free = this.#freeBlocks(this.#livePayloads()) ?? [];
     return { order: "address", rover: null, lists: [{ label: "hole list", min: 0, max: 2 ** 32 - 1, quick: false, blocks: free.map((b) => b[0]) }] };
   }
@@ -243,7 +274,7 @@ export class PeerHeap {
       region: memory.slice(base, base + span),
       address: this.address.slice(),
       size: this.size.slice(),
-      figures: [this.live, this.liveRequested, this.peakLiveRequested, this.operations],
+      figures: [this.live, this.liveRequested, this.peakLiveRequested, this.operations, this.next],
       dispose() {},
     };
   }
@@ -258,7 +289,136 @@ export class PeerHeap {
     if (saved.region.length) memory.set(saved.region, saved.base);
     this.address = saved.address.slice();
     this.size = saved.size.slice();
-    [this.live, this.liveRequested, this.peakLiveRequested, this.operations] = saved.figures;
+    this.byAddress = new Map();
+    this.address.forEach((a, id) => a && this.byAddress.set(a, id));
+    [this.live, this.liveRequested, this.peakLiveRequested, this.operations, this.next] = saved.figures;
+  }
+
+  // --- The playground's calls (heaplab.js Heap's, over the same ids) ---------
+
+  /** The options in force: the policy and the memory limit (a production allocator has no others). */
+  get options() {
+    return { policy: this.policy, maxBytes: this.maxBytes };
+  }
+
+  get nextId() {
+    return this.next;
+  }
+
+  set nextId(id) {
+    if (!Number.isInteger(id) || id < 1) throw failure("invalid-id", `nextId must be a whole number from 1, got ${id}`);
+    this.next = id;
+  }
+
+  /** One operation through run(), its failure as heaplab's Heap throws it (no index). */
+  #one(code, id, size) {
+    try {
+      this.run([code, id, size]);
+    } catch (error) {
+      delete error.index;
+      throw error;
+    }
+  }
+
+  #size(size, what = "size") {
+    if (!Number.isInteger(size) || size < 0 || size > 0xffffffff) throw failure("invalid-size", `${what} must be a whole number of bytes, got ${size}`);
+    return size;
+  }
+
+  /** Allocates `size` bytes (the next id); the payload's address. */
+  malloc(size) {
+    const id = this.next;
+    if (this.address[id - 1]) throw failure("invalid-id", `id ${id} is still allocated`);
+    this.#one(RUN.MALLOC, id - 1, this.#size(size));
+    this.next = id + 1;
+    return this.address[id - 1];
+  }
+
+  /** `count * size` zeroed bytes (the allocator's block may hold old bytes). */
+  calloc(count, size) {
+    const bytes = this.#size(count, "count") * this.#size(size);
+    if (bytes > 0xffffffff) throw failure("invalid-size", `calloc(${count}, ${size}) overflows`);
+    const p = this.malloc(bytes);
+    new Uint8Array(this.x.memory.buffer, p, bytes).fill(0);
+    return p;
+  }
+
+  /** Frees the allocation at `address`; an address no live allocation starts at is refused. */
+  free(address) {
+    if (address === 0 || address === null) return;
+    const id = this.byAddress.get(address);
+    if (id === undefined) throw failure("invalid-free", `no allocation starts at 0x${Number(address).toString(16)}`);
+    this.#one(RUN.FREE, id, 0);
+  }
+
+  /** Resizes the allocation at `address`; the (possibly moved) address. realloc(NULL, n) is malloc, realloc(p, 0) frees p. */
+  realloc(address, size) {
+    if (address === 0 || address === null) return this.malloc(size);
+    const id = this.byAddress.get(address);
+    if (id === undefined) throw failure("invalid-free", `no allocation starts at 0x${Number(address).toString(16)}`);
+    if (this.#size(size) === 0) {
+      this.#one(RUN.FREE, id, 0);
+      return 0;
+    }
+    this.#one(RUN.REALLOC, id, size);
+    return this.address[id];
+  }
+
+  /** The allocation id of the live allocation at `address`, or 0. */
+  idOf(address) {
+    const id = this.byAddress.get(address);
+    return id === undefined ? 0 : id + 1;
+  }
+
+  /** The payload address of live allocation `id`, or 0. */
+  addressOf(id) {
+    return this.address[id - 1] || 0;
+  }
+
+  /** The bytes [address, address + length) inside the allocator's pages. */
+  #range(address, length) {
+    const base = this.x.trace_base() >>> 0;
+    if (!(Number.isInteger(address) && Number.isInteger(length) && length >= 0 && address >= base && address + length <= base + this.#span)) {
+      throw failure("out-of-bounds", `bytes 0x${Number(address).toString(16)}+${length} are not in ${this.policy}'s pages`);
+    }
+    return new Uint8Array(this.x.memory.buffer, address, length);
+  }
+
+  read(address, length) {
+    return this.#range(address, length).slice();
+  }
+
+  write(address, bytes) {
+    this.#range(address, bytes.length).set(bytes);
+  }
+
+  /** A production allocator reports no steps. */
+  lastEvents() {
+    return [];
+  }
+
+  /** No quick lists to flush. */
+  flush() {
+    return false;
+  }
+
+  /**
+   * What can be checked from outside: every live payload inside the pages
+   * and apart from the others (the allocator's own structures are its own).
+   */
+  check() {
+    const live = this.#livePayloads();
+    const base = this.x.trace_base() >>> 0;
+    for (let i = 0; i < live.length; i++) {
+      const [a, n] = live[i];
+      if (a < base || a + n > base + this.#span) throw failure("corrupt-heap", `the allocation at 0x${a.toString(16)} is outside ${this.policy}'s pages`);
+      if (i > 0 && live[i - 1][0] + live[i - 1][1] > a) throw failure("corrupt-heap", `the allocations at 0x${live[i - 1][0].toString(16)} and 0x${a.toString(16)} overlap`);
+    }
+  }
+
+  /** Frees everything: a fresh heap (a production allocator is not reset in place). */
+  reset() {
+    this.#start();
   }
 
   dispose() {
