@@ -35,14 +35,7 @@ impl Peer for Buddy {
     }
 
     fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
-        loop {
-            if let Ok(p) = self.heap.alloc(layout(size, align)) {
-                return p.as_ptr();
-            }
-            if !self.grow(size, align) {
-                return core::ptr::null_mut();
-            }
-        }
+        crate::until_grown(self, size, align, |b| b.heap.alloc(layout(size, align)).map_or(core::ptr::null_mut(), NonNull::as_ptr), Buddy::grow)
     }
 
     unsafe fn free(&mut self, ptr: *mut u8, size: usize, align: usize) {
@@ -51,17 +44,9 @@ impl Peer for Buddy {
     }
 
     unsafe fn realloc(&mut self, ptr: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
-        // The buddy system has no realloc: as its GlobalAlloc (the trait's
-        // default), a new block, a copy, then the old block freed.
-        let p = self.alloc(new, align);
-        if !p.is_null() {
-            // SAFETY: both are live, distinct, of at least min(old, new) bytes.
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, p, old.min(new));
-                self.free(ptr, old, align);
-            }
-        }
-        p
+        // The buddy system has no realloc: as its GlobalAlloc (the trait's default).
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { crate::realloc_by_moving(self, ptr, old, align, new) }
     }
 
     fn region(&self) -> Region {

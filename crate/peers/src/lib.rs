@@ -89,3 +89,33 @@ pub(crate) fn layout(size: usize, align: usize) -> core::alloc::Layout {
 pub(crate) const fn round_up(bytes: usize, to: usize) -> usize {
     (bytes + to - 1) & !(to - 1)
 }
+
+/// Tries `attempt` until it gives an allocation, taking more pages with
+/// `grow` after each failure; null once `grow` can take no more.
+pub(crate) fn until_grown<T>(heap: &mut T, size: usize, align: usize, attempt: impl Fn(&mut T) -> *mut u8, grow: impl Fn(&mut T, usize, usize) -> bool) -> *mut u8 {
+    loop {
+        let p = attempt(heap);
+        if !p.is_null() || !grow(heap, size, align) {
+            return p;
+        }
+    }
+}
+
+/// `realloc` for an allocator that has none (as `GlobalAlloc`'s default): a
+/// new allocation, the bytes copied, then the old one freed; null (the old
+/// one kept) when the new one cannot be had.
+///
+/// # Safety
+/// As [`Peer::realloc`].
+pub(crate) unsafe fn realloc_by_moving<P: Peer>(heap: &mut P, ptr: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
+    let p = heap.alloc(new, align);
+    if !p.is_null() {
+        // SAFETY: both are live, distinct, of at least min(old, new) bytes;
+        // the old one is freed once, with its size (the caller's contract).
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, p, old.min(new));
+            heap.free(ptr, old, align);
+        }
+    }
+    p
+}

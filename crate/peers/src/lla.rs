@@ -46,18 +46,8 @@ impl Peer for Lla {
     }
 
     fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
-        loop {
-            if self.region.taken() > 0 {
-                // SAFETY: size is not 0.
-                let p = unsafe { self.heap.alloc(layout(size, align)) };
-                if !p.is_null() {
-                    return p;
-                }
-            }
-            if !self.grow(size, align) {
-                return core::ptr::null_mut();
-            }
-        }
+        // SAFETY (the closure): size is not 0; the heap is made before its first use.
+        crate::until_grown(self, size, align, |l| if l.region.taken() > 0 { unsafe { l.heap.alloc(layout(size, align)) } } else { core::ptr::null_mut() }, Lla::grow)
     }
 
     unsafe fn free(&mut self, ptr: *mut u8, size: usize, align: usize) {
@@ -68,16 +58,8 @@ impl Peer for Lla {
     unsafe fn realloc(&mut self, ptr: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
         // linked_list_allocator has no realloc of its own: GlobalAlloc's
         // default moves every time, and only after the new block is had.
-        let p = self.alloc(new, align);
-        if !p.is_null() {
-            // SAFETY: both are live allocations of at least min(old, new)
-            // bytes, distinct; then the old one is freed once.
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, p, old.min(new));
-                self.free(ptr, old, align);
-            }
-        }
-        p
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { crate::realloc_by_moving(self, ptr, old, align, new) }
     }
 
     fn region(&self) -> Region {

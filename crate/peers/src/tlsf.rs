@@ -41,14 +41,7 @@ impl Peer for Rlsf {
     }
 
     fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
-        loop {
-            if let Some(p) = self.tlsf.allocate(layout(size, align)) {
-                return p.as_ptr();
-            }
-            if !self.grow(size, align) {
-                return core::ptr::null_mut();
-            }
-        }
+        crate::until_grown(self, size, align, |t| t.tlsf.allocate(layout(size, align)).map_or(core::ptr::null_mut(), NonNull::as_ptr), Rlsf::grow)
     }
 
     unsafe fn free(&mut self, ptr: *mut u8, _size: usize, align: usize) {
@@ -57,15 +50,9 @@ impl Peer for Rlsf {
     }
 
     unsafe fn realloc(&mut self, ptr: *mut u8, _old: usize, align: usize, new: usize) -> *mut u8 {
-        loop {
-            // SAFETY: as in `free`; on failure the allocation is left as it was.
-            if let Some(p) = unsafe { self.tlsf.reallocate(NonNull::new_unchecked(ptr), layout(new, align)) } {
-                return p.as_ptr();
-            }
-            if !self.grow(new, align) {
-                return core::ptr::null_mut();
-            }
-        }
+        // SAFETY (the closure): ptr is a live allocation of this pool (the
+        // caller's contract); on failure it is left as it was.
+        crate::until_grown(self, new, align, |t| unsafe { t.tlsf.reallocate(NonNull::new_unchecked(ptr), layout(new, align)) }.map_or(core::ptr::null_mut(), NonNull::as_ptr), Rlsf::grow)
     }
 
     fn region(&self) -> Region {
