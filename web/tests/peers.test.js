@@ -162,6 +162,33 @@ describe("the timeline on a production allocator", () => {
   });
 });
 
+describe("timing runs the trace inside wasm", () => {
+  test.each(PEERS.map((p) => p.key))("%s: runUntracked (the timed replay) leaves the same heap span as the operation-by-operation run", (key) => {
+    const ops = generate("random", { seed: 9, count: 20_000 }).ops;
+    const [a, b] = [new PeerHeap(key, modules.get(key)), new PeerHeap(key, modules.get(key))];
+    a.run(ops);
+    b.runUntracked(ops);
+    expect(b.x.trace_span()).toBe(a.x.trace_span());
+    expect(a.x.trace_span()).toBeGreaterThan(0);
+  });
+
+  test("a failure inside the wasm loop is thrown with its operation's index", () => {
+    const heap = new PeerHeap("rlsf", modules.get("rlsf"), { maxBytes: 64 * 1024 });
+    const ops = new Uint32Array(Array.from({ length: 100 }, (_, id) => [OP.MALLOC, id, 1000]).flat());
+    let error = null;
+    try {
+      heap.runUntracked(ops);
+    } catch (e) {
+      error = e;
+    }
+    expect(error?.index).toBeGreaterThan(30);
+    expect(error.index).toBeLessThan(66);
+    // A free of an id never allocated stops the loop too.
+    const fresh = new PeerHeap("rlsf", modules.get("rlsf"));
+    expect(() => fresh.runUntracked(new Uint32Array([OP.MALLOC, 0, 8, OP.FREE, 5, 0]))).toThrow(/failed operation 2 \(id 5 is not allocated\)/);
+  });
+});
+
 describe("errors", () => {
   test("a full region fails the operation with out-of-memory and its index", () => {
     const heap = new PeerHeap("talc", modules.get("talc"), { maxBytes: 64 * 1024 });

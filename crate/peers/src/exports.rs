@@ -14,6 +14,12 @@
 ///   (in address order) at `trace_live_table()`, writes the free blocks as pairs
 ///   at `trace_free_table()` (each holds [`PAIRS`](crate::exports::PAIRS)); how
 ///   many there are, or `u32::MAX` when the peer does not expose them;
+/// - `trace_ops()`, `trace_run(count)`: the whole replay inside wasm, as
+///   heaplab's `Heap.run()` does it (what the compare page times): `count`
+///   `(code, id, size)` triples written at `trace_ops()` (at most
+///   [`RUN_OPS`](crate::exports::RUN_OPS)), ids below
+///   [`RUN_IDS`](crate::exports::RUN_IDS) kept in a table of its own; how
+///   many were done (fewer: the next one failed);
 /// - `trace_state()`, `trace_state_bytes()`: the bytes of the heap's own
 ///   state (a static), which with the region's bytes are all a save keeps.
 #[macro_export]
@@ -83,6 +89,21 @@ macro_rules! trace_exports {
                 $crate::exports::free_blocks(heap(), &live[..(count as usize).min($crate::exports::PAIRS)], free)
             }
 
+            static mut IDS: [(u32, u32); $crate::exports::RUN_IDS] = [(0, 0); $crate::exports::RUN_IDS];
+            static mut OPS: [u32; 3 * $crate::exports::RUN_OPS] = [0; 3 * $crate::exports::RUN_OPS];
+
+            #[no_mangle]
+            pub extern "C" fn trace_ops() -> u32 {
+                core::ptr::addr_of_mut!(OPS) as u32
+            }
+
+            #[no_mangle]
+            pub extern "C" fn trace_run(count: u32) -> u32 {
+                // SAFETY: as in `heap`: the tables are not otherwise borrowed.
+                let (ids, ops) = unsafe { (&mut *core::ptr::addr_of_mut!(IDS), &*core::ptr::addr_of!(OPS)) };
+                $crate::exports::run(heap(), ids, &ops[..3 * (count as usize).min($crate::exports::RUN_OPS)])
+            }
+
             #[no_mangle]
             pub extern "C" fn trace_state() -> u32 {
                 core::ptr::addr_of_mut!(HEAP) as u32
@@ -94,6 +115,57 @@ macro_rules! trace_exports {
             }
         }
     };
+}
+
+/// Triples `trace_run` takes at a time.
+pub const RUN_OPS: usize = 1 << 16;
+
+/// Trace ids `trace_run` can keep (ids at or above it fail the operation).
+pub const RUN_IDS: usize = 1 << 20;
+
+/// The operation codes of heaplab's `Heap.run()` (its `RUN` constants).
+const MALLOC: u32 = 0;
+const FREE: u32 = 1;
+const REALLOC: u32 = 2;
+
+/// Runs `(code, id, size)` triples on `heap`, with `ids` the live
+/// allocations by trace id (`(address, size)`, address 0 when not live);
+/// how many were done before one failed (an unknown code, an id out of
+/// range or in the wrong state, or the region full).
+#[doc(hidden)]
+pub fn run<P: crate::Peer>(heap: &mut P, ids: &mut [(u32, u32)], ops: &[u32]) -> u32 {
+    let mut done = 0;
+    for op in ops.chunks_exact(3) {
+        let (code, id, size) = (op[0], op[1] as usize, op[2]);
+        let Some(&(at, was)) = ids.get(id) else { break };
+        let ok = match code {
+            MALLOC if at == 0 => {
+                let p = heap.alloc(size.max(1) as usize, 8) as u32;
+                ids[id] = (p, size);
+                p != 0
+            }
+            FREE if at != 0 => {
+                // SAFETY: a live allocation of this heap with this size.
+                unsafe { heap.free(at as *mut u8, was.max(1) as usize, 8) };
+                ids[id] = (0, 0);
+                true
+            }
+            REALLOC if at != 0 => {
+                // SAFETY: as for FREE; on failure the old one is kept.
+                let p = unsafe { heap.realloc(at as *mut u8, was.max(1) as usize, 8, size.max(1) as usize) } as u32;
+                if p != 0 {
+                    ids[id] = (p, size);
+                }
+                p != 0
+            }
+            _ => false,
+        };
+        if !ok {
+            break;
+        }
+        done += 1;
+    }
+    done
 }
 
 /// Pairs each table of [`trace_exports!`] holds.
