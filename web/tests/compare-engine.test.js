@@ -124,6 +124,28 @@ describe("PolicyRun", () => {
     run.dispose();
   });
 
+  test("a replay shorter than the clock's tick is timed by the mean of many runs, a longer one by the best", () => {
+    const { ops } = generate("random", { seed: 6, count: 500 });
+    const run = finish(new PolicyRun(Heap, ops, "first-fit"));
+    // A clock that ticks every 0.1 ms: the runs read 0 or 0.1 ms in turn.
+    let t = 0;
+    let call = 0;
+    const ticking = () => {
+      call++;
+      if (call % 4 === 0) t += 0.1; // every second run ends a tick later than it started
+      return t;
+    };
+    const mean = run.time({ minSeconds: 0.01, maxRuns: 100, now: ticking });
+    expect(mean).toBeGreaterThan(0);
+    expect(mean).toBeLessThan(0.0001); // best would be 0: an infinite throughput
+    // Runs of 3 ms and 5 ms in turn: the best, 3 ms.
+    let clock = 0;
+    let k = 0;
+    const slow = () => (clock += k++ % 2 === 1 ? (k % 4 === 0 ? 5 : 3) : 0);
+    expect(run.time({ minSeconds: 0.02, now: slow })).toBeCloseTo(0.003, 6);
+    run.dispose();
+  });
+
   test("a failing operation stops the policy and says which", () => {
     const ops = new Uint32Array([OP.MALLOC, 0, 1000, OP.MALLOC, 1, 3_000_000, OP.FREE, 0, 0]);
     const run = finish(new PolicyRun(Heap, ops, "worst-fit", { maxBytes: 1 << 20 }));

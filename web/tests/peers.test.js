@@ -172,6 +172,27 @@ describe("timing runs the trace inside wasm", () => {
     expect(a.x.trace_span()).toBeGreaterThan(0);
   });
 
+  test("a disposed heap's instance serves the next heap empty: the same addresses, the wasm loop's ids forgotten", () => {
+    const ops = generate("random", { seed: 4, count: 2000 }).ops;
+    const first = new PeerHeap("dlmalloc", modules.get("dlmalloc"));
+    first.runUntracked(ops);
+    const instance = first.instance;
+    first.dispose();
+    const second = new PeerHeap("dlmalloc", modules.get("dlmalloc"));
+    expect(second.instance).toBe(instance);
+    expect(second.x.trace_span()).toBe(0);
+    second.run(ops.subarray(0, 90));
+    const fresh = new PeerHeap("dlmalloc", modules.get("dlmalloc")); // a new instance (the spare is in use)
+    fresh.run(ops.subarray(0, 90));
+    expect(fresh.instance).not.toBe(instance);
+    expect(second.blocks()).toEqual(fresh.blocks());
+    second.dispose();
+    // The wasm loop's ids were forgotten: the same trace runs again from id 0.
+    const third = new PeerHeap("dlmalloc", modules.get("dlmalloc"));
+    expect(third.instance).toBe(instance);
+    expect(() => third.runUntracked(ops)).not.toThrow();
+  });
+
   test("a failure inside the wasm loop is thrown with its operation's index", () => {
     const heap = new PeerHeap("rlsf", modules.get("rlsf"), { maxBytes: 64 * 1024 });
     const ops = new Uint32Array(Array.from({ length: 100 }, (_, id) => [OP.MALLOC, id, 1000]).flat());

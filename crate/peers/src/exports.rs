@@ -41,8 +41,15 @@ macro_rules! trace_exports {
 
             #[no_mangle]
             pub extern "C" fn trace_start(limit: u32) {
-                // SAFETY: as in `heap`. The old heap's pages are left behind.
-                unsafe { *core::ptr::addr_of_mut!(HEAP) = Some(P::new(limit as usize)) };
+                // SAFETY: as in `heap`. The old heap's pages are reused by the
+                // new one (its region starts where every region of this
+                // instance starts); `trace_run`'s ids are forgotten.
+                unsafe {
+                    *core::ptr::addr_of_mut!(HEAP) = Some(P::new(limit as usize));
+                    let ids = &mut *core::ptr::addr_of_mut!(IDS);
+                    ids[..IDS_TOP].fill((0, 0));
+                    IDS_TOP = 0;
+                }
             }
 
             #[no_mangle]
@@ -90,6 +97,8 @@ macro_rules! trace_exports {
             }
 
             static mut IDS: [(u32, u32); $crate::exports::RUN_IDS] = [(0, 0); $crate::exports::RUN_IDS];
+            /// Every id `trace_run` has used is below it.
+            static mut IDS_TOP: usize = 0;
             static mut OPS: [u32; 3 * $crate::exports::RUN_OPS] = [0; 3 * $crate::exports::RUN_OPS];
 
             #[no_mangle]
@@ -100,8 +109,8 @@ macro_rules! trace_exports {
             #[no_mangle]
             pub extern "C" fn trace_run(count: u32) -> u32 {
                 // SAFETY: as in `heap`: the tables are not otherwise borrowed.
-                let (ids, ops) = unsafe { (&mut *core::ptr::addr_of_mut!(IDS), &*core::ptr::addr_of!(OPS)) };
-                $crate::exports::run(heap(), ids, &ops[..3 * (count as usize).min($crate::exports::RUN_OPS)])
+                let (ids, ops, top) = unsafe { (&mut *core::ptr::addr_of_mut!(IDS), &*core::ptr::addr_of!(OPS), &mut *core::ptr::addr_of_mut!(IDS_TOP)) };
+                $crate::exports::run(heap(), ids, top, &ops[..3 * (count as usize).min($crate::exports::RUN_OPS)])
             }
 
             #[no_mangle]
@@ -129,15 +138,17 @@ const FREE: u32 = 1;
 const REALLOC: u32 = 2;
 
 /// Runs `(code, id, size)` triples on `heap`, with `ids` the live
-/// allocations by trace id (`(address, size)`, address 0 when not live);
+/// allocations by trace id (`(address, size)`, address 0 when not live)
+/// and `top` above every id used (raised here);
 /// how many were done before one failed (an unknown code, an id out of
 /// range or in the wrong state, or the region full).
 #[doc(hidden)]
-pub fn run<P: crate::Peer>(heap: &mut P, ids: &mut [(u32, u32)], ops: &[u32]) -> u32 {
+pub fn run<P: crate::Peer>(heap: &mut P, ids: &mut [(u32, u32)], top: &mut usize, ops: &[u32]) -> u32 {
     let mut done = 0;
     for op in ops.chunks_exact(3) {
         let (code, id, size) = (op[0], op[1] as usize, op[2]);
         let Some(&(at, was)) = ids.get(id) else { break };
+        *top = (*top).max(id + 1);
         let ok = match code {
             MALLOC if at == 0 => {
                 let p = heap.alloc(size.max(1) as usize, 8) as u32;

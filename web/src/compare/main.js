@@ -275,7 +275,7 @@ $("preset-button").addEventListener("click", toyVsProduction);
 $("index-formula").textContent = INDEX_FORMULA;
 $("index-notes").textContent =
   `w = ${INDEX.weight} weighs peak utilization U (peak live requested bytes ÷ heap span, the heap's high-water mark: malloc-lab's definition); ` +
-  `1 − w = ${(1 - INDEX.weight).toFixed(1)} weighs throughput T (operations per second of the whole trace replayed in wasm, best of several runs), ` +
+  `1 − w = ${(1 - INDEX.weight).toFixed(1)} weighs throughput T (operations per second of the whole trace replayed in wasm, best of several runs, or their mean when a run is shorter than 2 ms, the browser's clock ticking every 0.1 ms), ` +
   `capped at Tlibc = ${INDEX.libcKops} Kops/s, the reference the course's mdriver.c uses (AVG_LIBC_THRUPUT 600E3 in its config.h). ` +
   `The course prints 100·P. A wasm heap in a browser is usually faster than Tlibc, so most policies get the whole throughput term and differ by utilization.`;
 renderResults([]);

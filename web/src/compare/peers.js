@@ -85,6 +85,9 @@ export function loadPeer(key) {
   return compiled.get(key);
 }
 
+/** Instances of disposed heaps, per module, for the next heap (the timing makes one per run). */
+const spare = new WeakMap();
+
 /** An Error with a `code`, as heaplab's Heap throws. */
 function failure(code, message, index) {
   return Object.assign(new Error(message), { code, index });
@@ -103,9 +106,9 @@ export class PeerHeap {
     this.#start();
   }
 
-  /** A fresh instance: an empty heap. */
-  #start() {
-    this.instance = new WebAssembly.Instance(this.module, {});
+  /** An empty heap: a disposed heap's instance of the same module when there is one (its memory already grown, as heaplab's heaps reuse theirs), else a new instance. */
+  #start(instance = null) {
+    this.instance = instance ?? spare.get(this.module)?.pop() ?? new WebAssembly.Instance(this.module, {});
     this.x = this.instance.exports;
     this.x.trace_start(this.maxBytes);
     this.address = []; // trace id (allocation id - 1) -> payload address (0: not live)
@@ -440,12 +443,17 @@ export class PeerHeap {
     }
   }
 
-  /** Frees everything: a fresh heap (a production allocator is not reset in place). */
+  /** Frees everything: a new heap of the allocator in the same instance (it has no reset of its own). */
   reset() {
-    this.#start();
+    this.#start(this.instance);
   }
 
+  /** Gives the instance back for the next heap of this module (two are kept at most: the timed runs' and the page's). */
   dispose() {
+    if (!this.instance) return;
+    const kept = spare.get(this.module) ?? [];
+    if (kept.length < 2) kept.push(this.instance);
+    spare.set(this.module, kept);
     this.instance = null;
     this.x = null;
   }
