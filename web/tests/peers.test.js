@@ -162,6 +162,24 @@ describe("the timeline on a production allocator", () => {
   });
 });
 
+/**
+ * 100 mallocs of 1000 bytes into a 64 KiB region through `replay`: the
+ * error thrown (with the heap), at an operation between the 31st and 66th.
+ */
+function overfill(key, replay) {
+  const heap = new PeerHeap(key, modules.get(key), { maxBytes: 64 * 1024 });
+  const ops = new Uint32Array(Array.from({ length: 100 }, (_, id) => [OP.MALLOC, id, 1000]).flat());
+  let error = null;
+  try {
+    replay(heap, ops);
+  } catch (e) {
+    error = e;
+  }
+  expect(error?.index).toBeGreaterThan(30);
+  expect(error.index).toBeLessThan(66);
+  return Object.assign(error, { heap });
+}
+
 describe("timing runs the trace inside wasm", () => {
   test.each(PEERS.map((p) => p.key))("%s: runUntracked (the timed replay) leaves the same heap span as the operation-by-operation run", (key) => {
     const ops = generate("random", { seed: 9, count: 20_000 }).ops;
@@ -194,16 +212,8 @@ describe("timing runs the trace inside wasm", () => {
   });
 
   test("a failure inside the wasm loop is thrown with its operation's index", () => {
-    const heap = new PeerHeap("rlsf", modules.get("rlsf"), { maxBytes: 64 * 1024 });
-    const ops = new Uint32Array(Array.from({ length: 100 }, (_, id) => [OP.MALLOC, id, 1000]).flat());
-    let error = null;
-    try {
-      heap.runUntracked(ops);
-    } catch (e) {
-      error = e;
-    }
-    expect(error?.index).toBeGreaterThan(30);
-    expect(error.index).toBeLessThan(66);
+    const error = overfill("rlsf", (heap, ops) => heap.runUntracked(ops));
+    expect(error.code).toBe("out-of-memory");
     // A free of an id never allocated stops the loop too.
     const fresh = new PeerHeap("rlsf", modules.get("rlsf"));
     expect(() => fresh.runUntracked(new Uint32Array([OP.MALLOC, 0, 8, OP.FREE, 5, 0]))).toThrow(/failed operation 2 \(id 5 is not allocated\)/);
@@ -212,17 +222,9 @@ describe("timing runs the trace inside wasm", () => {
 
 describe("errors", () => {
   test("a full region fails the operation with out-of-memory and its index", () => {
-    const heap = new PeerHeap("talc", modules.get("talc"), { maxBytes: 64 * 1024 });
-    const ops = new Uint32Array(Array.from({ length: 100 }, (_, id) => [OP.MALLOC, id, 1000]).flat());
-    let error = null;
-    try {
-      heap.run(ops);
-    } catch (e) {
-      error = e;
-    }
-    expect(error?.code).toBe("out-of-memory");
-    expect(error.index).toBeGreaterThan(30);
-    expect(error.index).toBeLessThan(66);
+    const error = overfill("talc", (heap, ops) => heap.run(ops));
+    expect(error.code).toBe("out-of-memory");
+    const heap = error.heap;
     expect(heap.stats().liveBlocks).toBe(error.index);
   });
 
