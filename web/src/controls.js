@@ -4,7 +4,7 @@
 // limit), which rebuild the heap by replaying the session's trace. Every
 // handler turns its outcome into a result for `act`, which shows it.
 import { POLICY_NAMES } from "./session.js";
-import { PEERS, isPeer } from "./heap-factory.js";
+import { PEERS, isPeer } from "./compare/peers.js";
 
 /** Memory limits offered: `[bytes or "", label]`. */
 export const MEMORY_LIMITS = [

@@ -1,18 +1,24 @@
-// One way to make a heap for any policy: heaplab's Heap for the fits, a
-// production allocator's PeerHeap (compare/peers.js) for talc, rlsf,
-// dlmalloc, linked_list_allocator and buddy_system_allocator, which the
-// playground offers in its policy list too. A production allocator's module
-// must have loaded (loadPeers(), started by the page) before its heap is
-// made; until then the choice is refused with a message.
+// One way to make a heap for any policy: heaplab's Heap for the fits, and
+// for the kinds of heap a page registers, theirs. The playground and the
+// compare page register the production allocators (compare/peers.js does,
+// when it is imported), so their policy lists can offer talc, rlsf,
+// dlmalloc, linked_list_allocator and buddy_system_allocator; the embed and
+// the npm package import nothing of them and carry none of their modules.
 import { Heap } from "./heaplab.js";
-import { PEERS, PeerHeap, compiledPeer, isPeer, loadPeers } from "./compare/peers.js";
 
-export { PEERS, isPeer, loadPeers };
+/** Registered kinds: `{ owns(policy) -> bool, make(options) -> heap }`. */
+const kinds = [];
+
+/** Adds a kind of heap (once per `kind` object). */
+export function registerHeaps(kind) {
+  if (!kinds.includes(kind)) kinds.push(kind);
+}
+
+/** Whether a registered kind makes heaps of `policy` (a production allocator). */
+export const isRegistered = (policy) => kinds.some((k) => k.owns(policy));
 
 /** A heap for `options.policy` (options as heaplab's Heap takes them). */
 export function createHeap(options = {}) {
-  if (!isPeer(options.policy)) return new Heap(options);
-  const module = compiledPeer(options.policy);
-  if (!module) throw Object.assign(new Error(`${options.policy} is still loading: choose it again in a moment`), { code: "not-loaded" });
-  return new PeerHeap(options.policy, module, { maxBytes: options.maxBytes });
+  const kind = kinds.find((k) => k.owns(options.policy));
+  return kind ? kind.make(options) : new Heap(options);
 }

@@ -3,7 +3,7 @@
 // keys) to it. Every view redraws from the session's snapshot, once a frame at
 // most, and only after something changed.
 import { loadHeaplab } from "./wasm.js";
-import { loadPeers } from "./heap-factory.js";
+import { loadPeers } from "./compare/peers.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
 import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";

@@ -9,7 +9,7 @@
 // replay itself rejects (a free of a block never allocated) is the timeline's
 // to report.
 import { POLICIES, LIST_ORDERS } from "./heaplab.js";
-import { isPeer } from "./compare/peers.js";
+import { isRegistered } from "./heap-factory.js";
 
 /** Longest encoded work put in a URL; longer work is offered as a file instead. */
 export const MAX_URL_CHARS = 8 * 1024;
@@ -113,7 +113,7 @@ export function checkOptions(options) {
   for (const [key, value] of Object.entries(options)) {
     switch (key) {
       case "policy":
-        if (!POLICIES.includes(value) && !isPeer(value)) throw new ShareError(`options: unknown policy "${String(value).slice(0, 20)}"`);
+        if (!POLICIES.includes(value) && !isRegistered(value)) throw new ShareError(`options: unknown policy "${String(value).slice(0, 20)}"`);
         break;
       case "align":
         if (value !== 8 && value !== 16) throw new ShareError("options: align must be 8 or 16");

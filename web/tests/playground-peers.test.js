@@ -8,7 +8,7 @@ import { init } from "../src/heaplab.js";
 import { Session } from "../src/session.js";
 import { Timeline } from "../src/timeline.js";
 import { runStatement } from "../src/console.js";
-import { loadPeers } from "../src/heap-factory.js";
+import { loadPeers } from "../src/compare/peers.js";
 import { statRows, NOT_SHOWN } from "../src/stats-panel.js";
 import { freeListTitle } from "../src/free-list-panel.js";
 

@@ -15,6 +15,7 @@
 // order) gets its arrows. Figures it cannot give (blocks examined, and
 // fragmentation where free blocks are unknown) are null.
 import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, RUN, DEFAULT_MAX_BYTES } from "../heaplab.js";
+import { registerHeaps } from "../heap-factory.js";
 
 /**
  * The production allocators, in the order the page lists them: `key` (the
@@ -467,3 +468,18 @@ export function peerHeapClass(key, module) {
     }
   };
 }
+
+/**
+ * The production allocators as a kind of heap for heap-factory.js (the
+ * playground's policy list): a module must have loaded (loadPeers(), which
+ * the page starts) before its heap is made; until then the choice is
+ * refused with a message.
+ */
+registerHeaps({
+  owns: isPeer,
+  make(options) {
+    const module = compiledPeer(options.policy);
+    if (!module) throw Object.assign(new Error(`${options.policy} is still loading: choose it again in a moment`), { code: "not-loaded" });
+    return new PeerHeap(options.policy, module, { maxBytes: options.maxBytes });
+  },
+});
