@@ -30,6 +30,7 @@ describe("summarizeResults", () => {
     expect(text).toContain("Fastest in wasm: segregated at 11,000 K operations per second, 2.8× first-fit (4,000 K), the slowest.");
     expect(text).toContain("First fit's search shows in its blocks examined: 12.5 per operation on average (at most 125, walking the free list from its head), against 0.5 for segregated.");
     expect(text).toContain("Production allocators do not count the blocks they examine");
+    expect(text).toContain("Speed between the two kinds is not like for like");
   });
 
   test("ties are told as ties, and a fit ahead of every production allocator is said to be", () => {
@@ -42,6 +43,7 @@ describe("summarizeResults", () => {
     expect(same).toContain("All ran the trace equally fast");
     expect(same).toContain("First fit examined 1.0 blocks per operation on average");
     expect(same).not.toContain("Production allocators");
+    expect(same).not.toContain("not like for like");
   });
 
   test("failed policies are named and left out; no rows, no paragraph", () => {

@@ -212,6 +212,9 @@ export function summarizeResults(rows, { isPeer = () => false } = {}) {
       `First fit's search shows in its blocks examined: ${fixed(first.examinedMean, 1)} per operation on average (${first.examinedMax === null ? "" : `at most ${first.examinedMaxExact ? "" : "≥ "}${first.examinedMax}, `}walking the free list from its head), against ${fixed(least.examinedMean, 1)} for ${least.policy}.`,
     );
   } else if (first) out.push(`First fit examined ${fixed(first.examinedMean, 1)} blocks per operation on average: on this trace its free list stays short.`);
+  if (peers.length && toys.length && timed.length > 1) {
+    out.push("Speed between the two kinds is not like for like: the fits here run in Heaplab's checked heap (every free validated, figures counted, the page map kept, for the pictures), the production allocators bare; `npm run bench` times Heaplab's lean heap, the one a program would use, against them.");
+  }
   if (peers.length) out.push("Production allocators do not count the blocks they examine, and only some show their free blocks, so those cells are “–”.");
   return out.join(" ");
 }
