@@ -361,12 +361,14 @@ fn a_buffer_growing_at_the_end_grows_in_place() {
         let in_place = !matches!(kind, PolicyKind::NextFit | PolicyKind::WorstFit);
         let r = Region::new(KINDS_REGION);
         let mut lean: LeanHeap<FixedRegion, AnyPolicy> = LeanHeap::with_policy(r.source(), kind);
+        // (Under Miri's 40 steps the first move's hole weighs more.)
+        let floor = if cfg!(miri) { 0.9 } else { 0.97 };
         let (u, moves) = growing_buffer(&mut lean, steps);
-        assert!(u > 0.97 || !in_place, "lean {kind:?}: utilization {u:.3}, {moves} moves");
+        assert!((u > floor && moves <= 2) || !in_place, "lean {kind:?}: utilization {u:.3}, {moves} moves");
         let r = Region::new(KINDS_REGION);
         let mut h: Heap<FixedRegion, AnyPolicy> = Heap::new(r.source(), Config { policy: kind, ..Config::DEFAULT });
         let (u, moves) = growing_buffer(&mut h, steps);
-        assert!(u > 0.97 || !in_place, "checked {kind:?}: utilization {u:.3}, {moves} moves");
+        assert!((u > floor && moves <= 2) || !in_place, "checked {kind:?}: utilization {u:.3}, {moves} moves");
         assert!(h.blocks().all(|b| !b.large) || !in_place, "checked {kind:?}: the buffer became a large object by moving");
     }
     // Memory after a gap: the buffer moves, the heaps stay whole.
