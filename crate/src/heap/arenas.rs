@@ -257,13 +257,12 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
         if more > free_after && (next + free_after == total || map_in_way) && self.pages.segment_end_page(idx) == total {
             let have = free_after + if map_in_way { mp } else { 0 };
             let lack = more.saturating_sub(have).max(1);
-            let map_to_end = map_in_way || self.pages.meta_growth(lack, false) > 0;
             // A map moved out of the way is copied: grow by a quarter of the
             // heap at least, so that the copies cost a bounded share of the
             // growth (the pages beyond `lack` stay free, and the next
             // growths take them without moving the map).
             let ample = if map_in_way { max(lack, total / 4) } else { lack };
-            if !self.source.grows_contiguously() || (self.grow_memory(ample, map_to_end).is_err() && (ample == lack || self.grow_memory(lack, map_to_end).is_err())) {
+            if !self.source.grows_contiguously() || (self.grow_memory(ample, map_in_way).is_err() && (ample == lack || self.grow_memory(lack, map_in_way).is_err())) {
                 return false;
             }
         }
@@ -271,12 +270,12 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
     }
 
     /// Obtains memory for at least `n` more pages (plus metadata growth;
-    /// `map_to_end`: see [`Pages::add_memory`]).
-    fn grow_memory(&mut self, n: usize, map_to_end: bool) -> Result<(), AllocError> {
+    /// `move_map`: see [`Pages::add_memory`]).
+    fn grow_memory(&mut self, n: usize, move_map: bool) -> Result<(), AllocError> {
         if self.pages.segments_full() {
             return Err(AllocError::OutOfMemory);
         }
-        let exact = self.pages.meta_growth(n, map_to_end);
+        let exact = self.pages.meta_growth(n, move_map);
         // A page map that moves asks for room to grow into (twice the
         // pages it must describe), so that it moves a logarithmic number of
         // times as the heap grows, copying itself each time (sized exactly,
@@ -290,7 +289,7 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
             Some(got) => got,
             None => self.grow_source(n, exact, false).ok_or(AllocError::OutOfMemory)?,
         };
-        let added = self.pages.add_memory(ptr, len & !(PAGE - 1), n, map_to_end).map_err(|()| AllocError::OutOfMemory)?;
+        let added = self.pages.add_memory(ptr, len & !(PAGE - 1), n, move_map).map_err(|()| AllocError::OutOfMemory)?;
         self.emit(Event::Grow { addr: ptr.as_ptr().addr(), bytes: len, new_segment: added.new_segment });
         if let Some(((new, m), (old, om))) = added.meta_moved {
             let addr = self.pages.page_addr(new);

@@ -568,19 +568,19 @@ impl Pages {
 
     /// Records new memory from the source, of which `want` pages are for the
     /// caller (the rest may hold a page map that moves, to the end of the
-    /// new memory). `map_to_end`: the page map moves there even if it has
+    /// new memory). `move_map`: the page map moves there even if it has
     /// room, so that its old pages (right before the new memory) are free:
     /// what ends the memory before it then continues through them. On `Err`
     /// nothing was recorded (the segment table is full, or the memory
     /// cannot hold the metadata).
-    pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize, want: usize, map_to_end: bool) -> Result<Added, ()> {
+    pub(crate) fn add_memory(&mut self, ptr: NonNull<u8>, len: usize, want: usize, move_map: bool) -> Result<Added, ()> {
         let n = len / PAGE;
         let addr = ptr.as_ptr().addr();
         if n == 0 || !addr.is_multiple_of(PAGE) {
             return Err(());
         }
         let new_total = self.total + n;
-        let moving = new_total > self.cap || map_to_end;
+        let moving = new_total > self.cap || move_map;
         // A page map that moves takes room to grow into (as many pages
         // again) when the new memory has it beside the `want` pages: sized
         // exactly, it moved on more than half of a growing heap's growths,
