@@ -460,6 +460,18 @@ fn main() {
                 println!("{name}: {done} of {actions} actions succeeded");
                 return;
             }
+            "--profile-live" => {
+                // The 10k-live-blocks row's work for a fixed number of
+                // actions after its set-up, on one contender, for callgrind.
+                let name = args.get(i + 1).expect("--profile-live CONTENDER ACTIONS");
+                let actions: u64 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--profile-live CONTENDER ACTIONS");
+                let c = ALL.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no contender {name}"));
+                let r = Region::new(REGION);
+                let a = make(c, &r, r.len);
+                let done = workloads::steady_live_fixed(&*a, 7, LIVE_BLOCKS, 200, actions);
+                println!("{name}: {done} actions with {LIVE_BLOCKS} live blocks");
+                return;
+            }
             "--profile-traces" => {
                 // The malloc-lab traces, `ROUNDS` times each, on one
                 // contender only, for callgrind.
@@ -486,7 +498,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),

@@ -197,6 +197,18 @@ pub fn random_actions_fixed(a: &dyn GlobalAlloc, seed: u64, max: usize, actions:
 /// `duration` free a random one and allocate a new one (two actions),
 /// keeping `live` blocks alive. The number of actions.
 pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, duration: Duration) -> u64 {
+    let mut start = None;
+    steady_live_while(a, seed, live, max, |_| start.get_or_insert_with(Instant::now).elapsed() < duration)
+}
+
+/// [`steady_live`] for exactly `actions` actions after the set-up (for
+/// profiling: the same work every run).
+pub fn steady_live_fixed(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, actions: u64) -> u64 {
+    steady_live_while(a, seed, live, max, |done| done < actions)
+}
+
+/// [`steady_live`]'s work, in rounds of 50 replacements while `more(done)`.
+fn steady_live_while(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, mut more: impl FnMut(u64) -> bool) -> u64 {
     let mut rng = Rng::new(seed);
     let mut v = Vec::with_capacity(live);
     for _ in 0..live {
@@ -207,8 +219,7 @@ pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, dura
         v.push(Live { ptr: p, size, align });
     }
     let mut done = 0u64;
-    let start = Instant::now();
-    while start.elapsed() < duration {
+    while more(done) {
         for _ in 0..50 {
             let i = rng.range(0, v.len());
             let l = v[i];

@@ -227,6 +227,13 @@ pub struct Pages {
     /// pages than that answers at once (the growth path asks three times
     /// per growth, and a growing heap has none).
     free: usize,
+    /// The last segment as the live-bit look-ups on every `alloc` and `free`
+    /// use it: its base (with provenance), its length in bytes, and its
+    /// first bitmap word. Written by `add_memory`, the only place segments
+    /// and the map change; a look-up outside it takes the segment table.
+    hot_base: *mut u8,
+    hot_len: usize,
+    hot_words: *mut u64,
 }
 
 // SAFETY: `Pages` owns the memory its pointers reach (the segments); moving
@@ -244,6 +251,9 @@ impl Pages {
         meta_pages: 0,
         cap: 0,
         free: 0,
+        hot_base: ptr::null_mut(),
+        hot_len: 0,
+        hot_words: ptr::null_mut(),
     };
 
     /// The segments, in the order obtained.
@@ -342,15 +352,9 @@ impl Pages {
     /// A pointer to `addr` if a live payload starts there.
     #[inline]
     pub(crate) fn live_ptr(&self, addr: usize) -> Option<NonNull<u8>> {
-        let s = self.segment_of(addr)?;
-        let bit = (s.first * PAGE + (addr - s.base.addr())) / 8;
-        // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
-        let live = unsafe { self.bitmap().add(bit / 64).read() >> (bit % 64) & 1 != 0 };
-        if live && addr.is_multiple_of(8) {
-            NonNull::new(s.base.with_addr(addr))
-        } else {
-            None
-        }
+        let (w, m, p) = self.live_bit(addr)?;
+        // SAFETY: `live_bit` gives a word inside the bitmap.
+        (unsafe { w.read() } & m != 0).then_some(p)
     }
 
     /// If a live payload starts at `addr`, clears its live bit and returns a
@@ -358,16 +362,9 @@ impl Pages {
     /// otherwise changes nothing.
     #[inline]
     pub(crate) fn take_live(&mut self, addr: usize) -> Option<NonNull<u8>> {
-        let s = self.segment_of(addr)?;
-        if !addr.is_multiple_of(8) {
-            return None;
-        }
-        let bit = (s.first * PAGE + (addr - s.base.addr())) / 8;
-        let p = NonNull::new(s.base.with_addr(addr))?;
-        // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
+        let (w, m, p) = self.live_bit(addr)?;
+        // SAFETY: `live_bit` gives a word inside the bitmap.
         unsafe {
-            let w = self.bitmap().add(bit / 64);
-            let m = 1u64 << (bit % 64);
             let v = w.read();
             if v & m == 0 {
                 return None;
@@ -375,6 +372,41 @@ impl Pages {
             w.write(v & !m);
         }
         Some(p)
+    }
+
+    /// The live-bitmap word and mask of 8-aligned address `addr` in a
+    /// segment, and a pointer to `addr` with its segment's provenance;
+    /// `None` outside every segment or for an address not 8-aligned. The
+    /// last segment answers without the table.
+    #[inline(always)]
+    fn live_bit(&self, addr: usize) -> Option<(*mut u64, u64, NonNull<u8>)> {
+        let off = addr.wrapping_sub(self.hot_base.addr());
+        let (words, base, off) = if off < self.hot_len {
+            (self.hot_words, self.hot_base, off)
+        } else {
+            let s = self.segment_of(addr)?;
+            // SAFETY: segment `s`'s words start at its first page's entry,
+            // inside the bitmap (`first < total <= cap`).
+            (unsafe { self.bitmap().add(s.first * WORDS_PER_PAGE) }, s.base, addr - s.base.addr())
+        };
+        // (Segments start on a page, so `off` is 8-aligned iff `addr` is.)
+        if !off.is_multiple_of(8) {
+            return None;
+        }
+        // SAFETY: `off` is inside the segment, whose bitmap words follow
+        // `words` (one per 512 bytes).
+        let w = unsafe { words.add(off / 512) };
+        Some((w, 1u64 << (off / 8 % 64), NonNull::new(base.with_addr(addr))?))
+    }
+
+    /// Re-reads the last segment into the look-up cache (`hot_*`).
+    fn refresh_hot(&mut self) {
+        if let Some(&s) = self.segments().last() {
+            self.hot_base = s.base;
+            self.hot_len = s.pages * PAGE;
+            // SAFETY: the segment's first page's words are inside the bitmap.
+            self.hot_words = unsafe { self.bitmap().add(s.first * WORDS_PER_PAGE) };
+        }
     }
 
     /// Global page index of `addr`.
@@ -489,35 +521,21 @@ impl Pages {
         unsafe { self.meta.add(self.cap).cast::<u64>() }
     }
 
-    #[inline]
-    fn bit_of(&self, addr: usize) -> Option<usize> {
-        let s = self.segment_of(addr)?;
-        Some((s.first * PAGE + (addr - s.base.addr())) / 8)
-    }
-
     /// Whether a live payload starts at `addr` (false outside the heap).
     #[inline]
     pub fn is_live(&self, addr: usize) -> bool {
-        match self.bit_of(addr) {
-            // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
-            Some(bit) => unsafe { self.bitmap().add(bit / 64).read() >> (bit % 64) & 1 != 0 },
-            None => false,
-        }
+        self.live_ptr(addr).is_some()
     }
 
     /// Sets or clears the live bit of `addr` (which must be in a segment).
     #[inline]
     pub(crate) fn set_live(&mut self, addr: usize, live: bool) {
-        let Some(bit) = self.bit_of(addr) else {
+        let Some((w, m, _)) = self.live_bit(addr) else {
             debug_assert!(false, "live bit outside the heap at {addr:#x}");
             return;
         };
-        // SAFETY: `bit / 64 < total × WORDS_PER_PAGE`, inside the bitmap.
-        unsafe {
-            let w = self.bitmap().add(bit / 64);
-            let m = 1u64 << (bit % 64);
-            w.write(if live { w.read() | m } else { w.read() & !m });
-        }
+        // SAFETY: `live_bit` gives a word inside the bitmap.
+        unsafe { w.write(if live { w.read() | m } else { w.read() & !m }) };
     }
 
     /// The first live address in `from..to` (same segment, 8-aligned), if any.
@@ -655,6 +673,7 @@ impl Pages {
             }
             self.free += n;
         }
+        self.refresh_hot();
         Ok(Added { new_segment: !contiguous, meta_moved: moved })
     }
 
