@@ -137,6 +137,13 @@ pub trait Hooks: Observer {
     fn granule(&self) -> usize {
         GRANULE
     }
+    /// The smallest block for a policy whose links need `policy_min` bytes:
+    /// that rounded to the granule (a face with a runtime granule may keep
+    /// it, as its policy is fixed).
+    #[inline(always)]
+    fn min_block(&self, policy_min: usize) -> usize {
+        round_up(policy_min, self.granule())
+    }
     /// Split a block only when the rest is at least this many bytes (raised
     /// to the minimum block).
     #[inline(always)]
@@ -240,7 +247,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// the granule.
     #[inline(always)]
     pub fn min_block(&self) -> usize {
-        round_up(P::MIN_BLOCK, self.granule())
+        self.hooks.min_block(P::MIN_BLOCK)
     }
 
     /// Smallest rest worth splitting off.

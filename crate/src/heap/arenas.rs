@@ -31,6 +31,14 @@ pub struct Checked<S: PageSource, O: Observer> {
     /// `size + align` at or below which a request is never a large object
     /// (`large_min` less the minimum block and 7).
     pub(super) small_max: usize,
+    /// The smallest block (the policy's links rounded to the granule).
+    pub(super) min_block: usize,
+    /// `small_max` less the granule: a request of fewer bytes, aligned to at
+    /// most the granule, takes the inline path (`Heap::alloc_hot`).
+    pub(super) hot_max: usize,
+    /// log2 of the granule at the request's alignment bits (see
+    /// `request_bits`).
+    pub(super) granule_bits: u64,
     /// Incremental counters; `check` verifies them against a walk.
     pub(super) c: Counters,
     /// The request being served, as header bits ([`Hooks::used_bits`]):
@@ -60,6 +68,12 @@ impl<S: PageSource, O: Observer> Hooks for Checked<S, O> {
     #[inline(always)]
     fn used_bits(&self) -> u64 {
         self.request_bits
+    }
+
+    #[inline(always)]
+    fn min_block(&self, policy_min: usize) -> usize {
+        debug_assert_eq!(self.min_block, crate::block::round_up(policy_min, self.granule));
+        self.min_block
     }
 
     #[inline(always)]

@@ -138,7 +138,7 @@ const fn min(a: usize, b: usize) -> usize {
 /// The header bits recording a request of `size` bytes aligned to `align`
 /// in a used arena block (see [`crate::block`]).
 #[inline(always)]
-fn request_bits(size: usize, align: usize) -> u64 {
+const fn request_bits(size: usize, align: usize) -> u64 {
     ((size as u64) << 32) | ((align.trailing_zeros() as u64) << crate::block::ALIGN_SHIFT)
 }
 
@@ -204,6 +204,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             split_min,
             large_min,
             small_max: large_min.saturating_sub(min_block + 7),
+            min_block,
+            hot_max: large_min.saturating_sub(min_block + 7) - g,
+            granule_bits: request_bits(0, g),
             c: Counters {
                 live_requested: 0,
                 peak_live_requested: 0,
@@ -372,21 +375,23 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     #[inline(always)]
     fn alloc_hot(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         let h = self.h();
-        let g = h.granule;
-        // (`size - 1 < small_max - g` also rules out 0, and `small_max` is
-        // below MAX_SIZE.)
-        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || !align.is_power_of_two() || align > g || size.wrapping_sub(1) >= h.small_max - g {
+        // (`size - 1 < hot_max` also rules out 0, and `hot_max` is below
+        // MAX_SIZE.)
+        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || !align.is_power_of_two() || align > h.granule || size.wrapping_sub(1) >= h.hot_max {
             return None;
         }
-        let total = h.c.total_examined;
-        self.h_mut().request_bits = request_bits(size, g);
-        let p = self.engine.alloc_fast(size, align)?;
+        let h = self.h_mut();
+        h.request_bits = request_bits(size, 1) | h.granule_bits;
+        // (The engine's `examined` hook adds to both counts.)
+        let last = core::mem::replace(&mut h.c.last_examined, 0);
+        let Some(p) = self.engine.alloc_fast(size, align) else {
+            self.h_mut().c.last_examined = last;
+            return None;
+        };
         // SAFETY: the engine just handed out `p`, a used arena block whose
         // header records the request.
         unsafe { self.mark_live(Block::from_payload(p), size) };
-        let c = &mut self.h_mut().c;
-        c.last_examined = (c.total_examined - total) as usize;
-        c.operations += 1;
+        self.h_mut().c.operations += 1;
         Some(p)
     }
 
@@ -537,13 +542,12 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // and failures).
         if !O::ENABLED && P::KIND.is_some() && self.integrity == Integrity::Kept {
             if let Some(p) = self.h_mut().pages.take_live(ptr.addr()) {
-                let total = self.h().c.total_examined;
+                // (The engine's `examined` hook adds to both counts.)
+                self.h_mut().c.last_examined = 0;
                 // SAFETY: a live payload started at `p` (its bit is now
                 // cleared), so its header at p − 8 is trusted.
                 unsafe { self.free_taken(Block::from_payload(p)) };
-                let c = &mut self.h_mut().c;
-                c.last_examined = (c.total_examined - total) as usize;
-                c.operations += 1;
+                self.h_mut().c.operations += 1;
                 return Ok(());
             }
         }

@@ -381,14 +381,7 @@ impl Pages {
     #[inline(always)]
     fn live_bit(&self, addr: usize) -> Option<(*mut u64, u64, NonNull<u8>)> {
         let off = addr.wrapping_sub(self.hot_base.addr());
-        let (words, base, off) = if off < self.hot_len {
-            (self.hot_words, self.hot_base, off)
-        } else {
-            let s = self.segment_of(addr)?;
-            // SAFETY: segment `s`'s words start at its first page's entry,
-            // inside the bitmap (`first < total <= cap`).
-            (unsafe { self.bitmap().add(s.first * WORDS_PER_PAGE) }, s.base, addr - s.base.addr())
-        };
+        let (words, base, off) = if off < self.hot_len { (self.hot_words, self.hot_base, off) } else { self.cold_segment(addr)? };
         // (Segments start on a page, so `off` is 8-aligned iff `addr` is.)
         if !off.is_multiple_of(8) {
             return None;
@@ -397,6 +390,18 @@ impl Pages {
         // `words` (one per 512 bytes).
         let w = unsafe { words.add(off / 512) };
         Some((w, 1u64 << (off / 8 % 64), NonNull::new(base.with_addr(addr))?))
+    }
+
+    /// [`Pages::live_bit`] outside the last segment: the segment holding
+    /// `addr` (its first bitmap word, base and `addr`'s offset), out of line
+    /// so that the common case keeps few registers.
+    #[cold]
+    #[inline(never)]
+    fn cold_segment(&self, addr: usize) -> Option<(*mut u64, *mut u8, usize)> {
+        let s = self.segment_of(addr)?;
+        // SAFETY: segment `s`'s words start at its first page's entry,
+        // inside the bitmap (`first < total <= cap`).
+        Some((unsafe { self.bitmap().add(s.first * WORDS_PER_PAGE) }, s.base, addr - s.base.addr()))
     }
 
     /// Re-reads the last segment into the look-up cache (`hot_*`).
