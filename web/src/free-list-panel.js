@@ -1,9 +1,10 @@
 // The free-list panel: each free list in the order the allocator keeps and
 // searches it, as OSTEP's malloc.py prints it after every operation:
 //   Free list (address order): head → 0x141020 (48 B) → 0x141100 (15.8 KiB) → NULL
-// One line per list (segregated fit: one per non-empty size class), then one
-// per non-empty quick list (heaps with quick lists: freed blocks of one size
-// waiting to be merged), marked as such. The map draws the same lists as
+// One line per list (segregated fit: one per non-empty size class), then the
+// wilderness (best and segregated fit: the free block at the end of the heap,
+// searched last), then one per non-empty quick list (heaps with quick lists:
+// freed blocks of one size waiting to be merged), marked as such. The map draws the same lists as
 // arrows; both read `Heap.freeLists()`.
 import { BLOCK } from "./heaplab.js";
 import { hex, formatBytes } from "./format.js";
@@ -47,7 +48,7 @@ export function freeListTitle(freeLists) {
   const words = ORDER_WORDS[freeLists?.order] ?? freeLists?.order ?? "";
   const count = lists.reduce((n, l) => n + l.blocks.length, 0);
   const quick = all.reduce((n, l) => n + (l.quick ? l.blocks.length : 0), 0);
-  const noun = lists.length > 1 ? "Free lists" : "Free list";
+  const noun = lists.filter((l) => !l.wilderness).length > 1 ? "Free lists" : "Free list";
   return `${noun}${words ? ` (${words})` : ""}: ${count} free block${count === 1 ? "" : "s"}${quick ? `, ${quick} on quick lists` : ""}`;
 }
 
@@ -73,10 +74,14 @@ export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0)
     li.textContent = "head → NULL (no free block: the next allocation takes new pages)";
     items.push(li);
   }
-  for (const list of lists.slice(0, SHOWN_LISTS)) {
+  // The wilderness is always shown, however many size classes there are.
+  const wild = lists.filter((l) => l.wilderness);
+  const shown = lists.filter((l) => !l.wilderness).slice(0, SHOWN_LISTS - wild.length).concat(wild);
+  for (const list of shown) {
     const li = doc.createElement("li");
-    li.className = list.quick ? "fl-list fl-quick-list" : "fl-list";
+    li.className = list.quick ? "fl-list fl-quick-list" : list.wilderness ? "fl-list fl-wild-list" : "fl-list";
     if (list.quick) li.title = "a quick list: freed blocks of one size, not merged yet; malloc of that size takes the first, Flush merges them all";
+    if (list.wilderness) li.title = "the wilderness: the free block at the end of the heap, where the heap grows; it is taken only when no other free block holds the request, so holes are reused first";
     if (list.label && (lists.length > 1 || list.quick)) {
       const label = doc.createElement("span");
       label.className = "fl-class";
@@ -99,9 +104,9 @@ export function renderFreeList(section, freeLists, { blocks = new Uint32Array(0)
     li.append(doc.createTextNode(more > 0 ? ` → … ${more} more` : " → NULL"));
     items.push(li);
   }
-  if (lists.length > SHOWN_LISTS) {
+  if (lists.length > shown.length) {
     const li = doc.createElement("li");
-    li.textContent = `… ${lists.length - SHOWN_LISTS} more lists`;
+    li.textContent = `… ${lists.length - shown.length} more lists`;
     items.push(li);
   }
   ol.replaceChildren(...items);

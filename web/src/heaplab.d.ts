@@ -22,6 +22,11 @@ export interface FreeList {
   max: number;
   /** A quick list: freed blocks of one size (min = max) waiting to be merged (label "quick 24 B"). */
   quick: boolean;
+  /**
+   * The wilderness (best and segregated fit): the free block that ends the heap, kept apart and taken only
+   * when no other free block holds a request (label "end of the heap", min = max = 0; searched last).
+   */
+  wilderness: boolean;
   /** Block (header) addresses in list order, as column ADDRESS of `Heap.blocks()`. */
   blocks: number[];
 }
@@ -33,6 +38,7 @@ export interface FreeLists {
   rover: number | null;
   /**
    * One list (first, next, best, worst fit), or one per non-empty size class, smallest first (segregated fit);
+   * then the wilderness (`wilderness` true), when the policy keeps one and the heap ends in a free block;
    * then one per non-empty quick list, smallest first (`quick` true).
    */
   lists: FreeList[];

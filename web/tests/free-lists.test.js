@@ -60,19 +60,35 @@ function expectListsMatchBlocks(heap, policy, order) {
   expect([...listed].sort((a, b) => a - b)).toEqual([...free.keys()].sort((a, b) => a - b));
   for (const list of fl.lists) expect(list.blocks.length).toBeGreaterThan(0);
   const sizes = (list) => list.blocks.map((a) => free.get(a));
+  // Best and segregated fit keep the free block that ends the heap apart
+  // (the wilderness): one block in a list of its own, after the others.
+  const wild = fl.lists.filter((l) => l.wilderness);
+  const lists = fl.lists.filter((l) => !l.wilderness);
+  expect(wild.length).toBeLessThanOrEqual(["best-fit", "segregated"].includes(policy) ? 1 : 0);
+  for (const w of wild) {
+    expect(w).toMatchObject({ label: "end of the heap", min: 0, max: 0, quick: false });
+    expect(w.blocks.length).toBe(1);
+    expect(fl.lists.indexOf(w)).toBe(lists.length);
+    const [b] = w.blocks;
+    const rows = heap.blocks();
+    const starts = new Set();
+    for (let i = 0; i < rows.length; i += BLOCK.COLUMNS) starts.add(rows[i + BLOCK.ADDRESS]);
+    expect(free.has(b), "the wilderness is a free block").toBe(true);
+    expect(starts.has(b + free.get(b)), "no block follows the wilderness in its region").toBe(false);
+  }
   if (order === "size-class") {
-    for (let i = 0; i < fl.lists.length; i++) {
-      const list = fl.lists[i];
+    for (let i = 0; i < lists.length; i++) {
+      const list = lists[i];
       for (const s of sizes(list)) {
         expect(s).toBeGreaterThanOrEqual(list.min);
         expect(s).toBeLessThanOrEqual(list.max);
       }
-      if (i > 0) expect(list.min).toBeGreaterThan(fl.lists[i - 1].max);
+      if (i > 0) expect(list.min).toBeGreaterThan(lists[i - 1].max);
       expect(list.label).toBe(list.max < list.min + 8 ? `${list.min} B` : `${list.min}-${list.max} B`);
     }
   } else {
-    expect(fl.lists.length).toBeLessThanOrEqual(1);
-    for (const list of fl.lists) {
+    expect(lists.length).toBeLessThanOrEqual(1);
+    for (const list of lists) {
       expect(list).toMatchObject({ label: "free list", min: 0, max: 2 ** 32 - 1 });
       const s = sizes(list);
       for (let i = 1; i < list.blocks.length; i++) {
@@ -121,16 +137,25 @@ describe("freeLists()", () => {
         for (const i of [2, 6, 0]) heap.free(ps[i]);
         const header = (p) => p - 8;
         heap.free(ps[4]); // the 96-byte block
-        const [list] = heap.freeLists().lists;
+        const lists = heap.freeLists().lists;
+        const list = lists.find((l) => !l.wilderness);
+        const wild = lists.find((l) => l.wilderness);
         const at = list.blocks.indexOf(header(ps[4]));
-        const tail = list.blocks.find((a) => a > header(ps[7]));
-        const expected = {
+        const tail = [...list.blocks, ...(wild?.blocks ?? [])].find((a) => a > header(ps[7]));
+        let expected = {
           address: [header(ps[0]), header(ps[2]), header(ps[4]), header(ps[6]), tail],
           lifo: [header(ps[4]), header(ps[0]), header(ps[6]), header(ps[2]), tail],
           fifo: [tail, header(ps[2]), header(ps[6]), header(ps[0]), header(ps[4])],
           "size-asc": [header(ps[0]), header(ps[2]), header(ps[4]), header(ps[6]), tail],
           "size-desc": [tail, header(ps[6]), header(ps[4]), header(ps[2]), header(ps[0])],
         }[order];
+        // Best fit keeps the block at the end of the heap apart (searched last).
+        if (policy === "best-fit") {
+          expected = expected.filter((a) => a !== tail);
+          expect(wild?.blocks, `${policy} ${order}`).toEqual([tail]);
+        } else {
+          expect(wild, `${policy} ${order}`).toBeUndefined();
+        }
         expect(at, `${policy} ${order}`).toBeGreaterThanOrEqual(0);
         expect(list.blocks, `${policy} ${order}`).toEqual(expected);
         heap.dispose();

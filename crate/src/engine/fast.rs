@@ -19,6 +19,9 @@ pub(super) const GROW_ATTEMPTS: usize = 2;
 /// Quick lists are built in (and used for a policy with a fast index and
 /// a face that allows them).
 pub(super) const HAS_QUICK_LISTS: bool = true;
+/// A policy that keeps the free block ending a region apart (its
+/// wilderness) has it filed so.
+pub(super) const KEEPS_TAIL: bool = true;
 
 impl<P: Policy, H: Hooks> Engine<P, H> {
     /// The allocation fast path: a quick block of the request's size, or
@@ -94,7 +97,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             let used = if tail >= self.split_min() {
                 let t = b.add(need);
                 t.write_free(tail, true);
-                self.policy.insert_sized(t, tail);
+                self.index_insert(t, tail);
                 self.emit(Event::Split { block: b.addr(), size: need, remainder: tail });
                 need
             } else {
@@ -121,7 +124,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             let size = (h & SIZE_MASK) as usize;
             let prev = if self.hooks.deferred() { h & PREV_USED } else { PREV_USED };
             if fit.gap != 0 {
-                self.replace_free(b, b, fit.gap, prev != 0);
+                // (A used block follows the gap: it never ends the region.)
+                self.replace_free_within(b, b, fit.gap, prev != 0);
                 self.emit(Event::Split { block: b.addr(), size: fit.gap, remainder: size - fit.gap });
                 // After the gap, which is a free block now.
                 return self.place(b.add(fit.gap), size - fit.gap, fit.need, 0);
@@ -153,7 +157,33 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn replace_free(&mut self, old: Block, new: Block, size: usize, prev: bool) {
         // SAFETY: forwarded to the caller; `remove` runs before the header
-        // changes and `insert` after, as the policy contract requires.
+        // changes and `insert` after, as the policy contract requires; the
+        // header after `new` is valid (a block or the epilogue).
+        unsafe {
+            let tail = self.ends_region(new, size);
+            if if tail { self.policy.replace_by_tail(old, new, size) } else { self.policy.try_replace(old, new, size) } {
+                new.write_free(size, prev);
+            } else {
+                self.policy.remove(old);
+                new.write_free(size, prev);
+                if tail {
+                    self.policy.insert_tail(new, size);
+                } else {
+                    self.policy.insert_sized(new, size);
+                }
+            }
+        }
+    }
+
+    /// [`Engine::replace_free`] for a `new` that a block not yet written
+    /// follows (an alignment gap before the block being placed), which
+    /// therefore never ends its region.
+    ///
+    /// # Safety
+    /// As [`Engine::replace_free`], but the header after `new` need not be
+    /// valid.
+    unsafe fn replace_free_within(&mut self, old: Block, new: Block, size: usize, prev: bool) {
+        // SAFETY: as in `replace_free`.
         unsafe {
             if self.policy.try_replace(old, new, size) {
                 new.write_free(size, prev);
@@ -217,7 +247,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 (b, size)
             } else {
                 b.write_free(size, true);
-                self.policy.insert_sized(b, size);
+                self.index_insert(b, size);
                 (b, size)
             }
         }
@@ -325,7 +355,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             } else {
                 next.set_header(nh & !PREV_USED);
                 t.write_free(tail, true);
-                self.policy.insert_sized(t, tail);
+                self.index_insert(t, tail);
             }
         }
     }

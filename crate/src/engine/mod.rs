@@ -435,6 +435,39 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         }
     }
 
+    /// Whether free block `b` of `size` bytes ends its region (the epilogue
+    /// follows), for a policy that keeps such a block apart
+    /// ([`FreeIndex::KEEPS_TAIL`]; false at once for the others).
+    ///
+    /// # Safety
+    /// The header after `b + size` is valid (a block or the epilogue).
+    ///
+    /// [`FreeIndex::KEEPS_TAIL`]: crate::policy::FreeIndex::KEEPS_TAIL
+    #[inline(always)]
+    pub(super) unsafe fn ends_region(&self, b: Block, size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        build::KEEPS_TAIL && P::KEEPS_TAIL && unsafe { b.add(size).header() } & SIZE_MASK == 0
+    }
+
+    /// Files free block `b` of `size` bytes (header written) in the index:
+    /// as the policy's wilderness when it ends its region.
+    ///
+    /// # Safety
+    /// As [`FreeIndex::insert_sized`]; the header after `b + size` is valid.
+    ///
+    /// [`FreeIndex::insert_sized`]: crate::policy::FreeIndex::insert_sized
+    #[inline(always)]
+    pub(super) unsafe fn index_insert(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            if self.ends_region(b, size) {
+                self.policy.insert_tail(b, size);
+            } else {
+                self.policy.insert_sized(b, size);
+            }
+        }
+    }
+
     /// Gives the region back when free block `m` (indexed) spans all of it
     /// and the face takes it.
     ///
@@ -468,7 +501,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             unsafe {
                 let next = b.add(bsize);
                 b.write_free(bsize, h & PREV_USED != 0);
-                self.policy.insert_sized(b, bsize);
+                self.index_insert(b, bsize);
                 next.set_prev_used(false);
             }
             self.dirty = true;

@@ -19,6 +19,9 @@ use crate::policy::Policy;
 pub(super) const GROW_ATTEMPTS: usize = 1;
 /// No quick lists: freed blocks merge at once.
 pub(super) const HAS_QUICK_LISTS: bool = false;
+/// No wilderness: every free block is filed as any other (the size
+/// build's search takes the first block that holds a request).
+pub(super) const KEEPS_TAIL: bool = false;
 
 impl<P: Policy, H: Hooks> Engine<P, H> {
     /// No fast path: every request takes the slow one.

@@ -355,7 +355,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                             }
                             b.write_free(total, b.prev_used());
                             n.set_prev_used(false);
-                            self.policy.insert_sized(b, total);
+                            self.index_insert(b, total);
                         }
                         if H::RELEASES_REGIONS && b == first && b.next().size() == 0 {
                             let size = b.size();

@@ -40,7 +40,8 @@
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
 use super::size_index::SizeIndex;
-use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
+use super::wilderness::{self, Beside};
+use super::{FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness};
 use crate::block::{fits, Block, Request};
 use crate::errors::CheckError;
 use crate::events::{Event, Observer};
@@ -51,6 +52,9 @@ use crate::events::{Event, Observer};
 #[derive(Debug)]
 pub struct BySize<const WORST: bool> {
     pub(super) index: SizeIndex,
+    /// Best fit's [`Wilderness`] (worst fit keeps none: it takes the
+    /// largest block, wherever it is).
+    pub(super) wild: Wilderness,
 }
 
 
@@ -132,16 +136,49 @@ pub(super) unsafe fn ascending<O: Observer>(
     None
 }
 
+impl<const WORST: bool> Beside for BySize<WORST> {
+    #[inline(always)]
+    fn keeps(&self) -> bool {
+        !WORST
+    }
+    #[inline(always)]
+    fn wild(&mut self) -> &mut Wilderness {
+        &mut self.wild
+    }
+    #[inline(always)]
+    unsafe fn plain_insert(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.index.insert_sized(b, size) }
+    }
+    #[inline(always)]
+    unsafe fn plain_remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.index.remove(b) }
+    }
+    #[inline(always)]
+    unsafe fn plain_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller; a block whose size and place do
+        // not change keeps its entry as it is.
+        unsafe {
+            if !(old == new && old.size() == new_size) {
+                self.index.replace(old, new, new_size);
+            }
+        }
+        true
+    }
+}
+
 impl<const WORST: bool> FreeIndex for BySize<WORST> {
     const LINKS: usize = 2;
-    const EMPTY: Self = BySize { index: SizeIndex::EMPTY };
+    const EMPTY: Self = BySize { index: SizeIndex::EMPTY, wild: Wilderness::EMPTY };
+    const KEEPS_TAIL: bool = !WORST;
 
     #[inline]
     fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() + self.wild.len()
     }
     fn clear(&mut self) {
-        self.index = SizeIndex::EMPTY;
+        *self = Self::EMPTY;
     }
     #[inline]
     unsafe fn insert(&mut self, b: Block) {
@@ -154,33 +191,42 @@ impl<const WORST: bool> FreeIndex for BySize<WORST> {
         unsafe { self.index.insert_sized(b, size) }
     }
     #[inline]
+    unsafe fn insert_tail(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::insert_tail(self, b, size) }
+    }
+    #[inline]
     unsafe fn remove(&mut self, b: Block) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.index.remove(b) }
+        unsafe { wilderness::remove(self, b) }
     }
     #[inline]
     unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
-        // SAFETY: forwarded to the caller; a block whose size and place do
-        // not change keeps its entry as it is.
-        unsafe {
-            if !(old == new && old.size() == new_size) {
-                self.index.replace(old, new, new_size);
-            }
-        }
-        true
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::try_replace(self, old, new, new_size) }
+    }
+    #[inline]
+    unsafe fn replace_by_tail(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::replace_by_tail(self, old, new, new_size) }
     }
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
-        unsafe { self.index.contains(b) }
+        self.wild.is(b) || unsafe { self.index.contains(b) }
     }
-    /// One list: the size index smallest first, equal sizes oldest first.
+    /// One list: the size index smallest first, equal sizes oldest first;
+    /// then the wilderness, a list of its own.
     unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) }
+        unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) };
+        self.wild.for_each(usize::from(self.index.len() > 0), f);
     }
     unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
-        unsafe { self.index.check(ok) }
+        unsafe {
+            self.index.check(ok)?;
+            self.wild.check(ok)
+        }
     }
 }
 
@@ -192,6 +238,8 @@ impl Policy for BestFit {
         let mut examined = 0;
         // SAFETY: the index holds valid free blocks (caller).
         let fit = unsafe { ascending(&self.index, req.need, usize::MAX, req, obs, &mut examined) };
+        // The wilderness only when no other block fits.
+        let fit = fit.or_else(|| self.wild.fit(req, obs, &mut examined));
         Search { fit, examined }
     }
 }

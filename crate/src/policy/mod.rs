@@ -19,6 +19,7 @@ pub mod next_fit;
 pub mod ordered;
 pub mod segregated;
 pub mod size_index;
+pub mod wilderness;
 #[cfg(test)]
 mod testkit;
 pub mod worst_fit;
@@ -28,6 +29,7 @@ pub use first_fit::FirstFit;
 pub use next_fit::NextFit;
 pub use ordered::{FreeList, ListOrder, Ordered};
 pub use segregated::Segregated;
+pub use wilderness::Wilderness;
 pub use worst_fit::WorstFit;
 
 use crate::block::{Block, Fit, Request};
@@ -183,6 +185,35 @@ pub trait FreeIndex: Sized {
         let _ = size;
         // SAFETY: forwarded to the caller.
         unsafe { self.insert(b) }
+    }
+
+    /// Whether the index keeps a free block that ends a region apart, as
+    /// its [`Wilderness`], taken only when no other block holds a request:
+    /// the engine then reads the header after each free block it files
+    /// and files a block that ends a region through
+    /// [`FreeIndex::insert_tail`] and [`FreeIndex::replace_by_tail`].
+    const KEEPS_TAIL: bool = false;
+
+    /// [`FreeIndex::insert_sized`] for a free block that ends its region
+    /// (the epilogue follows it): the default indexes it as any other.
+    ///
+    /// # Safety
+    /// As [`FreeIndex::insert_sized`].
+    #[inline(always)]
+    unsafe fn insert_tail(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.insert_sized(b, size) }
+    }
+
+    /// [`FreeIndex::try_replace`] when `new` ends its region: the default
+    /// is `try_replace`.
+    ///
+    /// # Safety
+    /// As [`FreeIndex::try_replace`].
+    #[inline(always)]
+    unsafe fn replace_by_tail(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.try_replace(old, new, new_size) }
     }
 
     /// Removes a block that is in the index, its header unchanged since insert.
@@ -414,6 +445,17 @@ impl FreeIndex for AnyPolicy {
     unsafe fn insert_sized(&mut self, b: Block, size: usize) {
         // SAFETY: forwarded to the caller.
         dispatch!(self, p => unsafe { p.insert_sized(b, size) })
+    }
+    const KEEPS_TAIL: bool = true;
+    #[inline]
+    unsafe fn insert_tail(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.insert_tail(b, size) })
+    }
+    #[inline]
+    unsafe fn replace_by_tail(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        dispatch!(self, p => unsafe { p.replace_by_tail(old, new, new_size) })
     }
     #[inline]
     unsafe fn remove(&mut self, b: Block) {

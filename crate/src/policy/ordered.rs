@@ -48,7 +48,8 @@
 
 use super::first_fit::{check_list, first_in_list};
 use super::next_fit::roving_search;
-use super::{FreeIndex, Policy, PolicyKind, Search};
+use super::wilderness::{self, Beside};
+use super::{FreeIndex, Policy, PolicyKind, Search, Wilderness};
 use crate::block::{fits, Block, Fit, Request};
 use crate::errors::CheckError;
 use crate::events::{Event, Observer, RejectReason};
@@ -397,6 +398,8 @@ pub struct Ordered {
     /// Next fit: where the next search starts, a listed block or `None`
     /// (the head). Always `None` for the other fits.
     rover: Option<Block>,
+    /// Best fit's [`Wilderness`] (the other fits over a list keep none).
+    wild: Wilderness,
 }
 
 impl Ordered {
@@ -416,6 +419,7 @@ impl Ordered {
             fit,
             list: OrderedList::new(order),
             rover: None,
+            wild: Wilderness::EMPTY,
         }
     }
 
@@ -488,12 +492,55 @@ impl Ordered {
     }
 }
 
+impl Beside for Ordered {
+    #[inline(always)]
+    fn keeps(&self) -> bool {
+        self.fit == PolicyKind::BestFit
+    }
+    #[inline(always)]
+    fn wild(&mut self) -> &mut Wilderness {
+        &mut self.wild
+    }
+    #[inline]
+    unsafe fn plain_insert(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.insert(b, size) }
+    }
+    #[inline]
+    unsafe fn plain_remove(&mut self, b: Block) {
+        if self.rover == Some(b) {
+            // SAFETY: `b` is listed, so its links are valid.
+            self.rover = unsafe { b.next_free() };
+        }
+        // SAFETY: forwarded to the caller.
+        unsafe { self.list.remove(b) }
+    }
+    /// Under address order, `new` takes `old`'s place in O(1) (and next
+    /// fit's rover follows it, as in [`NextFit`](super::NextFit)); under
+    /// the other orders the heap removes `old` and inserts `new` where the
+    /// order puts it.
+    #[inline]
+    unsafe fn plain_replace(&mut self, old: Block, new: Block, _new_size: usize) -> bool {
+        if self.list.order != ListOrder::Address {
+            return false;
+        }
+        if self.rover == Some(old) {
+            self.rover = Some(new);
+        }
+        // SAFETY: the heap guarantees `new` takes `old`'s address position;
+        // `replace` reads `old`'s links before writing `new`'s.
+        unsafe { self.list.replace(old, new) };
+        true
+    }
+}
+
 impl FreeIndex for Ordered {
     const LINKS: usize = 2;
     const EMPTY: Self = Ordered::with(PolicyKind::FirstFit, ListOrder::Address);
+    const KEEPS_TAIL: bool = true;
     #[inline]
     fn len(&self) -> usize {
-        self.list.len
+        self.list.len + self.wild.len()
     }
     fn clear(&mut self) {
         *self = Self::with(self.fit, self.list.order);
@@ -509,42 +556,44 @@ impl FreeIndex for Ordered {
         unsafe { self.list.insert(b, size) }
     }
     #[inline]
-    unsafe fn remove(&mut self, b: Block) {
-        if self.rover == Some(b) {
-            // SAFETY: `b` is listed, so its links are valid.
-            self.rover = unsafe { b.next_free() };
-        }
+    unsafe fn insert_tail(&mut self, b: Block, size: usize) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.list.remove(b) }
+        unsafe { wilderness::insert_tail(self, b, size) }
     }
-    /// Under address order, `new` takes `old`'s place in O(1) (and next
-    /// fit's rover follows it, as in [`NextFit`](super::NextFit)); under
-    /// the other orders the heap removes `old` and inserts `new` where the
-    /// order puts it.
     #[inline]
-    unsafe fn try_replace(&mut self, old: Block, new: Block, _new_size: usize) -> bool {
-        if self.list.order != ListOrder::Address {
-            return false;
-        }
-        if self.rover == Some(old) {
-            self.rover = Some(new);
-        }
-        // SAFETY: the heap guarantees `new` takes `old`'s address position;
-        // `replace` reads `old`'s links before writing `new`'s.
-        unsafe { self.list.replace(old, new) };
-        true
+    unsafe fn remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::remove(self, b) }
+    }
+    #[inline]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::try_replace(self, old, new, new_size) }
+    }
+    #[inline]
+    unsafe fn replace_by_tail(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::replace_by_tail(self, old, new, new_size) }
     }
     unsafe fn contains(&self, b: Block) -> bool {
         // SAFETY: forwarded to the caller.
-        unsafe { self.list.contains(b) }
+        self.wild.is(b) || unsafe { self.list.contains(b) }
     }
+    /// The list in its order, then the wilderness, a list of its own.
     unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.list.for_each(|b| f(FreeList::ONLY, b)) }
+        unsafe { self.list.for_each(|b| f(FreeList::ONLY, b)) };
+        self.wild.for_each(usize::from(self.list.len > 0), f);
     }
     unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.
-        unsafe { self.list.check(ok)? };
+        unsafe {
+            self.list.check(ok)?;
+            self.wild.check(ok)?;
+        }
+        if self.wild.len() > 0 && self.fit != PolicyKind::BestFit {
+            return Err(CheckError::new(0, "a wilderness kept by a fit other than best fit"));
+        }
         if matches!(self.fit, PolicyKind::Segregated) {
             return Err(CheckError::new(
                 0,
@@ -608,6 +657,8 @@ impl Policy for Ordered {
                 _ => first_in_list(head, None, req, obs, &mut examined),
             }
         };
+        // Best fit's wilderness only when no other block fits.
+        let fit = fit.or_else(|| self.wild.fit(req, obs, &mut examined));
         Search { fit, examined }
     }
 }

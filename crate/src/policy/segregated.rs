@@ -45,7 +45,8 @@
 //!
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
-use super::{FreeIndex, FreeList, Policy, PolicyKind, Search};
+use super::wilderness::{self, Beside};
+use super::{FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness};
 use core::ptr::NonNull;
 
 use crate::block::{fits, Block, Request, MAX_BLOCK};
@@ -178,6 +179,8 @@ pub struct Segregated {
     /// Link words of a stand-in block ([`Segregated::sink`]): a list update
     /// with no neighbour to write writes here, so it needs no branch.
     sink: [u64; 3],
+    /// The free block that ends a region, taken last ([`Wilderness`]).
+    wild: Wilderness,
 }
 
 impl Segregated {
@@ -322,6 +325,13 @@ impl Segregated {
         self.head(fl, sl).is_some_and(|b| unsafe { b.size() } >= size).then_some((fl, sl))
     }
 
+    /// The head of the list of `size`'s class (`size <= MAX_BLOCK`).
+    #[inline(always)]
+    fn head_of_class(&self, size: usize) -> Option<Block> {
+        let (fl, sl) = class(size);
+        self.head(fl, sl)
+    }
+
     /// The first non-empty class all of whose blocks hold `size` bytes.
     #[inline(always)]
     fn first_class_from_size(&self, size: usize) -> Option<(usize, usize)> {
@@ -386,37 +396,18 @@ impl Segregated {
     }
 }
 
-impl FreeIndex for Segregated {
-    const LINKS: usize = 2;
-    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0, sink: [0; 3] };
-    #[inline]
-    fn len(&self) -> usize {
-        self.len
-    }
-    fn clear(&mut self) {
-        *self = Self::EMPTY;
-    }
-    /// Pushes `b` on the front of its class's list. O(1). (Inlined in the
-    /// speed build, one out-of-line copy in the size build.)
+impl Beside for Segregated {
     #[inline(always)]
-    unsafe fn insert(&mut self, b: Block) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.insert_block(b) }
+    fn wild(&mut self) -> &mut Wilderness {
+        &mut self.wild
     }
-    /// [`Segregated::insert`] with the class from `size`. O(1).
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
-        // SAFETY: the header is written (caller).
-        debug_assert_eq!(size, unsafe { b.size() }, "insert_sized with another size than the header's");
-        let (fl, sl) = block_class(size);
-        // SAFETY: forwarded to the caller.
-        unsafe { self.push(b, fl, sl) }
-    }
-    /// Unlinks `b` from its class's list. O(1). (Inlined in the speed
-    /// build, one out-of-line copy in the size build.)
     #[inline(always)]
-    unsafe fn remove(&mut self, b: Block) {
+    unsafe fn plain_insert(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.insert_sized(b, size) }
+    }
+    #[inline(always)]
+    unsafe fn plain_remove(&mut self, b: Block) {
         // SAFETY: forwarded to the caller.
         unsafe { self.remove_block(b) }
     }
@@ -426,7 +417,7 @@ impl FreeIndex for Segregated {
     /// `new_size`'s class (its header is not read: it is written after).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
-    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+    unsafe fn plain_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
         // SAFETY: `old` is listed with its header unchanged; `new` has room
         // for two links; `old`'s links are read before any of `new`'s is
         // written (the two may overlap).
@@ -451,7 +442,69 @@ impl FreeIndex for Segregated {
         }
         true
     }
+}
+
+impl FreeIndex for Segregated {
+    const LINKS: usize = 2;
+    const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0, sink: [0; 3], wild: Wilderness::EMPTY };
+    const KEEPS_TAIL: bool = true;
+    #[inline]
+    fn len(&self) -> usize {
+        self.len + self.wild.len()
+    }
+    fn clear(&mut self) {
+        *self = Self::EMPTY;
+    }
+    /// Pushes `b` on the front of its class's list. O(1). (Inlined in the
+    /// speed build, one out-of-line copy in the size build.)
+    #[inline(always)]
+    unsafe fn insert(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.insert_block(b) }
+    }
+    /// [`Segregated::insert`] with the class from `size`. O(1).
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn insert_sized(&mut self, b: Block, size: usize) {
+        // SAFETY: the header is written (caller).
+        debug_assert_eq!(size, unsafe { b.size() }, "insert_sized with another size than the header's");
+        let (fl, sl) = block_class(size);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.push(b, fl, sl) }
+    }
+    /// Keeps `b`, which ends its region, as the wilderness (or lists it,
+    /// or the one it displaces, as usual). O(1).
+    #[inline(always)]
+    unsafe fn insert_tail(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::insert_tail(self, b, size) }
+    }
+    /// Unlinks `b` from its class's list. O(1). (Inlined in the speed
+    /// build, one out-of-line copy in the size build.)
+    #[inline(always)]
+    unsafe fn remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::remove(self, b) }
+    }
+    /// The wilderness resized or cut in place stays the wilderness; an
+    /// ordinary block becoming one leaves its list. O(1).
+    #[inline(always)]
+    unsafe fn replace_by_tail(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::replace_by_tail(self, old, new, new_size) }
+    }
+    /// [`Beside::plain_replace`] for the listed blocks, or remove and
+    /// insert for the wilderness becoming an ordinary block. O(1).
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn try_replace(&mut self, old: Block, new: Block, new_size: usize) -> bool {
+        // SAFETY: forwarded to the caller.
+        unsafe { wilderness::try_replace(self, old, new, new_size) }
+    }
     unsafe fn contains(&self, b: Block) -> bool {
+        if self.wild.is(b) {
+            return true;
+        }
         // SAFETY: `b` is readable (caller).
         let (fl, sl) = class(unsafe { b.size() });
         if fl >= FL_COUNT {
@@ -488,6 +541,7 @@ impl FreeIndex for Segregated {
                 index += 1;
             }
         }
+        self.wild.for_each(index, f);
     }
 
     /// Verifies: `fl_map` bit `fl` is set iff `sl_map[fl] != 0`; `sl_map[fl]`
@@ -541,7 +595,8 @@ impl FreeIndex for Segregated {
         if count != self.len {
             return Err(CheckError::new(0, "segregated list count does not match its length"));
         }
-        Ok(())
+        // SAFETY: forwarded to the caller.
+        unsafe { self.wild.check(ok) }
     }
 }
 
@@ -588,6 +643,8 @@ impl Policy for Segregated {
         let (fl, sl) = class(wc);
         // SAFETY: the lists are well formed (trait contract).
         let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined) };
+        // The wilderness only when no other block fits.
+        let fit = fit.or_else(|| self.wild.fit(req, obs, &mut examined));
         Search { fit, examined }
     }
     /// O(1): rounds `need` up to a class, finds the first non-empty list at
@@ -601,7 +658,14 @@ impl Policy for Segregated {
         // classes are exact and the two are the same.
         let (fl, sl) = match self.own_class_fits(need) {
             Some(c) => c,
-            None => self.first_class_from_size(need)?,
+            None => match self.first_class_from_size(need) {
+                Some(c) => c,
+                // No list above `need`'s class; when its own is empty too
+                // (or holds one size, below LINEAR_END, and so was asked
+                // already), no listed block holds `need`: the wilderness.
+                None if need < LINEAR_END || need > MAX_BLOCK || self.head_of_class(need).is_none() => return self.wild.take(need),
+                None => return None,
+            },
         };
         // SAFETY: `first_class_from` only returns classes whose sl_map bit
         // is set, so the list is not empty; its blocks are free blocks with

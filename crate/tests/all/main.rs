@@ -16,3 +16,4 @@ mod model;
 mod pages;
 mod suites;
 mod traces;
+mod wilderness;

@@ -29,7 +29,7 @@ use heaplab::heap::{AllocError, Coalesce, Config, Heap};
 use memory::{RecycledMemory, Saved};
 
 use heaplab::pages::PageOwner;
-use heaplab::policy::{AnyPolicy, ListOrder, PolicyKind};
+use heaplab::policy::{AnyPolicy, ListOrder, PolicyKind, Wilderness};
 
 // The columns of one row of the block table (`BLOCK` in `heaplab.js`,
 // which has them from `constants()`).
@@ -278,12 +278,18 @@ struct JsFreeList {
     min: usize,
     max: usize,
     quick: bool,
+    /// The policy's wilderness: the free block that ends the heap, taken
+    /// only when no other free block holds a request (`min` = `max` = 0).
+    wilderness: bool,
     blocks: Vec<usize>,
 }
 
 /// The label of a free list: "free list" for a policy's one list, else its
 /// size class ("24 B" for a class of one size, "992-1023 B").
 fn list_label(order: ListOrder, min: usize, max: usize) -> String {
+    if max == Wilderness::LIST_MIN {
+        return "end of the heap".to_string();
+    }
     match order {
         ListOrder::SizeClass if max < min + 8 => format!("{min} B"),
         ListOrder::SizeClass => format!("{min}-{max} B"),
@@ -670,6 +676,7 @@ impl RawHeap {
                     min: list.min,
                     max: list.max,
                     quick: false,
+                    wilderness: list.max == Wilderness::LIST_MIN,
                     blocks: Vec::new(),
                 });
             }
@@ -686,6 +693,7 @@ impl RawHeap {
                     min: size,
                     max: size,
                     quick: true,
+                    wilderness: false,
                     blocks: Vec::new(),
                 });
             }
