@@ -160,17 +160,29 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         // changes and `insert` after, as the policy contract requires; the
         // header after `new` is valid (a block or the epilogue).
         unsafe {
-            let tail = self.ends_region(new, size);
-            if if tail { self.policy.replace_by_tail(old, new, size) } else { self.policy.try_replace(old, new, size) } {
+            if self.ends_region(new, size) {
+                return self.replace_by_tail(old, new, size, prev);
+            }
+            self.replace_free_within(old, new, size, prev);
+        }
+    }
+
+    /// [`Engine::replace_free`] for a `new` that ends its region: one copy
+    /// in wasm, where code size counts.
+    ///
+    /// # Safety
+    /// As [`Engine::replace_free`].
+    #[cfg_attr(target_family = "wasm", inline(never))]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    unsafe fn replace_by_tail(&mut self, old: Block, new: Block, size: usize, prev: bool) {
+        // SAFETY: as in `replace_free`.
+        unsafe {
+            if self.policy.replace_by_tail(old, new, size) {
                 new.write_free(size, prev);
             } else {
                 self.policy.remove(old);
                 new.write_free(size, prev);
-                if tail {
-                    self.policy.insert_tail(new, size);
-                } else {
-                    self.policy.insert_sized(new, size);
-                }
+                self.file_tail(new, size);
             }
         }
     }
@@ -182,6 +194,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// # Safety
     /// As [`Engine::replace_free`], but the header after `new` need not be
     /// valid.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn replace_free_within(&mut self, old: Block, new: Block, size: usize, prev: bool) {
         // SAFETY: as in `replace_free`.
         unsafe {

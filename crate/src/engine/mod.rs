@@ -461,11 +461,23 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         // SAFETY: forwarded to the caller.
         unsafe {
             if self.ends_region(b, size) {
-                self.policy.insert_tail(b, size);
+                self.file_tail(b, size);
             } else {
                 self.policy.insert_sized(b, size);
             }
         }
+    }
+
+    /// [`Engine::index_insert`] of a block that ends its region: one copy
+    /// in wasm, where code size counts.
+    ///
+    /// # Safety
+    /// As [`Engine::index_insert`].
+    #[cfg_attr(target_family = "wasm", inline(never))]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    pub(super) unsafe fn file_tail(&mut self, b: Block, size: usize) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.policy.insert_tail(b, size) }
     }
 
     /// Gives the region back when free block `m` (indexed) spans all of it

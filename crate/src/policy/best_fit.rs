@@ -18,6 +18,11 @@
 //! **Ties.** Among blocks of the same size the one freed first is chosen
 //! (each size's blocks form a FIFO ring).
 //!
+//! **The end of the heap.** The free block that ends a region is not in the
+//! index but kept apart ([`Wilderness`]) and taken only when no indexed
+//! block fits, even when it is the smallest that would: it is where the
+//! heap grows, and cutting it while a hole would do leaves the hole unused.
+//!
 //! **Alignment above the granule.** Blocks are examined in increasing size
 //! order (each size's ring oldest first) until one `fits` with its alignment
 //! gap, so the result is the smallest block that really fits. Any block of at

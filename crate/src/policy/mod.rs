@@ -12,6 +12,11 @@
 //! | [`WorstFit`] | exact-size bins + size tries | O(log size) | O(log size) |
 //! | [`Segregated`] | two-level bitmap of size-class lists | O(1) | O(1) |
 //! | [`Ordered`] | first, next, best or worst fit over a list in a chosen [`ListOrder`] | O(n) | O(1) to O(n) |
+//!
+//! Best fit (over its index or a list) and segregated fit keep the free
+//! block that ends a region apart, as their [`Wilderness`]: it is taken only
+//! when no other free block holds a request, so holes are reused before the
+//! heap's end moves out (dlmalloc's *top* chunk).
 
 pub mod best_fit;
 pub mod first_fit;

@@ -28,7 +28,9 @@
 //! or above the rounded class is non-empty, the list of the request's own
 //! class is scanned for a block that fits (so a request still succeeds when
 //! such a block exists; this is the only loop, and it runs only instead of
-//! growing the heap).
+//! growing the heap). The free block that ends a region is kept out of the
+//! lists ([`Wilderness`]) and taken only when no listed block holds the
+//! request.
 //!
 //! # Time complexity
 //! alloc O(1) and free O(1): a handful of bit operations and list links,
@@ -493,7 +495,7 @@ impl FreeIndex for Segregated {
         // SAFETY: forwarded to the caller.
         unsafe { wilderness::replace_by_tail(self, old, new, new_size) }
     }
-    /// [`Beside::plain_replace`] for the listed blocks, or remove and
+    /// The listed blocks' replace (below), or remove and
     /// insert for the wilderness becoming an ordinary block. O(1).
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]

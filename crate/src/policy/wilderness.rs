@@ -30,16 +30,88 @@
 //! [`FreeIndex::replace_by_tail`]: super::FreeIndex::replace_by_tail
 
 use super::FreeList;
-use crate::block::{fits, Block, Fit, Request};
-use crate::events::{Event, Observer};
+#[cfg(not(feature = "small"))]
+use crate::block::fits;
+use crate::block::{Block, Fit, Request};
+#[cfg(not(feature = "small"))]
+use crate::events::Event;
+use crate::events::Observer;
 
-/// A policy's wilderness: at most one free block with its size.
+/// A policy's wilderness: at most one free block with its size. (The
+/// size build, feature `small`, files no block here: the engine there has
+/// no [`FreeIndex::insert_tail`](super::FreeIndex::insert_tail) calls, and
+/// this type is empty, so that none of its code is linked in.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wilderness {
+    #[cfg(not(feature = "small"))]
     block: Option<Block>,
+    #[cfg(not(feature = "small"))]
     size: usize,
 }
 
+#[cfg(feature = "small")]
+impl Wilderness {
+    /// No wilderness.
+    pub const EMPTY: Wilderness = Wilderness {};
+    /// [`Wilderness::LIST_MIN`] of the speed build.
+    pub const LIST_MIN: usize = 0;
+    /// Always 0.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        0
+    }
+    /// Always false.
+    #[inline(always)]
+    pub fn is(&self, b: Block) -> bool {
+        let _ = b;
+        false
+    }
+    /// Nothing to forget.
+    #[inline(always)]
+    pub fn clear(&mut self) {}
+    /// Keeps nothing: `b` is indexed as usual.
+    #[inline(always)]
+    pub fn file(&mut self, b: Block, size: usize) -> Option<(Block, usize)> {
+        Some((b, size))
+    }
+    /// Never keeps a block.
+    #[inline(always)]
+    pub fn would_keep(&self, new: Block) -> bool {
+        let _ = new;
+        false
+    }
+    /// Unreachable in the size build (`would_keep` is false).
+    #[inline(always)]
+    pub fn replace(&mut self, new: Block, size: usize) {
+        let _ = (new, size);
+    }
+    /// Never a block.
+    #[inline(always)]
+    pub fn take(&mut self, need: usize) -> Option<(Block, usize)> {
+        let _ = need;
+        None
+    }
+    /// Never a fit.
+    #[inline(always)]
+    pub fn fit<O: Observer>(&self, req: &Request, obs: &mut O, examined: &mut usize) -> Option<Fit> {
+        let _ = (req, obs, examined);
+        None
+    }
+    /// Nothing to report.
+    pub fn for_each<F: FnMut(FreeList, Block)>(&self, lists: usize, f: F) {
+        let _ = (lists, f);
+    }
+    /// Nothing to check.
+    ///
+    /// # Safety
+    /// None needed; `unsafe` as in the speed build.
+    pub unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), crate::errors::CheckError> {
+        let _ = ok;
+        Ok(())
+    }
+}
+
+#[cfg(not(feature = "small"))]
 impl Wilderness {
     /// No wilderness.
     pub const EMPTY: Wilderness = Wilderness { block: None, size: 0 };

@@ -235,6 +235,7 @@ export const LESSONS = Object.freeze([
     text: [
       "First fit takes the first block that fits, often a big one that a later, bigger request would have needed. Best fit takes the smallest block that fits.",
       "Walking every free block to find it would be slow, so Heaplab's best fit keeps the free blocks in an index ordered by size: exact-size bins below 256 bytes, found through a bitmap, and a bitwise tree for bigger blocks. The search costs the same however many blocks are free.",
+      "One block is kept apart: the free block at the end of the heap, where the heap grows (the wilderness, listed as “end of the heap”). Best fit takes it only when no other free block holds the request, even when it is the smallest that would, so holes are reused before the heap's end moves out. Doug Lea's malloc does the same with its top chunk.",
     ],
     task: "Two blocks are free: 208 bytes before g1, 56 bytes between g1 and g2. Where will p = malloc(40) go? Run it in the console under the map, then click the free block you think best fit takes.",
     check(session) {
