@@ -7,7 +7,9 @@ export const test = base.extend({
     const problems = [];
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     page.on("console", (msg) => msg.type() === "error" && problems.push(`console error: ${msg.text()}`));
-    page.on("requestfailed", (req) => problems.push(`request failed: ${req.url()}`));
+    // A request the browser abandons (net::ERR_ABORTED: the test moved on
+    // to another page while it loaded) is not a failure of the page.
+    page.on("requestfailed", (req) => req.failure()?.errorText !== "net::ERR_ABORTED" && problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
     await use(page);
     expect(problems, "no page errors, console errors or failed requests").toEqual([]);
   },
