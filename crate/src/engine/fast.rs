@@ -261,7 +261,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 (b, size)
             } else {
                 b.write_free(size, true);
-                self.index_insert(b, size);
+                // (The header after `b` is `nh`: the epilogue has size 0.)
+                self.index_insert_known(b, size, nh & SIZE_MASK == 0);
                 (b, size)
             }
         }
@@ -369,7 +370,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             } else {
                 next.set_header(nh & !PREV_USED);
                 t.write_free(tail, true);
-                self.index_insert(t, tail);
+                self.index_insert_known(t, tail, nh & SIZE_MASK == 0);
             }
         }
     }

@@ -460,7 +460,22 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     pub(super) unsafe fn index_insert(&mut self, b: Block, size: usize) {
         // SAFETY: forwarded to the caller.
         unsafe {
-            if self.ends_region(b, size) {
+            let ends = self.ends_region(b, size);
+            self.index_insert_known(b, size, ends);
+        }
+    }
+
+    /// [`Engine::index_insert`] when the caller has the header after `b`
+    /// at hand: `ends` says whether it is the epilogue.
+    ///
+    /// # Safety
+    /// As [`Engine::index_insert`]; `ends` is true iff the epilogue follows
+    /// `b`.
+    #[inline(always)]
+    pub(super) unsafe fn index_insert_known(&mut self, b: Block, size: usize, ends: bool) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            if build::KEEPS_TAIL && P::KEEPS_TAIL && ends {
                 self.file_tail(b, size);
             } else {
                 self.policy.insert_sized(b, size);
