@@ -131,6 +131,10 @@ pub trait Hooks: Observer {
     const GROWS_IN_PLACE: bool = false;
     /// How many times an allocation grows the heap before it fails.
     const GROW_ATTEMPTS: usize = build::GROW_ATTEMPTS;
+    /// Whether `free` has the merge of a block that no quick list takes
+    /// inline (the global build) or out of line, so that the quick path
+    /// keeps few registers (the checked face, whose quick path does more).
+    const INLINE_RELEASE: bool = true;
 
     /// The granule: payload alignment and block size unit (8 or 16).
     #[inline(always)]
@@ -414,8 +418,22 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::QuickPut { block: b.addr(), size });
                 return;
             }
-            self.release(b, h);
+            if H::INLINE_RELEASE {
+                self.release(b, h);
+            } else {
+                self.release_outlined(b, h);
+            }
         }
+    }
+
+    /// [`Engine::release`], out of line (see [`Hooks::INLINE_RELEASE`]).
+    ///
+    /// # Safety
+    /// As [`Engine::release`].
+    #[inline(never)]
+    unsafe fn release_outlined(&mut self, b: Block, h: u64) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.release(b, h) }
     }
 
     /// Returns used block `b` (header `h`) to the free list, merged with
