@@ -53,6 +53,14 @@ export const BLOCK_LEGEND = [
   ["quick", "freed, waiting on a quick list"],
 ];
 
+/** The block view's legend for a production allocator: its own bytes (headers, metadata, free space it keeps to itself) have their colour. */
+export const PRODUCTION_LEGEND = [
+  ["payload", "payload (requested bytes)"],
+  ["freeBlock", "free block (where the allocator tells)"],
+  ["freeArrow", "free list: next free block", "arrow"],
+  ["allocator", "the allocator's own bytes (its headers, metadata, free space it does not show)"],
+];
+
 const LABEL_FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 
 /**

@@ -6,7 +6,10 @@ import { loadHeaplab } from "./wasm.js";
 import { loadPeers } from "./compare/peers.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
-import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
+import { LEGEND, BLOCK_LEGEND, PRODUCTION_LEGEND, MARK_STYLES } from "./heap-map.js";
+import { KERNEL_LEGEND } from "./kernel-view.js";
+import { isPeer } from "./compare/peers.js";
+import { KMALLOC } from "./heaplab.js";
 import { renderFreeList } from "./free-list-panel.js";
 import { typedGuess } from "./predict.js";
 import { hex } from "./format.js";
@@ -66,12 +69,26 @@ const ids = (payload) => {
   return id ? { id, label: session.label(id) } : null;
 };
 
+/** The legend the map needs: the address map's, or the block view's for the policy (a fit, the kernel heap, a production allocator). */
+function legendFor(policy) {
+  if (map?.view === "address") return LEGEND;
+  if (policy === KMALLOC) return KERNEL_LEGEND;
+  return isPeer(policy) ? PRODUCTION_LEGEND : BLOCK_LEGEND;
+}
+
+let legendKey = "";
 function renderLegend() {
-  const items = (map?.view === "address" ? LEGEND : BLOCK_LEGEND).map(([key, label, kind]) => {
+  const policy = session?.options.policy;
+  const key = `${map?.view}:${policy}:${currentTheme().name ?? ""}`;
+  if (key === legendKey) return;
+  legendKey = key;
+  const colors = currentTheme().colors;
+  const items = legendFor(policy).map(([key, label, kind]) => {
     const li = document.createElement("li");
     const swatch = document.createElement("span");
     swatch.className = kind ? `swatch ${kind}` : "swatch";
-    swatch.style.background = COLORS[key];
+    swatch.dataset.color = key;
+    swatch.style.background = colors[key];
     li.append(swatch, document.createTextNode(label));
     return li;
   });
@@ -382,8 +399,13 @@ async function start() {
   );
   renderLegend();
   document.body.dataset.mapView = map.view;
-  onThemeChange(() => map.refresh());
+  onThemeChange(() => {
+    legendKey = "";
+    renderLegend();
+    map.refresh();
+  });
   session.onChange(() => {
+    renderLegend();
     map.refresh();
     schedulePanels();
   });

@@ -798,6 +798,8 @@ export class Session {
     }
     // `opaque`: a production allocator's heap, whose headers are its own (block-layout.js).
     this.cache = { version: this.version, segments, pages, blocks, stats, opaque: Boolean(this.heap.opaque) };
+    // The kernel heap's picture (caches, slabs, buddy blocks), for kernel-view.js.
+    if (typeof this.heap.picture === "function") this.cache.kernel = c?.version === this.version && c.kernel ? c.kernel : this.heap.picture();
     return this.cache;
   }
 

@@ -28,6 +28,8 @@ export function copySnapshot(snap, freeLists) {
     blocks: snap.blocks.slice(),
     stats: snap.stats,
     opaque: snap.opaque,
+    // The kernel heap's picture (plain objects, made anew each version: no copy needed).
+    ...(snap.kernel ? { kernel: snap.kernel } : {}),
     freeLists,
   };
 }
@@ -139,7 +141,7 @@ export class StepView {
 
   #animate() {
     const session = this.hooks.session();
-    const frames = stepFrames(session.heap.lastEvents(), session.options);
+    const frames = stepFrames(session.heap.lastEvents(), { ...session.options, kernel: session.snapshot().kernel ?? null });
     if (!this.stepMode) {
       this.shownBefore = false;
       this.#release();
