@@ -79,8 +79,10 @@ export class Kernel {
   #peakPages = 0;
   #operations = 0;
   #maxBytes;
+  /** The smallest object kmalloc gives (options.align: 8, or 16 as on 64-bit Linux), so every address has that alignment. */
+  #align = 8;
 
-  /** @param {object} [options] `{ bytes, maxBytes }`: the memory it manages (obtained now); `policy` may only be "kmalloc" */
+  /** @param {object} [options] `{ bytes, maxBytes, align }`: the memory it manages (obtained now); `policy` may only be "kmalloc" */
   constructor(options = {}) {
     if (!wasmMemory()) throw fail("not-initialised", "Heaplab is not initialised: await init() before creating a Kernel");
     if (options.policy !== undefined && options.policy !== KMALLOC) throw fail("invalid-policy", `a Kernel is the policy "kmalloc", not "${options.policy}"`);
@@ -90,6 +92,8 @@ export class Kernel {
     checkSize(bytes, "bytes");
     if (bytes < 4 * PAGE_SIZE) throw fail("invalid-size", `a kernel heap needs at least 4 pages (16 KiB), got ${bytes} bytes`);
     this.#bytes = bytes;
+    if (options.align !== undefined && options.align !== 8 && options.align !== 16) throw fail("invalid-align", `align must be 8 or 16, got ${options.align}`);
+    this.#align = options.align ?? 8;
     this.#raw = this.#call(() => new RawKernel(bytes));
   }
 
@@ -113,7 +117,7 @@ export class Kernel {
 
   /** The options in force. */
   get options() {
-    return { policy: KMALLOC, bytes: this.#bytes, maxBytes: this.#maxBytes };
+    return { policy: KMALLOC, bytes: this.#bytes, maxBytes: this.#maxBytes, align: this.#align };
   }
 
   /** Objects have no header of their own (a slab's header is at its start): the payload is the block. */
@@ -166,9 +170,10 @@ export class Kernel {
   kmalloc(size) {
     checkSize(size);
     this.#freeId();
-    const address = this.#call(() => this.#k.kmalloc(size));
+    const asked = size === 0 ? 0 : Math.max(size, this.#align);
+    const address = this.#call(() => this.#k.kmalloc(asked));
     this.#log.push(["kmalloc", this.#next, size]);
-    return this.#took(address, size, kmallocUsable(size), -1);
+    return this.#took(address, size, kmallocUsable(asked), -1);
   }
 
   /**
@@ -306,7 +311,7 @@ export class Kernel {
       this.#afterChange();
       return address;
     }
-    const moved = this.#call(() => this.#k.kmalloc(size));
+    const moved = this.#call(() => this.#k.kmalloc(Math.max(size, this.#align)));
     // Read the buffer after the call: a kmalloc may have grown memory.
     const keep = Math.min(this.#size[t], size);
     const memory = new Uint8Array(wasmMemory().buffer);
@@ -318,7 +323,7 @@ export class Kernel {
     this.#byAddress.set(moved, t);
     this.#address[t] = moved;
     this.#size[t] = size;
-    this.#usable[t] = kmallocUsable(size);
+    this.#usable[t] = kmallocUsable(Math.max(size, this.#align));
     this.#cache[t] = -1;
     this.#afterChange();
     return moved;
