@@ -9,6 +9,7 @@ import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, WASM_PAGE_SIZE } from "./heaplab.js
 import { firstBlockFrom } from "./layout.js";
 import { hex, formatBytes } from "./format.js";
 import { PALETTES } from "./theme.js";
+import { KERNEL_LEGEND } from "./kernel-view.js";
 
 /**
  * Colour-blind-safe palette (Okabe and Ito), one colour per kind of byte: the
@@ -60,6 +61,33 @@ export const PRODUCTION_LEGEND = [
   ["freeArrow", "free list: next free block", "arrow"],
   ["allocator", "the allocator's own bytes (its headers, metadata, free space it does not show)"],
 ];
+
+/**
+ * The legend a map needs: the address map's (`view` "address"), else the
+ * block view's for the policy: the kernel heap's ("kmalloc"), a production
+ * allocator's (`production`), or the fits'.
+ */
+export function legendFor(policy, { view = "blocks", production = false } = {}) {
+  if (view === "address") return LEGEND;
+  if (policy === "kmalloc") return KERNEL_LEGEND;
+  return production ? PRODUCTION_LEGEND : BLOCK_LEGEND;
+}
+
+/** Fills a legend list with `entries` (`[colour key, label, kind?]`) in `colors` (textContent only). */
+export function fillLegend(list, entries, colors) {
+  const doc = list.ownerDocument;
+  list.replaceChildren(
+    ...entries.map(([key, label, kind]) => {
+      const li = doc.createElement("li");
+      const swatch = doc.createElement("span");
+      swatch.className = kind ? `swatch ${kind}` : "swatch";
+      swatch.dataset.color = key;
+      swatch.style.background = colors[key];
+      li.append(swatch, doc.createTextNode(label));
+      return li;
+    }),
+  );
+}
 
 const LABEL_FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 

@@ -40,12 +40,26 @@ export function computeKernelLayout(snap, { width }) {
   const inner = Math.max(120, width - 2 * PAD);
   const rows = [];
   let y = PAD;
-  for (const b of blocks) {
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i];
     const bytes = PAGE_SIZE * pages(b.order);
-    const row = { address: b.address, end: b.address + bytes, order: b.order, y, captionY: y };
-    y += CAPTION;
-    if (b.free) Object.assign(row, { kind: "free", h: BOX });
-    else if (b.owner > 0 && bySlab.has(b.address)) {
+    const row = { address: b.address, end: b.address + bytes, order: b.order, y };
+    if (b.free) {
+      // A run of free buddy blocks side by side is one row, a box each, widths growing with the order.
+      let j = i;
+      while (j + 1 < blocks.length && blocks[j + 1].free) j++;
+      const run = blocks.slice(i, j + 1);
+      const weight = run.reduce((a, x) => a + x.order + 2, 0);
+      let x = PAD;
+      const cells = run.map((f) => {
+        const w = (inner * (f.order + 2)) / weight;
+        const cell = { address: f.address, end: f.address + PAGE_SIZE * pages(f.order), order: f.order, x, y, w, h: BOX, free: true };
+        x += w;
+        return cell;
+      });
+      Object.assign(row, { kind: "free", h: BOX, cells, end: cells.at(-1).end, run });
+      i = j;
+    } else if (b.owner > 0 && bySlab.has(b.address)) {
       const slab = bySlab.get(b.address);
       const cache = caches[b.owner - 1];
       const count = slab.live.length;
@@ -62,7 +76,12 @@ export function computeKernelLayout(snap, { width }) {
       const waste = bytes - (slab.first - b.address) - count * cache.stride;
       Object.assign(row, { kind: "slab", h: Math.max(BOX, lines * cellH), cells, slab, cache, waste });
     } else Object.assign(row, { kind: b.owner > 0 ? "pages" : "large", h: BOX });
-    y += row.h + GAP;
+    // The caption: one line when it fits the width (about 6.7 px a character at 11 px), else two.
+    row.caption = rowCaption(row);
+    row.captionH = row.caption.join(" · ").length * 6.7 > inner ? 2 * CAPTION - 4 : CAPTION;
+    row.top = y + row.captionH;
+    if (row.cells) for (const c of row.cells) c.y += row.captionH;
+    y += row.captionH + row.h + GAP;
     rows.push(row);
   }
   return new KernelLayout(rows, width, y + PAD);
@@ -102,7 +121,7 @@ class KernelLayout {
       const c = r.cells.find((cell) => address >= cell.address && address < cell.end);
       if (c) return c;
     }
-    return { x: PAD, y: r.y + CAPTION, w: this.width - 2 * PAD, h: r.h };
+    return { x: PAD, y: r.top, w: this.width - 2 * PAD, h: r.h };
   }
 
   yOf(address) {
@@ -117,7 +136,7 @@ class KernelLayout {
   /** The address under a point: an object's (or the slab header's) start, or a row's block address. */
   addressAt(x, y) {
     for (const r of this.rows) {
-      const top = r.y + CAPTION;
+      const top = r.top;
       if (y < top || y >= top + r.h) continue;
       if (r.cells) {
         const c = r.cells.find((cell) => x >= cell.x && x < cell.x + cell.w && y >= cell.y && y < cell.y + cell.h);
@@ -129,7 +148,7 @@ class KernelLayout {
   }
 
   rangesIn(top, bottom) {
-    return this.rows.filter((r) => r.y + CAPTION + r.h >= top && r.y <= bottom).map((r) => ({ start: r.address, end: r.end }));
+    return this.rows.filter((r) => r.top + r.h >= top && r.y <= bottom).map((r) => ({ start: r.address, end: r.end }));
   }
 }
 
@@ -162,15 +181,20 @@ function text(ctx, s, x, y, w, color, { bold = false, size = 12, center = false 
   return cut;
 }
 
-/** What a row's caption says. */
+/** What a row's caption says: `[what it is, where]`, drawn on one line when it fits, else two. */
 export function rowCaption(r) {
-  if (r.kind === "free") return `free block · order ${r.order}, ${pagesText(r.order)} (${formatBytes(PAGE_SIZE * pages(r.order))}) · ${hex(r.address)}`;
+  const where = `order ${r.order}, ${pagesText(r.order)} (${formatBytes(PAGE_SIZE * pages(r.order))}) · ${hex(r.address)}`;
+  if (r.kind === "free" && r.run?.length > 1) {
+    const n = r.run.reduce((a, f) => a + pages(f.order), 0);
+    return [`${r.run.length} free buddy blocks, orders ${r.run.map((f) => f.order).join(", ")}`, `${n} pages (${formatBytes(n * PAGE_SIZE)}) · ${hex(r.address)}`];
+  }
+  if (r.kind === "free") return ["free buddy block", where];
   if (r.kind === "slab") {
     const used = r.slab.live.reduce((a, n) => a + n, 0);
-    return `slab of cache "${r.cache.name}" (${r.cache.stride} B objects) · ${r.slab.list} · ${used}/${r.slab.live.length} in use · order ${r.order}, ${pagesText(r.order)} · ${hex(r.address)}`;
+    return [`slab of cache "${r.cache.name}" · ${r.slab.list} · ${used} of ${r.slab.live.length} objects in use (${r.cache.stride} B each)`, where];
   }
-  if (r.kind === "large") return `large kmalloc block · order ${r.order}, ${pagesText(r.order)} (${formatBytes(PAGE_SIZE * pages(r.order))}) from the buddy allocator · ${hex(r.address)}`;
-  return `pages · order ${r.order}, ${pagesText(r.order)} · ${hex(r.address)}`;
+  if (r.kind === "large") return ["large kmalloc block, straight from the buddy allocator", where];
+  return ["pages from the buddy allocator", where];
 }
 
 /**
@@ -188,18 +212,22 @@ export function drawKernelView(ctx, layout, snap, view) {
   const labels = [];
   let drawn = 0;
   for (const r of layout.rows) {
-    if (r.y + CAPTION + r.h < top || r.y > top + height) continue;
+    if (r.top + r.h < top || r.y > top + height) continue;
     drawn++;
-    const caption = text(ctx, rowCaption(r), PAD, r.y + CAPTION / 2, width - 2 * PAD, colors.text, { bold: r.kind !== "free", size: 11 });
-    labels.push({ address: r.address, text: caption });
-    const y = r.y + CAPTION;
+    const lines = r.captionH > CAPTION ? r.caption : [r.caption.join(" · ")];
+    lines.forEach((line, n) => text(ctx, line, PAD, r.y + CAPTION / 2 + n * (CAPTION - 4), width - 2 * PAD, colors.text, { bold: r.kind !== "free" && n === 0, size: 11 }));
+    labels.push({ address: r.address, text: r.caption.join(" · ") });
+    const y = r.top;
     const w = width - 2 * PAD;
     if (r.kind === "free") {
-      ctx.fillStyle = colors.freeBlock;
-      ctx.fillRect(PAD, y, w, r.h);
-      ctx.strokeStyle = colors.freeBorder;
-      ctx.strokeRect(PAD + 0.5, y + 0.5, w - 1, r.h - 1);
-      text(ctx, `free · ${pagesText(r.order)}`, PAD, y + r.h / 2, w, colors.onBlock, { center: true });
+      for (const c of r.cells) {
+        ctx.fillStyle = colors.freeBlock;
+        ctx.fillRect(c.x, c.y, c.w, c.h);
+        ctx.strokeStyle = colors.freeBorder;
+        ctx.strokeRect(c.x + 0.5, c.y + 0.5, c.w - 1, c.h - 1);
+        const label = [`free · order ${c.order} · ${pagesText(c.order)}`, `order ${c.order}`, `${c.order}`].find((t) => t.length * 6.5 < c.w - 6);
+        if (label) text(ctx, label, c.x, c.y + c.h / 2, c.w, colors.onBlock, { size: 11, center: true });
+      }
     } else if (r.kind === "large" || r.kind === "pages") {
       ctx.fillStyle = r.kind === "large" ? colors.large : colors.meta;
       ctx.fillRect(PAD, y, w, r.h);

@@ -6,10 +6,8 @@ import { loadHeaplab } from "./wasm.js";
 import { loadPeers } from "./compare/peers.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
-import { LEGEND, BLOCK_LEGEND, PRODUCTION_LEGEND, MARK_STYLES } from "./heap-map.js";
-import { KERNEL_LEGEND } from "./kernel-view.js";
+import { MARK_STYLES, legendFor, fillLegend } from "./heap-map.js";
 import { isPeer } from "./compare/peers.js";
-import { KMALLOC } from "./heaplab.js";
 import { renderFreeList } from "./free-list-panel.js";
 import { typedGuess } from "./predict.js";
 import { hex } from "./format.js";
@@ -69,30 +67,15 @@ const ids = (payload) => {
   return id ? { id, label: session.label(id) } : null;
 };
 
-/** The legend the map needs: the address map's, or the block view's for the policy (a fit, the kernel heap, a production allocator). */
-function legendFor(policy) {
-  if (map?.view === "address") return LEGEND;
-  if (policy === KMALLOC) return KERNEL_LEGEND;
-  return isPeer(policy) ? PRODUCTION_LEGEND : BLOCK_LEGEND;
-}
-
 let legendKey = "";
+/** The legend for the map's view and the policy (redrawn only when either or the theme changed). */
 function renderLegend() {
   const policy = session?.options.policy;
-  const key = `${map?.view}:${policy}:${currentTheme().name ?? ""}`;
+  const theme = currentTheme();
+  const key = `${map?.view}:${policy}:${theme.name}`;
   if (key === legendKey) return;
   legendKey = key;
-  const colors = currentTheme().colors;
-  const items = legendFor(policy).map(([key, label, kind]) => {
-    const li = document.createElement("li");
-    const swatch = document.createElement("span");
-    swatch.className = kind ? `swatch ${kind}` : "swatch";
-    swatch.dataset.color = key;
-    swatch.style.background = colors[key];
-    li.append(swatch, document.createTextNode(label));
-    return li;
-  });
-  $("legend").replaceChildren(...items);
+  fillLegend($("legend"), legendFor(policy, { view: map?.view, production: isPeer(policy) }), theme.colors);
 }
 
 /** Updates everything but the map (which draws itself) after a change or a new selection. */

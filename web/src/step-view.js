@@ -180,8 +180,13 @@ export class StepView {
     this.question = { op, payload };
     this.shownBefore = true;
     this.#data.predict = "waiting";
-    const what = op.op === "calloc" ? `calloc(${op.count}, ${op.size})` : `malloc(${op.size})`;
-    this.hooks.caption(`Where will ${what} go? Click the free block it will take (or the free pages, for new space at the end of the heap), or type the address it will return.`);
+    if (op.op === "cache-alloc" || this.before.kernel) {
+      const what = op.op === "cache-alloc" ? `cache_alloc(${this.hooks.session().cacheName(op.cache) ?? op.cache})` : `kmalloc(${op.size})`;
+      this.hooks.caption(`Where will ${what} go? Click the free object it will take, or the free buddy block a new slab or large block will come from, or type the address it will return.`);
+    } else {
+      const what = op.op === "calloc" ? `calloc(${op.count}, ${op.size})` : `malloc(${op.size})`;
+      this.hooks.caption(`Where will ${what} go? Click the free block it will take (or the free pages, for new space at the end of the heap), or type the address it will return.`);
+    }
     this.hooks.map.invalidate();
     this.hooks.onRelease?.();
   }
@@ -205,7 +210,7 @@ export class StepView {
       this.hooks.caption(`The block at ${hex(guess.address)} is in use: a new block can only go into a free block or new space. Try again.`);
       return true;
     }
-    const { right, said } = judge(guess, this.before.blocks, q.payload);
+    const { right, said } = judge(guess, this.before.blocks, q.payload, { opaque: Boolean(this.before.opaque) });
     this.score.add(right);
     this.question = null;
     this.#data.predict = right ? "right" : "wrong";

@@ -4,7 +4,7 @@
 // to a session. Used by the lessons page and by <heap-playground>. Ids are
 // fixed, so one set per document or shadow root.
 import { MapView } from "../map-view.js";
-import { COLORS, BLOCK_LEGEND } from "../heap-map.js";
+import { COLORS, BLOCK_LEGEND, legendFor, fillLegend } from "../heap-map.js";
 import { renderFreeList } from "../free-list-panel.js";
 import { renderBlockTable } from "../block-table.js";
 import { renderStats } from "../stats-panel.js";
@@ -62,11 +62,12 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
     el(doc, "button", { type: "submit", text: "Guess" }),
     score,
   );
+  const legendList = legend(doc);
   const map = el(
     doc,
     "div",
     { class: "panel map-panel", "data-panel": "map" },
-    legend(doc),
+    legendList,
     el(doc, "div", { class: "step-bar" }, stepCaption, skip),
     predictForm,
     el(doc, "div", { class: "map-wrap" }, scroller, tooltip),
@@ -92,7 +93,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 
   return {
     nodes: { map, console, stats, table },
-    els: { scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
+    els: { legend: legendList, scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
   };
 }
 
@@ -171,6 +172,12 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     // option) there is nothing to draw, and the element shows its message.
     if (!getSession()) return;
     const snap = steps.panelSnapshot();
+    // The legend follows the policy (the kernel heap has its own picture); the embed knows no production allocator.
+    const legendKey = `${getSession().options.policy}:${map.view}`;
+    if (els.legend && els.legend.dataset.key !== legendKey) {
+      fillLegend(els.legend, legendFor(getSession().options.policy, { view: map.view }), colors());
+      els.legend.dataset.key = legendKey;
+    }
     renderStats(els.statsList, snap.stats);
     renderBlockTable(els.tbody, snap.blocks, { ids, focus: map.focusIndex(snap), caption: els.caption });
     renderFreeList(els.freeList, snap.freeLists ?? getSession().freeLists(), { blocks: snap.blocks });

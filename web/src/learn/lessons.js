@@ -499,7 +499,7 @@ export const LESSONS = Object.freeze([
   {
     id: "slab",
     title: "Slab caches",
-    animate: true,
+    predict: true,
     setup: {
       options: { policy: "kmalloc", maxBytes: 256 * 1024 },
       statements: ['c = cache_create("inode", 184)', ...Array.from({ length: 22 }, (_, i) => `i${i + 1} = cache_alloc(c)`), "cache_free(c, i5)"],
