@@ -41,11 +41,11 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
 
   const { view, rows } = await drawnRows(page);
   expect(view).toBe("kernel");
-  const inode = rows.find((r) => r.kind === "slab" && r.caption.includes('cache "inode"'));
-  expect(inode.caption).toContain("partial · 2 of 21 objects in use");
+  const inode = rows.find((r) => r.kind === "slab" && r.caption.includes('slab of "inode"'));
+  expect(inode.caption).toContain("partial · 2/21 objects in use · 184 B objects");
   expect(inode.cells.filter(Boolean)).toHaveLength(2);
   expect(inode.cells).toHaveLength(21);
-  expect(rows.find((r) => r.kind === "slab" && r.caption.includes('"kmalloc-64"')).cells.filter(Boolean)).toHaveLength(1);
+  expect(rows.find((r) => r.kind === "slab" && r.caption.includes('slab of "kmalloc-64"')).cells.filter(Boolean)).toHaveLength(1);
   expect(rows.filter((r) => r.kind === "large")).toHaveLength(1);
   expect(rows.some((r) => r.kind === "free")).toBe(true);
   // A legend entry for each colour the kernel view uses.

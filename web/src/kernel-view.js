@@ -191,7 +191,7 @@ export function rowCaption(r) {
   if (r.kind === "free") return ["free buddy block", where];
   if (r.kind === "slab") {
     const used = r.slab.live.reduce((a, n) => a + n, 0);
-    return [`slab of cache "${r.cache.name}" · ${r.slab.list} · ${used} of ${r.slab.live.length} objects in use (${r.cache.stride} B each)`, where];
+    return [`slab of "${r.cache.name}" · ${r.slab.list} · ${used}/${r.slab.live.length} objects in use`, `${r.cache.stride} B objects · ${where}`];
   }
   if (r.kind === "large") return ["large kmalloc block, straight from the buddy allocator", where];
   return ["pages from the buddy allocator", where];

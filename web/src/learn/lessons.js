@@ -507,9 +507,9 @@ export const LESSONS = Object.freeze([
     text: [
       "A kernel allocates the same few kinds of objects again and again: inodes, file structures, network buffers. A slab cache holds objects of one size only. Each slab is a run of pages from the buddy allocator: a header (the slab's lists and which objects are in use), then the objects side by side, with no header per object. Since every object of a cache has the same size, there is no search and no splitting, and no fragmentation between objects.",
       "A cache keeps its slabs on three lists: full, partial and empty. cache_alloc takes from a partial slab first, so that slabs fill up and empty ones can go back to the buddy allocator; only when no slab has room does it take a new slab. kmalloc is the same machinery: caches kmalloc-8 to kmalloc-4096, one per power of two.",
-      "Here the cache inode (184-byte objects, 21 per 4 KiB slab) has two slabs: the first was full until i5 was freed, the second holds i22 only.",
+      "Here the cache inode (184-byte objects, 21 per 4 KiB slab) has two slabs, both partial: the one holding i1 to i21 was full until i5 was freed, and a second one holds i22 only. The map draws each slab as a row of its objects, live ones named.",
     ],
-    task: "Predict where o = cache_alloc(c) will land, then run it in the console and type o's address in the answer field.",
+    task: "Run o = cache_alloc(c) in the console. Before the answer shows, click the free object on the map where you think o will land (or type its address under the legend). Then type o's address in the answer field.",
     question: "Address of o",
     check(session, answer) {
       const id = session.names.get("o");
