@@ -281,7 +281,7 @@ const DENSITY_COLORS = (() => {
   return out;
 })();
 
-function drawBlocks(painter, layout, { blocks }, ranges, rows, dpr) {
+function drawBlocks(painter, layout, { blocks, opaque = false }, ranges, rows, dpr) {
   const C = BLOCK.COLUMNS;
   const n = blocks.length / C;
   const tickBytes = 3 / layout.scale; // blocks narrower than 3 px get no boundary tick
@@ -322,6 +322,9 @@ function drawBlocks(painter, layout, { blocks }, ranges, rows, dpr) {
         fillRange(painter, layout, addr, payload, COLORS.header);
         fillRange(painter, layout, payload, payload + requested, body);
         fillRange(painter, layout, payload + requested, blockEnd, COLORS.padding);
+      } else if (opaque) {
+        // A heap whose free blocks carry no boundary tags of ours (the kernel heap's free objects, a production allocator's).
+        fillRange(painter, layout, addr, blockEnd, COLORS.free);
       } else {
         fillRange(painter, layout, addr, payload, COLORS.header);
         fillRange(painter, layout, payload, blockEnd - 8, COLORS.free);

@@ -76,7 +76,14 @@ function renderLegend() {
   if (key === legendKey) return;
   legendKey = key;
   fillLegend($("legend"), legendFor(policy, { view: map?.view, production: isPeer(policy) }), theme.colors);
+  // The hint under the map: the kernel heap's picture has rows of buddy blocks and slabs, no free-list arrows.
+  const hint = $("map-hint");
+  hint.dataset.general ??= hint.textContent;
+  hint.textContent = policy === "kmalloc" && map?.view !== "address" ? KERNEL_HINT : hint.dataset.general;
 }
+
+const KERNEL_HINT =
+  "One row per block of the buddy allocator, in address order: free blocks by order, each slab with its header and its objects (blue: in use; pale: free), large kmalloc blocks in orange. Hover an object for its details; a click selects it, a double click frees it (kfree). The free lists below are the buddy allocator's, one per order. The table of blocks below says the same in text.";
 
 /** Updates everything but the map (which draws itself) after a change or a new selection. */
 function schedulePanels() {
