@@ -218,8 +218,14 @@ export class Kernel {
 
   /** `cache_free(cache, address)`: the object must be one of that cache's, in use. */
   cacheFree(cache, address) {
-    this.#cacheInfo(cache);
-    const t = this.#idAt(address, `cache_free(${cache}, ${typeof address === "number" ? hex(address) : address})`, (a) => this.#k.cacheFree(cache, a));
+    const info = this.#cacheInfo(cache);
+    const what = `cache_free(${cache}, ${typeof address === "number" ? hex(address) : address})`;
+    const t = this.#idAt(address, what, (a) => this.#k.cacheFree(cache, a));
+    const owner = this.cacheOf(address);
+    if (owner !== cache) {
+      const is = owner < 0 ? "a large kmalloc block" : `an object of cache "${this.caches()[owner].name}"`;
+      throw fail("invalid-free", `${what}: the address is ${is}, not of "${info.name}"; nothing changed`);
+    }
     this.#call(() => this.#k.cacheFree(cache, address));
     this.#log.push(["cache-free", t + 1, cache]);
     this.#released(t);
