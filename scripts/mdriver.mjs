@@ -598,8 +598,8 @@ async function wasmHeapMaker() {
   requireWasm();
   const { init, Heap, Kernel, KMALLOC } = await import("../web/src/heaplab.js");
   await init();
-  // kmalloc: malloc and free are kmalloc and kfree on a kernel heap (64 MiB of pages).
-  return (options) => (options.policy === KMALLOC ? new Kernel({ ...options, bytes: 64 << 20 }) : new Heap(options));
+  // kmalloc: malloc and free are kmalloc and kfree on a kernel heap (64 MiB of pages, its default).
+  return (options) => (options.policy === KMALLOC ? new Kernel(options) : new Heap(options));
 }
 
 /**

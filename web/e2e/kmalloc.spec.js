@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { test, expect, openPlayground } from "./fixtures.js";
 import { run, settled, message } from "./helpers.js";
 
-const TRACE = new URL("../../../shared/traces/malloclab/short2-bal.rep", import.meta.url);
+// random-bal.rep: 4,800 operations whose blocks, rounded up to powers of two, need more than 16 MiB of pages.
+const TRACE = new URL("../../../shared/traces/malloclab/random-bal.rep", import.meta.url);
 
 /** Chooses a policy through the options form (folded away on narrow screens: set and announced as the form does). */
 async function choosePolicy(page, policy) {
@@ -202,4 +203,26 @@ test("the slab caches lesson: predict where cache_alloc lands by clicking the fr
   await page.click("#check-lesson");
   await expect(page.locator("#lesson-result")).toContainText("a partial slab is served first");
   await expect(page.locator('#lesson-list li[data-lesson="slab"]')).toHaveAttribute("data-done", "true");
+});
+
+test("compare: kmalloc beside first fit on a malloc-lab trace, its map drawn as the kernel view", async ({ page }) => {
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto("compare.html");
+  await expect(page.locator("body")).toHaveAttribute("data-ready", "true");
+  // random-bal.rep needs more than 16 MiB of pages under kmalloc (its blocks rounded up to powers of two).
+  const file = new URL("../../../shared/traces/malloclab/random-bal.rep", import.meta.url);
+  if (existsSync(file)) await page.setInputFiles("#trace-file", { name: "random-bal.rep", mimeType: "text/plain", buffer: readFileSync(file) });
+  else console.log(`(${file.pathname} is absent: comparing on the built-in workload)`);
+  for (const p of ["next-fit", "best-fit", "worst-fit", "segregated"]) await page.uncheck(`#policy-${p}`);
+  await page.check("#policy-kmalloc");
+  await page.click("#compare-button");
+  await expect(page.locator("body")).toHaveAttribute("data-compared", "true", { timeout: 60_000 });
+  const row = page.locator('#results tbody tr[data-policy="kmalloc"]');
+  await expect(row).toHaveCount(1);
+  const utilization = parseFloat(await row.locator('[data-key="utilization"]').textContent());
+  expect(utilization).toBeGreaterThan(10);
+  const card = page.locator('.map-card[data-policy="kmalloc"]');
+  await expect(card).toHaveAttribute("data-blocks-drawn", /^[1-9]\d*$/);
+  expect(errors).toEqual([]);
 });

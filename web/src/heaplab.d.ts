@@ -271,7 +271,7 @@ export declare const KMALLOC: "kmalloc";
 export interface KernelOptions {
   /** Only "kmalloc" (what `createHeap` and the playground pass). */
   policy?: "kmalloc";
-  /** Bytes of memory its buddy allocator manages, obtained at once (default 16 MiB, or `maxBytes` when smaller). */
+  /** Bytes of memory its buddy allocator manages, obtained at once (default 64 MiB, or `maxBytes` when smaller). */
   bytes?: number;
   /** A memory limit: the default `bytes` is at most this. */
   maxBytes?: number | null;

@@ -63,15 +63,19 @@ export function computeKernelLayout(snap, { width }) {
       const slab = bySlab.get(b.address);
       const cache = caches[b.owner - 1];
       const count = slab.live.length;
-      const avail = inner - HEADER_W - 2;
-      const cols = Math.max(1, Math.min(count, Math.floor(avail / (count <= 32 ? 26 : 12))));
+      const offset = slab.first - b.address;
+      // Few objects (one line): the header as wide as its bytes, to the objects' scale (a 4 KiB object's slab starts with a page of header).
+      const oneLine = count <= 32;
+      const headerW = oneLine ? Math.max(HEADER_W, Math.min(inner / 2, ((inner - 2) * offset) / (offset + count * cache.stride))) : HEADER_W;
+      const avail = inner - headerW - 2;
+      const cols = Math.max(1, Math.min(count, Math.floor(avail / (oneLine ? 26 : 12))));
       const lines = Math.ceil(count / cols);
       const cellW = avail / cols;
       const cellH = lines === 1 ? BOX : Math.max(12, Math.min(20, Math.floor(160 / lines)));
-      const cells = [{ address: b.address, end: slab.first, x: PAD, y, w: HEADER_W, h: Math.max(BOX, lines * cellH), header: true }];
+      const cells = [{ address: b.address, end: slab.first, x: PAD, y, w: headerW, h: Math.max(BOX, lines * cellH), header: true }];
       slab.live.forEach((live, n) => {
         const address = slab.first + n * cache.stride;
-        cells.push({ address, end: address + cache.stride, x: PAD + HEADER_W + 2 + (n % cols) * cellW, y: y + Math.floor(n / cols) * cellH, w: cellW, h: cellH, live: live === 1 });
+        cells.push({ address, end: address + cache.stride, x: PAD + headerW + 2 + (n % cols) * cellW, y: y + Math.floor(n / cols) * cellH, w: cellW, h: cellH, live: live === 1 });
       });
       const waste = bytes - (slab.first - b.address) - count * cache.stride;
       Object.assign(row, { kind: "slab", h: Math.max(BOX, lines * cellH), cells, slab, cache, waste });
@@ -241,7 +245,7 @@ export function drawKernelView(ctx, layout, snap, view) {
         if (c.header) {
           ctx.fillStyle = colors.slabHeader;
           ctx.fillRect(c.x, c.y, c.w, c.h);
-          text(ctx, "hdr", c.x, c.y + c.h / 2, c.w, colors.onDark, { size: 10, center: true });
+          text(ctx, c.w > 90 ? `header · ${formatBytes(c.end - c.address)}` : "hdr", c.x, c.y + c.h / 2, c.w, colors.onDark, { size: 10, center: true });
           continue;
         }
         ctx.fillStyle = c.live ? colors.payload : colors.freeObject;

@@ -25,8 +25,13 @@ import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, RUN, isTrap, wasmMemory } from "./h
 /** The policy name of the kernel heap everywhere (playground, traces, share links, mdriver). */
 export const KMALLOC = "kmalloc";
 
-/** Memory a kernel heap manages when no `bytes` is given: 16 MiB, or less under a smaller `maxBytes`. */
-export const KERNEL_DEFAULT_BYTES = 16 << 20;
+/**
+ * Memory a kernel heap manages when no `bytes` is given: 64 MiB (every
+ * malloc-lab trace fits: random-bal.rep needs more than 16 MiB, its blocks
+ * rounded up to powers of two of pages), or less under a smaller `maxBytes`.
+ * Wasm memory obtained and never touched costs address space, not RAM.
+ */
+export const KERNEL_DEFAULT_BYTES = 64 << 20;
 
 /** The largest `kmalloc` served by a slab cache; larger sizes take 2^order pages from the buddy allocator. */
 export const KMALLOC_MAX = 4096;

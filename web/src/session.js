@@ -864,7 +864,7 @@ export function describeOp(op) {
 
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
-  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "16 MiB of pages"}`;
+  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "64 MiB of pages"}`;
   const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "default limit (256 MiB)";
   const order = o.listOrder ? `, free list ${o.listOrder}` : "";
   return `${o.policy}${order}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;
