@@ -120,6 +120,8 @@ test("a malloc-lab trace and a built-in workload replay valid under kmalloc", as
     return { at: timeline.at, length: timeline.length, policy: session.options.policy, live: session.live().size, check: session.check().ok };
   });
   expect(replayed.policy).toBe("kmalloc");
+  // Every operation of the trace replayed (its a, f and r lines): none dropped as failed.
+  expect(replayed.length).toBe(rep.toString().split("\n").filter((line) => /^[afr] /.test(line)).length);
   expect(replayed.at).toBe(replayed.length);
   expect(replayed.check).toBe(true);
 
