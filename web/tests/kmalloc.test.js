@@ -225,3 +225,37 @@ describe("step mode narrates the kernel heap", () => {
     k.dispose();
   });
 });
+
+describe("the kernel view's geometry and colours", () => {
+  test("every legend colour exists in both themes; the allocator's own bytes are not the header's colour", async () => {
+    const { PALETTES } = await import("../src/theme.js");
+    const { KERNEL_LEGEND } = await import("../src/kernel-view.js");
+    const { PRODUCTION_LEGEND } = await import("../src/heap-map.js");
+    for (const [key] of [...KERNEL_LEGEND, ...PRODUCTION_LEGEND]) {
+      for (const theme of ["light", "dark"]) expect(PALETTES[theme][key], `${theme} ${key}`).toMatch(/^#[0-9A-F]{6}$/i);
+    }
+    for (const theme of ["light", "dark"]) expect(PALETTES[theme].allocator).not.toBe(PALETTES[theme].header);
+  });
+
+  test("a row per buddy block; points on an object cell find that object, and its rectangle is inside its row", async () => {
+    const { computeKernelLayout } = await import("../src/kernel-view.js");
+    const k = new Kernel({ bytes: 256 * 1024 });
+    const inode = k.cacheCreate("inode", 184);
+    const objects = [k.cacheAlloc(inode), k.cacheAlloc(inode)];
+    const big = k.kmalloc(9000);
+    const layout = computeKernelLayout({ kernel: k.picture() }, { width: 800 });
+    const kinds = layout.rows.map((r) => r.kind);
+    expect(kinds.filter((x) => x === "slab")).toHaveLength(1);
+    expect(kinds.filter((x) => x === "large")).toHaveLength(1);
+    // Free buddy blocks side by side share a row: no two free rows follow each other.
+    expect(kinds.some((x, i) => x === "free" && kinds[i + 1] === "free")).toBe(false);
+    for (const a of [...objects, big]) {
+      const [r] = layout.rects(a);
+      expect(layout.addressAt(r.x + r.w / 2, r.y + r.h / 2)).toBe(a);
+    }
+    const slab = layout.rows.find((r) => r.kind === "slab");
+    expect(slab.cells.filter((c) => c.live).map((c) => c.address)).toEqual(objects);
+    expect(slab.cells.filter((c) => !c.header)).toHaveLength(21);
+    k.dispose();
+  });
+});
