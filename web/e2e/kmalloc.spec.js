@@ -94,7 +94,7 @@ test("step mode narrates a kmalloc: the cache, the new slab from the buddy alloc
     await page.click("#step-next");
   }
   const text = captions.join("\n");
-  expect(text).toContain('64 bytes: an object of cache "kmalloc-64"');
+  expect(text).toContain('kmalloc(64): an object of cache "kmalloc-64"');
   expect(text).toMatch(/new slab for cache "kmalloc-64": 1 page from the buddy allocator \(order 0\)/);
   expect(text).toMatch(/from cache "kmalloc-64", the new slab: the object at 0x[0-9a-f]+/);
 });

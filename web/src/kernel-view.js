@@ -128,6 +128,16 @@ class KernelLayout {
     return { x: PAD, y: r.top, w: this.width - 2 * PAD, h: r.h };
   }
 
+  /** What a step-mode mark of [start, end) outlines: a whole buddy block (its row, or its box in a run of free blocks), else the object at `start`. */
+  markRect(start, end) {
+    const r = this.#row(start);
+    if (!r) return null;
+    const box = r.cells?.find((c) => c.free && c.address === start && c.end === end);
+    if (box) return box;
+    if (r.address === start && end >= r.end) return { x: PAD, y: r.top, w: this.width - 2 * PAD, h: r.h };
+    return this.#rect(start);
+  }
+
   yOf(address) {
     return this.#rect(address)?.y ?? null;
   }
@@ -267,7 +277,7 @@ export function drawKernelView(ctx, layout, snap, view) {
   }
   // Step mode's marks and the focus: an outline around the cell or row that shows the address.
   for (const m of view.marks ?? []) {
-    const rect = layout.rects(m.start)[0];
+    const rect = layout.markRect(m.start, m.end);
     if (!rect) continue;
     ctx.strokeStyle = view.markColor?.(m.role) ?? colors.focus;
     ctx.lineWidth = 3;

@@ -34,6 +34,18 @@ export function copySnapshot(snap, freeLists) {
   };
 }
 
+/** A kernel heap's recorded operation as the call the learner typed: kmalloc(64), cache_alloc(inode), kfree(k), cache_free(inode, o). */
+function kernelCall(op, session) {
+  const what = op.name ?? session.label(op.id);
+  const cache = () => session.cacheName(op.cache) ?? op.cache;
+  if (op.op === "cache-alloc") return `cache_alloc(${cache()})`;
+  if (op.op === "cache-free") return `cache_free(${cache()}, ${session.label(op.id)})`;
+  if (op.op === "free") return `kfree(${session.label(op.id)})`;
+  if (op.op === "malloc" || op.op === "calloc") return `kmalloc(${op.op === "calloc" ? op.count * op.size : op.size})`;
+  if (op.op === "realloc") return `krealloc(${what}, ${op.size})`;
+  return null;
+}
+
 export class StepView {
   /**
    * @param {object} hooks
@@ -116,6 +128,8 @@ export class StepView {
    */
   afterChange(op, { forwardOne = true, quiet = false } = {}) {
     this.cancel();
+    /** The operation being shown (the kernel heap's narration names its call). */
+    this.op = op ?? null;
     if (!this.#watching() || quiet) {
       this.copy = null;
       if (this.stepMode) this.player.clear();
@@ -141,7 +155,8 @@ export class StepView {
 
   #animate() {
     const session = this.hooks.session();
-    const frames = stepFrames(session.heap.lastEvents(), { ...session.options, kernel: session.snapshot().kernel ?? null });
+    const kernel = session.snapshot().kernel ?? null;
+    const frames = stepFrames(session.heap.lastEvents(), { ...session.options, kernel, call: kernel && this.op ? kernelCall(this.op, session) : null });
     if (!this.stepMode) {
       this.shownBefore = false;
       this.#release();

@@ -89,8 +89,8 @@ const at = (address) => hex(address);
  * @param {Array<object>} events `Heap.lastEvents()`
  * @param {object} [context] `{ policy, coalesce, align }` of the heap
  */
-export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8, listOrder = null, kernel = null } = {}) {
-  if (policy === "kmalloc") return kernelFrames(events, kernel);
+export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8, listOrder = null, kernel = null, call = null } = {}) {
+  if (policy === "kmalloc") return kernelFrames(events, kernel, call);
   const who = policyWords(policy);
   const frames = [];
   let request = 0;
@@ -264,9 +264,10 @@ const pagesOf = (order) => `${2 ** order} page${order ? "s" : ""}`;
  * The frames of one kernel heap operation (policy kmalloc): the slab
  * allocator's events and the buddy allocator's under them. `kernel` is the
  * heap's picture after the operation (`Kernel.picture()`: caches, slabs),
- * for the caches' names and the slab an object lies in.
+ * for the caches' names and the slab an object lies in. `call` is the call
+ * in C ("kmalloc(64)", "cache_free(inode, o)"), when known.
  */
-export function kernelFrames(events, kernel) {
+export function kernelFrames(events, kernel, call = null) {
   const caches = kernel?.caches ?? [];
   const slabs = kernel?.slabs ?? [];
   const name = (c) => (caches[c] ? `"${caches[c].name}"` : `cache ${c}`);
@@ -286,17 +287,18 @@ export function kernelFrames(events, kernel) {
         if (asked) break; // the buddy allocator's own request under a kmalloc
         asked = true;
         const object = list.find((x) => x?.kind === "object-alloc");
+        const who = call ?? `${bytes(e.size)}`;
         if (object) {
           const c = caches[object.cache];
-          frame("alloc", `${bytes(e.size)}: an object of cache ${name(object.cache)} (objects of ${c ? bytes(c.stride) : "its size"}); a cache serves from a partial slab first, then an empty one, and only then takes a new slab`);
+          frame("alloc", `${who}: an object of cache ${name(object.cache)} (objects of ${c ? bytes(c.stride) : "its size"}); a cache serves from a partial slab first, then an empty one, and only then takes a new slab`);
         } else if (e.size > PAGE) {
           const order = Math.ceil(Math.log2(Math.ceil(e.size / PAGE)));
-          frame("alloc", `kmalloc(${e.size}): above 4 KiB no cache serves it: it takes 2^${order} = ${pagesOf(order)} straight from the buddy allocator (order ${order}), ${bytes(PAGE * 2 ** order - e.size)} of them unused (rounding to a power of two)`);
-        } else frame("alloc", `${bytes(e.size)} asked of the kernel heap`);
+          frame("alloc", `${call ?? `kmalloc(${e.size})`}: above 4 KiB no cache serves it: it takes 2^${order} = ${pagesOf(order)} straight from the buddy allocator (order ${order}), ${bytes(PAGE * 2 ** order - e.size)} of them unused (rounding to a power of two)`);
+        } else frame("alloc", `${who}: asked of the kernel heap`);
         break;
       }
       case "free":
-        frame("free", `free at ${at(e.payload)}: the buddy allocator's tags say which block holds the address, the slab's header which cache and object it is`);
+        frame("free", `${call ?? "free"} at ${at(e.payload)}: the buddy allocator's tags say which block holds the address, the slab's header which cache and object it is`);
         break;
       case "buddy-split": {
         const half = PAGE * 2 ** (e.order - 1);

@@ -218,7 +218,8 @@ describe("step mode narrates the kernel heap", () => {
     expect(text).toMatch(/new slab for cache "kmalloc-64": 1 page from the buddy allocator \(order 0\)/);
     expect(text).toContain(`the new slab: the object at 0x${p.toString(16)}`);
     const again = k.kmalloc(64);
-    const second = stepFrames(k.lastEvents(), { policy: KMALLOC, kernel: k.picture() }).map((f) => f.caption).join("\n");
+    const second = stepFrames(k.lastEvents(), { policy: KMALLOC, kernel: k.picture(), call: "kmalloc(64)" }).map((f) => f.caption).join("\n");
+    expect(second).toMatch(/^kmalloc\(64\): an object of cache "kmalloc-64"/);
     expect(second).toMatch(new RegExp(`from cache "kmalloc-64", a partial slab at 0x[0-9a-f]+: the object at 0x${again.toString(16)}`));
     k.kfree(p);
     k.kfree(again);
