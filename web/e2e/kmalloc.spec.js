@@ -149,23 +149,38 @@ async function openLesson(page, id) {
   await expect(page.locator("body")).toHaveAttribute("data-ready", "true");
 }
 
-test("the buddy system lesson: the split, the XOR answer checked, a wrong answer explained", async ({ page }) => {
+test("the buddy system lesson: predict the block split, then the XOR answer checked, a wrong answer explained", async ({ page }) => {
   await openLesson(page, "buddy");
   await expect(page.locator("#lesson-title")).toHaveText("The buddy system");
   await page.click("#check-lesson");
   await expect(page.locator("#lesson-result")).toContainText("Allocate b first");
+  // The free block of order 4, the smallest one that holds 2^3 pages, is the one to split.
+  const order4 = await page.evaluate(() => window.heaplabDebug.session.snapshot().kernel.blocks.find((b) => b.free && b.order === 4).address);
   await run(page, "b = kmalloc(20000)");
-  // The lesson animates the operation: skip to its end.
+  await expect(page.locator("body")).toHaveAttribute("data-predict", "waiting");
+  const point = await page.evaluate((address) => {
+    const { map } = window.heaplabDebug;
+    map.draw();
+    const r = map.layout.rects(address)[0];
+    map.els.scroller.scrollTop = Math.max(0, r.y - 40);
+    map.draw();
+    return { x: r.x + r.w / 2, y: r.y - map.top + r.h / 2 };
+  }, order4);
+  await page.locator("#heap-map").click({ position: point });
+  await expect(page.locator("body")).toHaveAttribute("data-predict", "right");
+  // Then the split animates: skip to its end.
   await page.locator(".step-skip").click();
   const { b, base } = await page.evaluate(() => {
     const { session } = window.heaplabDebug;
     return { b: session.addressOf(session.names.get("b")), base: session.snapshot().kernel.blocks[0].address };
   });
+  expect(b).toBe(order4);
   await page.fill("#lesson-answer", `0x${(b + 20000).toString(16)}`);
   await page.click("#check-lesson");
   await expect(page.locator("#lesson-result")).toContainText("not its buddy");
   await page.fill("#lesson-answer", `0x${(base + ((b - base) ^ 32768)).toString(16)}`);
   await page.click("#check-lesson");
+  await expect(page.locator("#lesson-result")).toContainText("the other half of the order-4 block that was split for b");
   await expect(page.locator("#lesson-result")).toContainText("internal fragmentation");
   await expect(page.locator('#lesson-list li[data-lesson="buddy"]')).toHaveAttribute("data-done", "true");
 });

@@ -461,12 +461,13 @@ export const LESSONS = Object.freeze([
     id: "buddy",
     title: "The buddy system",
     animate: true,
-    setup: { options: { policy: "kmalloc", maxBytes: 256 * 1024 }, statements: ["a = kmalloc(8192)"] },
+    predict: true,
+    setup: { options: { policy: "kmalloc", maxBytes: 256 * 1024 }, statements: ["a = kmalloc(30000)"] },
     text: [
       "Under every heap sits a page allocator. The buddy system, the one Linux uses, hands out blocks of 2^order pages only: 1, 2, 4, 8 … pages. A free block of order k splits into two halves of order k − 1, the two buddies; when both are free again they merge back. Powers of two make that cheap: a block of order k always starts at a multiple of its size (counted from the first page the allocator manages), and its buddy is found with one XOR: buddy offset = offset XOR size. No search, no list walk.",
-      "The price is rounding. A request takes the smallest power of two of pages that holds it, and the rest of the block is lost to it: internal fragmentation. Here the kernel heap (policy kmalloc) manages 256 KiB of pages; a already took 8 KiB, an order-1 block. A kmalloc above 4 KiB skips the slab caches and asks the buddy allocator for pages. The map shows each buddy block as a row, with its order.",
+      "The price is rounding. A request takes the smallest power of two of pages that holds it, and the rest of the block is lost to it: internal fragmentation. Here the kernel heap (policy kmalloc) manages 63 pages (256 KiB less a page for the allocator's own lists); a asked for 30000 bytes and took the one free block of order 3, 32 KiB. A kmalloc above 4 KiB skips the slab caches and asks the buddy allocator for pages. The map shows the buddy blocks in address order, each with its order.",
     ],
-    task: "Run b = kmalloc(20000) in the console and watch the splits. Then work out the address of b's buddy: offset = b's address − the first page's address (the top row of the map), buddy = first page + (offset XOR b's block size). Type it in the answer field.",
+    task: "Run b = kmalloc(20000) in the console. Before the answer shows, click the free block you think the buddy allocator will split for it; then watch the split. Last, work out the address of b's buddy: offset = b's address − the first page's address (the map's first box), buddy = first page + (offset XOR b's block size). Type it in the answer field.",
     question: "Address of b's buddy",
     check(session, answer) {
       const id = session.names.get("b");
@@ -483,7 +484,7 @@ export const LESSONS = Object.freeze([
       if (typed !== buddy) return no(`${hex(typed)} is not b's buddy. b's offset is ${hex(b - base)}; XOR it with the block size ${hex(size)} and add the first page ${hex(base)}.`);
       const lost = size - 20000;
       return ok(
-        `Right: b's buddy is ${hex(buddy)}, ${buddy > b ? "right after" : "right before"} b. When both are free they merge into one block of order ${block.order + 1}. b asked for 20000 bytes and got ${formatBytes(size)} (2^${block.order} pages): ${formatBytes(lost)}, ${formatPercent(lost / size)} of the block, is internal fragmentation, the cost of rounding to a power of two.`,
+        `Right: b's buddy is ${hex(buddy)}, ${buddy > b ? "right after" : "right before"} b: the other half of the order-${block.order + 1} block that was split for b, and when both are free they merge back into it. b asked for 20000 bytes and got ${formatBytes(size)} (2^${block.order} pages): ${formatBytes(lost)}, ${formatPercent(lost / size)} of the block, is internal fragmentation, the cost of rounding to a power of two.`,
       );
     },
     solve: {
