@@ -27,6 +27,10 @@ export const KERNEL_LEGEND = [
   ["large", "large kmalloc block (pages from the buddy allocator)"],
 ];
 
+/** What the hint under the map says of the kernel view. */
+export const KERNEL_HINT =
+  "One row per block of the buddy allocator, in address order: free blocks by order, each slab with its header and its objects (blue: in use; pale: free), large kmalloc blocks in orange. Hover an object for its details; a click selects it, a double click frees it (kfree). The free lists are the buddy allocator's, one per order. The table of blocks says the same in text.";
+
 const pages = (order) => 2 ** order;
 const pagesText = (order) => `${pages(order)} page${order ? "s" : ""}`;
 
@@ -207,7 +211,7 @@ export function rowCaption(r) {
     const used = r.slab.live.reduce((a, n) => a + n, 0);
     return [`slab of "${r.cache.name}" · ${r.slab.list} · ${used}/${r.slab.live.length} objects in use`, `${r.cache.stride} B objects · ${where}`];
   }
-  if (r.kind === "large") return ["large kmalloc block, straight from the buddy allocator", where];
+  if (r.kind === "large") return ["large kmalloc block (its own pages)", where];
   return ["pages from the buddy allocator", where];
 }
 

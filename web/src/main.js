@@ -7,6 +7,7 @@ import { loadPeers } from "./compare/peers.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
 import { MARK_STYLES, legendFor, fillLegend } from "./heap-map.js";
+import { KERNEL_HINT } from "./kernel-view.js";
 import { isPeer } from "./compare/peers.js";
 import { renderFreeList } from "./free-list-panel.js";
 import { typedGuess } from "./predict.js";
@@ -81,9 +82,6 @@ function renderLegend() {
   hint.dataset.general ??= hint.textContent;
   hint.textContent = policy === "kmalloc" && map?.view !== "address" ? KERNEL_HINT : hint.dataset.general;
 }
-
-const KERNEL_HINT =
-  "One row per block of the buddy allocator, in address order: free blocks by order, each slab with its header and its objects (blue: in use; pale: free), large kmalloc blocks in orange. Hover an object for its details; a click selects it, a double click frees it (kfree). The free lists below are the buddy allocator's, one per order. The table of blocks below says the same in text.";
 
 /** Updates everything but the map (which draws itself) after a change or a new selection. */
 function schedulePanels() {

@@ -5,6 +5,7 @@
 // fixed, so one set per document or shadow root.
 import { MapView } from "../map-view.js";
 import { COLORS, BLOCK_LEGEND, legendFor, fillLegend } from "../heap-map.js";
+import { KERNEL_HINT } from "../kernel-view.js";
 import { renderFreeList } from "../free-list-panel.js";
 import { renderBlockTable } from "../block-table.js";
 import { renderStats } from "../stats-panel.js";
@@ -63,6 +64,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
     score,
   );
   const legendList = legend(doc);
+  const hint = el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; a click selects it, a double click frees it. The arrows are the free list, in the order the allocator searches it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." });
   const map = el(
     doc,
     "div",
@@ -72,7 +74,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
     predictForm,
     el(doc, "div", { class: "map-wrap" }, scroller, tooltip),
     freeList,
-    el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; a click selects it, a double click frees it. The arrows are the free list, in the order the allocator searches it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." }),
+    hint,
     zoomLabel,
     announcer,
   );
@@ -93,7 +95,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 
   return {
     nodes: { map, console, stats, table },
-    els: { legend: legendList, scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
+    els: { legend: legendList, hint, scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
   };
 }
 
@@ -177,6 +179,9 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     if (els.legend && els.legend.dataset.key !== legendKey) {
       fillLegend(els.legend, legendFor(getSession().options.policy, { view: map.view }), colors());
       els.legend.dataset.key = legendKey;
+      // The hint under the map, for the kernel view's picture (no free-list arrows there).
+      els.hint.dataset.general ??= els.hint.textContent;
+      els.hint.textContent = getSession().options.policy === "kmalloc" && map.view !== "address" ? KERNEL_HINT : els.hint.dataset.general;
     }
     renderStats(els.statsList, snap.stats);
     renderBlockTable(els.tbody, snap.blocks, { ids, focus: map.focusIndex(snap), caption: els.caption });
