@@ -9,7 +9,7 @@ import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, WASM_PAGE_SIZE } from "./heaplab.js
 import { firstBlockFrom } from "./layout.js";
 import { hex, formatBytes } from "./format.js";
 import { PALETTES } from "./theme.js";
-import { KERNEL_LEGEND } from "./kernel-view.js";
+import { KERNEL_LEGEND, KERNEL_ADDRESS_LEGEND } from "./kernel-view.js";
 
 /**
  * Colour-blind-safe palette (Okabe and Ito), one colour per kind of byte: the
@@ -68,8 +68,8 @@ export const PRODUCTION_LEGEND = [
  * allocator's (`production`), or the fits'.
  */
 export function legendFor(policy, { view = "blocks", production = false } = {}) {
+  if (policy === "kmalloc") return view === "address" ? KERNEL_ADDRESS_LEGEND : KERNEL_LEGEND;
   if (view === "address") return LEGEND;
-  if (policy === "kmalloc") return KERNEL_LEGEND;
   return production ? PRODUCTION_LEGEND : BLOCK_LEGEND;
 }
 

@@ -27,6 +27,14 @@ export const KERNEL_LEGEND = [
   ["large", "large kmalloc block (pages from the buddy allocator)"],
 ];
 
+/** The address map's legend under kmalloc: what its colours mean there (no boundary tags: objects side by side). */
+export const KERNEL_ADDRESS_LEGEND = [
+  ["payload", "object or large block in use (requested bytes)"],
+  ["padding", "rest of its size class or of its pages"],
+  ["free", "free object, free buddy block, or a slab's header"],
+  ["large", "large kmalloc block"],
+];
+
 /** What the hint under the map says of the kernel view. */
 export const KERNEL_HINT =
   "One row per block of the buddy allocator, in address order: free blocks by order, each slab with its header and its objects (blue: in use; pale: free), large kmalloc blocks in orange. Hover an object for its details; a click selects it, a double click frees it (kfree). The free lists are the buddy allocator's, one per order. The table of blocks says the same in text.";
