@@ -55,6 +55,12 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   await expect(page.locator("#legend")).toContainText("slab header");
   await expect(page.locator("#legend")).toContainText("large kmalloc block");
   await expect(page.locator('#stats [data-stat="slabs"]')).toHaveText("0 / 2 / 0 (2 pages)");
+  // The address map has its own legend under kmalloc (objects have no boundary tags).
+  await page.check('input[name="map-view"][value="address"]');
+  await expect(page.locator("#legend")).toContainText("free object, free buddy block, or a slab's header");
+  await expect(page.locator("#legend")).not.toContainText("boundary tags");
+  await page.check('input[name="map-view"][value="blocks"]');
+  await expect(page.locator("#legend")).toContainText("slab header");
 
   // Bad input: a clear message in the page, nothing changed.
   const version = await page.evaluate(() => window.heaplabDebug.session.version);
