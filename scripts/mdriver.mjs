@@ -35,8 +35,8 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-/** The heap's fit policies, in the order the tables list them. */
-export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated"]);
+/** The heap's fit policies, in the order the tables list them, and the kernel heap (slab caches and kmalloc over a buddy allocator). */
+export const POLICIES = Object.freeze(["first-fit", "next-fit", "best-fit", "worst-fit", "segregated", "kmalloc"]);
 
 /** Bytes of the id pattern written and checked at each end of a payload. */
 export const PATTERN_BYTES = 64;
@@ -596,9 +596,10 @@ async function traceReader() {
 /** `(options) => new Heap(options)` over the wasm package, loaded on first use. */
 async function wasmHeapMaker() {
   requireWasm();
-  const { init, Heap } = await import("../web/src/heaplab.js");
+  const { init, Heap, Kernel, KMALLOC } = await import("../web/src/heaplab.js");
   await init();
-  return (options) => new Heap(options);
+  // kmalloc: malloc and free are kmalloc and kfree on a kernel heap (64 MiB of pages, its default).
+  return (options) => (options.policy === KMALLOC ? new Kernel(options) : new Heap(options));
 }
 
 /**

@@ -401,6 +401,17 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         })
     }
 
+    /// The objects of the slab at `slab`, in address order: (address, in
+    /// use); nothing when no slab starts there.
+    pub fn objects(&self, slab: usize) -> impl Iterator<Item = (usize, bool)> + '_ {
+        let found = match self.buddy.block_at(slab) {
+            Some((block, _, Some(owner))) if owner > 0 && block.as_ptr().addr() == slab => self.caches[..self.ncaches].get(owner as usize - 1).map(|k| (k, self.header(slab).live)),
+            _ => None,
+        };
+        let (first, stride, count, live) = found.map_or((0, 0, 0, [0; MAX_OBJECTS / 64]), |(k, live)| (slab + k.offset, k.stride, k.per_slab, live));
+        (0..count).map(move |i| (first + i * stride, live[i / 64] >> (i % 64) & 1 == 1))
+    }
+
     /// The cache index of `kmalloc(size)`, `None` above 4 KiB.
     pub const fn kmalloc_cache(size: usize) -> Option<usize> {
         if size > KMALLOC_MAX {
@@ -827,6 +838,25 @@ mod tests {
     fn kernel(mem: &mut [PageBuf]) -> Slab<FixedRegion, Recorder<256>> {
         let len = mem.len() * PAGE;
         Slab::with_observer(source(mem), len, Recorder::new())
+    }
+
+    #[test]
+    fn objects_reads_which_objects_of_a_slab_are_in_use() {
+        let mut mem = region(16);
+        let mut k = kernel(&mut mem);
+        let inode = k.cache_create("inode", 184, 8).unwrap();
+        let a = k.cache_alloc(inode).unwrap().as_ptr().addr();
+        let b = k.cache_alloc(inode).unwrap().as_ptr().addr();
+        k.cache_free(inode, a as *mut u8).unwrap();
+        let slab = a & !(PAGE - 1);
+        let objects: Vec<(usize, bool)> = k.objects(slab).collect();
+        assert_eq!(objects.len(), k.cache_info(inode).unwrap().objects_per_slab);
+        assert_eq!(objects[0], (a, false));
+        assert_eq!(objects[1], (b, true));
+        assert_eq!(objects.iter().filter(|o| o.1).count(), 1);
+        // Not the start of a slab: nothing.
+        assert_eq!(k.objects(a).count(), 0);
+        assert_eq!(k.objects(slab + PAGE).count(), 0);
     }
 
     #[test]

@@ -176,7 +176,7 @@ function drawItem(ctx, layout, snap, i, view, colors, labels) {
       return 0;
     }
     case ITEM.OTHER: {
-      ctx.fillStyle = colors.header;
+      ctx.fillStyle = colors.allocator ?? colors.header;
       ctx.fillRect(x, y, w, h);
       // A production allocator's own bytes: headers, metadata, free space it keeps to itself.
       if (snap.opaque && w > 40) drawLabel(ctx, ["allocator's", formatBytes(b - a), hex(a)], x, y, w, h, colors.onMeta ?? "#1A1A1A");

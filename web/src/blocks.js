@@ -41,11 +41,17 @@ export function blockInfo(blocks, index, ids = null) {
 
 /** The tooltip's lines: `[label, value]` pairs. */
 export function describeBlock(info) {
-  const lines = [
-    ["Address", `${hex(info.address)} (payload ${hex(info.payload)})`],
-    ["Block size", `${info.size} bytes`],
-    ["Header", `${info.header} bytes`],
-  ];
+  // No header of ours before the payload (a kernel heap's object, a production allocator's payload): no header line.
+  const lines = info.header
+    ? [
+        ["Address", `${hex(info.address)} (payload ${hex(info.payload)})`],
+        ["Block size", `${info.size} bytes`],
+        ["Header", `${info.header} bytes`],
+      ]
+    : [
+        ["Address", hex(info.address)],
+        ["Size", `${info.size} bytes`],
+      ];
   if (info.used) {
     lines.push(["Requested", `${info.requested} bytes`], ["Usable payload", `${info.usable} bytes`]);
     lines.push(["Allocation", info.label && info.label !== `#${info.id}` ? `${info.label} (#${info.id})` : `#${info.id}`]);

@@ -75,6 +75,17 @@ export function runStatement(session, text) {
       const bytes = new TextEncoder().encode(`${st.text}\0`);
       return session.write(st.ref, 0, bytes);
     }
+    case "kmalloc":
+      return session.kmalloc(st.size, { name: st.target });
+    case "kfree":
+      return session.kfree(st.ref.null ? null : st.ref);
+    case "cache_create":
+      return session.cacheCreate(st.label, st.size, st.align, { name: st.target });
+    case "cache_alloc":
+      return session.cacheAlloc(st.cache, { name: st.target });
+    case "cache_free":
+      if (st.ref.null) return { ok: false, code: "null-pointer", message: "cache_free(c, NULL): there is no object at NULL; nothing changed" };
+      return session.cacheFree(st.cache, st.ref);
     case "check":
       return session.check();
     case "reset":

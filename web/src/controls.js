@@ -5,6 +5,7 @@
 // handler turns its outcome into a result for `act`, which shows it.
 import { POLICY_NAMES } from "./session.js";
 import { PEERS, isPeer } from "./compare/peers.js";
+import { KMALLOC } from "./heaplab.js";
 
 /** Memory limits offered: `[bytes or "", label]`. */
 export const MEMORY_LIMITS = [
@@ -104,7 +105,11 @@ export function mountControls(doc, hooks) {
   const production = doc.createElement("optgroup");
   production.label = "Production allocators";
   production.append(...PEERS.map((p) => option(doc, p.key, `${p.key} (production)`)));
-  policy.replaceChildren(fits, production);
+  // The kernel heap: slab caches and kmalloc over a buddy page allocator.
+  const kernel = doc.createElement("optgroup");
+  kernel.label = "Kernel heap (Heaplab)";
+  kernel.append(option(doc, KMALLOC, "kmalloc (slab caches + buddy pages)"));
+  policy.replaceChildren(fits, kernel, production);
   const limit = $("opt-limit");
   limit.replaceChildren(...MEMORY_LIMITS.map(([bytes, label]) => option(doc, bytes, label)));
   const listOrder = $("opt-list-order");
@@ -121,8 +126,8 @@ export function mountControls(doc, hooks) {
     fields.quickLists.value = options.quickLists ? "on" : "off";
     // Segregated fit keeps one list per size class: no order to choose.
     fields.listOrder.disabled = options.policy === "segregated";
-    // A production allocator has its own alignment, splitting and lists.
-    const peer = isPeer(options.policy);
+    // A production allocator, and the kernel heap, have their own alignment, splitting and lists.
+    const peer = isPeer(options.policy) || options.policy === KMALLOC;
     for (const key of ["align", "coalesce", "splitMin", "listOrder", "quickLists"]) fields[key].disabled = peer || (key === "listOrder" && options.policy === "segregated");
   };
   show(hooks.session().options);

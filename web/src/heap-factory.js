@@ -4,7 +4,8 @@
 // when it is imported), so their policy lists can offer talc, rlsf,
 // dlmalloc, linked_list_allocator and buddy_system_allocator; the embed and
 // the npm package import nothing of them and carry none of their modules.
-import { Heap } from "./heaplab.js";
+// The kernel heap (policy "kmalloc", kernel.js) is heaplab's own: always known.
+import { Heap, Kernel, KMALLOC } from "./heaplab.js";
 
 /** Registered kinds: `{ owns(policy) -> bool, make(options) -> heap }`. */
 const kinds = [];
@@ -15,10 +16,11 @@ export function registerHeaps(kind) {
 }
 
 /** Whether a registered kind makes heaps of `policy` (a production allocator). */
-export const isRegistered = (policy) => kinds.some((k) => k.owns(policy));
+export const isRegistered = (policy) => policy === KMALLOC || kinds.some((k) => k.owns(policy));
 
 /** A heap for `options.policy` (options as heaplab's Heap takes them). */
 export function createHeap(options = {}) {
+  if (options.policy === KMALLOC) return new Kernel(options);
   const kind = kinds.find((k) => k.owns(options.policy));
   return kind ? kind.make(options) : new Heap(options);
 }

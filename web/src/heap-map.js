@@ -9,6 +9,7 @@ import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, WASM_PAGE_SIZE } from "./heaplab.js
 import { firstBlockFrom } from "./layout.js";
 import { hex, formatBytes } from "./format.js";
 import { PALETTES } from "./theme.js";
+import { KERNEL_LEGEND, KERNEL_ADDRESS_LEGEND } from "./kernel-view.js";
 
 /**
  * Colour-blind-safe palette (Okabe and Ito), one colour per kind of byte: the
@@ -52,6 +53,41 @@ export const BLOCK_LEGEND = [
   ["large", "large object (page run)"],
   ["quick", "freed, waiting on a quick list"],
 ];
+
+/** The block view's legend for a production allocator: its own bytes (headers, metadata, free space it keeps to itself) have their colour. */
+export const PRODUCTION_LEGEND = [
+  ["payload", "payload (requested bytes)"],
+  ["freeBlock", "free block (where the allocator tells)"],
+  ["freeArrow", "free list: next free block", "arrow"],
+  ["allocator", "the allocator's own bytes (its headers, metadata, free space it does not show)"],
+];
+
+/**
+ * The legend a map needs: the address map's (`view` "address"), else the
+ * block view's for the policy: the kernel heap's ("kmalloc"), a production
+ * allocator's (`production`), or the fits'.
+ */
+export function legendFor(policy, { view = "blocks", production = false } = {}) {
+  if (policy === "kmalloc") return view === "address" ? KERNEL_ADDRESS_LEGEND : KERNEL_LEGEND;
+  if (view === "address") return LEGEND;
+  return production ? PRODUCTION_LEGEND : BLOCK_LEGEND;
+}
+
+/** Fills a legend list with `entries` (`[colour key, label, kind?]`) in `colors` (textContent only). */
+export function fillLegend(list, entries, colors) {
+  const doc = list.ownerDocument;
+  list.replaceChildren(
+    ...entries.map(([key, label, kind]) => {
+      const li = doc.createElement("li");
+      const swatch = doc.createElement("span");
+      swatch.className = kind ? `swatch ${kind}` : "swatch";
+      swatch.dataset.color = key;
+      swatch.style.background = colors[key];
+      li.append(swatch, doc.createTextNode(label));
+      return li;
+    }),
+  );
+}
 
 const LABEL_FONT = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 
@@ -245,7 +281,7 @@ const DENSITY_COLORS = (() => {
   return out;
 })();
 
-function drawBlocks(painter, layout, { blocks }, ranges, rows, dpr) {
+function drawBlocks(painter, layout, { blocks, opaque = false }, ranges, rows, dpr) {
   const C = BLOCK.COLUMNS;
   const n = blocks.length / C;
   const tickBytes = 3 / layout.scale; // blocks narrower than 3 px get no boundary tick
@@ -286,6 +322,9 @@ function drawBlocks(painter, layout, { blocks }, ranges, rows, dpr) {
         fillRange(painter, layout, addr, payload, COLORS.header);
         fillRange(painter, layout, payload, payload + requested, body);
         fillRange(painter, layout, payload + requested, blockEnd, COLORS.padding);
+      } else if (opaque) {
+        // A heap whose free blocks carry no boundary tags of ours (the kernel heap's free objects, a production allocator's).
+        fillRange(painter, layout, addr, blockEnd, COLORS.free);
       } else {
         fillRange(painter, layout, addr, payload, COLORS.header);
         fillRange(painter, layout, payload, blockEnd - 8, COLORS.free);

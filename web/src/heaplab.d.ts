@@ -86,6 +86,9 @@ export type ErrorCode =
   | "invalid-save"
   | "not-initialised"
   | "disposed"
+  | "unknown-cache"
+  | "invalid-name"
+  | "invalid-policy"
   | "internal";
 
 /** Every failure is an Error with one of these codes; the heap is unchanged afterwards. */
@@ -263,3 +266,97 @@ export class Heap {
 export declare const DEFAULT_MAX_BYTES: number;
 /** Whether an error is a wasm trap (code "trap"): the heap that threw it cannot be used again. */
 export declare function isTrap(error: unknown): boolean;
+
+/** The module's wasm memory once `init()` has resolved, else null. */
+export declare function wasmMemory(): WebAssembly.Memory | null;
+
+/** The kernel heap's policy name (playground, share links, traces, mdriver): "kmalloc". */
+export declare const KMALLOC: "kmalloc";
+
+/** Options of a kernel heap. */
+export interface KernelOptions {
+  /** Only "kmalloc" (what `createHeap` and the playground pass). */
+  policy?: "kmalloc";
+  /** Bytes of memory its buddy allocator manages, obtained at once (default 64 MiB, or `maxBytes` when smaller). */
+  bytes?: number;
+  /** A memory limit: the default `bytes` is at most this. */
+  maxBytes?: number | null;
+  /** The smallest object `kmalloc` (and `malloc`) hands out: 8 (default) or 16, so every address has that alignment. */
+  align?: 8 | 16;
+}
+
+/** One slab cache of `Kernel.caches()`. */
+export interface SlabCache {
+  index: number;
+  name: string;
+  /** Object size asked for, its alignment, and bytes from one object to the next. */
+  size: number;
+  align: number;
+  stride: number;
+  /** A slab is 2^order pages holding `objectsPerSlab` objects. */
+  order: number;
+  objectsPerSlab: number;
+  /** Slabs on the empty, partial and full lists. */
+  slabs: [number, number, number];
+  /** Objects in use. */
+  live: number;
+}
+
+/** One slab of `Kernel.slabs()`. */
+export interface SlabInfo {
+  address: number;
+  cache: number;
+  list: "empty" | "partial" | "full";
+  inuse: number;
+  /** Address of object 0 (the slab header is before it). */
+  first: number;
+  /** 1 for each object in use, 0 for each free one, in address order. */
+  live: number[];
+}
+
+/** One block of the buddy allocator (`Kernel.buddyBlocks()`). */
+export interface BuddyBlock {
+  address: number;
+  /** The block is 2^order pages. */
+  order: number;
+  free: boolean;
+  /** 0: pages or a large kmalloc block; 1 + cache index: a slab of that cache. */
+  owner: number;
+}
+
+/**
+ * A kernel heap: slab caches and `kmalloc` (size classes 8 B to 4 KiB; larger
+ * sizes take 2^order pages) over a buddy page allocator, with Heap's methods
+ * too (`malloc` is `kmalloc`, `free` is `kfree`, `realloc` is `krealloc`), so
+ * it replays traces as the policy "kmalloc". Errors are HeaplabErrors, plus
+ * "unknown-cache"; a refused call changes nothing.
+ */
+export interface Kernel extends Omit<Heap, "options" | "save" | "restore"> {}
+export class Kernel {
+  constructor(options?: KernelOptions);
+  readonly options: { policy: "kmalloc"; bytes: number; maxBytes: number | null; align: 8 | 16 };
+  readonly policy: "kmalloc";
+  /** An object of the kmalloc cache for `size`, or above 4 KiB a block of 2^order pages; `kmalloc(0)` throws "invalid-size". */
+  kmalloc(size: number): number;
+  /** Gives back an object of any cache, or a large block. */
+  kfree(address: number): void;
+  /** A cache of objects of `size` bytes aligned to `align` (0: 8); its index. */
+  cacheCreate(name: string, size: number, align?: number): number;
+  /** An object of cache `cache`. */
+  cacheAlloc(cache: number): number;
+  /** Gives back an object of cache `cache` (another cache's object: "invalid-free"). */
+  cacheFree(cache: number, address: number): void;
+  /** Returns the cache's empty slabs to the buddy allocator; how many. */
+  cacheShrink(cache: number): number;
+  caches(): SlabCache[];
+  slabs(): SlabInfo[];
+  buddyBlocks(): BuddyBlock[];
+  /** The cache of the live allocation at `address` (-1: a large block), or undefined. */
+  cacheOf(address: number): number | undefined;
+  /** What the map draws: caches, slabs and buddy blocks. */
+  picture(): { caches: SlabCache[]; slabs: SlabInfo[]; blocks: BuddyBlock[] };
+  /** A kernel heap's save: the operations that built it (`restore` replays them on a fresh heap). */
+  save(): { dispose(): void };
+  /** Builds the heap again as it was at `saved` ("invalid-save" for anything else). */
+  restore(saved: { dispose(): void }): void;
+}

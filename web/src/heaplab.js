@@ -119,6 +119,11 @@ export function wasmModule() {
   return compiled;
 }
 
+/** The module's wasm memory once `init()` has resolved, else null (the kernel heap reads and copies bytes through it). */
+export function wasmMemory() {
+  return bindings?.memory ?? null;
+}
+
 /** Whether `error` is a wasm trap, or wasm-bindgen's report of an object a trap left borrowed. */
 export function isTrap(error) {
   if (typeof WebAssembly !== "undefined" && error instanceof WebAssembly.RuntimeError) return true;
@@ -418,3 +423,5 @@ export class Heap {
     this.#raw = null;
   }
 }
+
+export { Kernel, KMALLOC } from "./kernel.js";

@@ -6,7 +6,9 @@ import { loadHeaplab } from "./wasm.js";
 import { loadPeers } from "./compare/peers.js";
 import { Session } from "./session.js";
 import { MapView } from "./map-view.js";
-import { COLORS, LEGEND, BLOCK_LEGEND, MARK_STYLES } from "./heap-map.js";
+import { MARK_STYLES, legendFor, fillLegend } from "./heap-map.js";
+import { KERNEL_HINT } from "./kernel-view.js";
+import { isPeer } from "./compare/peers.js";
 import { renderFreeList } from "./free-list-panel.js";
 import { typedGuess } from "./predict.js";
 import { hex } from "./format.js";
@@ -66,16 +68,19 @@ const ids = (payload) => {
   return id ? { id, label: session.label(id) } : null;
 };
 
+let legendKey = "";
+/** The legend for the map's view and the policy (redrawn only when either or the theme changed). */
 function renderLegend() {
-  const items = (map?.view === "address" ? LEGEND : BLOCK_LEGEND).map(([key, label, kind]) => {
-    const li = document.createElement("li");
-    const swatch = document.createElement("span");
-    swatch.className = kind ? `swatch ${kind}` : "swatch";
-    swatch.style.background = COLORS[key];
-    li.append(swatch, document.createTextNode(label));
-    return li;
-  });
-  $("legend").replaceChildren(...items);
+  const policy = session?.options.policy;
+  const theme = currentTheme();
+  const key = `${map?.view}:${policy}:${theme.name}`;
+  if (key === legendKey) return;
+  legendKey = key;
+  fillLegend($("legend"), legendFor(policy, { view: map?.view, production: isPeer(policy) }), theme.colors);
+  // The hint under the map: the kernel heap's picture has rows of buddy blocks and slabs, no free-list arrows.
+  const hint = $("map-hint");
+  hint.dataset.general ??= hint.textContent;
+  hint.textContent = policy === "kmalloc" && map?.view !== "address" ? KERNEL_HINT : hint.dataset.general;
 }
 
 /** Updates everything but the map (which draws itself) after a change or a new selection. */
@@ -382,8 +387,13 @@ async function start() {
   );
   renderLegend();
   document.body.dataset.mapView = map.view;
-  onThemeChange(() => map.refresh());
+  onThemeChange(() => {
+    legendKey = "";
+    renderLegend();
+    map.refresh();
+  });
   session.onChange(() => {
+    renderLegend();
     map.refresh();
     schedulePanels();
   });

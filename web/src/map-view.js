@@ -3,9 +3,10 @@
 // tooltip, and keyboard focus that moves between blocks. Draws at most once a
 // frame and only when something changed (data, scroll, size, zoom, focus).
 import { computeLayout, blockAt, clampBytesPerRow, fitBytesPerRow, MIN_BYTES_PER_ROW, MAX_BYTES_PER_ROW } from "./layout.js";
-import { drawHeapMap, COLORS } from "./heap-map.js";
+import { drawHeapMap, COLORS, MARK_STYLES } from "./heap-map.js";
 import { computeBlockLayout, fitBlockZoom, MIN_BLOCK_ZOOM, MAX_BLOCK_ZOOM } from "./block-layout.js";
 import { drawBlockView } from "./block-view.js";
+import { computeKernelLayout, drawKernelView } from "./kernel-view.js";
 import { blockInfo, blockCount, describeBlock, announceBlock } from "./blocks.js";
 import { formatBytes } from "./format.js";
 import { PAGE_SIZE } from "./heaplab.js";
@@ -94,6 +95,15 @@ export class MapView {
   /** The geometry for the current data, width and zoom (recomputed only when one changed). */
   #relayout(snap) {
     const width = this.els.scroller.clientWidth || 800;
+    if (this.view === "blocks" && snap.kernel) {
+      // The kernel heap (policy kmalloc): buddy blocks, slabs and their objects.
+      const key = `k:${snap.version}:${width}`;
+      if (key !== this.layoutKey) {
+        this.layout = computeKernelLayout(snap, { width });
+        this.layoutKey = key;
+      }
+      return this.layout;
+    }
     if (this.view === "blocks") {
       const key = `b:${snap.version}:${width}:${this.blockZoom}`;
       if (key !== this.layoutKey) {
@@ -150,7 +160,9 @@ export class MapView {
       label: (payload) => this.hooks.ids(payload)?.label ?? "",
     };
     const result =
-      layout.view === "blocks"
+      layout.view === "kernel"
+        ? drawKernelView(ctx, layout, snap, { ...view, colors: this.colors(), markColor: (role) => MARK_STYLES[role]?.color })
+        : layout.view === "blocks"
         ? drawBlockView(ctx, layout, snap, { ...view, freeLists: this.hooks.freeLists?.(snap) ?? null, colors: this.colors() })
         : drawHeapMap(ctx, layout, snap, view);
     this.frames++;
@@ -170,7 +182,9 @@ export class MapView {
   #updateZoomLabel(layout) {
     const bpp = layout.bytesPerPixel;
     const text =
-      layout.view === "blocks"
+      layout.view === "kernel"
+        ? "Kernel heap: one row per block of the buddy allocator; a slab shows each object"
+        : layout.view === "blocks"
         ? `Block view ×${layout.zoom.toFixed(2).replace(/\.?0+$/, "")}: box widths grow with log(size)`
         : `${formatBytes(layout.bytesPerRow)} per row, ${bpp >= 10 ? Math.round(bpp) : bpp.toFixed(2)} bytes per pixel`;
     if (this.els.zoomLabel.textContent !== text) this.els.zoomLabel.textContent = text;
@@ -183,6 +197,7 @@ export class MapView {
     const snap = this.hooks.snapshot();
     const layout = this.#relayout(snap);
     const anchor = pointer?.address ?? this.#anchorAddress(layout);
+    if (layout.view === "kernel") return; // one row per buddy block: nothing to zoom
     if (this.view === "blocks") {
       const z = factor < 1 ? this.blockZoom * 1.25 : this.blockZoom / 1.25;
       this.blockZoom = Math.min(MAX_BLOCK_ZOOM, Math.max(MIN_BLOCK_ZOOM, Math.round(z * 1000) / 1000));
@@ -196,6 +211,10 @@ export class MapView {
   /** The zoom that shows the whole heap in the viewport. */
   fit() {
     const snap = this.hooks.snapshot();
+    if (this.view === "blocks" && snap.kernel) {
+      this.#scrollTo(null);
+      return;
+    }
     if (this.view === "blocks") {
       const width = this.els.scroller.clientWidth || 800;
       this.blockZoom = fitBlockZoom(snap, width, Math.max(200, (this.viewHeight || 400) - 20));

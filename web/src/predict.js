@@ -8,8 +8,8 @@ import { BLOCK, BLOCK_FLAG } from "./heaplab.js";
 import { blockAt } from "./layout.js";
 import { hex, formatBytes } from "./format.js";
 
-/** Which operations are predicted: the ones that place a new block. */
-export const PREDICTED = new Set(["malloc", "calloc"]);
+/** Which operations are predicted: the ones that place a new block (cache_alloc: an object, on the kernel heap). */
+export const PREDICTED = new Set(["malloc", "calloc", "cache-alloc"]);
 
 /** The free blocks of a block table as `[{ address, size }]`, in address order. */
 function freeBlockAt(blocks, address) {
@@ -49,10 +49,12 @@ export function typedGuess(text) {
 /**
  * Judges `guess` against where the block went: `payload` (the address
  * returned), on `before` (the block table before the operation).
+ * `opaque`: a heap whose blocks have no header of ours before the payload
+ * (the kernel heap's objects and blocks, a production allocator's).
  * Returns `{ right, said }` with a sentence that reveals the answer.
  */
-export function judge(guess, before, payload) {
-  const block = payload - 8;
+export function judge(guess, before, payload, { opaque = false } = {}) {
+  const block = opaque ? payload : payload - 8;
   const host = freeBlockAt(before, block);
   const where = host && !host.used ? `the free block at ${hex(host.address)} (${formatBytes(host.size)})` : "new space at the end of the heap";
   let right;
@@ -62,7 +64,7 @@ export function judge(guess, before, payload) {
   const verdict = right ? "Right" : "Not quite";
   const said =
     guess.kind === "address"
-      ? `${verdict}: malloc returned ${hex(payload)}${right ? "" : `, not ${hex(guess.payload)}`}, in ${where}.`
+      ? `${verdict}: ${opaque ? "the call" : "malloc"} returned ${hex(payload)}${right ? "" : `, not ${hex(guess.payload)}`}, in ${where}.`
       : `${verdict}: the block went to ${where}.`;
   return { right, said };
 }

@@ -41,8 +41,8 @@ export function needsWorker(count) {
 // ------------------------------------------------------------ the compact form
 
 /** Operation kinds in the compact form, by their code. */
-const KINDS = ["malloc", "calloc", "realloc", "free", "write", "flush"];
-const [MALLOC, CALLOC, REALLOC, FREE, WRITE, FLUSH] = KINDS.keys();
+const KINDS = ["malloc", "calloc", "realloc", "free", "write", "flush", "cache-create", "cache-alloc", "cache-free"];
+const [MALLOC, CALLOC, REALLOC, FREE, WRITE, FLUSH, CACHE_CREATE, CACHE_ALLOC, CACHE_FREE] = KINDS.keys();
 const WORDS = 4;
 
 /**
@@ -86,6 +86,19 @@ export function encodeOps(ops) {
       case "flush":
         words[k] = FLUSH;
         break;
+      case "cache-create":
+        // The cache's index in the id word; its name and alignment beside the writes.
+        words[k] = CACHE_CREATE;
+        words[k + 1] = op.cache;
+        words[k + 2] = op.size;
+        words[k + 3] = writes.length;
+        writes.push([op.label, op.align ?? 0]);
+        break;
+      case "cache-alloc":
+      case "cache-free":
+        words[k] = op.op === "cache-alloc" ? CACHE_ALLOC : CACHE_FREE;
+        words[k + 2] = op.cache;
+        break;
       default:
         words[k] = -1;
     }
@@ -116,6 +129,15 @@ export function decodeOps({ count, words, writes }) {
         break;
       case "flush":
         ops[i] = { op: "flush" };
+        break;
+      case "cache-create": {
+        const [label, align] = writes[words[k + 3]];
+        ops[i] = { op: "cache-create", cache: id, label, size: words[k + 2], align };
+        break;
+      }
+      case "cache-alloc":
+      case "cache-free":
+        ops[i] = { op: KINDS[words[k]], id, cache: words[k + 2] };
         break;
       default:
         ops[i] = { op: "unknown", id };

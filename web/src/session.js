@@ -19,7 +19,12 @@
 //   { op: "free",    id }
 //   { op: "write",   id, offset, bytes: number[] }   offset from the payload
 //   { op: "flush" }                                the quick lists merged back (no id)
-import { BLOCK, POLICIES, isTrap } from "./heaplab.js";
+// Under the kernel heap (policy "kmalloc", kernel.js), besides:
+//   { op: "cache-create", cache, label, size, align, name? }  a slab cache; `name` the variable bound to it
+//   { op: "cache-alloc",  id, cache, name? }        an object of the cache
+//   { op: "cache-free",   id, cache }
+// (malloc and free are kmalloc and kfree there.)
+import { BLOCK, POLICIES, isTrap, KMALLOC } from "./heaplab.js";
 import { createHeap } from "./heap-factory.js";
 import { hex } from "./format.js";
 
@@ -76,6 +81,8 @@ export class Session {
     this.names = new Map();
     /** Every id ever allocated -> its latest variable name. */
     this.nameOf = new Map();
+    /** variable name -> slab cache index (kernel heap: `c = cache_create(...)`). */
+    this.cacheNames = new Map();
     /** The integrity check's message once the heap is corrupt, else null. */
     this.corruption = null;
     this.version = (this.version ?? 0) + 1;
@@ -179,6 +186,7 @@ export class Session {
 
   #bind(id, name) {
     if (name) {
+      this.cacheNames.delete(name);
       this.names.set(name, id);
       this.nameOf.set(id, name);
     }
@@ -312,6 +320,126 @@ export class Session {
     if (end > usable) message += `: ${end - usable} byte${end - usable === 1 ? "" : "s"} past the end of the payload`;
     if (this.corruption) return { ok: false, code: "corrupt-heap", message: `${message}. check() found the heap corrupt: ${this.corruption}` };
     return { ok: true, id: found.id, message };
+  }
+
+  // ------------------------------------------------------------ the kernel heap (policy "kmalloc")
+
+  /** Whether the heap is the kernel heap (slab caches and kmalloc). */
+  get isKernel() {
+    return this.options.policy === KMALLOC;
+  }
+
+  /** A refusal when the heap is not the kernel heap, else null. */
+  #needsKernel(what) {
+    if (this.isKernel) return null;
+    return { ok: false, code: "needs-kmalloc", message: `${what} is a kernel heap call: choose the policy kmalloc first (Heap options, Policy)` };
+  }
+
+  /** The name of cache `index` ("kmalloc-64", "inode"), or null when there is none. */
+  cacheName(index) {
+    if (!this.isKernel) return null;
+    return this.heap.caches()[index]?.name ?? null;
+  }
+
+  /** The cache a reference names: `{ name }` (a variable), `{ index }` or a number. */
+  resolveCache(ref) {
+    if (typeof ref === "number") ref = { index: ref };
+    if (ref?.name !== undefined) {
+      if (!this.cacheNames.has(ref.name)) {
+        const hint = this.names.has(ref.name) ? `${ref.name} names a block, not a cache` : `${ref.name} is not a variable`;
+        return { ok: false, code: "unknown-cache", message: `${hint}: make a cache first, as in c = cache_create("inode", 184)` };
+      }
+      ref = { index: this.cacheNames.get(ref.name), label: ref.name };
+    }
+    const index = ref?.index;
+    const caches = this.heap.caches();
+    if (!Number.isInteger(index) || !caches[index]) {
+      return { ok: false, code: "unknown-cache", message: `there is no cache ${index ?? ""}: this heap has caches 0 to ${caches.length - 1} (cache_create makes more)` };
+    }
+    return { ok: true, index, name: caches[index].name, label: ref.label ?? caches[index].name };
+  }
+
+  /** `cache_create(label, size, align)`: a slab cache of objects of `size` bytes; `name` binds a variable to it. */
+  cacheCreate(label, size, align = 0, { name = null } = {}) {
+    const blocked = this.#guard() ?? this.#needsKernel("cache_create");
+    if (blocked) return blocked;
+    const text = `cache_create("${label}", ${size}${align ? `, ${align}` : ""})`;
+    let cache;
+    try {
+      cache = this.heap.cacheCreate(label, size, align);
+    } catch (error) {
+      const why = error.code === "invalid-size" ? `an object of ${size} bytes fits no slab (1 byte to 32 KiB minus the slab header)` : error.code === "out-of-memory" ? "no room for another cache (32 at most)" : error.message;
+      return this.#failed(Object.assign(new Error(why), { code: error.code }), `${text} failed: `);
+    }
+    const record = { op: "cache-create", cache, label, size, align };
+    if (name) {
+      record.name = name;
+      this.names.delete(name);
+      this.cacheNames.set(name, cache);
+    }
+    this.trace.push(record);
+    this.#changed();
+    const info = this.heap.caches()[cache];
+    return { ok: true, cache, message: `${name ? `${name} = ` : ""}${text} made cache ${cache} "${info.name}": objects of ${info.stride} bytes, ${info.objectsPerSlab} per slab of ${2 ** info.order} page${info.order ? "s" : ""}` };
+  }
+
+  /** `cache_alloc(cache)`: an object of that cache. */
+  cacheAlloc(cacheRef, { name = null } = {}) {
+    const blocked = this.#guard() ?? this.#needsKernel("cache_alloc");
+    if (blocked) return blocked;
+    const cache = this.resolveCache(cacheRef);
+    if (!cache.ok) return cache;
+    return this.#allocate({ op: "cache-alloc", cache: cache.index, name }, () => this.heap.cacheAlloc(cache.index), () => `cache_alloc(${cache.label})`);
+  }
+
+  /** `cache_free(cache, ref)`: the object must be a live one of that cache. */
+  cacheFree(cacheRef, ref) {
+    const blocked = this.#guard() ?? this.#needsKernel("cache_free");
+    if (blocked) return blocked;
+    const cache = this.resolveCache(cacheRef);
+    if (!cache.ok) return cache;
+    const found = this.resolve(ref);
+    if (!found.ok) return found;
+    const text = `cache_free(${cache.label}, ${found.label})`;
+    if (found.id && !this.isLive(found.id)) return { ok: false, code: "double-free", message: `${text}: double free, ${found.label} is already free; nothing changed` };
+    const address = found.id ? this.addressOf(found.id) : found.address;
+    const owner = this.heap.cacheOf(address);
+    if (owner !== undefined && owner !== cache.index) {
+      const what = owner < 0 ? "a large kmalloc block (free it with kfree)" : `an object of cache ${owner} "${this.cacheName(owner)}"`;
+      return { ok: false, code: "wrong-cache", message: `${text}: ${found.label} is ${what}, not of "${cache.name}"; nothing changed` };
+    }
+    try {
+      this.heap.cacheFree(cache.index, address);
+    } catch (error) {
+      return this.#failed(error, `${text}: `);
+    }
+    this.trace.push({ op: "cache-free", id: found.id, cache: cache.index });
+    this.#changed();
+    return { ok: true, id: found.id, address, message: `${text} put the object at ${hex(address)} back on its slab's free list` };
+  }
+
+  /** `kmalloc(size)`: the kernel heap's malloc, with its own words for sizes it refuses. */
+  kmalloc(size, { name = null } = {}) {
+    const blocked = this.#needsKernel("kmalloc");
+    if (blocked) return blocked;
+    if (size === 0) return { ok: false, code: "invalid-size", message: "kmalloc(0) gives no object (Linux returns ZERO_SIZE_PTR): ask for 1 byte or more; nothing changed" };
+    const largest = this.heap.stats().heapBytes;
+    if (Number.isInteger(size) && size > largest) {
+      return { ok: false, code: "invalid-size", message: `kmalloc(${size}): more than the ${largest} bytes the buddy allocator manages; nothing changed` };
+    }
+    const result = this.#allocate({ op: "malloc", size, align: 0, name }, () => this.heap.malloc(size), () => `kmalloc(${size})`);
+    if (!result.ok) return result;
+    const cache = this.heap.cacheOf(result.address);
+    const from = cache >= 0 ? `an object of cache ${this.cacheName(cache)}` : "a large block straight from the buddy allocator";
+    return { ...result, message: `${result.message}: ${from}` };
+  }
+
+  /** `kfree(ref)`: the kernel heap's free. */
+  kfree(ref) {
+    const blocked = this.#needsKernel("kfree");
+    if (blocked) return blocked;
+    const result = this.free(ref);
+    return { ...result, message: result.message.replace(/^free\(/, "kfree(").replace(/^double free/, "double kfree") };
   }
 
   /** Where the block of the payload at `address` starts: its 8-byte header, or the payload itself in a production allocator's heap (its header is its own). */
@@ -510,6 +638,7 @@ export class Session {
       nextId: this.nextId,
       names: new Map(this.names),
       nameOf: new Map(this.nameOf),
+      cacheNames: new Map(this.cacheNames),
       corruption: this.corruption,
     };
   }
@@ -531,14 +660,23 @@ export class Session {
       let nextId = 1;
       const names = new Map();
       const nameOf = new Map();
+      const cacheNames = new Map();
       for (const op of trace) {
+        if (op.op === "cache-create") {
+          if (op.name) {
+            names.delete(op.name);
+            cacheNames.set(op.name, op.cache);
+          }
+          continue;
+        }
         if (op.id >= nextId) nextId = op.id + 1;
         if (op.name) {
+          cacheNames.delete(op.name);
           names.set(op.name, op.id);
           nameOf.set(op.id, op.name);
         }
       }
-      Object.assign(this, { names, nameOf, corruption: null });
+      Object.assign(this, { names, nameOf, cacheNames, corruption: null });
       this.heap.nextId = nextId;
     }
     this.version++;
@@ -551,6 +689,7 @@ export class Session {
       nextId: books.nextId,
       names: new Map(books.names),
       nameOf: new Map(books.nameOf),
+      cacheNames: new Map(books.cacheNames ?? []),
       corruption: books.corruption,
     };
   }
@@ -601,6 +740,20 @@ export class Session {
         return this.write({ id: op.id }, op.offset, op.bytes);
       case "flush":
         return this.flush();
+      case "cache-create":
+        return this.cacheCreate(op.label, op.size, op.align, { name });
+      case "cache-alloc": {
+        try {
+          this.heap.nextId = op.id;
+        } catch (error) {
+          return failure(error, `cache_alloc #${op.id}: `);
+        }
+        result = this.cacheAlloc({ index: op.cache }, { name });
+        if (!result.ok && this.isKernel) this.heap.nextId = op.id + 1;
+        return result;
+      }
+      case "cache-free":
+        return this.cacheFree({ index: op.cache }, { id: op.id });
       default:
         return { ok: false, code: "bad-op", message: `unknown operation ${op.op}` };
     }
@@ -645,6 +798,8 @@ export class Session {
     }
     // `opaque`: a production allocator's heap, whose headers are its own (block-layout.js).
     this.cache = { version: this.version, segments, pages, blocks, stats, opaque: Boolean(this.heap.opaque) };
+    // The kernel heap's picture (caches, slabs, buddy blocks), for kernel-view.js.
+    if (typeof this.heap.picture === "function") this.cache.kernel = c?.version === this.version && c.kernel ? c.kernel : this.heap.picture();
     return this.cache;
   }
 
@@ -696,6 +851,12 @@ export function describeOp(op) {
       return `write ${op.bytes.length} bytes into #${op.id} at offset ${op.offset}`;
     case "flush":
       return "flush() the quick lists";
+    case "cache-create":
+      return `${name}cache_create("${op.label}", ${op.size}${op.align ? `, ${op.align}` : ""}) → cache ${op.cache}`;
+    case "cache-alloc":
+      return `${name}cache_alloc(cache ${op.cache}) → #${op.id}`;
+    case "cache-free":
+      return `cache_free(cache ${op.cache}, #${op.id})`;
     default:
       return String(op.op);
   }
@@ -703,6 +864,7 @@ export function describeOp(op) {
 
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
+  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "64 MiB of pages"}`;
   const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "default limit (256 MiB)";
   const order = o.listOrder ? `, free list ${o.listOrder}` : "";
   return `${o.policy}${order}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;

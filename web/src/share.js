@@ -49,6 +49,12 @@ function compactOp(op) {
       return ["w", op.id, op.offset, op.bytes.map((b) => b.toString(16).padStart(2, "0")).join("")];
     case "flush":
       return ["q"];
+    case "cache-create":
+      return ["k", op.cache, op.label, op.size, op.align ?? 0, ...name];
+    case "cache-alloc":
+      return ["ka", op.id, op.cache, ...name];
+    case "cache-free":
+      return ["kf", op.id, op.cache];
     default:
       throw new ShareError(`unknown operation ${op.op}`);
   }
@@ -67,6 +73,14 @@ function expandOp(entry, i) {
     // A flush of the quick lists names no block.
     if (entry.length !== 1) fail(i, "too many fields");
     return { op: "flush" };
+  }
+  if (kind === "k") {
+    // A slab cache (the kernel heap's): index, its name, object size, alignment, variable.
+    const [, cache, label, bytes, align, variable] = entry;
+    if (entry.length > 6 || !isInt(cache, 0, 255) || typeof label !== "string" || label.length < 1 || label.length > 24) fail(i, "bad cache");
+    if (!isInt(bytes, 1, 1 << 16) || !isInt(align, 0, 4096)) fail(i, "bad cache size");
+    if (variable !== undefined && (typeof variable !== "string" || !NAME.test(variable))) fail(i, "bad variable name");
+    return { op: "cache-create", cache, label, size: bytes, align, ...(variable === undefined ? {} : { name: variable }) };
   }
   if (!isInt(id, 1, 1 << 24)) fail(i, "bad block id");
   const size = (v) => {
@@ -101,6 +115,12 @@ function expandOp(entry, i) {
       for (let k = 0; k < hex.length; k += 2) bytes.push(parseInt(hex.slice(k, k + 2), 16));
       return { op: "write", id, offset: entry[2], bytes };
     }
+    case "ka":
+      if (!isInt(entry[2], 0, 255)) fail(i, "bad cache");
+      return { op: "cache-alloc", id, cache: entry[2], ...name(entry[3], 3) };
+    case "kf":
+      if (entry.length !== 3 || !isInt(entry[2], 0, 255)) fail(i, "bad cache");
+      return { op: "cache-free", id, cache: entry[2] };
     default:
       return fail(i, `unknown operation "${String(kind).slice(0, 10)}"`);
   }

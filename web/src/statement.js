@@ -5,6 +5,12 @@
 //   p = aligned_alloc(64, 100)                          free(p)
 //   memset(p, 0x41, 40)       strcpy(p, "hello")        check()   reset()   help
 //
+// and the kernel heap's calls (policy kmalloc):
+//
+//   k = kmalloc(64)           kfree(k)
+//   c = cache_create("inode", 184)   c = cache_create("inode", 184, 64)
+//   o = cache_alloc(c)        cache_free(c, o)
+//
 // Accepted besides: a trailing `;`, a C declaration before the name
 // (`char *p = malloc(24);`), `NULL` / `0` as a pointer, integer literals in
 // decimal or hex, and products of them (`malloc(10 * 8)`). Anything else is a
@@ -30,11 +36,17 @@ export const STATEMENTS = Object.freeze([
   ["free(p)", "free p's block (also free(#3) or free(0x110008))"],
   ["memset(p, byte, count)", "write count copies of byte at p (may overflow!)"],
   ["strcpy(p, \"text\")", "write text and a NUL at p (may overflow!)"],
+  ["k = kmalloc(size)", "kernel heap: an object of the kmalloc cache for size (large: pages)"],
+  ["kfree(k)", "kernel heap: give back what kmalloc or cache_alloc returned"],
+  ['c = cache_create("name", size)', "kernel heap: a slab cache of objects of size bytes (align: 3rd argument)"],
+  ["o = cache_alloc(c)", "kernel heap: an object of cache c"],
+  ["cache_free(c, o)", "kernel heap: give object o back to cache c"],
   ["check()", "run the heap's integrity check"],
   ["reset()", "free everything and start over"],
 ]);
 
-const ALLOCATORS = { malloc: 1, calloc: 2, aligned_alloc: 2, realloc: 2 };
+/** Calls whose result can be assigned (a block, or a cache for cache_create). */
+const ALLOCATORS = { malloc: 1, calloc: 2, aligned_alloc: 2, realloc: 2, kmalloc: 1, cache_create: 2, cache_alloc: 1 };
 const MAX_INT = 2 ** 32 - 1;
 
 function tokenize(text) {
@@ -102,6 +114,10 @@ function describe(token) {
  *   { kind: "realloc", target, source, size }   { kind: "free", ref }
  *   { kind: "memset", ref, byte, count }        { kind: "strcpy", ref, text }
  *   { kind: "check" }  { kind: "reset" }  { kind: "help" }  { kind: "empty" }
+ *   { kind: "kmalloc", target, size }           { kind: "kfree", ref }
+ *   { kind: "cache_create", target, label, size, align }   (align 0: the default)
+ *   { kind: "cache_alloc", target, cache }      { kind: "cache_free", cache, ref }
+ * `cache` is `{ name }` (a variable bound by cache_create) or `{ index }`.
  * `target` is a variable name or null (result not kept); `ref` and `source`
  * are `{ name }`, `{ id }`, `{ address }` or `{ null: true }`.
  * @throws {StatementError}
@@ -145,8 +161,8 @@ export function parseStatement(text) {
     pos = eq + 1;
   }
 
-  const fn = expect("name", "a function (malloc, calloc, realloc, aligned_alloc, free, memset, strcpy, check, reset)");
-  const known = ["malloc", "calloc", "aligned_alloc", "realloc", "free", "memset", "strcpy", "check", "reset"];
+  const fn = expect("name", "a function (malloc, calloc, realloc, aligned_alloc, free, memset, strcpy, check, reset, kmalloc, kfree, cache_create, cache_alloc, cache_free)");
+  const known = ["malloc", "calloc", "aligned_alloc", "realloc", "free", "memset", "strcpy", "check", "reset", ...KERNEL_CALLS];
   if (!known.includes(fn.value)) throw new StatementError(fn.column, `unknown function "${fn.value}" (try help)`);
   if (target !== null && !(fn.value in ALLOCATORS)) {
     throw new StatementError(fn.column, `${fn.value}() returns nothing to assign`);
@@ -176,6 +192,15 @@ export function parseStatement(text) {
     throw new StatementError(t.column, `expected ${what}, found ${describe(t)}`);
   };
   const comma = () => expect(",", '","');
+  const cache = () => {
+    const t = next();
+    if (t.type === "name") {
+      checkVariable(t);
+      return { name: t.value };
+    }
+    if (t.type === "number") return { index: t.value };
+    throw new StatementError(t.column, `expected a cache (a variable from cache_create, or a cache number), found ${describe(t)}`);
+  };
 
   let statement;
   switch (fn.value) {
@@ -220,6 +245,34 @@ export function parseStatement(text) {
       statement = { kind: "strcpy", ref, text: t.value };
       break;
     }
+    case "kmalloc":
+      statement = { kind: "kmalloc", target, size: size("a size in bytes") };
+      break;
+    case "kfree":
+      statement = { kind: "kfree", ref: pointer("a pointer (a variable, #id, address or NULL)") };
+      break;
+    case "cache_create": {
+      const label = expect("string", 'the cache\'s name in double quotes, as in "inode"');
+      if (label.value.length === 0 || label.value.length > 24) throw new StatementError(label.column, "a cache name has 1 to 24 characters");
+      comma();
+      const bytes = size("an object size in bytes");
+      let align = 0;
+      if (peek().type === ",") {
+        next();
+        align = size("an alignment");
+      }
+      statement = { kind: "cache_create", target, label: label.value, size: bytes, align };
+      break;
+    }
+    case "cache_alloc":
+      statement = { kind: "cache_alloc", target, cache: cache() };
+      break;
+    case "cache_free": {
+      const c = cache();
+      comma();
+      statement = { kind: "cache_free", cache: c, ref: pointer("a pointer (a variable, #id or address)") };
+      break;
+    }
     default:
       statement = { kind: fn.value };
   }
@@ -234,7 +287,10 @@ export function parseStatement(text) {
   }
 }
 
-const RESERVED = new Set(["malloc", "calloc", "aligned_alloc", "realloc", "free", "memset", "strcpy", "check", "reset", "help", "NULL", "sizeof"]);
+/** The kernel heap's calls (policy kmalloc). */
+const KERNEL_CALLS = ["kmalloc", "kfree", "cache_create", "cache_alloc", "cache_free"];
+
+const RESERVED = new Set(["malloc", "calloc", "aligned_alloc", "realloc", "free", "memset", "strcpy", "check", "reset", "help", "NULL", "sizeof", ...KERNEL_CALLS]);
 
 function checkVariable(token) {
   if (RESERVED.has(token.value)) throw new StatementError(token.column, `"${token.value}" cannot be a variable name`);

@@ -25,6 +25,7 @@ export const NOT_SHOWN = "not shown by this allocator";
 export function statRows(s) {
   // A production allocator does not give every figure (null): "not shown by this allocator".
   const known = (v, show) => (v === null || v === undefined ? NOT_SHOWN : show(v));
+  if (s.kernel) return kernelRows(s);
   return [
     ["liveRequested", "Live requested", `${formatBytes(s.liveRequested)} (peak ${formatBytes(s.peakLiveRequested)})`],
     ["allocatedBytes", "Allocated (blocks in use)", known(s.allocatedBytes, formatBytes)],
@@ -37,6 +38,26 @@ export function statRows(s) {
     ["segments", "Segments / arenas", `${s.segments} / ${s.arenas}`],
     ["lastExamined", "Blocks examined by the last operation", known(s.lastExamined, String)],
     ["totalExamined", "Blocks examined in all", known(s.totalExamined, String)],
+    ["operations", "Operations", String(s.operations)],
+  ];
+}
+
+/** The kernel heap's figures (policy kmalloc): its slabs, objects and large blocks, and the buddy allocator's pages under them. */
+function kernelRows(s) {
+  const k = s.kernel;
+  const b = k.buddy;
+  const [empty, partial, full] = k.slabs;
+  return [
+    ["liveRequested", "Live requested", `${formatBytes(s.liveRequested)} (peak ${formatBytes(s.peakLiveRequested)})`],
+    ["objects", "Objects in use", `${k.objects} (${formatBytes(k.objectBytes)}) in ${k.caches} caches`],
+    ["slabs", "Slabs: empty / partial / full", `${empty} / ${partial} / ${full} (${k.slabPages} page${k.slabPages === 1 ? "" : "s"})`],
+    ["slabUtilization", "Slab bytes in objects", formatPercent(k.utilization)],
+    ["largeBlocks", "Large kmalloc blocks", `${k.largeBlocks} (${k.largePages} page${k.largePages === 1 ? "" : "s"})`],
+    ["pagesInUse", "Pages in use", `${b.usedPages} of ${b.pages} (${formatBytes(b.pages * PAGE)}), ${b.metaPages} more for its own metadata`],
+    ["internalFragmentation", "Lost to 2^order rounding", formatPercent(b.internalFragmentation)],
+    ["largestFree", "Largest free buddy block", b.largestFreeOrder === null ? "none" : `order ${b.largestFreeOrder} (${formatBytes(PAGE * 2 ** b.largestFreeOrder)})`],
+    ["splits", "Buddy splits / merges", `${b.splits} / ${b.merges}`],
+    ["utilization", "Peak utilization", `${formatPercent(s.utilization)} (now ${formatPercent(currentUtilization(s))})`, PEAK_UTILIZATION_DEFINITION],
     ["operations", "Operations", String(s.operations)],
   ];
 }

@@ -28,8 +28,22 @@ export function copySnapshot(snap, freeLists) {
     blocks: snap.blocks.slice(),
     stats: snap.stats,
     opaque: snap.opaque,
+    // The kernel heap's picture (plain objects, made anew each version: no copy needed).
+    ...(snap.kernel ? { kernel: snap.kernel } : {}),
     freeLists,
   };
+}
+
+/** A kernel heap's recorded operation as the call the learner typed: kmalloc(64), cache_alloc(inode), kfree(k), cache_free(inode, o). */
+function kernelCall(op, session) {
+  const what = op.name ?? session.label(op.id);
+  const cache = () => session.cacheName(op.cache) ?? op.cache;
+  if (op.op === "cache-alloc") return `cache_alloc(${cache()})`;
+  if (op.op === "cache-free") return `cache_free(${cache()}, ${session.label(op.id)})`;
+  if (op.op === "free") return `kfree(${session.label(op.id)})`;
+  if (op.op === "malloc" || op.op === "calloc") return `kmalloc(${op.op === "calloc" ? op.count * op.size : op.size})`;
+  if (op.op === "realloc") return `krealloc(${what}, ${op.size})`;
+  return null;
 }
 
 export class StepView {
@@ -114,6 +128,8 @@ export class StepView {
    */
   afterChange(op, { forwardOne = true, quiet = false } = {}) {
     this.cancel();
+    /** The operation being shown (the kernel heap's narration names its call). */
+    this.op = op ?? null;
     if (!this.#watching() || quiet) {
       this.copy = null;
       if (this.stepMode) this.player.clear();
@@ -139,7 +155,8 @@ export class StepView {
 
   #animate() {
     const session = this.hooks.session();
-    const frames = stepFrames(session.heap.lastEvents(), session.options);
+    const kernel = session.snapshot().kernel ?? null;
+    const frames = stepFrames(session.heap.lastEvents(), { ...session.options, kernel, call: kernel && this.op ? kernelCall(this.op, session) : null });
     if (!this.stepMode) {
       this.shownBefore = false;
       this.#release();
@@ -178,8 +195,13 @@ export class StepView {
     this.question = { op, payload };
     this.shownBefore = true;
     this.#data.predict = "waiting";
-    const what = op.op === "calloc" ? `calloc(${op.count}, ${op.size})` : `malloc(${op.size})`;
-    this.hooks.caption(`Where will ${what} go? Click the free block it will take (or the free pages, for new space at the end of the heap), or type the address it will return.`);
+    if (op.op === "cache-alloc" || this.before.kernel) {
+      const what = op.op === "cache-alloc" ? `cache_alloc(${this.hooks.session().cacheName(op.cache) ?? op.cache})` : `kmalloc(${op.size})`;
+      this.hooks.caption(`Where will ${what} go? Click the free object it will take, or the free buddy block a new slab or large block will come from, or type the address it will return.`);
+    } else {
+      const what = op.op === "calloc" ? `calloc(${op.count}, ${op.size})` : `malloc(${op.size})`;
+      this.hooks.caption(`Where will ${what} go? Click the free block it will take (or the free pages, for new space at the end of the heap), or type the address it will return.`);
+    }
     this.hooks.map.invalidate();
     this.hooks.onRelease?.();
   }
@@ -203,7 +225,7 @@ export class StepView {
       this.hooks.caption(`The block at ${hex(guess.address)} is in use: a new block can only go into a free block or new space. Try again.`);
       return true;
     }
-    const { right, said } = judge(guess, this.before.blocks, q.payload);
+    const { right, said } = judge(guess, this.before.blocks, q.payload, { opaque: Boolean(this.before.opaque) });
     this.score.add(right);
     this.question = null;
     this.#data.predict = right ? "right" : "wrong";

@@ -39,6 +39,15 @@ export const CHANGES = new Set([
   "quick-take",
   "flush",
   "slide",
+  "buddy-split",
+  "buddy-alloc",
+  "buddy-free",
+  "buddy-merge",
+  "slab-new",
+  "slab-free",
+  "slab-moved",
+  "object-alloc",
+  "object-free",
 ]);
 
 /** How each policy searches, said once at the start of an allocation. */
@@ -80,7 +89,8 @@ const at = (address) => hex(address);
  * @param {Array<object>} events `Heap.lastEvents()`
  * @param {object} [context] `{ policy, coalesce, align }` of the heap
  */
-export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8, listOrder = null } = {}) {
+export function stepFrames(events, { policy = "first-fit", coalesce = "immediate", align = 8, listOrder = null, kernel = null, call = null } = {}) {
+  if (policy === "kmalloc") return kernelFrames(events, kernel, call);
   const who = policyWords(policy);
   const frames = [];
   let request = 0;
@@ -239,6 +249,104 @@ export function stepFrames(events, { policy = "first-fit", coalesce = "immediate
         break;
       case "error":
         frame("error", `fails: ${e.code}`);
+        break;
+      default:
+        if (e && typeof e.kind === "string") frame(e.kind, e.kind);
+    }
+  }
+  return frames;
+}
+
+const PAGE = 4096;
+const pagesOf = (order) => `${2 ** order} page${order ? "s" : ""}`;
+
+/**
+ * The frames of one kernel heap operation (policy kmalloc): the slab
+ * allocator's events and the buddy allocator's under them. `kernel` is the
+ * heap's picture after the operation (`Kernel.picture()`: caches, slabs),
+ * for the caches' names and the slab an object lies in. `call` is the call
+ * in C ("kmalloc(64)", "cache_free(inode, o)"), when known.
+ */
+export function kernelFrames(events, kernel, call = null) {
+  const caches = kernel?.caches ?? [];
+  const slabs = kernel?.slabs ?? [];
+  const name = (c) => (caches[c] ? `"${caches[c].name}"` : `cache ${c}`);
+  const slabOf = (address) => slabs.find((s) => address >= s.address && address < s.address + PAGE * 2 ** (caches[s.cache]?.order ?? 0));
+  const list = Array.isArray(events) ? events : [];
+  const frames = [];
+  let phase = "before";
+  let newSlab = false;
+  let asked = false;
+  const frame = (kind, caption, marks = []) => {
+    if (CHANGES.has(kind)) phase = "after";
+    frames.push({ kind, caption, marks, phase });
+  };
+  for (const e of list) {
+    switch (e?.kind) {
+      case "alloc": {
+        if (asked) break; // the buddy allocator's own request under a kmalloc
+        asked = true;
+        const object = list.find((x) => x?.kind === "object-alloc");
+        const who = call ?? `${bytes(e.size)}`;
+        if (object) {
+          const c = caches[object.cache];
+          frame("alloc", `${who}: an object of cache ${name(object.cache)} (objects of ${c ? bytes(c.stride) : "its size"}); a cache serves from a partial slab first, then an empty one, and only then takes a new slab`);
+        } else if (e.size > PAGE) {
+          const order = Math.ceil(Math.log2(Math.ceil(e.size / PAGE)));
+          frame("alloc", `${call ?? `kmalloc(${e.size})`}: above 4 KiB no cache serves it: it takes 2^${order} = ${pagesOf(order)} straight from the buddy allocator (order ${order}), ${bytes(PAGE * 2 ** order - e.size)} of them unused (rounding to a power of two)`);
+        } else frame("alloc", `${who}: asked of the kernel heap`);
+        break;
+      }
+      case "free":
+        frame("free", `${call ?? "free"} at ${at(e.payload)}: the buddy allocator's tags say which block holds the address, the slab's header which cache and object it is`);
+        break;
+      case "buddy-split": {
+        const half = PAGE * 2 ** (e.order - 1);
+        frame("buddy-split", `the buddy allocator splits the free block of order ${e.order} at ${at(e.addr)} into two of order ${e.order - 1}: ${at(e.addr)} and its buddy ${at(e.addr + half)}`, [
+          { start: e.addr, end: e.addr + 2 * half, role: "split" },
+        ]);
+        break;
+      }
+      case "buddy-alloc":
+        frame("buddy-alloc", `the buddy allocator hands out the block of order ${e.order} (${pagesOf(e.order)}) at ${at(e.addr)}`, [{ start: e.addr, end: e.addr + PAGE * 2 ** e.order, role: "choose" }]);
+        break;
+      case "slab-new":
+        newSlab = true;
+        frame("slab-new", `new slab for cache ${name(e.cache)}: ${pagesOf(e.order)} from the buddy allocator (order ${e.order}) at ${at(e.addr)}, a header and then ${caches[e.cache]?.objectsPerSlab ?? "its"} objects, all free`, [
+          { start: e.addr, end: e.addr + PAGE * 2 ** e.order, role: "memory" },
+        ]);
+        break;
+      case "slab-moved":
+        frame("slab-moved", `the slab at ${at(e.addr)} moves to the ${e.list} list of cache ${name(e.cache)}`);
+        break;
+      case "object-alloc": {
+        const slab = slabOf(e.addr);
+        const where = newSlab ? "the new slab" : `${slab?.list === "full" ? "the now full" : "a partial"} slab at ${slab ? at(slab.address) : "?"}`;
+        frame("object-alloc", `from cache ${name(e.cache)}, ${where}: the object at ${at(e.addr)}, the first on its slab's free list`, [
+          { start: e.addr, end: e.addr + (caches[e.cache]?.stride ?? 8), role: "choose" },
+        ]);
+        break;
+      }
+      case "object-free":
+        frame("object-free", `the object at ${at(e.addr)} goes back on the free list of its slab (cache ${name(e.cache)})`, [
+          { start: e.addr, end: e.addr + (caches[e.cache]?.stride ?? 8), role: "free" },
+        ]);
+        break;
+      case "slab-free":
+        frame("slab-free", `the slab at ${at(e.addr)} is empty and its cache already keeps an empty slab: its ${pagesOf(e.order)} go back to the buddy allocator`, [
+          { start: e.addr, end: e.addr + PAGE * 2 ** e.order, role: "memory" },
+        ]);
+        break;
+      case "buddy-free":
+        frame("buddy-free", `the buddy allocator takes back the block of order ${e.order} at ${at(e.addr)}`, [{ start: e.addr, end: e.addr + PAGE * 2 ** e.order, role: "free" }]);
+        break;
+      case "buddy-merge":
+        frame("buddy-merge", `its buddy at ${at(e.with)} (address XOR size) is free too: the two merge into one block of order ${e.order} at ${at(Math.min(e.addr, e.with))}`, [
+          { start: Math.min(e.addr, e.with), end: Math.min(e.addr, e.with) + PAGE * 2 ** e.order, role: "merge" },
+        ]);
+        break;
+      case "error":
+        frame("error", `fails: ${e.code}; nothing changed`);
         break;
       default:
         if (e && typeof e.kind === "string") frame(e.kind, e.kind);

@@ -50,6 +50,11 @@ export const PALETTES = Object.freeze({
     quick: "#F4B183",
     onBlock: "#1A1A1A",
     onMeta: "#1A1A1A",
+    onDark: "#FFFFFF",
+    allocator: "#8C9AA6",
+    slabHeader: "#7B5C8E",
+    freeObject: "#F2F2F2",
+    slabWaste: "#A8A8A8",
   }),
   dark: Object.freeze({
     background: "#16191C",
@@ -81,6 +86,11 @@ export const PALETTES = Object.freeze({
     quick: "#E09A66",
     onBlock: "#1A1A1A",
     onMeta: "#1A1A1A",
+    onDark: "#FFFFFF",
+    allocator: "#7D8B97",
+    slabHeader: "#8E6CA3",
+    freeObject: "#3A4047",
+    slabWaste: "#5C636A",
   }),
 });
 

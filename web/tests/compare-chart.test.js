@@ -128,9 +128,9 @@ describe("drawChart", () => {
   });
 
   test("every policy has a distinct colour and dash pattern", () => {
-    // The fits, then the production allocators.
-    expect(Object.keys(POLICY_STYLE)).toEqual([...POLICIES, ...PEERS.map((p) => p.key)]);
-    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.color)).size).toBe(10);
-    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.dash.join(","))).size).toBe(10);
+    // The fits, then the production allocators, then the kernel heap.
+    expect(Object.keys(POLICY_STYLE)).toEqual([...POLICIES, ...PEERS.map((p) => p.key), "kmalloc"]);
+    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.color)).size).toBe(11);
+    expect(new Set(Object.values(POLICY_STYLE).map((s) => s.dash.join(","))).size).toBe(11);
   });
 });

@@ -29,6 +29,7 @@ describe("lessons", () => {
     expect(LESSONS.map((l) => l.id)).toEqual([
       "pages", "first-fit", "splitting", "coalescing", "deferred", "fragmentation",
       "best-fit", "next-fit", "list-order", "worst-fit", "segregated", "quick-lists", "alignment", "realloc", "toy-vs-production", "overflow",
+      "buddy", "slab",
     ]);
     for (const l of LESSONS) {
       expect(l.title && l.task && l.text.length, l.id).toBeTruthy();

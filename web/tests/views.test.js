@@ -34,6 +34,11 @@ describe("blockInfo and describeBlock", () => {
   test("free and large blocks", () => {
     expect(blockInfo(blocks, 1)).toMatchObject({ used: false, state: "free", id: 0 });
     expect(Object.fromEntries(describeBlock(blockInfo(blocks, 1)))["Free space"]).toBe("40 bytes");
+    // A block with no header of ours (a kernel object: payload = address) has no header line.
+    const object = Uint32Array.from([0x2000, 184, 0x2000, 184, 1, 7]);
+    const said = Object.fromEntries(describeBlock(blockInfo(object, 0)));
+    expect(said).toMatchObject({ Address: "0x002000", Size: "184 bytes", Requested: "184 bytes" });
+    expect(said.Header).toBeUndefined();
     expect(blockInfo(blocks, 2)).toMatchObject({ large: true, state: "large object" });
   });
 });

@@ -31,6 +31,20 @@ struct JsCache<'a> {
     info: heaplab::slab::CacheInfo<'a>,
 }
 
+/// One slab, for `slabs()`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsSlab {
+    address: usize,
+    cache: usize,
+    list: &'static str,
+    inuse: usize,
+    /// Address of object 0 (the slab header comes before it).
+    first: usize,
+    /// 1 for each object in use, 0 for each free one, in address order.
+    live: Vec<u8>,
+}
+
 fn address_arg(value: f64) -> Result<*mut u8, JsValue> {
     // The address is only compared with the allocator's own pages; a
     // pointer without provenance is never dereferenced.
@@ -120,6 +134,31 @@ impl RawKernel {
     pub fn caches(&self) -> Result<JsValue, JsValue> {
         let caches: Vec<JsCache> = (0..self.slab.caches()).filter_map(|index| Some(JsCache { index, info: self.slab.cache_info(index)? })).collect();
         to_js(&caches)
+    }
+
+    /// Every slab of every cache: `{ address, cache, list, inuse, first, live }`
+    /// (`live`: one 0/1 per object, in address order), cache by cache.
+    pub fn slabs(&self) -> Result<JsValue, JsValue> {
+        let mut slabs = Vec::new();
+        for cache in 0..self.slab.caches() {
+            for (address, list, inuse) in self.slab.slabs(cache) {
+                let live: Vec<u8> = self.slab.objects(address).map(|(_, used)| used as u8).collect();
+                let first = self.slab.objects(address).next().map_or(address, |(a, _)| a);
+                slabs.push(JsSlab { address, cache, list, inuse, first, live });
+            }
+        }
+        to_js(&slabs)
+    }
+
+    /// The buddy allocator's free list of `order`, in its own order (block
+    /// addresses; empty past the largest order).
+    #[wasm_bindgen(js_name = buddyFreeList)]
+    pub fn buddy_free_list(&self, order: u32) -> Vec<u32> {
+        let buddy = self.slab.buddy();
+        if order as usize > buddy.max_order() {
+            return Vec::new();
+        }
+        buddy.free_list(order as usize).map(|a| a as u32).collect()
     }
 
     /// The events of the last operation.

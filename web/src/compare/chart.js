@@ -19,6 +19,8 @@ export const POLICY_STYLE = Object.freeze({
   dlmalloc: { color: "#7A4A1E", dash: [12, 3] },
   linked_list_allocator: { color: "#5F5F5F", dash: [3, 3, 8, 3] },
   buddy_system_allocator: { color: "#882255", dash: [2, 2, 2, 6] },
+  // The kernel heap (slab caches over a buddy allocator): Tol's olive, dotted and long.
+  kmalloc: { color: "#999933", dash: [1, 2, 6, 2] },
 });
 
 /** A "nice" step (1, 2 or 5 × 10^k) that cuts `span` into about `count` parts (the nearest, on a log scale). */

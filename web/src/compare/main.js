@@ -2,7 +2,7 @@
 // to five policies at once (one Web Worker each), then read the charts, the
 // aligned heap maps on one timeline, and the results table; export the table
 // as CSV and each chart as PNG.
-import { POLICIES } from "../heaplab.js";
+import { POLICIES, KMALLOC } from "../heaplab.js";
 import { loadHeaplab } from "../wasm.js";
 import { GENERATORS, describeOp } from "./generators.js";
 import { loadTrace, Comparison } from "./runner.js";
@@ -62,7 +62,7 @@ $("trace-file").addEventListener("change", async () => {
 // --- Running a comparison --------------------------------------------------
 
 function chosenPolicies() {
-  return [...document.querySelectorAll("#policy-list input:checked, #peer-list input:checked")].map((box) => box.value);
+  return [...document.querySelectorAll("#policy-list input:checked, #peer-list input:checked, #kernel-list input:checked")].map((box) => box.value);
 }
 
 function options() {
@@ -255,6 +255,7 @@ function policyChoice(policy, checked, about = "") {
 }
 $("policy-list").replaceChildren(...POLICIES.map((policy) => policyChoice(policy, true)));
 $("peer-list").replaceChildren(...PEERS.map((p) => policyChoice(p.key, false, p.about)));
+$("kernel-list").replaceChildren(policyChoice(KMALLOC, false, "kmalloc: slab caches (size classes 8 B to 4 KiB) over a buddy page allocator; larger requests take 2^order pages"));
 
 // --- The "toy vs production" preset ----------------------------------------
 
@@ -263,7 +264,7 @@ async function toyVsProduction() {
   try {
     const loaded = await useSource({ kind: "file", ...(await presetTrace()) });
     if (!loaded) return;
-    for (const box of document.querySelectorAll("#policy-list input, #peer-list input")) box.checked = TOY_VS_PRODUCTION.policies.includes(box.value);
+    for (const box of document.querySelectorAll("#policy-list input, #peer-list input, #kernel-list input")) box.checked = TOY_VS_PRODUCTION.policies.includes(box.value);
     start();
   } catch (error) {
     say(`The preset's trace did not load (${error.message}).`, true);

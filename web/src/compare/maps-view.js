@@ -7,7 +7,8 @@ import { drawBlockView } from "../block-view.js";
 import { formatBytes, formatPercent } from "../format.js";
 import { PEAK_UTILIZATION_DEFINITION, currentUtilization } from "../stats-panel.js";
 import { policySwatch } from "./charts-view.js";
-import { onThemeChange } from "../theme.js";
+import { onThemeChange, currentTheme } from "../theme.js";
+import { computeKernelLayout, drawKernelView } from "../kernel-view.js";
 import { isPeer } from "./peers.js";
 
 const MAX_CANVAS_HEIGHT = 4000;
@@ -71,7 +72,8 @@ export class MapsView {
     const key = `${width}:${this.frames.map((f) => `${f.policy}@${f.index}`).join(",")}`;
     if (key === this.zoomKey) return this.zoom;
     let z = 1;
-    const fits = (zoom) => this.frames.every((f) => computeBlockLayout(f, { width, zoom }).height <= FIT_HEIGHT);
+    // (The kernel heap's picture has no zoom: one row per buddy block.)
+    const fits = (zoom) => this.frames.every((f) => f.kernel || computeBlockLayout(f, { width, zoom }).height <= FIT_HEIGHT);
     while (z > MIN_BLOCK_ZOOM && !fits(z)) z = Math.max(MIN_BLOCK_ZOOM, z / 1.25);
     this.zoom = z;
     this.zoomKey = key;
@@ -94,12 +96,13 @@ export class MapsView {
       const width = canvas.parentElement.clientWidth;
       if (!width) continue;
       try {
-        const layout = computeBlockLayout(frame, { width, zoom: this.#fitZoom(width) });
+        const layout = frame.kernel ? computeKernelLayout(frame, { width }) : computeBlockLayout(frame, { width, zoom: this.#fitZoom(width) });
         const height = Math.max(40, Math.min(MAX_CANVAS_HEIGHT, layout.height));
         canvas.style.height = `${height}px`;
         canvas.width = Math.round(width * dpr);
         canvas.height = Math.round(height * dpr);
-        const drawn = drawBlockView(canvas.getContext("2d"), layout, frame, { top: 0, height, width, dpr, freeLists: frame.freeLists ?? null });
+        const view = { top: 0, height, width, dpr, freeLists: frame.freeLists ?? null };
+        const drawn = frame.kernel ? drawKernelView(canvas.getContext("2d"), layout, frame, { ...view, colors: currentTheme().colors }) : drawBlockView(canvas.getContext("2d"), layout, frame, view);
         card.dataset.blocksDrawn = String(drawn.blocks);
         card.dataset.segments = String(frame.segments.length);
       } catch (error) {

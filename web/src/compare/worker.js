@@ -8,7 +8,7 @@
 //               { type: "start", policy, options, ops } → "progress"…, "done" | "failed"
 //               { type: "seek", index }                → "frame"
 // A worker is cancelled by terminating it.
-import { init, Heap } from "../heaplab.js";
+import { init, Heap, Kernel, KMALLOC } from "../heaplab.js";
 import { parseTrace } from "../trace.js";
 import { generate, toTriples } from "./generators.js";
 import { PolicyRun } from "./engine.js";
@@ -36,7 +36,8 @@ async function start({ policy, options, ops }) {
   await init();
   run?.dispose();
   // A production allocator runs in its own module (peers.js), with the same engine.
-  const HeapClass = isPeer(policy) ? peerHeapClass(policy, await loadPeer(policy)) : Heap;
+  // The kernel heap (kmalloc) is heaplab's own Kernel, with Heap's methods.
+  const HeapClass = policy === KMALLOC ? Kernel : isPeer(policy) ? peerHeapClass(policy, await loadPeer(policy)) : Heap;
   run = new PolicyRun(HeapClass, ops, policy, options);
   let budget = 2000;
   let lastPost = 0;
@@ -62,7 +63,9 @@ async function start({ policy, options, ops }) {
 function frame(index) {
   run.seek(index);
   // `opaque`: a production allocator's map, whose headers and metadata are its own.
-  return { policy: run.policy, opaque: isPeer(run.policy), ...run.snapshot() };
+  // `kernel`: the kernel heap's picture (caches, slabs, buddy blocks), drawn by kernel-view.js.
+  const kernel = typeof run.heap.picture === "function" ? { kernel: run.heap.picture() } : {};
+  return { policy: run.policy, opaque: isPeer(run.policy) || run.policy === KMALLOC, ...run.snapshot(), ...kernel };
 }
 
 /** Reads a trace file (the `.rep` reader is in wasm: loaded first) or builds a workload, and posts it. */

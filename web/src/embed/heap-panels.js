@@ -4,7 +4,8 @@
 // to a session. Used by the lessons page and by <heap-playground>. Ids are
 // fixed, so one set per document or shadow root.
 import { MapView } from "../map-view.js";
-import { COLORS, BLOCK_LEGEND } from "../heap-map.js";
+import { COLORS, BLOCK_LEGEND, legendFor, fillLegend } from "../heap-map.js";
+import { KERNEL_HINT } from "../kernel-view.js";
 import { renderFreeList } from "../free-list-panel.js";
 import { renderBlockTable } from "../block-table.js";
 import { renderStats } from "../stats-panel.js";
@@ -62,16 +63,18 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
     el(doc, "button", { type: "submit", text: "Guess" }),
     score,
   );
+  const legendList = legend(doc);
+  const hint = el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; a click selects it, a double click frees it. The arrows are the free list, in the order the allocator searches it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." });
   const map = el(
     doc,
     "div",
     { class: "panel map-panel", "data-panel": "map" },
-    legend(doc),
+    legendList,
     el(doc, "div", { class: "step-bar" }, stepCaption, skip),
     predictForm,
     el(doc, "div", { class: "map-wrap" }, scroller, tooltip),
     freeList,
-    el(doc, "p", { id: "map-hint", class: "hint", text: "Hover a block for its details; a click selects it, a double click frees it. The arrows are the free list, in the order the allocator searches it. Keyboard: focus the map, arrow keys move between blocks, Enter or Delete frees, + and − zoom." }),
+    hint,
     zoomLabel,
     announcer,
   );
@@ -92,7 +95,7 @@ export function buildHeapPanels(doc, { headingLevel = 3 } = {}) {
 
   return {
     nodes: { map, console, stats, table },
-    els: { scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
+    els: { legend: legendList, hint, scroller, canvas, spacer, tooltip, announcer, zoomLabel, log, input, form, statsList, tbody, caption, freeList, stepCaption, predictForm, guessInput, score, skip },
   };
 }
 
@@ -171,6 +174,15 @@ export function mountHeapPanels(els, getSession, { onResult = () => {}, onError 
     // option) there is nothing to draw, and the element shows its message.
     if (!getSession()) return;
     const snap = steps.panelSnapshot();
+    // The legend follows the policy (the kernel heap has its own picture); the embed knows no production allocator.
+    const legendKey = `${getSession().options.policy}:${map.view}`;
+    if (els.legend && els.legend.dataset.key !== legendKey) {
+      fillLegend(els.legend, legendFor(getSession().options.policy, { view: map.view }), colors());
+      els.legend.dataset.key = legendKey;
+      // The hint under the map, for the kernel view's picture (no free-list arrows there).
+      els.hint.dataset.general ??= els.hint.textContent;
+      els.hint.textContent = getSession().options.policy === "kmalloc" && map.view !== "address" ? KERNEL_HINT : els.hint.dataset.general;
+    }
     renderStats(els.statsList, snap.stats);
     renderBlockTable(els.tbody, snap.blocks, { ids, focus: map.focusIndex(snap), caption: els.caption });
     renderFreeList(els.freeList, snap.freeLists ?? getSession().freeLists(), { blocks: snap.blocks });

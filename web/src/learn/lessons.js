@@ -1,7 +1,7 @@
 // The lessons: a short course on heap allocation that follows the classic
 // text (why pages are too big, first fit, splitting, coalescing, the sweep,
 // fragmentation, best / next / worst / segregated fit, alignment, realloc, a
-// heap overflow). Content as data; pure logic over a Session, no DOM.
+// heap overflow), then the kernel's allocators (the buddy system, slab caches). Content as data; pure logic over a Session, no DOM.
 //
 // Each lesson:
 //   id, title
@@ -457,6 +457,83 @@ export const LESSONS = Object.freeze([
     },
     solve: { statements: [`strcpy(p, "${"A".repeat(39)}")`] },
     mistake: { statements: ['strcpy(p, "hello")'] },
+  },
+  {
+    id: "buddy",
+    title: "The buddy system",
+    animate: true,
+    predict: true,
+    setup: { options: { policy: "kmalloc", maxBytes: 256 * 1024 }, statements: ["a = kmalloc(30000)"] },
+    text: [
+      "Under every heap sits a page allocator. The buddy system, the one Linux uses, hands out blocks of 2^order pages only: 1, 2, 4, 8 … pages. A free block of order k splits into two halves of order k − 1, the two buddies; when both are free again they merge back. Powers of two make that cheap: a block of order k always starts at a multiple of its size (counted from the first page the allocator manages), and its buddy is found with one XOR: buddy offset = offset XOR size. No search, no list walk.",
+      "The price is rounding. A request takes the smallest power of two of pages that holds it, and the rest of the block is lost to it: internal fragmentation. Here the kernel heap (policy kmalloc) manages 63 pages (256 KiB less a page for the allocator's own lists); a asked for 30000 bytes and took the one free block of order 3, 32 KiB. A kmalloc above 4 KiB skips the slab caches and asks the buddy allocator for pages. The map shows the buddy blocks in address order, each with its order.",
+    ],
+    task: "Run b = kmalloc(20000) in the console. Before the answer shows, click the free block you think the buddy allocator will split for it; then watch the split. Last, work out the address of b's buddy: offset = b's address − the first page's address (the map's first box), buddy = first page + (offset XOR b's block size). Type it in the answer field.",
+    question: "Address of b's buddy",
+    check(session, answer) {
+      const id = session.names.get("b");
+      if (!id || !session.isLive(id)) return no("Allocate b first: b = kmalloc(20000).");
+      const b = session.addressOf(id);
+      const block = session.snapshot().kernel.blocks.find((x) => x.address === b);
+      if (!block) return no(`b at ${hex(b)} is not a block of the buddy allocator: restart the lesson (b must be larger than 4 KiB).`);
+      const size = PAGE * 2 ** block.order;
+      const base = session.snapshot().kernel.blocks[0].address;
+      const buddy = base + ((b - base) ^ size);
+      const typed = parseAddress(answer);
+      if (typed === null) return no(`b got a block of order ${block.order} (${formatBytes(size)}) at ${hex(b)}. Now type its buddy's address: first page + ((b − first page) XOR ${size}).`);
+      if (typed === b + 20000) return no(`${hex(typed)} is where b's 20000 bytes end, not its buddy: the buddy starts a whole block size away, at offset XOR ${size}.`);
+      if (typed !== buddy) return no(`${hex(typed)} is not b's buddy. b's offset is ${hex(b - base)}; XOR it with the block size ${hex(size)} and add the first page ${hex(base)}.`);
+      const lost = size - 20000;
+      return ok(
+        `Right: b's buddy is ${hex(buddy)}, ${buddy > b ? "right after" : "right before"} b: the other half of the order-${block.order + 1} block that was split for b, and when both are free they merge back into it. b asked for 20000 bytes and got ${formatBytes(size)} (2^${block.order} pages): ${formatBytes(lost)}, ${formatPercent(lost / size)} of the block, is internal fragmentation, the cost of rounding to a power of two.`,
+      );
+    },
+    solve: {
+      statements: ["b = kmalloc(20000)"],
+      answer(session) {
+        const b = session.addressOf(session.names.get("b"));
+        const base = session.snapshot().kernel.blocks[0].address;
+        return hex(base + ((b - base) ^ (8 * PAGE)));
+      },
+    },
+    mistake: { statements: ["b = kmalloc(20000)"], answer: (session) => hex(session.addressOf(session.names.get("b")) + 20000) },
+  },
+  {
+    id: "slab",
+    title: "Slab caches",
+    predict: true,
+    setup: {
+      options: { policy: "kmalloc", maxBytes: 256 * 1024 },
+      statements: ['c = cache_create("inode", 184)', ...Array.from({ length: 22 }, (_, i) => `i${i + 1} = cache_alloc(c)`), "cache_free(c, i5)"],
+    },
+    text: [
+      "A kernel allocates the same few kinds of objects again and again: inodes, file structures, network buffers. A slab cache holds objects of one size only. Each slab is a run of pages from the buddy allocator: a header (the slab's lists and which objects are in use), then the objects side by side, with no header per object. Since every object of a cache has the same size, there is no search and no splitting, and no fragmentation between objects.",
+      "A cache keeps its slabs on three lists: full, partial and empty. cache_alloc takes from a partial slab first, so that slabs fill up and empty ones can go back to the buddy allocator; only when no slab has room does it take a new slab. kmalloc is the same machinery: caches kmalloc-8 to kmalloc-4096, one per power of two.",
+      "Here the cache inode (184-byte objects, 21 per 4 KiB slab) has two slabs, both partial: the one holding i1 to i21 was full until i5 was freed, and a second one holds i22 only. The map draws each slab as a row of its objects, live ones named.",
+    ],
+    task: "Run o = cache_alloc(c) in the console. Before the answer shows, click the free object on the map where you think o will land (or type its address under the legend). Then type o's address in the answer field.",
+    question: "Address of o",
+    check(session, answer) {
+      const id = session.names.get("o");
+      if (!id || !session.isLive(id)) return no("Allocate o first: o = cache_alloc(c).");
+      const o = session.addressOf(id);
+      const { slabs, caches } = session.snapshot().kernel;
+      const inode = caches.findIndex((k) => k.name === "inode");
+      const mine = slabs.filter((x) => x.cache === inode);
+      const home = mine.find((x) => o >= x.address && o < x.address + PAGE);
+      const first = session.addressOf(session.names.get("i1"));
+      if (mine.length !== 2 || !home || !(first >= home.address && first < home.address + PAGE)) {
+        return no(`o landed at ${hex(o)}, not in the slab of i1: restart the lesson and allocate o once, with o = cache_alloc(c).`);
+      }
+      const typed = parseAddress(answer);
+      if (typed === null) return no(`o is allocated. Type its address (the console printed it) in the answer field.`);
+      if (typed !== o) return no(`${hex(typed)} is not o's address; cache_alloc returned ${hex(o)}.`);
+      return ok(
+        `Right: o took i5's old place at ${hex(o)}, in the first slab, ${home.list} again. Freeing i5 made that slab partial, and a partial slab is served first: it fills up before the second slab gets another object, and no new slab is taken. With objects of one size the freed hole fits exactly: no search, no split.`,
+      );
+    },
+    solve: { statements: ["o = cache_alloc(c)"], answer: (session) => hex(session.addressOf(session.names.get("o"))) },
+    mistake: { statements: ["o = cache_alloc(c)"], answer: (session) => hex(session.addressOf(session.names.get("i22")) + 184) },
   },
 ]);
 
