@@ -52,6 +52,10 @@ pub const MAX_SLAB_ORDER: usize = 3;
 pub const MAX_OBJECTS: usize = 512;
 /// Bytes of a cache name kept.
 pub const NAME_MAX: usize = 24;
+/// Owner tags from this one up mark buddy blocks of other users of the same
+/// buddy allocator (the application heaps of a [`Machine`](crate::machine));
+/// the slab allocator neither frees nor checks them.
+pub const FOREIGN_OWNER: u16 = 0x8000;
 /// The smallest object (a free object holds a link).
 const MIN_OBJECT: usize = 8;
 /// The end of a slab's free list.
@@ -309,6 +313,12 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
     /// The buddy allocator under the caches.
     pub fn buddy(&self) -> &Buddy<S, O> {
         &self.buddy
+    }
+
+    /// The buddy allocator, mutable: for other users of its pages, whose
+    /// blocks carry an owner tag of [`FOREIGN_OWNER`] or above.
+    pub(crate) fn buddy_mut(&mut self) -> &mut Buddy<S, O> {
+        &mut self.buddy
     }
 
     /// The observer.
@@ -792,6 +802,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
                     large_pages += 1 << order;
                 }
                 Some((_, _, Some(o))) if (o as usize) <= self.ncaches => slab_blocks += 1,
+                Some((_, _, Some(o))) if o >= FOREIGN_OWNER => {}
                 Some((_, _, None)) if free => {}
                 _ => return err(addr, "slab: a buddy block carries an unknown owner"),
             }
