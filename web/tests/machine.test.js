@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { init } from "../src/heaplab.js";
 import { MachineModel, parseMachineLine, narrateBuddy } from "../src/machine/model.js";
-import { layoutMap, hitBlock } from "../src/machine/map.js";
+import { layoutMap, hitBlock, applyBuddyEvent } from "../src/machine/map.js";
 
 beforeAll(async () => {
   await init();
@@ -150,4 +150,24 @@ test("layoutMap lays blocks over rows of pages and hitBlock finds them", () => {
   expect(l.rows).toBe(3);
   expect(hitBlock(l, 64 + 170, 90).block.index).toBe(36);
   expect(hitBlock(l, 10, 10)).toBe(null);
+});
+
+test("applyBuddyEvent replays an operation's buddy events from the blocks before it to the blocks after it", () => {
+  const m = new MachineModel();
+  const shape = (blocks) => blocks.map((b) => [b.address, b.order, b.index, b.free, b.owner]);
+  const lines = ["kernel: k = kmalloc(64)", "app1: p = malloc(24)", "app2: q = malloc(3000)", "app2: r = malloc(50000)", "app2: free(q)", "app2: free(r)", "kernel: kfree(k)", "app1: free(p)"];
+  let merges = 0;
+  for (const line of lines) {
+    const before = m.snapshot().blocks;
+    const result = m.run(line);
+    expect(result.ok, line).toBe(true);
+    const after = m.snapshot().blocks;
+    const owners = new Map(after.map((b) => [b.address, b.owner]));
+    const replayed = result.events.reduce((blocks, e) => applyBuddyEvent(blocks, e, (a) => owners.get(a)), before);
+    expect(shape(replayed), line).toEqual(shape(after));
+    merges += result.events.filter((e) => e.kind === "buddy-merge").length;
+  }
+  expect(merges).toBeGreaterThan(0);
+  expect(m.snapshot().blocks.every((b) => b.free)).toBe(true);
+  m.dispose();
 });

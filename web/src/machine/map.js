@@ -56,7 +56,7 @@ function fitting(ctx, labels, width) {
 export function drawMap(canvas, snapshot, { names, selected = null, touched = new Set() }) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || canvas.parentElement?.clientWidth || 600;
-  const layout = layoutMap(snapshot.blocks, { width });
+  const layout = layoutMap(snapshot.blocks, { width, rowHeight: width < 560 ? 32 : 42 });
   canvas.width = Math.round(width * ratio);
   canvas.height = Math.round(layout.height * ratio);
   canvas.style.height = `${layout.height}px`;
@@ -122,4 +122,50 @@ export function drawMap(canvas, snapshot, { names, selected = null, touched = ne
     }
   }
   return layout;
+}
+
+/**
+ * The buddy blocks after one buddy event, from the blocks before it (pure):
+ * a split halves a free block, an alloc gives a block to `ownerOf(addr)`, a
+ * free makes a block free, a merge joins two free buddies. Other events
+ * change nothing. The frames of an animation are these, one event at a time.
+ */
+export function applyBuddyEvent(blocks, event, ownerOf = () => "?") {
+  const at = (addr) => blocks.findIndex((b) => b.address === addr);
+  const pageBytes = 4096;
+  const piece = (b, address, order, free, owner) => ({ ...b, address, order, pages: 2 ** order, index: b.index + (address - b.address) / pageBytes, free, owner, cache: free ? null : b.cache });
+  const out = blocks.slice();
+  switch (event.kind) {
+    case "buddy-split": {
+      const i = at(event.addr);
+      if (i < 0) return blocks;
+      const b = out[i];
+      const half = 2 ** (event.order - 1) * pageBytes;
+      out.splice(i, 1, piece(b, b.address, event.order - 1, true, "free"), piece(b, b.address + half, event.order - 1, true, "free"));
+      return out;
+    }
+    case "buddy-alloc": {
+      const i = at(event.addr);
+      if (i < 0) return blocks;
+      out[i] = { ...out[i], free: false, owner: ownerOf(event.addr) };
+      return out;
+    }
+    case "buddy-free": {
+      const i = at(event.addr);
+      if (i < 0) return blocks;
+      out[i] = { ...out[i], free: true, owner: "free", cache: null };
+      return out;
+    }
+    case "buddy-merge": {
+      const lo = Math.min(event.addr, event.with);
+      const i = at(lo);
+      const j = at(Math.max(event.addr, event.with));
+      if (i < 0 || j < 0) return blocks;
+      out.splice(j, 1);
+      out[i] = piece(out[i], lo, event.order, true, "free");
+      return out;
+    }
+    default:
+      return blocks;
+  }
 }

@@ -116,8 +116,8 @@ export class MachineModel {
     this.vars = new Map();
     /** Listeners called after every run. */
     this.listeners = [];
-    /** The last run's result (for the narration line). */
-    this.last = null;
+    /** The results of the lines run, in order (what a lesson checks). */
+    this.history = [];
   }
 
   /** The heap names the console accepts: "kernel" and the application heaps. */
@@ -139,7 +139,11 @@ export class MachineModel {
     return this.raw.ownerOf(addr);
   }
 
-  /** Runs one console line; `{ ok, message, steps, lines? }`, never throws. */
+  /**
+   * Runs one console line; never throws. The result: `{ ok, message, steps, line }`, and
+   * `kind`, `heap`, `events` (the buddy allocator's), `returned` (pages a free gave back),
+   * `code` (of an error), `lines` (help) when they apply.
+   */
   run(text) {
     let result;
     try {
@@ -150,7 +154,7 @@ export class MachineModel {
     result.steps ??= [];
     result.line = String(text ?? "").trim();
     if (result.line && result.kind !== "help") {
-      this.last = result;
+      this.history.push(result);
       for (const listener of this.listeners) listener(result);
     }
     return result;
@@ -196,9 +200,10 @@ export class MachineModel {
       return { ok: false, code, message: `${heap}: ${error.message}` };
     }
     this.vars.set(st.target, { heap, address, size: st.size, live: true });
-    const steps = narrateBuddy(this.#events().buddy, (a) => this.ownerName(a));
+    const events = this.#events().buddy;
+    const steps = narrateBuddy(events, (a) => this.ownerName(a));
     const from = steps.length ? `; it took pages from the buddy allocator` : "; no new pages were needed";
-    return { ok: true, kind: st.kind, heap, message: `${heap}: ${st.target} = ${hex(address)} (${formatBytes(st.size)})${from}`, steps };
+    return { ok: true, kind: st.kind, heap, message: `${heap}: ${st.target} = ${hex(address)} (${formatBytes(st.size)})${from}`, steps, events };
   }
 
   #free(st) {
@@ -225,9 +230,10 @@ export class MachineModel {
       return { ok: false, code, message: `${heap}: free(${label}) refused: ${what} (${error.message})` };
     }
     if (entry) entry.live = false;
-    const steps = narrateBuddy(this.#events().buddy, (a) => this.ownerName(a));
+    const events = this.#events().buddy;
+    const steps = narrateBuddy(events, (a) => this.ownerName(a));
     const gave = returned > 0 ? `; that was its last block, so ${heap} gave its ${returned} page${returned === 1 ? "" : "s"} back to the buddy allocator` : steps.length ? "; a slab went back to the buddy allocator" : "";
-    return { ok: true, kind: st.kind, heap, returned, message: `${heap}: freed ${label} (${hex(address)})${gave}`, steps };
+    return { ok: true, kind: st.kind, heap, returned, message: `${heap}: freed ${label} (${hex(address)})${gave}`, steps, events };
   }
 
   #events() {
