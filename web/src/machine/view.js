@@ -31,7 +31,7 @@ function el(tag, props = {}, ...children) {
 function build(container, h) {
   const heading = (text, id) => el(`h${h}`, { id }, text);
   const legend = el("ul", { className: "legend", "aria-label": "Owners of the pages" });
-  const map = el("canvas", { className: "machine-map", role: "img" });
+  const map = el("canvas", { className: "machine-map", role: "img", "aria-label": "Page map: each buddy block coloured by the heap that holds it" });
   const summary = el("p", { className: "visually-hidden" });
   summary.id = `${container.id || "machine"}-map-summary`;
   map.setAttribute("aria-describedby", summary.id);
@@ -45,8 +45,8 @@ function build(container, h) {
     el("label", { htmlFor: input.id }, "Statement (", el("code", {}, "help"), " lists them)"),
     el("div", { className: "row" }, input, el("button", { type: "submit" }, "Run")),
   );
-  const examples = el("div", { className: "examples", "aria-label": "Examples" });
-  const log = el("ol", { className: "log", "aria-label": "Console log" });
+  const examples = el("div", { className: "examples", role: "group", "aria-label": "Examples" });
+  const log = el("ol", { className: "log", "aria-label": "Console log", tabIndex: 0 });
   const zoomTitle = heading("Blocks", `${container.id || "machine"}-zoom-title`);
   const zoom = el("div", { className: "zoom" });
   container.replaceChildren(
@@ -255,6 +255,7 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
       render();
     }
   });
+  els.examples.hidden = examples.length === 0;
   els.examples.replaceChildren(...examples.map((line) => el("button", { type: "button", dataset: { example: line } }, line)));
   els.examples.addEventListener("click", (event) => {
     const line = event.target.closest("button[data-example]")?.dataset.example;
