@@ -31,7 +31,7 @@ use core::cell::RefCell;
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
 
-use crate::buddy::order_for;
+use crate::buddy::{order_for, META_OWNER};
 use crate::errors::{AllocError, CheckError};
 use crate::events::Observer;
 use crate::heap::{Config, Heap};
@@ -177,6 +177,8 @@ struct App<K: Kernel, O: Observer> {
 pub enum Owner {
     /// No one: a free buddy block.
     Free,
+    /// The buddy allocator itself: the pages of its metadata.
+    Buddy,
     /// The kernel heap: a slab of cache `Some(c)`, or a large `kmalloc`
     /// block (`None`).
     Kernel(Option<usize>),
@@ -404,6 +406,7 @@ impl<K: Kernel, O: Observer + Default> Machine<K, O> {
 fn owner_from_tag(tag: Option<u16>) -> Owner {
     match tag {
         None => Owner::Free,
+        Some(META_OWNER) => Owner::Buddy,
         Some(0) => Owner::Kernel(None),
         Some(t) if t >= FOREIGN_OWNER => Owner::Heap((t - FOREIGN_OWNER) as usize),
         Some(t) => Owner::Kernel(Some(t as usize - 1)),

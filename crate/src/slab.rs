@@ -996,10 +996,11 @@ mod tests {
 
     #[test]
     fn out_of_memory_leaves_the_caches_as_they_were() {
-        let mut mem = region(6);
+        let mut mem = region(10);
         let mut k = kernel(&mut mem);
         let c = Slab::<FixedRegion>::kmalloc_cache(4096).unwrap();
-        // 6 pages: 1 of metadata, 5 managed (max order 2), no slab of 8.
+        // 10 pages: the metadata at page 0, free blocks of 1, 2, 4 and 2
+        // pages; no slab of 8.
         assert_eq!(k.kmalloc(4096), Err(AllocError::OutOfMemory));
         assert_eq!(k.cache_info(c).unwrap().slabs, [0, 0, 0]);
         let p = k.kmalloc(2048).unwrap();

@@ -28,8 +28,9 @@ const HEAP_EVENTS: usize = 512;
 type KernelCell = Rc<RefCell<Slab<RecycledMemory, Recorder<EVENTS>>>>;
 
 /// The owner column of `buddyBlocks()`: 0 free, 1 the kernel, 2 + i
-/// application heap i.
+/// application heap i, `OWNER_BUDDY` the buddy allocator's own metadata.
 const OWNER_FREE: u32 = 0;
+const OWNER_BUDDY: u32 = 0xffff;
 const OWNER_KERNEL: u32 = 1;
 const OWNER_HEAP: u32 = 2;
 
@@ -171,13 +172,14 @@ impl RawMachine {
         self.kernel.borrow_mut().kfree(p).map_err(alloc_error)
     }
 
-    /// Who holds the buddy block holding `addr`: "free", "kernel" or an
-    /// application heap's name.
+    /// Who holds the buddy block holding `addr`: "free", "buddy" (its own
+    /// metadata), "kernel" or an application heap's name.
     #[wasm_bindgen(js_name = ownerOf)]
     pub fn owner_of(&self, addr: f64) -> String {
         match whole_number(addr).map(|a| self.m().owner_of(a)) {
             Some(Owner::Kernel(_)) => "kernel".into(),
             Some(Owner::Heap(i)) => self.m().heap_name(i).unwrap_or("").into(),
+            Some(Owner::Buddy) => "buddy".into(),
             _ => "free".into(),
         }
     }
@@ -205,7 +207,8 @@ impl RawMachine {
 
     /// The buddy blocks as a view into wasm memory, 5 numbers per block in
     /// address order: address, order, free (0/1), owner (0 free, 1 kernel,
-    /// 2 + the application heap's index), cache (1 + the slab's cache
+    /// 2 + the application heap's index, 65535 the buddy allocator's own
+    /// metadata), cache (1 + the slab's cache
     /// index for a kernel slab, else 0).
     #[wasm_bindgen(js_name = buddyBlocks)]
     pub fn buddy_blocks(&mut self) -> Uint32Array {
@@ -214,6 +217,7 @@ impl RawMachine {
         self.m().blocks(|addr, order, owner| {
             let (who, cache) = match owner {
                 Owner::Free => (OWNER_FREE, 0),
+                Owner::Buddy => (OWNER_BUDDY, 0),
                 Owner::Kernel(c) => (OWNER_KERNEL, c.map_or(0, |c| c as u32 + 1)),
                 Owner::Heap(i) => (OWNER_HEAP + i as u32, 0),
             };

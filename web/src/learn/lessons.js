@@ -507,7 +507,9 @@ export const LESSONS = Object.freeze([
       const index = (start - snap.base) / PAGE;
       const buddyIndex = index ^ (2 ** order);
       const buddy = snap.blocks.find((b) => b.index <= buddyIndex && buddyIndex < b.index + b.pages);
-      const why = buddy ? `its buddy at page ${buddyIndex} lies in a block ${buddy.free ? `of order ${buddy.order}, not free as one whole block of order ${order}` : `that ${buddy.owner} holds`}` : "its buddy would lie past the end of memory";
+      const holder = (b) => (b.owner === "buddy" ? "the buddy allocator's own map" : b.owner);
+      const span = `pages ${buddyIndex}-${buddyIndex + 2 ** order - 1}`;
+      const why = !buddy ? "its buddy would lie past the end of memory" : buddy.free ? `its buddy (${span}) is not free as one block: page ${buddyIndex} starts a free block of order ${buddy.order} only` : `its buddy (${span}) is not free: page ${buddy.index} is held by ${holder(buddy)}`;
       return ok(
         `Yes: order ${order}, ${2 ** order} pages at ${hex(start)}. app2's pages went back and merged ${merges.length} time${merges.length === 1 ? "" : "s"}; the merging stopped there because ${why}. ` +
           "app1 (first fit) and the kernel (slab caches) kept their pages: separate heaps, different implementations, all taking pages from below.",

@@ -14,11 +14,9 @@ const view = mountMachineView(container, { examples: EXAMPLES });
 
 function reset() {
   view.model?.dispose();
-  const model = new MachineModel();
-  for (const line of START) model.run(line);
-  view.setModel(model, {
-    narration: "The kernel took a one-page slab for kmalloc(64); app1 and app2 each took a buddy block of 8 pages on their first malloc. Try app2: free(q): app2 frees its last block.",
-  });
+  view.setModel(new MachineModel());
+  for (const line of START) view.run(line);
+  view.els.narration.textContent = "The kernel took a one-page slab for kmalloc(64); app1 and app2 each took a buddy block of 8 pages on their first malloc. Try app2: free(q): app2 frees its last block.";
 }
 
 async function start() {

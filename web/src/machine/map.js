@@ -5,12 +5,16 @@
 import { currentTheme } from "../theme.js";
 
 /** Colours of the owners: the kernel first, then the application heaps in order (Okabe-Ito). */
-const OWNER_FILLS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#999999"];
+const OWNER_FILLS = ["#D55E00", "#0072B2", "#009E73", "#E69F00", "#56B4E9", "#F0E442", "#999999", "#FFFFFF"];
 /** Label colour on each fill (contrast at least 4.5:1). */
 const OWNER_INK = ["#FFFFFF", "#FFFFFF", "#000000", "#000000", "#000000", "#000000", "#000000", "#000000"];
 
+/** The buddy allocator's own pages (its map): the page map's metadata colour. */
+export const BUDDY_COLORS = Object.freeze({ fill: "#CC79A7", ink: "#000000" });
+
 /** The fill and ink of `owner` among `names` (["kernel", "app1", ...]); free blocks take the theme's. */
 export function ownerColors(owner, names) {
+  if (owner === "buddy") return BUDDY_COLORS;
   const i = names.indexOf(owner);
   if (owner === "free" || i < 0) return null;
   return { fill: OWNER_FILLS[i % OWNER_FILLS.length], ink: OWNER_INK[i % OWNER_INK.length] };
@@ -104,10 +108,10 @@ export function drawMap(canvas, snapshot, { names, selected = null, touched = ne
       ctx.strokeRect(box.x + 4, box.y + 4, box.w - 8, box.h - 8);
       ctx.restore();
     }
-    const who = block.owner === "free" ? "free" : block.owner;
+    const who = block.owner === "buddy" ? "buddy map" : block.owner;
     const detail = block.cache && block.owner === "kernel" ? block.cache : null;
     const lines = [
-      [`${who} · order ${block.order} · ${block.pages} page${block.pages === 1 ? "" : "s"}`, `${who} · order ${block.order}`, who, who.slice(0, 4), who.slice(0, 1)],
+      [`${who} · order ${block.order} · ${block.pages} page${block.pages === 1 ? "" : "s"}`, `${who} · order ${block.order}`, who, ...(block.owner === "buddy" ? ["map"] : [who.slice(0, 4)]), who.slice(0, 1)],
       detail ? [detail, detail.replace("kmalloc-", "k")] : null,
     ].filter(Boolean);
     ctx.fillStyle = c ? c.ink : colors.mutedText;

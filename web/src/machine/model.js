@@ -18,6 +18,7 @@ export const DEFAULT_HEAPS = Object.freeze([
 const OWNER_FREE = 0;
 const OWNER_KERNEL = 1;
 const OWNER_HEAP = 2;
+const OWNER_BUDDY = 0xffff;
 
 /** What the console accepts, for `help` and error messages: [form, what it does]. */
 export const MACHINE_STATEMENTS = Object.freeze([
@@ -247,8 +248,8 @@ export class MachineModel {
   /**
    * The machine as plain data: `{ blocks, heaps, slabs, stats, base, pages, metaPages }`;
    * `blocks` are the buddy blocks `{ address, order, pages, index, free, owner, cache }` with
-   * `owner` "free", "kernel" or an application heap's name and `index` the first page's
-   * index from the buddy allocator's base.
+   * `owner` "free", "buddy" (the buddy allocator's own map, at page 0), "kernel" or an
+   * application heap's name, and `index` the first page's index from the buddy allocator's base.
    */
   snapshot() {
     const stats = this.raw.stats();
@@ -260,7 +261,7 @@ export class MachineModel {
     const blocks = [];
     for (let i = 0; i < table.length; i += 5) {
       const [address, order, free, who, cache] = table.subarray(i, i + 5);
-      const owner = who === OWNER_FREE ? "free" : who === OWNER_KERNEL ? "kernel" : (names.get(who - OWNER_HEAP) ?? "?");
+      const owner = who === OWNER_FREE ? "free" : who === OWNER_KERNEL ? "kernel" : who === OWNER_BUDDY ? "buddy" : (names.get(who - OWNER_HEAP) ?? "?");
       const slab = cache ? slabs.find((s) => s.address === address) : null;
       blocks.push({ address, order, pages: 2 ** order, index: (address - base) / PAGE_SIZE, free: free === 1, owner, cache: slab?.cache ?? (owner === "kernel" ? "kmalloc large" : null) });
     }

@@ -94,6 +94,8 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
       );
       return el("li", {}, button);
     });
+    const own = pagesOf("buddy");
+    if (own) items.push(el("li", {}, el("span", { className: "owner", dataset: { owner: "buddy" } }, el("span", { className: "swatch", style: { background: ownerColors("buddy", names).fill } }), el("strong", {}, "buddy map"), el("span", { className: "what" }, ` the buddy allocator's own bookkeeping (its free lists and page map) · ${plural(own, "page")}`))));
     const free = pagesOf("free");
     items.push(el("li", {}, el("span", { className: "owner free-owner", dataset: { owner: "free" } }, el("span", { className: "swatch free" }), el("strong", {}, "free"), el("span", { className: "what" }, ` ${plural(free, "page")} in the buddy allocator's free lists`))));
     els.legend.replaceChildren(...items);
@@ -250,7 +252,7 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
   els.map.addEventListener("click", (event) => {
     const rect = event.currentTarget.getBoundingClientRect();
     const box = layout && hitBlock(layout, event.clientX - rect.left, event.clientY - rect.top);
-    if (box && box.block.owner !== "free") {
+    if (box && box.block.owner !== "free" && box.block.owner !== "buddy") {
       selected = box.block.owner;
       render();
     }
