@@ -17,6 +17,7 @@ use heaplab::policy::PolicyKind;
 use heaplab::slab::Slab;
 
 use super::memory::RecycledMemory;
+use super::kernel::kernel_heap;
 use super::{alloc_error, check_error, coded_error, size_arg, to_js, whole_number, EVENTS};
 
 /// The memory a machine manages when JS names none (512 KiB: 128 pages).
@@ -98,12 +99,7 @@ impl RawMachine {
     /// merges every buddy pair.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: f64) -> Result<RawMachine, JsValue> {
-        let bytes = match size_arg(bytes, "bytes")? {
-            0 => DEFAULT_BYTES,
-            n => n,
-        };
-        let mut slab = Slab::with_observer(RecycledMemory::new(bytes), bytes, Recorder::new());
-        slab.init().map_err(alloc_error)?;
+        let mut slab = kernel_heap(bytes, DEFAULT_BYTES)?;
         slab.set_keep_empty(0);
         let kernel = Rc::new(RefCell::new(slab));
         Ok(RawMachine { machine: Some(Machine::new(kernel.clone())), kernel, last_heap: None, table: Vec::new() })
@@ -235,7 +231,8 @@ impl RawMachine {
     /// address (a copy).
     #[wasm_bindgen(js_name = heapBlocks)]
     pub fn heap_blocks(&self, heap: u32) -> Uint32Array {
-        let rows: Vec<u32> = self.m().heap(heap as usize).map_or_else(Vec::new, |h| h.blocks().flat_map(|b| [b.addr as u32, b.size as u32, b.used as u32, b.requested as u32, b.payload as u32]).collect());
+        let rows: Vec<u32> =
+            self.m().heap(heap as usize).map_or_else(Vec::new, |h| h.blocks().flat_map(|b| [b.addr as u32, b.size as u32, b.used as u32, b.requested as u32, b.payload as u32]).collect());
         Uint32Array::from(rows.as_slice())
     }
 
