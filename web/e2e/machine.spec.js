@@ -30,7 +30,9 @@ const mapPixels = (page, root = "#machine-view") => page.locator(`${root} canvas
 test("two application heaps and the kernel heap take pages from one buddy allocator, driven by name", async ({ page }) => {
   await openMachine(page);
   const legend = page.locator("#machine-view .legend");
-  await expect(legend.locator("[data-owner]")).toHaveCount(4);
+  // kernel, app1, app2, app3, the buddy allocator's map, free.
+  await expect(legend.locator("[data-owner]")).toHaveCount(6);
+  await expect(legend).toContainText("app3 application heap, segregated fit · 0 pages");
   await expect(legend).toContainText("app1 application heap, first fit");
   await expect(legend).toContainText("app2 application heap, best fit");
   await expect(legend).toContainText("kernel kernel heap, slab caches");
@@ -59,10 +61,16 @@ test("two application heaps and the kernel heap take pages from one buddy alloca
   await expect(page.locator("#machine-view .zoom")).toContainText("q: 2.9 KiB");
   await run(page, "check");
   await expect(page.locator("#machine-view .log li").last()).toContainText("no two heaps share a page");
+  // A third policy: app3's first malloc takes its first buddy block.
+  await run(page, "app3: s = malloc(100)");
+  await expect.poll(() => pagesOf(page, "app3")).toBeGreaterThan(0);
+  await expect(page.locator("#machine-view .zoom-panel h2")).toHaveText("app3: its blocks (segregated fit)");
 });
 
 test("a heap that frees its last block gives its pages back and the buddies merge on the map", async ({ page }) => {
   await openMachine(page);
+  // The starting statements' steps have played: the map shows the machine as it is.
+  await expect(page.locator("#machine-view")).toHaveAttribute("data-animating", "false", { timeout: 10_000 });
   const held = await pagesOf(page, "app2");
   const freeBefore = await pagesOf(page, "free");
   const before = await mapPixels(page);
@@ -91,7 +99,7 @@ test("bad input gets a clear message and no exception", async ({ page }) => {
   await openMachine(page);
   const last = page.locator("#machine-view .log li").last();
   const cases = [
-    ["app3: x = malloc(8)", "error: no heap is named app3: the heaps are kernel, app1, app2"],
+    ["app4: x = malloc(8)", "error: no heap is named app4: the heaps are kernel, app1, app2, app3"],
     ["app2: free(p)", "error: p came from app1, not app2"],
     ["app1: x = malloc(99999999)", "error: app1: out of memory"],
     ["kernel: x = malloc(8)", "error: the kernel heap has no malloc"],

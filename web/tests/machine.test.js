@@ -69,7 +69,8 @@ describe("MachineModel", () => {
     expect(b.steps.at(-1)).toMatch(/handed out order \d .* to app2/);
     const snap = m.snapshot();
     for (const owner of ["kernel", "app1", "app2"]) expect(pagesOf(snap, owner)).toBeGreaterThan(0);
-    expect(snap.heaps.map((h) => [h.name, h.policy])).toEqual([["app1", "first-fit"], ["app2", "best-fit"]]);
+    expect(snap.heaps.map((h) => [h.name, h.policy])).toEqual([["app1", "first-fit"], ["app2", "best-fit"], ["app3", "segregated"]]);
+    expect(pagesOf(snap, "app3")).toBe(0);
     // Every heap's blocks lie in buddy blocks of its own.
     for (const h of snap.heaps) {
       for (const b of h.blocks) {
@@ -113,7 +114,7 @@ describe("MachineModel", () => {
     m.run("app1: p = malloc(24)");
     const before = JSON.stringify(m.snapshot().blocks);
     const cases = [
-      ["app9: x = malloc(8)", /no heap is named app9: the heaps are kernel, app1, app2/],
+      ["app9: x = malloc(8)", /no heap is named app9: the heaps are kernel, app1, app2, app3/],
       ["x = malloc(8)", /which heap\?/],
       ["kernel: x = malloc(8)", /kernel heap has no malloc/],
       ["app1: x = kmalloc(8)", /kmalloc is the kernel's allocator/],

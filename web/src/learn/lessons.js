@@ -482,7 +482,7 @@ export const LESSONS = Object.freeze([
     machine: { statements: ["kernel: k = kmalloc(64)", "app1: p = malloc(24)", "app2: q = malloc(3000)", "app2: r = malloc(100)"] },
     setup: { options: {}, statements: [] },
     text: [
-      "A real system runs many heaps at once. The kernel keeps a heap of its own for its own objects, and each application has its own heap in its own address space. They need not be the same implementation: here app1 runs first fit, app2 best fit, and the kernel slab caches behind kmalloc.",
+      "A real system runs many heaps at once. The kernel keeps a heap of its own for its own objects, and each application has its own heap in its own address space. They need not be the same implementation: here app1 runs first fit, app2 best fit, app3 segregated fit, and the kernel slab caches behind kmalloc.",
       "None of them owns memory outright. Under all of them sits the page allocator, here a buddy system: it hands out blocks of 2^order pages of 4 KiB, splitting a larger free block in halves (buddies) when it has none of the right order. A heap that needs room asks it for pages; the map shows which heap holds which pages.",
       "Pages go back only when nothing in them is in use. When app2 frees its last block it gives its pages back, and the buddy allocator merges the returned block with its buddy while that buddy is free, up to the first buddy someone still holds.",
     ],

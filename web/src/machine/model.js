@@ -8,10 +8,11 @@ import { hex, formatBytes } from "../format.js";
 
 export const PAGE_SIZE = 4096;
 
-/** The heaps a machine starts with: the kernel and two applications of different policies. */
+/** The application heaps a machine starts with (beside the kernel's), each with a policy of its own. */
 export const DEFAULT_HEAPS = Object.freeze([
   { name: "app1", policy: "first-fit" },
   { name: "app2", policy: "best-fit" },
+  { name: "app3", policy: "segregated" },
 ]);
 
 /** The owner column of the buddy block table (see `RawMachine.buddyBlocks`). */

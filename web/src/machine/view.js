@@ -11,7 +11,7 @@ import { drawMap, hitBlock, ownerColors, applyBuddyEvent } from "./map.js";
 /** Milliseconds each step of the buddy allocator stays on screen. */
 const STEP_MS = 650;
 
-const policyText = (policy) => policy.replace(/-/g, " ");
+const policyText = (policy) => (policy === "segregated" ? "segregated fit" : policy.replace(/-/g, " "));
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function el(tag, props = {}, ...children) {
