@@ -111,7 +111,7 @@ function open(id, { focus = false } = {}) {
     paragraphs.push(p);
   }
   $("lesson-text").replaceChildren(...paragraphs);
-  $("lesson-setup").textContent = lesson.machine ? ["// the machine: the kernel heap, app1 (first fit), app2 (best fit)", ...lesson.machine.statements].join("\n") : [describeOptions(lesson.setup.options), ...lesson.setup.statements].join("\n");
+  $("lesson-setup").textContent = lesson.machine ? ["// the machine: the kernel heap, app1 (first fit), app2 (best fit), app3 (segregated fit)", ...lesson.machine.statements].join("\n") : [describeOptions(lesson.setup.options), ...lesson.setup.statements].join("\n");
   $("lesson-task").textContent = lesson.task;
   $("answer-field").hidden = !lesson.question;
   $("answer-label").textContent = lesson.question ?? "Answer";
