@@ -53,6 +53,7 @@ export default defineConfig({
         main: resolve(web, "index.html"),
         compare: resolve(web, "compare.html"),
         learn: resolve(web, "learn.html"),
+        machine: resolve(web, "machine.html"),
         demo: resolve(web, "demo.html"),
         embed: resolve(web, "embed.html"),
         "heap-playground": resolve(web, "src/embed/heap-playground.js"),

@@ -2,19 +2,22 @@
 //! *order*) over one run of memory from a [`PageSource`].
 //!
 //! ```text
-//! memory:  [ meta pages ][ order 3 (8 pages)          ][ order 2 ][ 1 ][0]
-//!                         ^ base: page index 0          ^ 8        ^ 12 ^ 14
-//! split:   order 3 at 0  ->  order 2 at 0  +  order 2 at 4 (its buddy)
-//! buddy:   index XOR 2^k (relative to base): 0 <-> 4 at order 2, 8 <-> 12 ...
+//! memory:  [meta][0][ 1 ][ order 2  ][ order 3 (8 pages)          ]
+//!          ^ base: page index 0       ^ 4        ^ 8
+//! split:   order 3 at 8  ->  order 2 at 8  +  order 2 at 12 (its buddy)
+//! buddy:   index XOR 2^k (relative to base): 8 <-> 12 at order 2, 4 <-> 0 ...
 //! ```
 //!
 //! * The *metadata* lives in the first pages of the memory: one link per
 //!   page (the free lists are doubly linked through page indices), one map
 //!   byte per page (`HEAD | order` where a block starts, 0 inside a block)
 //!   and a *free bitmap* (bit `i` set iff a free block starts at page `i`).
-//! * Page indices are relative to `base`, the first page after the
-//!   metadata, so "the buddy is at address XOR size" holds for offsets
-//!   from `base`, whatever the absolute alignment of the memory.
+//!   Its pages are used blocks of the allocator itself, tagged
+//!   [`META_OWNER`]: the blocks tile the whole memory, from `base` (page 0),
+//!   so 2^n pages are one region of order n, and "the buddy is at address
+//!   XOR size" holds for offsets from `base`, whatever the absolute
+//!   alignment of the memory. The metadata blocks are never freed, so their
+//!   buddies never merge past them.
 //! * The largest order is the largest power of two of pages that fits in
 //!   the memory (at most [`MAX_ORDER`]); memory that is not a power of two
 //!   starts as several free blocks, each as large as its offset's alignment
@@ -51,6 +54,9 @@ const HEAD: u8 = 0x80;
 const ORDER_MASK: u8 = 0x1f;
 /// The end of a free list.
 const NIL: u32 = u32::MAX;
+/// The owner tag of the blocks holding the allocator's own metadata
+/// ([`Buddy::owner_of`] reports it; `free_pages` refuses them).
+pub const META_OWNER: u16 = u16::MAX;
 
 /// The order of the smallest block that holds `bytes` (at least one page):
 /// `None` above [`MAX_ORDER`].
@@ -213,9 +219,9 @@ pub struct Buddy<S: PageSource, O: Observer = NoObserver> {
     /// Start of the memory (the metadata), with the provenance of all of it;
     /// null until ready.
     mem: *mut u8,
-    /// Pages of metadata at `mem`.
+    /// Pages of metadata at `mem` (used blocks tagged `META_OWNER`).
     meta_pages: usize,
-    /// Pages managed, from `mem + meta_pages × PAGE`; indices `0..pages`.
+    /// Pages managed, from `mem` (the metadata's included); indices `0..pages`.
     pages: usize,
     /// The largest order: `2^max_order <= pages`.
     max_order: usize,
@@ -278,12 +284,11 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
             None => None,
         };
         let Some((start, len)) = got else { return Err(AllocError::OutOfMemory) };
-        let total = len / PAGE;
-        let meta_pages = Self::meta_bytes(total).div_ceil(PAGE);
-        if total <= meta_pages {
+        let pages = (len / PAGE).min(u32::MAX as usize - 1);
+        let meta_pages = Self::meta_bytes(pages).div_ceil(PAGE);
+        if pages <= meta_pages {
             return Err(AllocError::OutOfMemory);
         }
-        let pages = (total - meta_pages).min(u32::MAX as usize - 1);
         self.mem = start.as_ptr();
         self.meta_pages = meta_pages;
         self.pages = pages;
@@ -293,14 +298,22 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         let mut m = self.meta();
         m.map.fill(0);
         m.bits.fill(0);
-        // Tile the pages with the largest blocks their offsets allow.
+        // Tile the pages with the largest blocks their offsets allow: the
+        // metadata's pages with used blocks of the allocator's own, the
+        // rest with free blocks.
         let mut i = 0;
         while i < pages {
+            let end = if i < meta_pages { meta_pages } else { pages };
             let mut k = if i == 0 { max_order } else { (i.trailing_zeros() as usize).min(max_order) };
-            while i + (1 << k) > pages {
+            while i + (1 << k) > end {
                 k -= 1;
             }
-            m.push(i, k);
+            if i < meta_pages {
+                m.map[i] = HEAD | k as u8;
+                m.set_used(i, PAGE << k, META_OWNER);
+            } else {
+                m.push(i, k);
+            }
             i += 1 << k;
         }
         Ok(())
@@ -352,13 +365,13 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
     /// Address of page `i`.
     #[inline]
     fn page_addr(&self, i: usize) -> usize {
-        self.mem.addr() + (self.meta_pages + i) * PAGE
+        self.mem.addr() + i * PAGE
     }
 
     /// Pointer to page `i`, with the provenance of the memory.
     #[inline]
     fn page_ptr(&self, i: usize) -> NonNull<u8> {
-        let p = self.mem.wrapping_add((self.meta_pages + i) * PAGE);
+        let p = self.mem.wrapping_add(i * PAGE);
         debug_assert!(!p.is_null(), "page {i} at address 0");
         // The memory is non-null and does not wrap (the source's contract).
         NonNull::new(p).unwrap_or(NonNull::dangling())
@@ -408,8 +421,8 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
             return Err(AllocError::InvalidSize);
         }
         let Some(mut k) = (order..=self.max_order).find(|&k| self.lists.heads[k] != NIL) else { return Err(AllocError::OutOfMemory) };
-        let (base, meta_pages) = (self.mem.addr(), self.meta_pages);
-        let addr = |i: usize| base + (meta_pages + i) * PAGE;
+        let base = self.mem.addr();
+        let addr = |i: usize| base + i * PAGE;
         let (mut m, observer) = self.parts();
         let i = m.lists.heads[k] as usize;
         m.unlink(i, k);
@@ -442,10 +455,13 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
             return Err(AllocError::NotAllocated);
         }
         let i = off / PAGE;
-        let (_, map, bits) = self.meta_ref();
+        let (links, map, bits) = self.meta_ref();
         let Some((h, k)) = block_of(map, i, self.max_order) else { return Err(AllocError::NotAllocated) };
         if bits[h / 64] >> (h % 64) & 1 != 0 {
             return Err(AllocError::DoubleFree);
+        }
+        if used_owner(links[h]) == META_OWNER {
+            return Err(AllocError::NotAllocated);
         }
         if h != i || !off.is_multiple_of(PAGE) {
             return Err(AllocError::InteriorPointer);
@@ -474,7 +490,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         let (links, map, bits) = self.meta_ref();
         let (h, k) = block_of(map, off / PAGE, self.max_order)?;
         let free = bits[h / 64] >> (h % 64) & 1 != 0;
-        Some((self.page_ptr(h), k, (!free).then_some((links[h].prev >> 16) as u16)))
+        Some((self.page_ptr(h), k, (!free).then_some(used_owner(links[h]))))
     }
 
     /// A pointer to `addr` with the provenance of the memory, if it lies in
@@ -512,8 +528,8 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         if O::ENABLED {
             self.observer.event(Event::BuddyFree { addr: ptr.addr(), order });
         }
-        let (base, meta_pages, pages, max_order) = (self.mem.addr(), self.meta_pages, self.pages, self.max_order);
-        let addr = |i: usize| base + (meta_pages + i) * PAGE;
+        let (base, pages, max_order) = (self.mem.addr(), self.pages, self.max_order);
+        let addr = |i: usize| base + i * PAGE;
         let (mut m, observer) = self.parts();
         let requested = m.requested(i);
         m.lists.used_pages -= 1 << order;
@@ -544,12 +560,14 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         self.max_order
     }
 
-    /// Pages managed (after the metadata), 0 before the memory is obtained.
+    /// Pages managed, the metadata's included (0 before the memory is
+    /// obtained).
     pub fn pages(&self) -> usize {
         self.pages
     }
 
-    /// Address of the first managed page (0 before the memory is obtained).
+    /// Address of page 0, the first page of the memory, where the metadata
+    /// starts (0 before the memory is obtained).
     pub fn base(&self) -> usize {
         if self.ready == Ready::Yes {
             self.page_addr(0)
@@ -568,7 +586,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
 
     /// The owner tag of the used block starting at `addr` (0 for
     /// `alloc_pages` and large `kmalloc` blocks, 1 + the cache index for a
-    /// slab), `None` for anything else.
+    /// slab, [`META_OWNER`] for the metadata's), `None` for anything else.
     pub fn owner_of(&self, addr: usize) -> Option<u16> {
         match self.block_at(addr) {
             Some((p, _, owner)) if p.as_ptr().addr() == addr => owner,
@@ -644,7 +662,7 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         let free = |i: usize| bits[i / 64] >> (i % 64) & 1 != 0;
         let err = |i: usize, what| Err(CheckError::new(self.page_addr(i), what));
         let mut counts = [0usize; ORDERS];
-        let (mut used_pages, mut used_blocks, mut requested) = (0, 0, 0);
+        let (mut used_pages, mut used_blocks, mut requested, mut meta) = (0, 0, 0, 0);
         let mut i = 0;
         while i < n {
             if map[i] & HEAD == 0 || map[i] & !(HEAD | ORDER_MASK) != 0 {
@@ -663,7 +681,15 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
                 if k < self.max_order && b + (1 << k) <= n && free(b) && map[b] == HEAD | k as u8 {
                     return err(i.min(b), "buddy: a free buddy pair is left unmerged");
                 }
+            } else if used_owner(links[i]) == META_OWNER {
+                if i != meta {
+                    return err(i, "buddy: a metadata block lies outside the metadata");
+                }
+                meta += 1 << k;
             } else {
+                if i < self.meta_pages {
+                    return err(i, "buddy: a block inside the metadata is not the metadata's");
+                }
                 used_pages += 1 << k;
                 used_blocks += 1;
                 requested += used_requested(links[i]);
@@ -691,11 +717,19 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
                 return err(0, "buddy: a free list misses free blocks of its order");
             }
         }
+        if meta != self.meta_pages {
+            return err(0, "buddy: the metadata's pages are not all its blocks");
+        }
         if used_pages != self.lists.used_pages || used_blocks != self.lists.used_blocks || requested != self.lists.requested {
             return err(0, "buddy: the used counters do not match the blocks");
         }
         Ok(())
     }
+}
+
+/// A used block head's owner tag.
+fn used_owner(l: Link) -> u16 {
+    (l.prev >> 16) as u16
 }
 
 /// A used block head's requested bytes.
@@ -716,7 +750,7 @@ fn block_of(map: &[u8], i: usize, max_order: usize) -> Option<(usize, usize)> {
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BuddyStats {
-    /// Pages managed (the metadata pages not counted).
+    /// Pages managed, the metadata's included.
     pub pages: usize,
     /// Pages holding the metadata.
     pub meta_pages: usize,
@@ -837,54 +871,76 @@ pub(crate) mod tests {
         b
     }
 
+    /// Page index of `addr` in `b`.
+    fn idx<O: Observer>(b: &Buddy<FixedRegion, O>, addr: usize) -> usize {
+        (addr - b.base()) / PAGE
+    }
+
     #[test]
-    fn memory_that_is_no_power_of_two_starts_as_its_largest_aligned_blocks() {
-        // 24 pages: 1 of metadata, 23 managed = 16 + 4 + 2 + 1.
+    fn the_metadata_is_a_used_block_at_page_0_and_the_rest_starts_as_its_largest_aligned_blocks() {
+        // 24 pages: 1 of metadata (page 0), then 1 + 2 + 4 + 8 + 8 free.
         let mut mem = region(24);
         let b = recorded(&mut mem);
         let s = b.stats();
-        assert_eq!((s.pages, s.meta_pages, s.max_order), (23, 1, 4));
-        let orders: Vec<_> = b.blocks().map(|(a, k, free)| ((a - b.base()) / PAGE, k, free)).collect();
-        assert_eq!(orders, [(0, 4, true), (16, 2, true), (20, 1, true), (22, 0, true)]);
-        assert_eq!(b.base(), mem.as_ptr().addr() + PAGE);
+        assert_eq!((s.pages, s.meta_pages, s.max_order, s.free_pages, s.used_pages), (24, 1, 4, 23, 0));
+        let orders: Vec<_> = b.blocks().map(|(a, k, free)| (idx(&b, a), k, free)).collect();
+        assert_eq!(orders, [(0, 0, false), (1, 0, true), (2, 1, true), (4, 2, true), (8, 3, true), (16, 3, true)]);
+        assert_eq!(b.base(), mem.as_ptr().addr());
+        assert_eq!(b.owner_of(b.base()), Some(META_OWNER));
         b.check().unwrap();
+        // A power of two of pages is one region of its order: the halves
+        // of 32 pages are buddies, whatever holds page 0.
+        let mut mem = region(32);
+        let b = recorded(&mut mem);
+        assert_eq!(b.stats().max_order, 5);
+        assert_eq!(b.blocks().last().map(|(a, k, _)| (idx(&b, a), k)), Some((16, 4)));
     }
 
     #[test]
     fn alloc_splits_down_and_free_merges_back_up() {
-        let mut mem = region(17);
+        let mut mem = region(32);
         let mut b = recorded(&mut mem);
         let base = b.base();
+        // Orders 0 to 3 are free at pages 1, 2, 4 and 8: take them, no split.
+        for k in 0..4 {
+            let a = b.alloc_pages(k).unwrap().as_ptr().addr();
+            assert_eq!(idx(&b, a), 1 << k);
+        }
+        assert_eq!(b.stats().splits, 0);
+        b.observer_mut().clear();
+        // One page now comes from the order-4 block at page 16, split down.
         let p = b.alloc_pages(0).unwrap();
-        assert_eq!(p.as_ptr().addr(), base);
+        let at = base + 16 * PAGE;
+        assert_eq!(p.as_ptr().addr(), at);
         let ev = b.observer().events().to_vec();
         assert_eq!(
             ev,
             [
                 Event::Alloc { size: PAGE, align: PAGE },
-                Event::BuddySplit { addr: base, order: 4 },
-                Event::BuddySplit { addr: base, order: 3 },
-                Event::BuddySplit { addr: base, order: 2 },
-                Event::BuddySplit { addr: base, order: 1 },
-                Event::BuddyAlloc { addr: base, order: 0 },
+                Event::BuddySplit { addr: at, order: 4 },
+                Event::BuddySplit { addr: at, order: 3 },
+                Event::BuddySplit { addr: at, order: 2 },
+                Event::BuddySplit { addr: at, order: 1 },
+                Event::BuddyAlloc { addr: at, order: 0 },
             ]
         );
         // The upper halves wait on the lists of orders 0..=3.
         assert_eq!(b.stats().free_blocks[..5], [1, 1, 1, 1, 0]);
-        assert_eq!(b.free_list(3).collect::<Vec<_>>(), [base + 8 * PAGE]);
+        assert_eq!(b.free_list(3).collect::<Vec<_>>(), [at + 8 * PAGE]);
         b.check().unwrap();
         b.observer_mut().clear();
         assert_eq!(b.free_pages(p.as_ptr()), Ok(0));
         let ev = b.observer().events().to_vec();
-        assert_eq!(ev[1], Event::BuddyFree { addr: base, order: 0 });
+        assert_eq!(ev[1], Event::BuddyFree { addr: at, order: 0 });
         assert_eq!(
             ev[2..],
             [
-                Event::BuddyMerge { addr: base, with: base + PAGE, order: 1 },
-                Event::BuddyMerge { addr: base, with: base + 2 * PAGE, order: 2 },
-                Event::BuddyMerge { addr: base, with: base + 4 * PAGE, order: 3 },
-                Event::BuddyMerge { addr: base, with: base + 8 * PAGE, order: 4 },
-            ]
+                Event::BuddyMerge { addr: at, with: at + PAGE, order: 1 },
+                Event::BuddyMerge { addr: at, with: at + 2 * PAGE, order: 2 },
+                Event::BuddyMerge { addr: at, with: at + 4 * PAGE, order: 3 },
+                Event::BuddyMerge { addr: at, with: at + 8 * PAGE, order: 4 },
+            ],
+            "the order-4 block does not merge with pages 0-15, which the metadata and the others hold"
         );
         assert_eq!(b.stats().free_blocks[4], 1);
         assert_eq!(b.stats().merges, 4);
@@ -893,53 +949,57 @@ pub(crate) mod tests {
 
     #[test]
     fn a_block_merges_only_with_a_free_buddy_of_its_own_order() {
-        let mut mem = region(17);
+        let mut mem = region(32);
         let mut b = recorded(&mut mem);
-        let x = b.alloc_pages(0).unwrap(); // page 0
-        let y = b.alloc_pages(0).unwrap(); // page 1, x's buddy
-        let z = b.alloc_pages(1).unwrap(); // pages 2-3
-        assert_eq!((y.as_ptr().addr() - x.as_ptr().addr()) / PAGE, 1);
-        assert_eq!((z.as_ptr().addr() - x.as_ptr().addr()) / PAGE, 2);
+        for k in 0..4 {
+            b.alloc_pages(k).unwrap(); // pages 1, 2-3, 4-7, 8-15
+        }
+        let x = b.alloc_pages(0).unwrap(); // page 16
+        let y = b.alloc_pages(0).unwrap(); // page 17, x's buddy
+        let z = b.alloc_pages(1).unwrap(); // pages 18-19
+        assert_eq!((idx(&b, x.as_ptr().addr()), idx(&b, y.as_ptr().addr()), idx(&b, z.as_ptr().addr())), (16, 17, 18));
+        let merges = b.stats().merges;
         b.free_pages(x.as_ptr()).unwrap();
-        assert_eq!(b.stats().merges, 0, "x's buddy y is used");
+        assert_eq!(b.stats().merges, merges, "x's buddy y is used");
         b.free_pages(z.as_ptr()).unwrap();
         // z (order 1) cannot merge with the order 1 pair x+y while y is used.
-        assert_eq!(b.stats().merges, 0);
+        assert_eq!(b.stats().merges, merges);
         b.check().unwrap();
         b.free_pages(y.as_ptr()).unwrap();
-        assert_eq!(b.stats().merges, 4);
+        assert_eq!(b.stats().merges, merges + 4);
         assert_eq!(b.stats().free_blocks[4], 1);
         b.check().unwrap();
     }
 
     #[test]
     fn bad_frees_are_errors_that_change_nothing() {
-        let mut mem = region(17);
+        let mut mem = region(32);
         let mut b = recorded(&mut mem);
         let base = b.base();
-        let p = b.alloc_pages(1).unwrap();
-        let q = b.alloc_pages(0).unwrap();
+        let p = b.alloc_pages(1).unwrap(); // pages 2-3
+        let q = b.alloc_pages(0).unwrap(); // page 1
         b.free_pages(q.as_ptr()).unwrap();
         let before = b.stats();
         let at = |a: usize| p.as_ptr().with_addr(a);
         assert_eq!(b.free_pages(q.as_ptr()), Err(AllocError::DoubleFree));
-        assert_eq!(b.free_pages(at(base + PAGE)), Err(AllocError::InteriorPointer));
-        assert_eq!(b.free_pages(at(base + 8)), Err(AllocError::InteriorPointer));
+        assert_eq!(b.free_pages(at(base + 3 * PAGE)), Err(AllocError::InteriorPointer));
+        assert_eq!(b.free_pages(at(base + 2 * PAGE + 8)), Err(AllocError::InteriorPointer));
         assert_eq!(b.free_pages(at(base + 12 * PAGE)), Err(AllocError::DoubleFree));
-        assert_eq!(b.free_pages(at(base - PAGE)), Err(AllocError::NotAllocated), "the metadata page");
-        assert_eq!(b.free_pages(at(base + 16 * PAGE)), Err(AllocError::NotAllocated));
+        assert_eq!(b.free_pages(at(base)), Err(AllocError::NotAllocated), "the metadata's block");
+        assert_eq!(b.free_pages(at(base - PAGE)), Err(AllocError::NotAllocated));
+        assert_eq!(b.free_pages(at(base + 32 * PAGE)), Err(AllocError::NotAllocated));
         assert_eq!(b.free_pages(ptr::null_mut()), Err(AllocError::NotAllocated));
         assert_eq!(b.stats(), before);
         assert_eq!(b.observer().events().last(), Some(&Event::Error { code: "invalid-free" }));
         b.check().unwrap();
-        assert_eq!(b.alloc_pages(5), Err(AllocError::InvalidSize));
+        assert_eq!(b.alloc_pages(6), Err(AllocError::InvalidSize));
         assert_eq!(b.alloc_pages(usize::MAX), Err(AllocError::InvalidSize));
         assert_eq!(b.alloc_bytes(usize::MAX), Err(AllocError::InvalidSize));
-        // 14 pages left in blocks of 1, 4 and 8 pages: no order 4.
-        assert_eq!(b.alloc_pages(4), Err(AllocError::OutOfMemory));
+        // The metadata holds page 0: no block of order 5.
+        assert_eq!(b.alloc_pages(5), Err(AllocError::OutOfMemory));
         assert_eq!(b.stats(), before);
         b.free_pages(p.as_ptr()).unwrap();
-        assert_eq!(b.stats().free_blocks[4], 1);
+        assert_eq!(b.stats().free_blocks[..5], [1, 1, 1, 1, 1]);
     }
 
     #[test]
@@ -976,26 +1036,33 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn check_finds_a_free_buddy_pair_left_unmerged_and_a_list_that_disagrees() {
-        let mut mem = region(17);
+    fn check_finds_a_free_buddy_pair_left_unmerged_a_list_that_disagrees_and_a_lost_metadata_block() {
+        let mut mem = region(32);
         let mut b = recorded(&mut mem);
+        for k in 0..4 {
+            b.alloc_pages(k).unwrap();
+        }
         let x = b.alloc_pages(0).unwrap();
         let y = b.alloc_pages(0).unwrap();
-        let _ = (x, y);
+        let (i, j) = (idx(&b, x.as_ptr().addr()), idx(&b, y.as_ptr().addr()));
         {
             // Mark both free without merging, counters kept consistent.
             let mut m = b.meta();
             m.lists.used_pages -= 2;
             m.lists.used_blocks -= 2;
             m.lists.requested -= 2 * PAGE;
-            m.push(0, 0);
-            m.push(1, 0);
+            m.push(i, 0);
+            m.push(j, 0);
         }
         assert_eq!(b.check().unwrap_err().what, "buddy: a free buddy pair is left unmerged");
         let mut mem2 = region(17);
         let mut c = recorded(&mut mem2);
-        c.meta().set_free(0, false);
+        c.meta().set_free(1, false);
         assert!(c.check().unwrap_err().what.contains("free list"));
+        let mut mem3 = region(17);
+        let mut d = recorded(&mut mem3);
+        d.meta().set_used(0, PAGE, 0);
+        assert_eq!(d.check().unwrap_err().what, "buddy: a block inside the metadata is not the metadata's");
     }
 
     #[test]

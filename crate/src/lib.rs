@@ -36,6 +36,7 @@ pub mod global;
 pub mod lean;
 pub mod buddy;
 pub mod slab;
+pub mod machine;
 
 /// The integrity walk's error, where it has always been importable from.
 pub mod check {

@@ -51,7 +51,7 @@ test("the whole page works from the keyboard alone", async ({ page }) => {
   // Tab from the top to the size field: past the site's navigation bar, the controls come first.
   await page.keyboard.press("Tab"); // skip link
   await expect(page.locator(".skip")).toBeFocused();
-  for (const name of ["Playground", "Compare", "Lessons", "Embedding"]) {
+  for (const name of ["Playground", "Compare", "Lessons", "Machine", "Embedding"]) {
     await page.keyboard.press("Tab");
     await expect(page.getByRole("link", { name, exact: true })).toBeFocused();
   }

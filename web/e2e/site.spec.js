@@ -10,6 +10,7 @@ const PAGES = [
   ["index.html", "Playground"],
   ["compare.html", "Compare"],
   ["learn.html", "Lessons"],
+  ["machine.html", "Machine"],
   ["demo.html", "Embedding"],
 ];
 /** Glyphs that render as empty boxes in fonts without them (Debian's Chromium). */

@@ -9,6 +9,9 @@
 import { BLOCK, PAGE_SIZE } from "./heaplab.js";
 import { hex, formatBytes } from "./format.js";
 
+/** The owner tag of the buddy allocator's own block (its lists and bitmap, at page 0 of its memory; Rust `buddy::META_OWNER`). */
+export const BUDDY_META = 0xffff;
+
 const FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 const PAD = 8;
 const CAPTION = 18;
@@ -91,7 +94,7 @@ export function computeKernelLayout(snap, { width }) {
       });
       const waste = bytes - (slab.first - b.address) - count * cache.stride;
       Object.assign(row, { kind: "slab", h: Math.max(BOX, lines * cellH), cells, slab, cache, waste });
-    } else Object.assign(row, { kind: b.owner > 0 ? "pages" : "large", h: BOX });
+    } else Object.assign(row, { kind: b.owner === BUDDY_META ? "meta" : b.owner > 0 ? "pages" : "large", h: BOX });
     // The caption: one line when it fits the width (about 6.7 px a character at 11 px), else two.
     row.caption = rowCaption(row);
     row.captionH = row.caption.join(" · ").length * 6.7 > inner ? 2 * CAPTION - 4 : CAPTION;
@@ -220,6 +223,7 @@ export function rowCaption(r) {
     return [`slab of "${r.cache.name}" · ${r.slab.list} · ${used}/${r.slab.live.length} objects in use`, `${r.cache.stride} B objects · ${where}`];
   }
   if (r.kind === "large") return ["large kmalloc block (its own pages)", where];
+  if (r.kind === "meta") return ["the buddy allocator's own lists (its metadata)", where];
   return ["pages from the buddy allocator", where];
 }
 

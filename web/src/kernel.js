@@ -21,6 +21,7 @@
 // allocator is deterministic, so it is the same heap).
 import { RawKernel } from "../pkg/heaplab.js";
 import { BLOCK, BLOCK_FLAG, PAGE, PAGE_SIZE, RUN, isTrap, wasmMemory } from "./heaplab.js";
+import { BUDDY_META } from "./kernel-view.js";
 
 /** The policy name of the kernel heap everywhere (playground, traces, share links, mdriver). */
 export const KMALLOC = "kmalloc";
@@ -261,7 +262,7 @@ export class Kernel {
     return this.#call(() => this.#k.slabs());
   }
 
-  /** The buddy allocator's blocks in address order: `{ address, order, free, owner }` (owner 0: pages or a large block, 1 + cache for a slab). */
+  /** The buddy allocator's blocks in address order: `{ address, order, free, owner }` (owner 0: pages or a large block, 1 + cache for a slab, `BUDDY_META` for the buddy allocator's own lists at the start of its memory). */
   buddyBlocks() {
     const view = this.#call(() => this.#k.buddyBlocks());
     const out = [];
@@ -481,6 +482,7 @@ export class Kernel {
     for (const b of this.buddyBlocks()) {
       const bytes = PAGE_SIZE * 2 ** b.order;
       if (b.free) rows.push([b.address, bytes, 0, 0]);
+      else if (b.owner === BUDDY_META) rows.push([b.address, bytes, BLOCK_FLAG.USED, 0]);
       else if (b.owner > 0) {
         const slab = slabs.get(b.address);
         const stride = caches[b.owner - 1].stride;
@@ -511,7 +513,7 @@ export class Kernel {
     for (const b of blocks) {
       const first = (b.address - base) / PAGE_SIZE;
       const n = 2 ** b.order;
-      const [head, rest] = b.free ? [PAGE.FREE, PAGE.FREE] : b.owner > 0 ? [PAGE.ARENA_HEAD, PAGE.ARENA] : [PAGE.LARGE_HEAD, PAGE.LARGE];
+      const [head, rest] = b.free ? [PAGE.FREE, PAGE.FREE] : b.owner === BUDDY_META ? [PAGE.META, PAGE.META] : b.owner > 0 ? [PAGE.ARENA_HEAD, PAGE.ARENA] : [PAGE.LARGE_HEAD, PAGE.LARGE];
       out.fill(rest, first, first + n);
       out[first] = head;
     }

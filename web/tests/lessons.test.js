@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { init } from "../src/heaplab.js";
 import { Session } from "../src/session.js";
-import { LESSONS, setUpLesson, runScript, blocksOf, parseAddress, lessonById } from "../src/learn/lessons.js";
+import { LESSONS, setUpLesson, runScript, blocksOf, parseAddress, lessonById, setUpMachine } from "../src/learn/lessons.js";
 import { loadProgress, saveProgress, resetProgress, PROGRESS_KEY } from "../src/learn/progress.js";
 
 beforeAll(async () => {
@@ -11,6 +11,7 @@ beforeAll(async () => {
 });
 
 async function attempt(lesson, script) {
+  if (lesson.machine) return attemptMachine(lesson, script);
   const prepared = lesson.prepare ? await lesson.prepare() : undefined;
   const session = new Session();
   const setup = setUpLesson(session, lesson);
@@ -24,12 +25,23 @@ async function attempt(lesson, script) {
   return { unanswered, result };
 }
 
+/** As `attempt`, for a lesson that acts on the machine (kernel heap and application heaps). */
+function attemptMachine(lesson, script) {
+  const machine = setUpMachine(lesson);
+  expect(machine.run("check").ok, `${lesson.id}: setup leaves a consistent machine`).toBe(true);
+  const unanswered = lesson.check(machine, "");
+  for (const statement of script.statements) machine.run(statement);
+  const result = lesson.check(machine, script.answer ? script.answer(machine) : "");
+  machine.dispose();
+  return { unanswered, result };
+}
+
 describe("lessons", () => {
   test("cover the classic text in order, with unique ids", () => {
     expect(LESSONS.map((l) => l.id)).toEqual([
       "pages", "first-fit", "splitting", "coalescing", "deferred", "fragmentation",
       "best-fit", "next-fit", "list-order", "worst-fit", "segregated", "quick-lists", "alignment", "realloc", "toy-vs-production", "overflow",
-      "buddy", "slab",
+      "buddy", "slab", "kernel-and-apps",
     ]);
     for (const l of LESSONS) {
       expect(l.title && l.task && l.text.length, l.id).toBeTruthy();
@@ -73,6 +85,26 @@ describe("lessons", () => {
     expect(lesson.check(session, best, undefined).message).toContain("still being computed");
     session.dispose();
   }, 60_000);
+
+  test("the kernel and applications: app2's pages go back, the answer is the last merge's order, wrong moves explained", () => {
+    const lesson = lessonById("kernel-and-apps");
+    const m = setUpMachine(lesson);
+    const pages = m.snapshot().blocks.filter((b) => b.owner === "app2").reduce((n, b) => n + b.pages, 0);
+    m.run("app2: free(q)");
+    expect(lesson.check(m, "").message).toMatch(/app2 still has 1 block in use/);
+    const freed = m.run("app2: free(r)");
+    expect(freed.returned).toBe(pages);
+    const order = freed.events.filter((e) => e.kind === "buddy-merge").at(-1).order;
+    expect(lesson.check(m, "").message).toMatch(`gave its ${pages} pages back`);
+    expect(lesson.check(m, "seven").message).toMatch(/not an order/);
+    expect(lesson.check(m, String(order - 1)).message).toMatch(`Not order ${order - 1}`);
+    const right = lesson.check(m, `order ${order}`);
+    expect(right.ok).toBe(true);
+    expect(right.message).toMatch(/merging stopped there because its buddy \(pages \d+-\d+\) is not free(: page \d+ is held by (app1|kernel|the buddy allocator's own map)| as one block)/);
+    m.run("app1: free(p)");
+    expect(lesson.check(m, String(order)).message).toMatch(/only app2 is to free/);
+    m.dispose();
+  });
 
   test("first fit: the header answer accepts hex with or without 0x and decimal", () => {
     expect(parseAddress("0x141000")).toBe(0x141000);

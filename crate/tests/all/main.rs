@@ -12,6 +12,7 @@ mod hostile;
 mod kernel;
 mod lean;
 mod list_orders;
+mod machine;
 mod model;
 mod pages;
 mod suites;

@@ -45,6 +45,18 @@ struct JsSlab {
     live: Vec<u8>,
 }
 
+/// A kernel heap over `bytes` of wasm memory (0: `default`), its memory
+/// obtained now (the machine's kernel heap is one too).
+pub(super) fn kernel_heap(bytes: f64, default: usize) -> Result<Slab<RecycledMemory, Recorder<EVENTS>>, JsValue> {
+    let bytes = match size_arg(bytes, "bytes")? {
+        0 => default,
+        n => n,
+    };
+    let mut slab = Slab::with_observer(RecycledMemory::new(bytes), bytes, Recorder::new());
+    slab.init().map_err(alloc_error)?;
+    Ok(slab)
+}
+
 fn address_arg(value: f64) -> Result<*mut u8, JsValue> {
     // The address is only compared with the allocator's own pages; a
     // pointer without provenance is never dereferenced.
@@ -58,13 +70,7 @@ impl RawKernel {
     /// A kernel heap over `bytes` of wasm memory (0: 1 MiB), obtained now.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: f64) -> Result<RawKernel, JsValue> {
-        let bytes = match size_arg(bytes, "bytes")? {
-            0 => DEFAULT_BYTES,
-            n => n,
-        };
-        let mut slab = Slab::with_observer(RecycledMemory::new(bytes), bytes, Recorder::new());
-        slab.init().map_err(alloc_error)?;
-        Ok(RawKernel { slab, block_table: Vec::new() })
+        Ok(RawKernel { slab: kernel_heap(bytes, DEFAULT_BYTES)?, block_table: Vec::new() })
     }
 
     /// `kmalloc(size)`: the object's (or large block's) address.

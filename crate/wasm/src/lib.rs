@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 mod kernel;
+mod machine;
 mod memory;
 
 use heaplab::check::CheckError;

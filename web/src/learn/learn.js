@@ -5,7 +5,8 @@
 import { loadHeaplab } from "../wasm.js";
 import { Session } from "../session.js";
 import { buildHeapPanels, mountHeapPanels } from "../embed/heap-panels.js";
-import { LESSONS, lessonById, setUpLesson } from "./lessons.js";
+import { LESSONS, lessonById, setUpLesson, setUpMachine } from "./lessons.js";
+import { mountMachineView } from "../machine/view.js";
 import { loadProgress, saveProgress, resetProgress } from "./progress.js";
 import { onThemeChange } from "../theme.js";
 
@@ -21,6 +22,10 @@ const known = LESSONS.map((l) => l.id);
 let done = loadProgress(storage, known);
 let session = null;
 let panels = null;
+/** The machine a machine lesson acts on (lesson.machine), and its view. */
+let machine = null;
+let machineView = null;
+let machineBox = null;
 let lesson = LESSONS[0];
 let settingUp = false;
 
@@ -62,7 +67,7 @@ function markDone(id) {
 }
 
 function check({ quiet = false } = {}) {
-  const result = lesson.check(session, $("lesson-answer").value, prepared.get(lesson.id));
+  const result = lesson.check(lesson.machine ? machine : session, $("lesson-answer").value, prepared.get(lesson.id));
   if (result.ok) {
     markDone(lesson.id);
     showResult(result);
@@ -106,7 +111,7 @@ function open(id, { focus = false } = {}) {
     paragraphs.push(p);
   }
   $("lesson-text").replaceChildren(...paragraphs);
-  $("lesson-setup").textContent = [describeOptions(lesson.setup.options), ...lesson.setup.statements].join("\n");
+  $("lesson-setup").textContent = lesson.machine ? ["// the machine: the kernel heap, app1 (first fit), app2 (best fit), app3 (segregated fit)", ...lesson.machine.statements].join("\n") : [describeOptions(lesson.setup.options), ...lesson.setup.statements].join("\n");
   $("lesson-task").textContent = lesson.task;
   $("answer-field").hidden = !lesson.question;
   $("answer-label").textContent = lesson.question ?? "Answer";
@@ -128,7 +133,21 @@ function describeOptions(options) {
   return `// heap options: ${parts.join(", ") || "defaults"}`;
 }
 
+/** Shows the machine (for a machine lesson) or the heap panels, and sets the machine up. */
+function showMachine() {
+  const on = Boolean(lesson.machine);
+  for (const node of $("lesson-heap").children) if (node.id !== "heap-title" && node.id !== "heap-status") node.hidden = on ? node !== machineBox : node === machineBox;
+  $("heap-title").textContent = on ? "The machine" : "The heap";
+  machine?.dispose();
+  machine = null;
+  if (!on) return;
+  machine = setUpMachine(lesson);
+  machineView.setModel(machine, { narration: "The machine is set up: the kernel, app1 and app2 each hold pages. Act in the console below." });
+}
+
 function restart() {
+  showMachine();
+  if (lesson.machine) return;
   settingUp = true;
   let result;
   try {
@@ -152,6 +171,12 @@ async function start() {
   }
   const built = buildHeapPanels(document, { headingLevel: 3 });
   heap.append(built.nodes.map, built.nodes.console, built.nodes.stats, built.nodes.table);
+  machineBox = document.createElement("div");
+  machineBox.id = "lesson-machine";
+  machineBox.hidden = true;
+  heap.append(machineBox);
+  // A machine lesson's line that solves it says so at once, as a console line does.
+  machineView = mountMachineView(machineBox, { headingLevel: 3, onRun: () => check({ quiet: true }) });
   panels = mountHeapPanels(built.els, () => session, {
     host: document.body,
     onError: (error) => ($("heap-status").textContent = `could not draw the heap: ${error.message}`),
@@ -198,6 +223,9 @@ async function start() {
     },
     get steps() {
       return panels.steps;
+    },
+    get machine() {
+      return machine;
     },
   };
   document.body.dataset.ready = "true";

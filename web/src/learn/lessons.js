@@ -28,6 +28,7 @@ import { blockRows } from "../block-table.js";
 import { decodeHeader, headerText } from "../hex-view.js";
 import { hex, formatBytes, formatPercent } from "../format.js";
 import { TOY_VS_PRODUCTION, presetFigures } from "../compare/presets.js";
+import { MachineModel } from "../machine/model.js";
 
 /** The session's blocks as plain facts, with its ids and variable names. */
 export function blocksOf(session) {
@@ -74,6 +75,22 @@ export function setUpLesson(session, lesson) {
   }
   return { ok: true, message: `Heap set up: ${lesson.setup.statements.length} statements` };
 }
+
+/**
+ * A machine lesson's machine (lesson.machine: the kernel heap, app1 and app2
+ * over one buddy allocator), its statements run; throws if one fails.
+ */
+export function setUpMachine(lesson) {
+  const machine = new MachineModel();
+  for (const statement of lesson.machine.statements) {
+    const result = machine.run(statement);
+    if (!result.ok) throw new Error(`setup statement ${statement} failed: ${result.message}`);
+  }
+  return machine;
+}
+
+/** Pages the machine's `owner` holds. */
+const heldBy = (snap, owner) => snap.blocks.filter((b) => b.owner === owner).reduce((n, b) => n + b.pages, 0);
 
 /** Runs scripted statements (a solution or a mistake); returns the last result. */
 export function runScript(session, statements) {
@@ -466,7 +483,7 @@ export const LESSONS = Object.freeze([
     setup: { options: { policy: "kmalloc", maxBytes: 256 * 1024 }, statements: ["a = kmalloc(30000)"] },
     text: [
       "Under every heap sits a page allocator. The buddy system, the one Linux uses, hands out blocks of 2^order pages only: 1, 2, 4, 8 … pages. A free block of order k splits into two halves of order k − 1, the two buddies; when both are free again they merge back. Powers of two make that cheap: a block of order k always starts at a multiple of its size (counted from the first page the allocator manages), and its buddy is found with one XOR: buddy offset = offset XOR size. No search, no list walk.",
-      "The price is rounding. A request takes the smallest power of two of pages that holds it, and the rest of the block is lost to it: internal fragmentation. Here the kernel heap (policy kmalloc) manages 63 pages (256 KiB less a page for the allocator's own lists); a asked for 30000 bytes and took the one free block of order 3, 32 KiB. A kmalloc above 4 KiB skips the slab caches and asks the buddy allocator for pages. The map shows the buddy blocks in address order, each with its order.",
+      "The price is rounding. A request takes the smallest power of two of pages that holds it, and the rest of the block is lost to it: internal fragmentation. Here the kernel heap (policy kmalloc) manages 64 pages (256 KiB), the first of them a used block of order 0 that holds the allocator's own lists; a asked for 30000 bytes and took the one free block of order 3, 32 KiB. A kmalloc above 4 KiB skips the slab caches and asks the buddy allocator for pages. The map shows the buddy blocks in address order, each with its order.",
     ],
     task: "Run b = kmalloc(20000) in the console. Before the answer shows, click the free block you think the buddy allocator will split for it; then watch the split. Last, work out the address of b's buddy: offset = b's address − the first page's address (the map's first box), buddy = first page + (offset XOR b's block size). Type it in the answer field.",
     question: "Address of b's buddy",
@@ -534,6 +551,53 @@ export const LESSONS = Object.freeze([
     },
     solve: { statements: ["o = cache_alloc(c)"], answer: (session) => hex(session.addressOf(session.names.get("o"))) },
     mistake: { statements: ["o = cache_alloc(c)"], answer: (session) => hex(session.addressOf(session.names.get("i22")) + 184) },
+  },
+  {
+    id: "kernel-and-apps",
+    title: "The kernel and applications",
+    // A machine lesson: it acts on the machine (the kernel heap and two application heaps over
+    // one buddy allocator), and check, solve and mistake take the machine instead of a session.
+    machine: { statements: ["kernel: k = kmalloc(64)", "app1: p = malloc(24)", "app2: q = malloc(3000)", "app2: r = malloc(100)"] },
+    setup: { options: {}, statements: [] },
+    text: [
+      "A real system runs many heaps at once. The kernel keeps a heap of its own for its own objects, and each application has its own heap in its own address space. They need not be the same implementation: here app1 runs first fit, app2 best fit, app3 segregated fit, and the kernel slab caches behind kmalloc.",
+      "None of them owns memory outright. Under all of them sits the page allocator, here a buddy system: it hands out blocks of 2^order pages of 4 KiB, splitting a larger free block in halves (buddies) when it has none of the right order. A heap that needs room asks it for pages; the map shows which heap holds which pages.",
+      "Pages go back only when nothing in them is in use. When app2 frees its last block it gives its pages back, and the buddy allocator merges the returned block with its buddy while that buddy is free, up to the first buddy someone still holds.",
+    ],
+    task: "Make app2 give its pages back without touching app1 or the kernel: free app2's two blocks (app2: free(q), then app2: free(r)). Then read the steps under the narration and type the order of the largest block the buddies merged into.",
+    question: "Order of the largest merged block",
+    check(machine, answer) {
+      const snap = machine.snapshot();
+      if (heldBy(snap, "app1") === 0 || heldBy(snap, "kernel") === 0) return no("app1 or the kernel gave its pages back too: only app2 is to free its blocks. Restart the lesson.");
+      const app2 = snap.heaps.find((h) => h.name === "app2");
+      if (app2.live > 0) return no(`app2 still has ${app2.live} block${app2.live === 1 ? "" : "s"} in use in its ${heldBy(snap, "app2")} pages, so it cannot give them back: free q and r (app2: free(q), app2: free(r)).`);
+      const gave = machine.history.findLast((r) => r.ok && r.heap === "app2" && r.returned > 0);
+      if (!gave) return no("app2 holds no page, but it never gave any back here: restart the lesson.");
+      const merges = gave.events.filter((e) => e.kind === "buddy-merge");
+      if (merges.length === 0) return no("app2 gave its pages back, but no buddy was free to merge with: restart the lesson.");
+      const last = merges.at(-1);
+      const order = last.order;
+      const typed = String(answer ?? "").trim().replace(/^order\s*/i, "");
+      if (typed === "") return no(`app2 gave its ${gave.returned} pages back. Now read the steps under the narration ("merged the buddies at … into one block of order k") and type the largest order.`);
+      if (!/^\d+$/.test(typed)) return no(`"${answer}" is not an order: type a whole number, the k of "order k".`);
+      if (Number(typed) !== order) return no(`Not order ${typed}. Each merge doubles the block: read every "merged the buddies" step of app2's last free; the last one names the largest order.`);
+      const start = Math.min(last.addr, last.with);
+      const index = (start - snap.base) / PAGE;
+      const buddyIndex = index ^ (2 ** order);
+      const buddy = snap.blocks.find((b) => b.index <= buddyIndex && buddyIndex < b.index + b.pages);
+      const holder = (b) => (b.owner === "buddy" ? "the buddy allocator's own map" : b.owner);
+      const span = `pages ${buddyIndex}-${buddyIndex + 2 ** order - 1}`;
+      const why = !buddy ? "its buddy would lie past the end of memory" : buddy.free ? `its buddy (${span}) is not free as one block: page ${buddyIndex} starts a free block of order ${buddy.order} only` : `its buddy (${span}) is not free: page ${buddy.index} is held by ${holder(buddy)}`;
+      return ok(
+        `Yes: order ${order}, ${2 ** order} pages at ${hex(start)}. app2's pages went back and merged ${merges.length} time${merges.length === 1 ? "" : "s"}; the merging stopped there because ${why}. ` +
+          "app1 (first fit) and the kernel (slab caches) kept their pages: separate heaps, different implementations, all taking pages from below.",
+      );
+    },
+    solve: {
+      statements: ["app2: free(q)", "app2: free(r)"],
+      answer: (machine) => String(machine.history.findLast((r) => r.returned > 0).events.filter((e) => e.kind === "buddy-merge").at(-1).order),
+    },
+    mistake: { statements: ["app2: free(q)"], answer: () => "3" },
   },
 ]);
 
