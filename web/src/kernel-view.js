@@ -94,7 +94,7 @@ export function computeKernelLayout(snap, { width }) {
       });
       const waste = bytes - (slab.first - b.address) - count * cache.stride;
       Object.assign(row, { kind: "slab", h: Math.max(BOX, lines * cellH), cells, slab, cache, waste });
-    } else Object.assign(row, { kind: b.owner === BUDDY_META ? "meta" : b.owner > 0 ? "pages" : "large", h: BOX });
+    } else Object.assign(row, { kind: b.owner > 0 ? "pages" : "large", meta: b.owner === BUDDY_META, h: BOX });
     // The caption: one line when it fits the width (about 6.7 px a character at 11 px), else two.
     row.caption = rowCaption(row);
     row.captionH = row.caption.join(" · ").length * 6.7 > inner ? 2 * CAPTION - 4 : CAPTION;
@@ -223,7 +223,7 @@ export function rowCaption(r) {
     return [`slab of "${r.cache.name}" · ${r.slab.list} · ${used}/${r.slab.live.length} objects in use`, `${r.cache.stride} B objects · ${where}`];
   }
   if (r.kind === "large") return ["large kmalloc block (its own pages)", where];
-  if (r.kind === "meta") return ["the buddy allocator's own lists (its metadata)", where];
+  if (r.meta) return ["the buddy allocator's own lists (its metadata)", where];
   return ["pages from the buddy allocator", where];
 }
 
