@@ -76,7 +76,9 @@ const SUITES = [
 
 /** Lines that name what failed, in any suite's output: Playwright's ✘ lines,
  * cargo's failed tests and panics, Vitest's FAIL lines, fuzz findings. */
-const FAILURE = /✘|^\s*\d+\) \[|^test .* FAILED$|panicked at|^\s*FAIL\s|^---- .* stdout ----|crash|deadly signal/;
+// (A fuzz finding is fuzz.mjs's "CRASH" or libFuzzer's crash-<hash> file,
+// not any word "crash": the corruption tests' names hold one.)
+const FAILURE = /✘|^\s*\d+\) \[|^test .* FAILED$|panicked at|^\s*FAIL\s|^---- .* stdout ----|CRASH|crash-[0-9a-f]{8,}|deadly signal/;
 
 /**
  * Runs a command with each line of its output prefixed by `[label] `,
