@@ -16,11 +16,14 @@
 //! built fresh before the round and its start-up left out of the timing;
 //! one warm-up round each, then the rounds interleaved (round in the outer
 //! loop, contender in the inner, so that all see the same machine load), and
-//! the median of the rounds' rates is the figure.
+//! the median of the rounds' rates is the figure. A round is timed in the
+//! thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not the wall clock: on a
+//! shared machine the time the scheduler gives other processes in the
+//! middle of a round would otherwise count against whichever contender was
+//! running.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::{self, NonNull};
-use std::time::Instant;
 
 use heaplab::buddy::Buddy;
 use heaplab::pages::{FixedRegion, PAGE};
@@ -57,6 +60,15 @@ pub struct KernelPlan {
 
 /// One contender's figures: `(name, rate of each round in M ops/s)`.
 pub type Rates = Vec<(&'static str, Vec<f64>)>;
+
+/// Seconds of CPU time this thread has used.
+fn thread_cpu() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(r, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
 
 /// The median of `v` (the mean of the middle two when even).
 pub fn median(v: &[f64]) -> f64 {
@@ -163,12 +175,12 @@ fn make_pages(i: usize, r: &Region) -> Box<dyn PageAlloc> {
 /// allocation, above [`PAGE_MAX_LIVE`] a free, else either with equal
 /// chance; an allocation takes 2^k pages for k uniform in
 /// `0..=PAGE_MAX_ORDER`, a free gives back a random live block. Returns the
-/// seconds the operations took and how many succeeded (frees afterwards, untimed).
+/// CPU seconds the operations took and how many succeeded (frees afterwards, untimed).
 fn page_round(a: &mut dyn PageAlloc, seed: u64, ops: u64, live: &mut Vec<(*mut u8, usize)>) -> (f64, u64) {
     let mut rng = Rng::new(seed);
     live.clear();
     let mut done = 0u64;
-    let t0 = Instant::now();
+    let t0 = thread_cpu();
     for _ in 0..ops {
         let grow = live.len() < PAGE_MIN_LIVE || (live.len() < PAGE_MAX_LIVE && rng.range(0, 2) == 0);
         if grow {
@@ -184,7 +196,7 @@ fn page_round(a: &mut dyn PageAlloc, seed: u64, ops: u64, live: &mut Vec<(*mut u
             done += 1;
         }
     }
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = thread_cpu() - t0;
     for (p, order) in live.drain(..) {
         a.free(p, order);
     }
@@ -286,13 +298,13 @@ fn make_objects(name: &str, r: &Region) -> Box<dyn GlobalAlloc> {
 
 /// `ops` random object operations: below [`OBJECT_MIN_LIVE`] live objects
 /// an allocation, else an allocation or a free with equal chance; sizes
-/// uniform over [`OBJECT_SIZES`], 8-byte aligned. Returns the seconds the
+/// uniform over [`OBJECT_SIZES`], 8-byte aligned. Returns the CPU seconds the
 /// operations took and how many succeeded (frees afterwards, untimed).
 fn object_round(a: &dyn GlobalAlloc, seed: u64, ops: u64, live: &mut Vec<(*mut u8, Layout)>) -> (f64, u64) {
     let mut rng = Rng::new(seed);
     live.clear();
     let mut done = 0u64;
-    let t0 = Instant::now();
+    let t0 = thread_cpu();
     for _ in 0..ops {
         if live.len() < OBJECT_MIN_LIVE || rng.range(0, 2) == 0 {
             let l = Layout::from_size_align(OBJECT_SIZES[rng.range(0, OBJECT_SIZES.len())], 8).expect("an object layout");
@@ -309,7 +321,7 @@ fn object_round(a: &dyn GlobalAlloc, seed: u64, ops: u64, live: &mut Vec<(*mut u
             done += 1;
         }
     }
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = thread_cpu() - t0;
     for (p, l) in live.drain(..) {
         // SAFETY: as above.
         unsafe { a.dealloc(p, l) };
@@ -367,7 +379,7 @@ pub fn mean_util(u: &[Option<f64>]) -> (f64, usize) {
 /// The kernel rows as a Markdown table: per row the figures (medians for
 /// the timed rows) and heaplab's ratio to each peer (> 1: heaplab better).
 pub fn table(plan: &KernelPlan, pages: &Rates, objects: &Rates, util: Option<&[(&str, Vec<Option<f64>>)]>) -> String {
-    let mut out = format!("Kernel allocators (issue 22): timed rows are the median of {} rounds of {} operations per contender, after one warm-up round; every contender runs the same operations (one seed per round).\n", plan.rounds, plan.ops);
+    let mut out = format!("Kernel allocators (issue 22): timed rows are the median of {} rounds of {} operations per contender, after one warm-up round, timed in the thread's CPU time; every contender runs the same operations (one seed per round).\n", plan.rounds, plan.ops);
     out += "| kernel benchmark | unit | heaplab | peers | heaplab÷peer |\n| --- | --- | ---: | --- | --- |\n";
     let row = |label: &str, unit: &str, figures: &[(&str, f64)]| {
         let (mine, theirs) = figures.split_first().expect("a row has contenders");

@@ -66,7 +66,7 @@ struct Plan {
     kernel: kernel::KernelPlan,
 }
 
-const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 300, trace_time: Duration::from_millis(60), kernel: kernel::KernelPlan { rounds: 7, ops: 300_000 } };
+const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 300, trace_time: Duration::from_millis(60), kernel: kernel::KernelPlan { rounds: 11, ops: 500_000 } };
 const QUICK: Plan = Plan { trials: 1, duration: Duration::from_millis(50), warmup: Duration::from_millis(5), efficiency_rounds: 4, trace_time: Duration::from_millis(10), kernel: kernel::KernelPlan { rounds: 3, ops: 30_000 } };
 
 const REGION: usize = 256 << 20;
