@@ -150,11 +150,29 @@ if (smoke) {
   // figure to report, not a test to fail (the standards): it is printed.
   const sizeTarget = sizes["small(seg)"] <= sizes.talc;
   console.log(`[bench] size target (small(seg) <= talc): ${sizeTarget ? "met" : "MISSED"}, ${sizes["small(seg)"]} vs ${sizes.talc} bytes`);
+  // The native kernel rows (issue 22: buddy against buddy_system_allocator,
+  // kmalloc against talc and segregated, kmalloc's trace utilization), in a
+  // quick run: each row prints with a figure for every contender. (A release
+  // build: the bench-program suite runs the same binary.)
+  const kernel = run("cargo", ["run", "--release", "-q", "-p", "heaplab-bench", "--", "--quick", "--only", "kernel"], { stdout: "pipe" });
+  const table = kernel.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| ---"));
+  const kernelRows = {
+    "pages: random alloc/free": ["buddy", "bsa Heap", "bsa Frame"],
+    "small objects": ["kmalloc", "segregated", "talc"],
+    "malloc-lab traces: utilization": ["kmalloc", "segregated", "talc", "dlmalloc"],
+  };
+  for (const [label, names] of Object.entries(kernelRows)) {
+    const line = table.find((l) => l.startsWith(`| ${label}`));
+    console.error(`[bench] smoke kernel row: ${line ?? `${label}: missing`}`);
+    if (!line) failures.push(`kernel row "${label}" is missing`);
+    else if (line.includes("– (no traces")) console.error("[bench] smoke: no malloc-lab traces in ../shared/traces/malloclab, kmalloc's utilization not measured");
+    else for (const name of names) if (!new RegExp(`${name} \\d+\\.\\d+`).test(line) || !/\d+\.\d+× /.test(line)) failures.push(`kernel row "${label}": no figure or ratio for ${name}`);
+  }
   if (failures.length) {
     console.error(`[bench] smoke failed:\n  ${failures.join("\n  ")}`);
     process.exit(1);
   }
-  console.error("[bench] smoke: every wasm module runs its workload and has a size");
+  console.error("[bench] smoke: every wasm module runs its workload and has a size; the kernel rows print");
   process.exit(0);
 }
 for (const [key, max] of [["wasm-ra-200", 200], ["wasm-ra-30k", 30000]]) {

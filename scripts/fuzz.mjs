@@ -4,6 +4,8 @@
 //
 //   npm run fuzz                              every target, 20 s each
 //   npm run fuzz -- heap_ops --seconds 600    one target, ten minutes
+//   npm run fuzz -- --jobs 2                  two targets at a time (libFuzzer
+//                                             runs each on one thread)
 //
 // Needs the nightly toolchain (`rustup toolchain install nightly`). A crash
 // stops the run with a non-zero exit; the input is saved under
@@ -18,13 +20,16 @@ const crateDir = fileURLToPath(new URL("../crate/", import.meta.url));
 function parseArgs(argv) {
   const targets = [];
   let seconds = Number(process.env.HEAPLAB_FUZZ_SECONDS ?? 20);
+  let jobs = 1;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--seconds") seconds = Number(argv[++i]);
+    else if (argv[i] === "--jobs") jobs = Number(argv[++i]);
     else if (TARGETS.includes(argv[i])) targets.push(argv[i]);
     else fail(`unknown argument '${argv[i]}': expected ${TARGETS.join(", ")} or --seconds N`);
   }
   if (!Number.isInteger(seconds) || seconds < 1) fail("--seconds takes a whole number of seconds, at least 1");
-  return { targets: targets.length ? targets : TARGETS, seconds };
+  if (!Number.isInteger(jobs) || jobs < 1) fail("--jobs takes a whole number, at least 1");
+  return { targets: targets.length ? targets : TARGETS, seconds, jobs };
 }
 
 function fail(message) {
@@ -89,19 +94,31 @@ function fuzz(target, seconds) {
   });
 }
 
-const { targets, seconds } = parseArgs(process.argv.slice(2));
+const { targets, seconds, jobs } = parseArgs(process.argv.slice(2));
 ensureToolchain();
 console.log(`fuzz: building ${targets.join(", ")}`);
-for (const target of targets) {
-  if (run("cargo", ["+nightly", "fuzz", "build", target]) !== 0) fail(`building ${target} failed`);
+// Every target in one cargo run when all are asked for: one build graph,
+// the shared crates compiled once and the targets linked in parallel.
+const builds = targets.length === TARGETS.length ? [[]] : targets.map((t) => [t]);
+for (const build of builds) {
+  if (run("cargo", ["+nightly", "fuzz", "build", ...build]) !== 0) fail(`building ${build.join(", ") || "the fuzz targets"} failed`);
 }
+// `jobs` targets at a time, in the order given; after a crash no new one
+// starts (those running finish their time).
 const results = [];
-for (const target of targets) {
-  console.log(`fuzz: ${target} for ${seconds} s`);
-  const r = await fuzz(target, seconds);
-  results.push({ target, ...r });
-  if (r.crashed) break;
+let next = 0;
+let crashed = false;
+async function worker() {
+  while (next < targets.length && !crashed) {
+    const target = targets[next++];
+    console.log(`fuzz: ${target} for ${seconds} s`);
+    const r = await fuzz(target, seconds);
+    results.push({ target, ...r });
+    if (r.crashed) crashed = true;
+  }
 }
+await Promise.all(Array.from({ length: Math.min(jobs, targets.length) }, worker));
+results.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
 console.log("\ntarget         executions  coverage  result");
 for (const r of results) {
   console.log(`${r.target.padEnd(14)} ${String(r.runs).padStart(10)}  ${String(r.cov).padStart(8)}  ${r.crashed ? "CRASH (see crate/fuzz/artifacts/)" : "clean"}`);

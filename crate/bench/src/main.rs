@@ -13,6 +13,7 @@
 
 mod breakdown;
 mod contenders;
+mod kernel;
 mod programs;
 mod rng;
 mod trace;
@@ -61,10 +62,12 @@ struct Plan {
     warmup: Duration,
     efficiency_rounds: u32,
     trace_time: Duration,
+    /// The kernel rows (module `kernel`): timed rounds, operations per round.
+    kernel: kernel::KernelPlan,
 }
 
-const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 300, trace_time: Duration::from_millis(60) };
-const QUICK: Plan = Plan { trials: 1, duration: Duration::from_millis(50), warmup: Duration::from_millis(5), efficiency_rounds: 4, trace_time: Duration::from_millis(10) };
+const FULL: Plan = Plan { trials: 5, duration: Duration::from_millis(200), warmup: Duration::from_millis(20), efficiency_rounds: 300, trace_time: Duration::from_millis(60), kernel: kernel::KernelPlan { rounds: 11, ops: 500_000 } };
+const QUICK: Plan = Plan { trials: 1, duration: Duration::from_millis(50), warmup: Duration::from_millis(5), efficiency_rounds: 4, trace_time: Duration::from_millis(10), kernel: kernel::KernelPlan { rounds: 3, ops: 30_000 } };
 
 const REGION: usize = 256 << 20;
 const EFFICIENCY_HEAP: usize = 8 << 20;
@@ -242,8 +245,34 @@ fn efficiency_row(r: &Region, plan: &Plan) -> Row {
     row
 }
 
+/// The malloc-lab traces (../shared/traces/malloclab, beside the repository).
+fn malloclab_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/malloclab")
+}
+
+/// The kernel rows (issue 22): pages, small objects, and kmalloc's
+/// utilization on the malloc-lab traces (with the other contenders' beside
+/// it; `None` when the traces are missing). Printed as their own table.
+type KernelRows = (kernel::Rates, kernel::Rates, Option<Vec<(&'static str, Vec<Option<f64>>)>>);
+
+fn kernel_rows(r: &Region, plan: &Plan) -> KernelRows {
+    let pages = kernel::page_rates(r, &plan.kernel);
+    let objects = kernel::object_rates(r, &plan.kernel);
+    for (name, v) in pages.iter().chain(&objects) {
+        eprintln!("  kernel row                   {name:<10} {:>8.3} M ops/s (median of {})", kernel::median(v), v.len());
+    }
+    let traces = trace::load_dir(&malloclab_dir());
+    let util = if traces.is_empty() {
+        eprintln!("  malloc-lab traces: none found at {} — skipping kmalloc's utilization", malloclab_dir().display());
+        None
+    } else {
+        Some(kernel::UTIL_CONTENDERS.iter().map(|&n| (n, kernel::trace_utils(n, r, &traces))).collect())
+    };
+    (pages, objects, util)
+}
+
 fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/malloclab");
+    let dir = malloclab_dir();
     let traces = trace::load_dir(&dir);
     if traces.is_empty() {
         eprintln!("  malloc-lab traces: none found at {} — skipping trace replay", dir.display());
@@ -290,6 +319,11 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
         util.values.insert(c.name.to_string(), u);
         per_trace.push((c.name, utils));
     }
+    // kmalloc (the slab allocator of issue 22) beside them: one replay each.
+    let k = kernel::trace_utils("kmalloc", r, &traces);
+    let (mean, failed) = kernel::mean_util(&k);
+    eprintln!("  malloc-lab traces            {:<10} {mean:>6.2} % utilization ({} traces, {failed} failed)", "kmalloc", traces.len());
+    per_trace.push(("kmalloc", k));
     eprintln!("\n{}", per_trace_table(&traces, &per_trace));
     Some((speed, util))
 }
@@ -498,7 +532,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,kernel,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),
@@ -537,6 +571,7 @@ fn main() {
     if let Some(path) = &wasm {
         rows.extend(wasm_rows(path));
     }
+    let kernel = want("kernel").then(|| kernel_rows(&r, plan));
     let variants = want("variants").then(|| variant_runs(&r, plan));
     // Cycles per call on the ≤200 B random actions: how far each allocator
     // is from the few dozen instructions a fast path takes.
@@ -548,6 +583,10 @@ fn main() {
     println!("Every native allocator runs over the same 4 KiB-aligned region through `GlobalAlloc` behind a spin lock: talc 5 (`source::Claim`), rlsf (`insert_free_block_ptr`), dlmalloc (the whole region handed over once through its `Allocator` trait), linked_list_allocator (`Heap::new`).");
     if wasm.is_none() {
         println!("(wasm rows: run `npm run bench`.)");
+    }
+    if let Some((pages, objects, util)) = &kernel {
+        println!();
+        print!("{}", kernel::table(&plan.kernel, pages, objects, util.as_deref()));
     }
     if let Some(runs) = &variants {
         println!();
@@ -581,6 +620,7 @@ mod tests {
         warmup: Duration::from_millis(1),
         efficiency_rounds: 1,
         trace_time: Duration::from_millis(1),
+        kernel: kernel::KernelPlan { rounds: 3, ops: 3000 },
     };
 
     #[test]
@@ -681,6 +721,67 @@ mod tests {
             same += usize::from(s == Draw::size(&mut Rng::new(5), 200));
         }
         assert!(same < 1_000, "xoshiro256** drew SplitMix64's sizes");
+    }
+
+    /// The kernel rows (issue 22): every contender of each row gives a
+    /// rate for every round, the table shows each with heaplab's ratios,
+    /// and kmalloc replays every malloc-lab trace (when they are there).
+    #[test]
+    fn kernel_rows_measure_every_contender() {
+        let r = Region::new(64 << 20);
+        let (pages, objects, util) = kernel_rows(&r, &TINY);
+        for (rates, names) in [(&pages, &kernel::PAGE_CONTENDERS[..]), (&objects, &kernel::OBJECT_CONTENDERS[..])] {
+            assert_eq!(rates.iter().map(|(n, _)| *n).collect::<Vec<_>>(), names);
+            for (name, v) in rates {
+                assert_eq!(v.len(), TINY.kernel.rounds as usize, "{name}: one rate per timed round");
+                assert!(v.iter().all(|&x| x > 0.0 && x.is_finite()), "{name}: {v:?}");
+            }
+        }
+        let table = kernel::table(&TINY.kernel, &pages, &objects, util.as_deref());
+        assert!(table.contains("| pages: random alloc/free of 1–16 pages | M ops/s | buddy "), "{table}");
+        assert!(table.contains("× bsa Heap") && table.contains("× bsa Frame"), "{table}");
+        assert!(table.contains("| small objects 32–512 B, random alloc/free | M ops/s | kmalloc ") && table.contains("× segregated, ") && table.contains("× talc"), "{table}");
+        let Some(util) = util else {
+            assert!(table.contains("– (no traces"), "{table}");
+            eprintln!("skipped the utilization half: no malloc-lab traces in ../shared/traces/malloclab");
+            return;
+        };
+        for (name, u) in &util {
+            assert!(u.iter().all(Option::is_some), "{name}: a malloc-lab trace failed to replay: {u:?}");
+            let (mean, _) = kernel::mean_util(u);
+            assert!((10.0..=100.0).contains(&mean), "{name}: utilization {mean} % is not plausible");
+        }
+        assert!(table.contains("| malloc-lab traces: utilization (mean) | % peak live / span | kmalloc "), "{table}");
+    }
+
+    /// kmalloc through `GlobalAlloc`: objects aligned as asked, realloc as
+    /// Linux's krealloc (in place while the object's class holds the new
+    /// size, else moved with its contents), a large block from the buddy
+    /// allocator, layouts aligned above a page refused.
+    #[test]
+    fn kmalloc_as_a_global_alloc() {
+        use std::alloc::GlobalAlloc as _;
+        let r = Region::new(8 << 20);
+        // SAFETY: the region outlives the allocator and nothing else uses it.
+        let k = unsafe { kernel::Kmalloc::new(r.ptr, r.len) };
+        let l = std::alloc::Layout::from_size_align(96, 8).unwrap();
+        // SAFETY: each pointer is used while live, with its layout.
+        unsafe {
+            let p = k.alloc(l);
+            assert!(!p.is_null() && p.addr() % 128 == 0, "96 B comes from kmalloc-128, aligned to 128: {p:p}");
+            for i in 0..96 {
+                p.add(i).write(i as u8);
+            }
+            assert_eq!(k.realloc(p, l, 128), p, "128 B still fit in the 128-byte object");
+            let q = k.realloc(p, std::alloc::Layout::from_size_align(128, 8).unwrap(), 5000);
+            assert!(!q.is_null() && q != p && q.addr() % 4096 == 0, "5000 B is a buddy block of two pages: {q:p}");
+            assert!((0..96).all(|i| q.add(i).read() == i as u8), "the contents moved with the object");
+            let a = k.alloc(std::alloc::Layout::from_size_align(24, 256).unwrap());
+            assert!(!a.is_null() && a.addr() % 256 == 0, "alignment 256 from kmalloc-256: {a:p}");
+            assert!(k.alloc(std::alloc::Layout::from_size_align(64, 8192).unwrap()).is_null(), "alignment above a page is refused");
+            k.dealloc(a, std::alloc::Layout::from_size_align(24, 256).unwrap());
+            k.dealloc(q, std::alloc::Layout::from_size_align(5000, 8).unwrap());
+        }
     }
 
     #[test]
