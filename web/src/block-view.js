@@ -8,6 +8,7 @@
 import { BLOCK, BLOCK_FLAG } from "./heaplab.js";
 import { ITEM, FOOTER_BYTES } from "./block-layout.js";
 import { hex, formatBytes } from "./format.js";
+import { hatch } from "./canvas.js";
 import { COLORS, beginBand, drawMarks, drawHighlights } from "./heap-map.js";
 
 const FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
@@ -128,21 +129,6 @@ function drawLabel(ctx, lines, x, y, w, h, color) {
   return fitting.map((line) => line.text);
 }
 
-function hatch(ctx, x, y, w, h, color) {
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(x, y, w, h);
-  ctx.clip();
-  ctx.strokeStyle = color;
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  for (let d = -h; d < w; d += 7) {
-    ctx.moveTo(x + d, y + h);
-    ctx.lineTo(x + d + h, y);
-  }
-  ctx.stroke();
-  ctx.restore();
-}
 
 function drawItem(ctx, layout, snap, i, view, colors, labels) {
   const x = layout.xs[i];

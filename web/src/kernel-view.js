@@ -8,6 +8,7 @@
 // through the same layout methods as the block view's.
 import { BLOCK, PAGE_SIZE } from "./heaplab.js";
 import { hex, formatBytes } from "./format.js";
+import { hatch } from "./canvas.js";
 
 /** The owner tag of the buddy allocator's own block (its lists and bitmap, at page 0 of its memory; Rust `buddy::META_OWNER`). */
 export const BUDDY_META = 0xffff;
@@ -181,21 +182,6 @@ class KernelLayout {
   }
 }
 
-function hatch(ctx, x, y, w, h, color) {
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(x, y, w, h);
-  ctx.clip();
-  ctx.strokeStyle = color;
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  for (let d = -h; d < w; d += 6) {
-    ctx.moveTo(x + d, y + h);
-    ctx.lineTo(x + d + h, y);
-  }
-  ctx.stroke();
-  ctx.restore();
-}
 
 function text(ctx, s, x, y, w, color, { bold = false, size = 12, center = false } = {}) {
   ctx.font = `${bold ? "bold " : ""}${size}px ${FONT}`;
@@ -285,7 +271,7 @@ export function drawKernelView(ctx, layout, snap, view) {
       if (r.waste > 0) {
         const last = r.cells[r.cells.length - 1];
         const wx = last.x + last.w + 2;
-        if (wx < width - PAD - 4) hatch(ctx, wx, last.y, width - PAD - wx, last.h, colors.slabWaste);
+        if (wx < width - PAD - 4) hatch(ctx, wx, last.y, width - PAD - wx, last.h, colors.slabWaste, 6);
       }
       ctx.strokeStyle = colors.border;
       ctx.strokeRect(PAD + 0.5, y + 0.5, w - 1, r.h - 1);

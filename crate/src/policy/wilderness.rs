@@ -156,7 +156,7 @@ impl Wilderness {
         }
     }
 
-    /// Whether free block `new` of `size` bytes would be kept by
+    /// Whether free block `new` would be kept by
     /// [`Wilderness::file`] (no wilderness at a higher address).
     #[inline(always)]
     pub fn would_keep(&self, new: Block) -> bool {

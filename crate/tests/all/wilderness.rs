@@ -94,24 +94,24 @@ fn lean<P: Policy>(r: &Region) -> LeanHeap<FixedRegion, P> {
     LeanHeap::new(r.source())
 }
 
+/// Runs `case` on best fit and segregated fit, on both faces.
+fn on_both_faces(case: fn(&mut dyn Face, &str)) {
+    case(&mut checked::<BestFit>().heap, "checked best fit");
+    case(&mut checked::<Segregated>().heap, "checked segregated fit");
+    let r = Region::new(1 << 20);
+    case(&mut lean::<BestFit>(&r), "lean best fit");
+    let r = Region::new(1 << 20);
+    case(&mut lean::<Segregated>(&r), "lean segregated fit");
+}
+
 #[test]
 fn a_hole_is_reused_before_the_end_of_the_heap() {
-    reuses_the_hole_first(&mut checked::<BestFit>().heap, "checked best fit");
-    reuses_the_hole_first(&mut checked::<Segregated>().heap, "checked segregated fit");
-    let r = Region::new(1 << 20);
-    reuses_the_hole_first(&mut lean::<BestFit>(&r), "lean best fit");
-    let r = Region::new(1 << 20);
-    reuses_the_hole_first(&mut lean::<Segregated>(&r), "lean segregated fit");
+    on_both_faces(reuses_the_hole_first);
 }
 
 #[test]
 fn the_end_of_the_heap_serves_what_no_hole_holds() {
-    takes_the_wilderness_last(&mut checked::<BestFit>().heap, "checked best fit");
-    takes_the_wilderness_last(&mut checked::<Segregated>().heap, "checked segregated fit");
-    let r = Region::new(1 << 20);
-    takes_the_wilderness_last(&mut lean::<BestFit>(&r), "lean best fit");
-    let r = Region::new(1 << 20);
-    takes_the_wilderness_last(&mut lean::<Segregated>(&r), "lean segregated fit");
+    on_both_faces(takes_the_wilderness_last);
 }
 
 /// The wilderness is listed last, in a list of its own, and counted as a
