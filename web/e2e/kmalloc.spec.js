@@ -51,7 +51,7 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   expect(rows.some((r) => r.kind === "free")).toBe(true);
   // A legend entry for each colour the kernel view uses.
   const legend = await page.locator("#legend .swatch").evaluateAll((s) => s.map((x) => x.dataset.color));
-  expect(legend).toEqual(["freeBlock", "slabHeader", "payload", "freeObject", "slabWaste", "large"]);
+  expect(legend).toEqual(["freeBlock", "slabHeader", "payload", "freeObject", "slabWaste", "large", "meta"]);
   await expect(page.locator("#legend")).toContainText("slab header");
   await expect(page.locator("#legend")).toContainText("large kmalloc block");
   await expect(page.locator('#stats [data-stat="slabs"]')).toHaveText("0 / 2 / 0 (2 pages)");

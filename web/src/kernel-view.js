@@ -29,6 +29,7 @@ export const KERNEL_LEGEND = [
   ["freeObject", "free object (on its slab's free list)"],
   ["slabWaste", "slab tail too small for an object", "hatched"],
   ["large", "large kmalloc block (pages from the buddy allocator)"],
+  ["meta", "the buddy allocator's own lists (its metadata)"],
 ];
 
 /** The address map's legend under kmalloc: what its colours mean there (no boundary tags: objects side by side). */
@@ -251,7 +252,8 @@ export function drawKernelView(ctx, layout, snap, view) {
       ctx.strokeRect(PAD + 0.5, y + 0.5, w - 1, r.h - 1);
       const name = view.label?.(r.address) || "";
       const bytes = requested.get(r.address);
-      text(ctx, `${name ? `${name} · ` : ""}${bytes ? `${formatBytes(bytes)} asked, ` : ""}${formatBytes(PAGE_SIZE * pages(r.order))} given`, PAD, y + r.h / 2, w, colors.onBlock, { center: true });
+      const what = r.meta ? `buddy allocator's own lists · ${formatBytes(PAGE_SIZE * pages(r.order))}` : `${name ? `${name} · ` : ""}${bytes ? `${formatBytes(bytes)} asked, ` : ""}${formatBytes(PAGE_SIZE * pages(r.order))} given`;
+      text(ctx, what, PAD, y + r.h / 2, w, colors.onBlock, { center: true });
     } else {
       for (const c of r.cells) {
         if (c.header) {
