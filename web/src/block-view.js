@@ -77,16 +77,36 @@ export function drawBlockView(ctx, layout, snap, view) {
 }
 
 function drawEmpty(ctx, layout, top, height, width, colors, text) {
-  const lines = text ?? ["The heap is empty.", "Type p = malloc(24) in the console below, or press malloc."];
-  const y = layout.count ? Math.max(top + 20, layout.height + 24) : top + height / 2 - 12;
+  const given = text ?? ["The heap is empty.", "Type p = malloc(24) in the console below, or press malloc."];
+  // Each line wrapped at spaces to the map's width (a phone's is ~350 px).
+  const lines = given.flatMap((line, n) => {
+    ctx.font = n === 0 ? `bold 15px ${FONT}` : `13px ${FONT}`;
+    return wrapWords(ctx, line, width - 16).map((part) => ({ part, bold: n === 0 }));
+  });
+  const y = layout.count ? Math.max(top + 20, layout.height + 24) : top + height / 2 - 12 - (lines.length - given.length) * 10;
   ctx.fillStyle = colors.text;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  lines.forEach((line, n) => {
-    ctx.font = n === 0 ? `bold 15px ${FONT}` : `13px ${FONT}`;
-    ctx.fillText(line, width / 2, y + n * 22);
+  lines.forEach(({ part, bold }, n) => {
+    ctx.font = bold ? `bold 15px ${FONT}` : `13px ${FONT}`;
+    ctx.fillText(part, width / 2, y + n * 20);
   });
   ctx.textAlign = "left";
+}
+
+/** `line` split at spaces into pieces no wider than `max` in the current font (a word wider than that stays whole). */
+export function wrapWords(ctx, line, max) {
+  const out = [];
+  let cur = "";
+  for (const word of line.split(" ")) {
+    const next = cur ? `${cur} ${word}` : word;
+    if (cur && ctx.measureText(next).width > max) {
+      out.push(cur);
+      cur = word;
+    } else cur = next;
+  }
+  if (cur) out.push(cur);
+  return out;
 }
 
 /** Fits `lines` (most important first) into a box: as many as fit, each cut to the width. Returns the lines drawn. */

@@ -175,3 +175,18 @@ describe("Painter and drawHeapMap", () => {
     expect(whole.fills).toBeLessThan(n);
   });
 });
+
+describe("the empty map's message", () => {
+  test("wraps at spaces to the map's width, so a phone shows all of it", async () => {
+    const { wrapWords } = await import("../src/block-view.js");
+    const ctx = { measureText: (t) => ({ width: t.length * 7 }) };
+    const line = "Type p = malloc(24) in the console below, or press malloc.";
+    const parts = wrapWords(ctx, line, 200);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(p.length * 7).toBeLessThanOrEqual(200);
+    expect(parts.join(" ")).toBe(line);
+    expect(wrapWords(ctx, line, 10_000)).toEqual([line]);
+    // A word wider than the width stays whole, on a line of its own.
+    expect(wrapWords(ctx, "a verylongword b", 35)).toEqual(["a", "verylongword", "b"]);
+  });
+});
