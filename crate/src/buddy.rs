@@ -493,6 +493,17 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         Some((self.page_ptr(h), k, (!free).then_some(used_owner(links[h]))))
     }
 
+    /// A pointer to `addr`, which lies in the managed pages of a ready
+    /// allocator (checked in debug builds only), with the provenance of the
+    /// memory: for addresses the caller's own records vouch for (a listed
+    /// slab), where [`Buddy::ptr_at`]'s checks would be repeated on every
+    /// list link.
+    #[inline]
+    pub(crate) fn ptr_in(&self, addr: usize) -> *mut u8 {
+        debug_assert!(self.ptr_at(addr).is_some(), "{addr:#x} is outside the managed pages");
+        self.mem.wrapping_add(addr.wrapping_sub(self.mem.addr()))
+    }
+
     /// A pointer to `addr` with the provenance of the memory, if it lies in
     /// the managed pages.
     pub(crate) fn ptr_at(&self, addr: usize) -> Option<NonNull<u8>> {

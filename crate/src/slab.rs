@@ -124,6 +124,10 @@ struct Cache {
     align: usize,
     /// Bytes from one object to the next (`size` rounded up to `align`).
     stride: usize,
+    /// ⌈2^32 / stride⌉: `(x * recip) >> 32` is `x / stride` for every
+    /// offset `x` in a slab (below 2^20, and strides at most 2^12 ... see
+    /// [`Cache::index`]), a multiply where a divide took tens of cycles.
+    recip: u64,
     /// Offset of object 0 in a slab (the header rounded up to `align`).
     offset: usize,
     /// Slab order, objects per slab.
@@ -137,7 +141,7 @@ struct Cache {
 }
 
 impl Cache {
-    const UNUSED: Cache = Cache { name: [0; NAME_MAX], name_len: 0, size: 0, align: 0, stride: 0, offset: 0, order: 0, per_slab: 0, heads: [0; 3], counts: [0; 3], live: 0 };
+    const UNUSED: Cache = Cache { name: [0; NAME_MAX], name_len: 0, size: 0, align: 0, stride: 0, recip: 0, offset: 0, order: 0, per_slab: 0, heads: [0; 3], counts: [0; 3], live: 0 };
 
     /// A cache of objects of `size` bytes aligned to `align` (a power of
     /// two up to a page), or `None` when no slab of at most
@@ -152,7 +156,7 @@ impl Cache {
                 let fit = (bytes - offset) / stride;
                 let per = if fit > MAX_OBJECTS { MAX_OBJECTS } else { fit };
                 if per >= 1 && ((bytes - per * stride) * 8 <= bytes || order == MAX_SLAB_ORDER) {
-                    let mut c = Cache { size, align, stride, offset, order, per_slab: per, ..Cache::UNUSED };
+                    let mut c = Cache { size, align, stride, recip: (1u64 << 32).div_ceil(stride as u64), offset, order, per_slab: per, ..Cache::UNUSED };
                     // Keep the name up to NAME_MAX bytes, cut at a char boundary.
                     let b = name.as_bytes();
                     let mut n = if b.len() < NAME_MAX { b.len() } else { NAME_MAX };
@@ -175,6 +179,18 @@ impl Cache {
 
     fn name(&self) -> &str {
         core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("")
+    }
+
+    /// `x / stride` for an offset `x` from object 0 inside a slab. Exact:
+    /// with `recip = 2^32 / stride + e` (0 <= e < 1), `x * recip / 2^32`
+    /// exceeds `x / stride` by `x * e / 2^32 < 1 / stride` when `x < 2^32 /
+    /// stride`, too little to reach the next integer (`x / stride` is at
+    /// most `1 - 1 / stride` past one). Slabs are at most
+    /// `PAGE << MAX_SLAB_ORDER` bytes and objects a page: far inside.
+    #[inline]
+    fn index(&self, x: usize) -> usize {
+        debug_assert!(x < (1 << 32) / self.stride, "offset {x} too far for the reciprocal");
+        ((x as u64 * self.recip) >> 32) as usize
     }
 }
 
@@ -557,18 +573,24 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         let (c, slab) = (owner - 1, block.as_ptr().addr());
         let Some(k) = self.caches[..self.ncaches].get(c) else { return Err(AllocError::NotAllocated) };
         let off = addr - slab;
-        if off < k.offset || (off - k.offset) / k.stride >= k.per_slab {
+        let x = off.wrapping_sub(k.offset);
+        // (`off < k.offset` wraps `x` far past the slab: one test for both.)
+        if x >= k.per_slab * k.stride {
             return Err(AllocError::NotAllocated);
         }
-        let index = (off - k.offset) / k.stride;
-        if !(off - k.offset).is_multiple_of(k.stride) {
+        let index = k.index(x);
+        if index * k.stride != x {
             return Err(AllocError::InteriorPointer);
         }
-        let h = self.header(slab);
-        if h.cache as usize != c {
+        let h = self.hp(slab);
+        // SAFETY: `slab` starts a used buddy block of this cache (its owner
+        // tag), so it holds the header `new_slab` wrote; fields read by
+        // place, no reference made.
+        let (cache, word) = unsafe { ((*h).cache as usize, (*h).live[index / 64]) };
+        if cache != c {
             return Err(AllocError::NotAllocated);
         }
-        if h.live[index / 64] >> (index % 64) & 1 == 0 {
+        if word >> (index % 64) & 1 == 0 {
             return Err(AllocError::DoubleFree);
         }
         Ok(Found::Object { cache: c, slab, index })
@@ -584,6 +606,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         unsafe { p.cast::<SlabHeader>().read() }
     }
 
+    #[cfg(test)]
     fn set_header(&mut self, slab: usize, h: &SlabHeader) {
         let p = self.buddy.ptr_at(slab).expect("a slab address outside the buddy allocator's pages");
         // SAFETY: as in `header`; `&mut self` means no reference into the
@@ -591,56 +614,70 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         unsafe { p.cast::<SlabHeader>().write(*h) }
     }
 
+    /// The header of the slab at `slab` (a slab address from the lists or
+    /// from `find`'s buddy look-up: inside the pages), in place: the hot
+    /// paths read and write its fields by place (a copy of the whole
+    /// header, bitmap included, cost more than the operation).
+    #[inline]
+    fn hp(&self, slab: usize) -> *mut SlabHeader {
+        self.buddy.ptr_in(slab).cast::<SlabHeader>()
+    }
+
     /// The free-list link stored in free object `index` of `slab`.
     fn link(&self, c: usize, slab: usize, index: usize) -> u16 {
         let k = &self.caches[c];
         debug_assert!(index < k.per_slab, "object {index} past the slab's {}", k.per_slab);
-        let p = self.buddy.ptr_at(slab + k.offset + index * k.stride).expect("an object outside the pages");
+        let p = self.buddy.ptr_in(slab + k.offset + index * k.stride);
         // SAFETY: the object lies inside the slab (index < per_slab), a used
         // buddy block of this cache; two bytes fit (objects are at least 8).
-        unsafe { p.cast::<u16>().as_ptr().read_unaligned() }
+        unsafe { p.cast::<u16>().read_unaligned() }
     }
 
     fn set_link(&mut self, c: usize, slab: usize, index: usize, next: u16) {
         let k = &self.caches[c];
         debug_assert!(index < k.per_slab, "object {index} past the slab's {}", k.per_slab);
-        let p = self.buddy.ptr_at(slab + k.offset + index * k.stride).expect("an object outside the pages");
+        let p = self.buddy.ptr_in(slab + k.offset + index * k.stride);
         // SAFETY: as in `link`; the object is free, so nobody else uses it.
-        unsafe { p.cast::<u16>().as_ptr().write_unaligned(next) }
+        unsafe { p.cast::<u16>().write_unaligned(next) }
     }
 
-    /// Takes `slab` (header `h`) off its list.
-    fn unlink(&mut self, c: usize, slab: usize, h: &mut SlabHeader) {
-        let list = h.list as usize;
-        if h.prev == 0 {
-            self.caches[c].heads[list] = h.next;
-        } else {
-            let mut p = self.header(h.prev);
-            p.next = h.next;
-            self.set_header(h.prev, &p);
-        }
-        if h.next != 0 {
-            let mut n = self.header(h.next);
-            n.prev = h.prev;
-            self.set_header(h.next, &n);
-        }
+    /// Takes `slab` off its list.
+    fn unlink(&mut self, c: usize, slab: usize) {
+        let h = self.hp(slab);
+        // SAFETY: `slab` and its list neighbours are listed slabs of cache
+        // `c`, each a used buddy block starting with its header (see `hp`);
+        // distinct slabs, so the fields written are distinct; by place.
+        let list = unsafe {
+            let (list, next, prev) = ((*h).list as usize, (*h).next, (*h).prev);
+            if prev == 0 {
+                self.caches[c].heads[list] = next;
+            } else {
+                (*self.hp(prev)).next = next;
+            }
+            if next != 0 {
+                (*self.hp(next)).prev = prev;
+            }
+            (*h).next = 0;
+            (*h).prev = 0;
+            list
+        };
         self.caches[c].counts[list] -= 1;
-        h.next = 0;
-        h.prev = 0;
         debug_assert!(self.caches[c].heads[list] != slab, "slab {slab:#x} still heads its list");
     }
 
-    /// Puts `slab` (header `h`) at the front of `list`.
-    fn push(&mut self, c: usize, slab: usize, h: &mut SlabHeader, list: usize) {
+    /// Puts `slab` (on no list) at the front of `list`.
+    fn push(&mut self, c: usize, slab: usize, list: usize) {
         let old = self.caches[c].heads[list];
-        if old != 0 {
-            let mut o = self.header(old);
-            o.prev = slab;
-            self.set_header(old, &o);
+        let h = self.hp(slab);
+        // SAFETY: as in `unlink`; `old` heads the list, so it is not `slab`.
+        unsafe {
+            if old != 0 {
+                (*self.hp(old)).prev = slab;
+            }
+            (*h).next = old;
+            (*h).prev = 0;
+            (*h).list = list as u8;
         }
-        h.next = old;
-        h.prev = 0;
-        h.list = list as u8;
         self.caches[c].heads[list] = slab;
         self.caches[c].counts[list] += 1;
     }
@@ -660,22 +697,27 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         let (order, per) = (self.caches[c].order, self.caches[c].per_slab);
         let p = self.buddy.alloc_block(order, PAGE << order, c as u16 + 1).map_err(|e| if e == AllocError::InvalidSize { AllocError::OutOfMemory } else { e })?;
         let slab = p.as_ptr().addr();
-        let mut h = SlabHeader { next: 0, prev: 0, cache: c as u16, inuse: 0, free: 0, list: EMPTY as u8, _pad: 0, live: [0; MAX_OBJECTS / 64] };
+        // SAFETY: a new used block of 2^order pages, page aligned, larger
+        // than the header; nobody else uses it.
+        unsafe { self.hp(slab).write(SlabHeader { next: 0, prev: 0, cache: c as u16, inuse: 0, free: 0, list: EMPTY as u8, _pad: 0, live: [0; MAX_OBJECTS / 64] }) };
         for i in 0..per {
             self.set_link(c, slab, i, if i + 1 < per { i as u16 + 1 } else { NONE });
         }
-        self.push(c, slab, &mut h, EMPTY);
-        self.set_header(slab, &h);
+        self.push(c, slab, EMPTY);
         self.event(Event::SlabNew { cache: c, addr: slab, order });
         Ok(slab)
     }
 
     /// Moves `slab` to the list its objects in use say, if not there.
-    fn relist(&mut self, c: usize, slab: usize, h: &mut SlabHeader) {
-        let list = self.list_for(c, h.inuse as usize);
-        if list != h.list as usize {
-            self.unlink(c, slab, h);
-            self.push(c, slab, h, list);
+    #[inline]
+    fn relist(&mut self, c: usize, slab: usize) {
+        let h = self.hp(slab);
+        // SAFETY: a listed slab's header (see `hp`), read by place.
+        let (inuse, on) = unsafe { ((*h).inuse as usize, (*h).list as usize) };
+        let list = self.list_for(c, inuse);
+        if list != on {
+            self.unlink(c, slab);
+            self.push(c, slab, list);
             self.event(Event::SlabMoved { cache: c, addr: slab, list: LISTS[list] });
         }
     }
@@ -687,41 +729,51 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
             (0, e) => e,
             (p, _) => p,
         };
-        let mut h = self.header(slab);
-        let index = h.free as usize;
+        let h = self.hp(slab);
+        // SAFETY: a listed slab's header (see `hp`), by place.
+        let index = unsafe { (*h).free as usize };
         assert!(index < self.caches[c].per_slab, "slab {slab:#x} on a list with free objects has none");
-        h.free = self.link(c, slab, index);
-        h.inuse += 1;
-        h.live[index / 64] |= 1 << (index % 64);
-        self.relist(c, slab, &mut h);
-        self.set_header(slab, &h);
+        let next = self.link(c, slab, index);
+        // SAFETY: as above.
+        unsafe {
+            (*h).free = next;
+            (*h).inuse += 1;
+            (*h).live[index / 64] |= 1 << (index % 64);
+        }
+        self.relist(c, slab);
         self.caches[c].live += 1;
         let addr = slab + self.caches[c].offset + index * self.caches[c].stride;
         self.event(Event::ObjectAlloc { cache: c, addr });
-        Ok(self.buddy.ptr_at(addr).expect("an object outside the pages"))
+        // (Inside the slab: `index < per_slab`.)
+        NonNull::new(self.buddy.ptr_in(addr)).ok_or(AllocError::OutOfMemory)
     }
 
     /// Frees object `index` of `slab` (validated by `find`).
     fn object_free(&mut self, c: usize, slab: usize, index: usize) {
-        let mut h = self.header(slab);
-        self.set_link(c, slab, index, h.free);
-        h.free = index as u16;
-        h.inuse -= 1;
-        h.live[index / 64] &= !(1 << (index % 64));
+        let h = self.hp(slab);
+        // SAFETY: a listed slab's header (see `hp`), by place.
+        let free = unsafe { (*h).free };
+        self.set_link(c, slab, index, free);
+        // SAFETY: as above.
+        let inuse = unsafe {
+            (*h).free = index as u16;
+            (*h).inuse -= 1;
+            (*h).live[index / 64] &= !(1 << (index % 64));
+            (*h).inuse
+        };
         self.caches[c].live -= 1;
         self.event(Event::ObjectFree { cache: c, addr: slab + self.caches[c].offset + index * self.caches[c].stride });
-        self.relist(c, slab, &mut h);
-        self.set_header(slab, &h);
-        if h.inuse == 0 && self.caches[c].counts[EMPTY] > self.keep_empty {
+        self.relist(c, slab);
+        if inuse == 0 && self.caches[c].counts[EMPTY] > self.keep_empty {
             self.release(c, slab);
         }
     }
 
     /// Returns the empty `slab` to the buddy allocator.
     fn release(&mut self, c: usize, slab: usize) {
-        let mut h = self.header(slab);
-        debug_assert!(h.inuse == 0 && h.list as usize == EMPTY, "releasing slab {slab:#x} with objects in use");
-        self.unlink(c, slab, &mut h);
+        // SAFETY: a listed slab's header (see `hp`), read by place.
+        debug_assert!(unsafe { (*self.hp(slab)).inuse == 0 && (*self.hp(slab)).list as usize == EMPTY }, "releasing slab {slab:#x} with objects in use");
+        self.unlink(c, slab);
         let p = self.buddy.ptr_at(slab).expect("a slab outside the pages");
         let r = self.buddy.free_pages(p.as_ptr());
         debug_assert!(r.is_ok(), "the buddy allocator refused slab {slab:#x}: {r:?}");

@@ -329,6 +329,13 @@ fn object_round(a: &dyn GlobalAlloc, seed: u64, ops: u64, live: &mut Vec<(*mut u
     (secs, done)
 }
 
+/// The small-object row's work for `ops` operations on one contender, for
+/// callgrind (`--profile-objects`); how many succeeded.
+pub fn object_profile(name: &str, r: &Region, ops: u64) -> u64 {
+    let a = make_objects(name, r);
+    object_round(&*a, 1, ops, &mut Vec::with_capacity(1 << 16)).1
+}
+
 /// The small-object row: each object contender's rate per round (M ops/s).
 pub fn object_rates(r: &Region, plan: &KernelPlan) -> Rates {
     let mut live = Vec::with_capacity(1 << 16);

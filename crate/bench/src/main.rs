@@ -506,6 +506,16 @@ fn main() {
                 println!("{name}: {done} actions with {LIVE_BLOCKS} live blocks");
                 return;
             }
+            "--profile-objects" => {
+                // The kernel small-object row's work on one of its
+                // contenders (kmalloc, segregated, talc), for callgrind.
+                let name = args.get(i + 1).expect("--profile-objects CONTENDER OPS");
+                let ops: u64 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--profile-objects CONTENDER OPS");
+                let r = Region::new(64 << 20);
+                let done = kernel::object_profile(name, &r, ops);
+                println!("{name}: {done} of {ops} object operations");
+                return;
+            }
             "--profile-traces" => {
                 // The malloc-lab traces, `ROUNDS` times each, on one
                 // contender only, for callgrind.
@@ -532,7 +542,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,kernel,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,kernel,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-objects CONTENDER OPS | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),
