@@ -122,7 +122,8 @@ function open(id, { focus = false } = {}) {
   showResult(null);
   // The lesson's moment is animated (step mode), or asked first (predict mode).
   panels.steps.setStepMode(Boolean(lesson.animate));
-  panels.steps.setPredictMode(Boolean(lesson.predict));
+  panels.steps.setPredictMode(Boolean(lesson.predict && !lesson.machine));
+  machineView.setPredictMode(Boolean(lesson.predict && lesson.machine));
   restart();
   renderList();
   if (focus) $("lesson").focus();

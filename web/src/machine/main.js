@@ -28,12 +28,16 @@ async function start() {
   }
   reset();
   document.getElementById("reset").addEventListener("click", reset);
+  const predict = document.getElementById("predict-mode");
+  predict.addEventListener("change", () => view.setPredictMode(predict.checked));
+  view.setPredictMode(predict.checked);
   // A small handle for the end-to-end tests and the curious.
   window.heaplabMachine = {
     get model() {
       return view.model;
     },
     run: (line) => view.run(line),
+    answer: (value) => view.answer(value),
   };
   document.body.dataset.ready = "true";
 }
