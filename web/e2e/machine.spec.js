@@ -153,7 +153,8 @@ test("predict mode asks before pages move: a click on the map for a new page run
   await expect(verdict).toContainText(/Not quite: the buddies merged \d times?, into one free block of order \d \(\d+ pages\) at page \d+, not order 3\. It stopped there because its buddy/);
   await expect(verdict).toContainText("Predictions: 0 of 1 right.");
   await expect(box.locator("button.answer")).toHaveCount(1);
-  await expect(box.locator('button[aria-pressed="true"]')).toHaveText("order 3: no merge");
+  await expect(box.locator('button[aria-pressed="true"]')).toHaveText("order 3: no merge ✗ your guess");
+  await expect(box.locator("button.answer")).toContainText("✓ the answer");
   await expect(page.locator("#machine-view .steps li").last()).toContainText("merged the buddies");
   expect(await axeViolations(page)).toEqual([]);
 

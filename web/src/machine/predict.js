@@ -101,7 +101,7 @@ export function judgeMachine(question, value, after) {
     const split = question.splits ? `, split it ${plural(question.splits, "time")}` : "";
     let said = `${verdictWord(right)}: the buddy allocator took the free block at ${blockText(host)}${split} and handed out ${orderText(order)} at ${hex(taken)} to ${heap}.`;
     if (right && value !== host.address) said += ` Any free block of order ${host.order} would do; it took the first on its order-${host.order} free list.`;
-    else if (right) said += " It takes the smallest free block large enough, and splits it in halves down to the order it needs.";
+    else if (right) said += question.splits ? " It takes the smallest free block large enough, and splits it in halves down to the order it needs." : ` It takes the smallest free block large enough: here one of order ${order} exactly, so no split.`;
     else if (guess && guess.order < order) said += ` The block at ${blockText(guess)} is too small: ${heap} needs order ${order}.`;
     else if (guess) said += ` The block at ${blockText(guess)} is larger than needed: the buddy allocator splits the smallest free block that is large enough.`;
     return { right, said };

@@ -264,6 +264,7 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     els.verdict.className = "verdict";
     els.predict.hidden = false;
     touched = new Set();
+    if (result.heap) selected = result.heap;
     render();
     els.predict.scrollIntoView?.({ block: "nearest" });
   }
@@ -278,10 +279,14 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     container.dataset.predict = prediction.right ? "right" : "wrong";
     els.verdict.textContent = `${prediction.said} Predictions: ${score}.`;
     els.verdict.className = `verdict ${prediction.right ? "right" : "wrong"}`;
+    // The answer and the guess marked in words too, not by colour alone.
     for (const b of els.choices.children) {
       b.disabled = true;
-      if (b.dataset.value === String(question.answer)) b.classList.add("answer");
+      const answered = b.dataset.value === String(question.answer);
+      if (answered) b.classList.add("answer");
       if (b.dataset.value === String(value)) b.setAttribute("aria-pressed", "true");
+      if (answered) b.append(el("span", { className: "mark" }, " ✓ the answer"));
+      else if (b.dataset.value === String(value)) b.append(el("span", { className: "mark" }, " ✗ your guess"));
     }
     show(result, before.blocks);
     return prediction;
