@@ -32,8 +32,12 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   page.on("pageerror", (e) => errors.push(String(e)));
   await openPlayground(page);
   await expect(page.locator('#opt-policy optgroup[label="Kernel heap (Heaplab)"] option')).toHaveText(["kmalloc (slab caches + buddy pages)"]);
+  await expect(page.locator("#opt-limit option:checked")).toHaveText("256 MiB (default)");
   await page.selectOption("#opt-policy", "kmalloc");
   await expect(page.locator("#opt-align")).toBeDisabled();
+  // The memory limit says what the kernel heap manages: 64 MiB, and offers nothing larger.
+  await expect(page.locator("#opt-limit option:checked")).toHaveText("64 MiB (default for kmalloc)");
+  await expect(page.locator("#opt-limit option")).toHaveText(["64 MiB (default for kmalloc)", "64 KiB", "256 KiB", "1 MiB", "4 MiB", "16 MiB"]);
   await run(page, 'c = cache_create("inode", 184)', "o = cache_alloc(c)", "o2 = cache_alloc(c)", "k = kmalloc(64)", "big = kmalloc(20000)");
   await expect(page.locator("#console-log")).toContainText('made cache 10 "inode": objects of 184 bytes, 21 per slab of 1 page');
   await expect(page.locator("#console-log")).toContainText("an object of cache kmalloc-64");

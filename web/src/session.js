@@ -27,6 +27,7 @@
 import { BLOCK, POLICIES, isTrap, KMALLOC } from "./heaplab.js";
 import { createHeap } from "./heap-factory.js";
 import { hex } from "./format.js";
+import { KERNEL_DEFAULT_BYTES } from "./kernel.js";
 
 /** Every policy the heap knows, in the order the UI lists them. */
 export const POLICY_NAMES = POLICIES;
@@ -864,7 +865,8 @@ export function describeOp(op) {
 
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
-  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "64 MiB of pages"}`;
+  // The kernel heap manages min(limit, 64 MiB) of pages: say the figure in force.
+  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes && o.maxBytes < KERNEL_DEFAULT_BYTES ? `limit ${o.maxBytes / 1024} KiB` : `${KERNEL_DEFAULT_BYTES >> 20} MiB of pages`}`;
   const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "default limit (256 MiB)";
   const order = o.listOrder ? `, free list ${o.listOrder}` : "";
   return `${o.policy}${order}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;

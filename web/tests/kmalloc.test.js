@@ -13,6 +13,8 @@ import { replay } from "../../scripts/mdriver.mjs";
 import { stepFrames } from "../src/steps.js";
 import { encodeWork, decodeWork } from "../src/share.js";
 import { encodeOps, decodeOps } from "../src/replay.js";
+import { limitChoices, shownLimit, MEMORY_LIMITS } from "../src/controls.js";
+import { describeOptions } from "../src/session.js";
 
 const TRACES = new URL("../../../shared/traces/malloclab/", import.meta.url);
 
@@ -202,6 +204,26 @@ describe("the console's kernel statements", () => {
     const decoded = await decodeWork(await encodeWork(work));
     expect(decoded.ops).toEqual(ops);
     s.dispose();
+  });
+});
+
+describe("the memory limit under kmalloc", () => {
+  test("the field says 64 MiB, offers no larger limit, and shows the figure the kernel heap uses", () => {
+    expect(limitChoices("first-fit")).toBe(MEMORY_LIMITS);
+    const kernel = limitChoices(KMALLOC);
+    expect(kernel[0]).toEqual(["", "64 MiB (default for kmalloc)"]);
+    expect(kernel.slice(1).map(([bytes]) => bytes)).toEqual([64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]);
+    expect(shownLimit({ policy: KMALLOC, maxBytes: null })).toBe("");
+    expect(shownLimit({ policy: KMALLOC, maxBytes: 1 << 30 })).toBe("");
+    expect(shownLimit({ policy: KMALLOC, maxBytes: 1 << 20 })).toBe(String(1 << 20));
+    expect(shownLimit({ policy: "best-fit", maxBytes: 1 << 30 })).toBe(String(1 << 30));
+    // What the field shows is what the heap manages.
+    for (const [maxBytes, bytes] of [[null, 64 << 20], [1 << 30, 64 << 20], [1 << 20, 1 << 20]]) {
+      const s = new Session({ policy: KMALLOC, maxBytes });
+      expect(s.heap.options.bytes).toBe(bytes);
+      expect(describeOptions(s.options)).toMatch(bytes === 64 << 20 ? /64 MiB of pages$/ : /limit 1024 KiB$/);
+      s.dispose();
+    }
   });
 });
 
