@@ -84,6 +84,15 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   expect(await page.evaluate(() => window.heaplabDebug.session.version)).toBe(version + 1);
   await run(page, "check()");
   await expect(message(page)).toContainText("check() passed");
+  // cache_shrink: an emptied slab stays with its cache until the cache is shrunk.
+  await run(page, "cache_shrink(c)");
+  await expect(message(page)).toContainText('cache_shrink(c): cache 10 "inode" has no empty slab (1 partial, 0 full), so nothing goes back; nothing changed');
+  await run(page, "cache_free(c, o)", "cache_free(c, o2)");
+  await run(page, "cache_shrink(c)");
+  await expect(message(page)).toContainText('cache_shrink(c) gave 1 empty slab of cache "inode" back to the buddy allocator: 1 page');
+  await expect(page.locator("#console-log")).toContainText("cache_shrink(c) gave 1 empty slab");
+  await run(page, "cache_shrink(k)");
+  await expect(message(page)).toContainText("k names a block, not a cache");
 
   // The production allocators' own bytes have their legend item.
   await page.selectOption("#opt-policy", "talc");

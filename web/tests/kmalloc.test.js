@@ -14,7 +14,7 @@ import { stepFrames } from "../src/steps.js";
 import { encodeWork, decodeWork } from "../src/share.js";
 import { encodeOps, decodeOps } from "../src/replay.js";
 import { limitChoices, shownLimit, MEMORY_LIMITS } from "../src/controls.js";
-import { describeOptions } from "../src/session.js";
+import { describeOptions, describeOp } from "../src/session.js";
 
 const TRACES = new URL("../../../shared/traces/malloclab/", import.meta.url);
 
@@ -132,6 +132,9 @@ describe("the console's kernel statements", () => {
     expect(parseStatement("cache_free(c, o)")).toEqual({ kind: "cache_free", cache: { name: "c" }, ref: { name: "o" } });
     expect(parseStatement("k = kmalloc(8 * 8)")).toEqual({ kind: "kmalloc", target: "k", size: 64 });
     expect(parseStatement("kfree(k)")).toEqual({ kind: "kfree", ref: { name: "k" } });
+    expect(parseStatement("cache_shrink(c);")).toEqual({ kind: "cache_shrink", cache: { name: "c" } });
+    expect(() => parseStatement("n = cache_shrink(c)")).toThrow(/cache_shrink\(\) returns nothing to assign/);
+    expect(() => parseStatement("cache_shrink()")).toThrow(/expected a cache/);
     expect(() => parseStatement("cache_create(inode, 184)")).toThrow(/the cache's name in double quotes/);
     expect(() => parseStatement("cache_free(c)")).toThrow(/expected ","/);
     expect(() => parseStatement("kfree(k) = 3")).toThrow();
@@ -176,6 +179,43 @@ describe("the console's kernel statements", () => {
     s.dispose();
   });
 
+  test("cache_shrink gives a cache's empty slabs back, says so, narrates it, and replays", () => {
+    const s = new Session({ policy: KMALLOC, maxBytes: 1 << 20 });
+    const say = (t) => runStatement(s, t);
+    say('c = cache_create("inode", 184)');
+    say("o = cache_alloc(c)");
+    const version = s.version;
+    expect(say("cache_shrink(c)")).toMatchObject({ ok: true, slabs: 0, message: 'cache_shrink(c): cache 10 "inode" has no empty slab (1 partial, 0 full), so nothing goes back; nothing changed' });
+    expect(s.version).toBe(version);
+    say("cache_free(c, o)");
+    // The cache keeps one empty slab until it is shrunk.
+    expect(s.heap.caches()[10].slabs).toEqual([1, 0, 0]);
+    const pages = s.heap.stats().pagesInUse;
+    const shrunk = say("cache_shrink(c)");
+    expect(shrunk).toMatchObject({ ok: true, slabs: 1, message: 'cache_shrink(c) gave 1 empty slab of cache "inode" back to the buddy allocator: 1 page' });
+    expect(s.heap.caches()[10].slabs).toEqual([0, 0, 0]);
+    expect(s.heap.stats().pagesInUse).toBe(pages - 1);
+    expect(s.trace.at(-1)).toEqual({ op: "cache-shrink", cache: 10 });
+    const frames = stepFrames(s.heap.lastEvents(), { ...s.options, kernel: s.snapshot().kernel, call: "cache_shrink(inode)" });
+    expect(frames.map((f) => f.caption)).toEqual([
+      expect.stringMatching(/^cache_shrink\(inode\): the cache's empty slab at 0x[0-9a-f]+ holds pages no object uses; the cache gives it back$/),
+      expect.stringMatching(/^the buddy allocator takes back the block of order 0 at 0x[0-9a-f]+$/),
+      expect.stringMatching(/^the empty slab at 0x[0-9a-f]+ leaves cache "inode": its 1 page goes back to the buddy allocator$/),
+    ]);
+    expect(describeOp(s.trace.at(-1))).toBe("cache_shrink(cache 10)");
+    // Refusals: no cache, a block, a fit's heap.
+    expect(say("cache_shrink(o)")).toMatchObject({ ok: false, code: "unknown-cache" });
+    expect(say("cache_shrink(77)")).toMatchObject({ ok: false, code: "unknown-cache" });
+    const fit = new Session();
+    expect(runStatement(fit, "cache_shrink(3)")).toMatchObject({ ok: false, code: "needs-kmalloc", message: expect.stringMatching(/^cache_shrink is a kernel heap call/) });
+    fit.dispose();
+    // A rebuild replays it: the same slabs after.
+    expect(s.setOptions({ maxBytes: 2 << 20 }).ok).toBe(true);
+    expect(s.heap.caches()[10].slabs).toEqual([0, 0, 0]);
+    expect(s.trace.at(-1)).toEqual({ op: "cache-shrink", cache: 10 });
+    s.dispose();
+  });
+
   test("kernel calls under a fit are refused; switching policy replays what each heap can do", () => {
     const s = new Session();
     expect(runStatement(s, 'c = cache_create("a", 8)')).toMatchObject({ ok: false, code: "needs-kmalloc" });
@@ -197,7 +237,8 @@ describe("the console's kernel statements", () => {
 
   test("the kernel operations survive a share link and the worker's compact form", async () => {
     const s = new Session({ policy: KMALLOC, maxBytes: 1 << 20 });
-    for (const t of ['c = cache_create("inode", 184, 8)', "o = cache_alloc(c)", "k = kmalloc(64)", "cache_free(c, o)"]) runStatement(s, t);
+    for (const t of ['c = cache_create("inode", 184, 8)', "o = cache_alloc(c)", "k = kmalloc(64)", "cache_free(c, o)", "cache_shrink(c)"]) runStatement(s, t);
+    expect(s.trace.at(-1).op).toBe("cache-shrink");
     const ops = s.trace;
     expect(decodeOps(encodeOps(ops)).map(({ name, ...op }) => op)).toEqual(ops.map(({ name, ...op }) => op));
     const work = { options: s.options, ops, at: ops.length };
