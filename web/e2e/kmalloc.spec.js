@@ -93,6 +93,15 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   await expect(page.locator("#console-log")).toContainText("cache_shrink(c) gave 1 empty slab");
   await run(page, "cache_shrink(k)");
   await expect(message(page)).toContainText("k names a block, not a cache");
+  // A trace file has no cache operations: the export says so instead of losing them.
+  let downloads = 0;
+  page.on("download", () => downloads++);
+  await page.click("#export-rep");
+  await expect(message(page)).toContainText("could not export: A malloc-lab .rep trace has malloc, realloc and free only, no slab cache operations");
+  await expect(message(page)).toHaveClass(/error/);
+  await page.click("#export-json");
+  await expect(message(page)).toContainText("could not export: A Heaplab JSON trace has malloc, realloc and free only");
+  expect(downloads).toBe(0);
 
   // The production allocators' own bytes have their legend item.
   await page.selectOption("#opt-policy", "talc");

@@ -15,6 +15,7 @@ import { encodeWork, decodeWork } from "../src/share.js";
 import { encodeOps, decodeOps } from "../src/replay.js";
 import { limitChoices, shownLimit, MEMORY_LIMITS } from "../src/controls.js";
 import { describeOptions, describeOp } from "../src/session.js";
+import { traceText, readTraceText } from "../src/trace-files.js";
 
 const TRACES = new URL("../../../shared/traces/malloclab/", import.meta.url);
 
@@ -244,6 +245,32 @@ describe("the console's kernel statements", () => {
     const work = { options: s.options, ops, at: ops.length };
     const decoded = await decodeWork(await encodeWork(work));
     expect(decoded.ops).toEqual(ops);
+    s.dispose();
+  });
+});
+
+describe("exporting a kmalloc session to a trace file", () => {
+  test("kmalloc and kfree export as malloc and free; slab cache operations are refused with the reason, in both formats", () => {
+    const s = new Session({ policy: KMALLOC, maxBytes: 1 << 20 });
+    runStatement(s, "k = kmalloc(64)");
+    runStatement(s, "big = kmalloc(20000)");
+    runStatement(s, "kfree(k)");
+    const rep = traceText(s.trace, s.options, "rep");
+    expect(rep).toBe("2\n3\na 0 64\na 1 20000\nf 0\n");
+    expect(readTraceText(traceText(s.trace, s.options, "json")).options.policy).toBe(KMALLOC);
+    runStatement(s, 'c = cache_create("inode", 184)');
+    runStatement(s, "o = cache_alloc(c)");
+    for (const format of ["rep", "json"]) {
+      let error = null;
+      try {
+        traceText(s.trace, s.options, format);
+      } catch (e) {
+        error = e;
+      }
+      expect(error?.code, format).toBe("cache-ops");
+      expect(error.message).toMatch(format === "rep" ? /^A malloc-lab \.rep trace has malloc, realloc and free only/ : /^A Heaplab JSON trace has malloc, realloc and free only/);
+      expect(error.message).toMatch(/this session has 2 \(cache_create, cache_alloc, cache_free, cache_shrink\) that the file would lose.*Share it as a link instead/);
+    }
     s.dispose();
   });
 });
