@@ -233,4 +233,17 @@ test("the lesson 'The kernel and applications' asks its question in predict mode
   await expect(page.locator("#lesson-result")).toContainText(`Well done. Right: the buddies merged 1 time, into one free block of order ${order}`);
   await expect(page.locator('#lesson-list li[data-lesson="kernel-and-apps"]')).toHaveAttribute("data-done", "true");
   expect(await axeViolations(page)).toEqual([]);
+  // A question left waiting goes with the lesson: another lesson opens cleanly, and a resize draws nothing stale.
+  await page.click("#restart-lesson");
+  await run(page, "app2: free(q)", root);
+  await run(page, "app2: free(r)", root);
+  await expect(box).toBeVisible();
+  await page.evaluate(() => (location.hash = "slab"));
+  await expect(page.locator("#lesson-title")).toHaveText("Slab caches");
+  await expect(page.locator('#lesson-list li[data-lesson="slab"]')).not.toHaveAttribute("data-done", "true");
+  await page.setViewportSize({ width: 900, height: 700 });
+  await page.evaluate(() => (location.hash = "kernel-and-apps"));
+  await expect(page.locator("#lesson-title")).toHaveText("The kernel and applications");
+  await expect(box).toBeHidden();
+  await expect(page.locator(`${root} .legend [data-owner="app2"]`)).toContainText("2 blocks");
 });

@@ -366,7 +366,7 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     get model() {
       return model;
     },
-    /** Shows `next` (a MachineModel), with `narration` as the first line. */
+    /** Shows `next` (a MachineModel, or null: none), with `narration` as the first line; a waiting question is dropped. */
     setModel(next, { narration = "", selected: first = "app1" } = {}) {
       clearTimeout(animation);
       waiting = null;
