@@ -190,8 +190,16 @@ test("predict mode asks before pages move: a click on the map for a new page run
   await expect(box).toBeHidden();
   await expect(page.locator("#machine-view .log")).toContainText("app2: q2 = 0x");
   await expect(log.last()).toContainText("no two heaps share a page");
+  // Reset in predict mode: the starting lines ask nothing; the next line that moves pages asks.
+  await page.click("#reset");
+  await expect(box).toBeHidden();
+  await expect(page.locator("#machine-view .log")).toContainText("app2: q = 0x");
+  await run(page, "app2: free(q)");
+  await expect(page.locator("#machine-view")).toHaveAttribute("data-predict", "waiting");
+  await run(page, "check");
   // Off again: lines show their answers at once.
   await page.uncheck("#predict-mode");
+  await run(page, "app2: q2 = malloc(64)");
   await run(page, "app2: free(q2)");
   await expect(box).toBeHidden();
   await expect(page.locator("#machine-view .narration")).toContainText("gave its 8 pages back");
