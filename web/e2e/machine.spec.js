@@ -146,6 +146,8 @@ test("predict mode asks before pages move: a click on the map for a new page run
   await run(page, "app2: free(q)");
   await expect(box.locator(".question")).toContainText("app2 gives 8 pages back: page ");
   await expect(box.locator(".question")).toContainText("Into how large a free block will the buddies merge?");
+  // The keyboard goes to the choices (Tab moves between them, Enter answers).
+  await expect(box.locator(".choices button").first()).toBeFocused();
   await page.locator("#machine-view canvas").click({ position: await pagePoint(page, 1, 1) });
   await expect(verdict).toContainText("This question asks for an order");
   await box.getByRole("button", { name: "order 3: no merge" }).click();

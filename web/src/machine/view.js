@@ -55,7 +55,7 @@ function build(container, h) {
   const choices = el("div", { className: "choices", role: "group" });
   choices.setAttribute("aria-labelledby", question.id);
   const verdict = el("p", { className: "verdict", role: "status", "aria-live": "polite" });
-  const predict = el("div", { className: "predict-box", hidden: true }, el("p", { className: "predict-title" }, "Predict"), question, choices, verdict);
+  const predict = el("div", { className: "predict-box", hidden: true, tabIndex: -1 }, el("p", { className: "predict-title" }, "Predict"), question, choices, verdict);
   const zoomTitle = heading("Blocks", `${container.id || "machine"}-zoom-title`);
   const zoom = el("div", { className: "zoom" });
   container.replaceChildren(
@@ -267,6 +267,8 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     if (result.heap) selected = result.heap;
     render();
     els.predict.scrollIntoView?.({ block: "nearest" });
+    // The learner answers before anything else: the keyboard goes to the first choice.
+    els.choices.firstElementChild?.focus({ preventScroll: true });
   }
 
   /** Predict mode's guess (a free block's address, or an order): judges it, says right or wrong, then shows the line's answer. */
@@ -288,6 +290,8 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
       if (answered) b.append(el("span", { className: "mark" }, " ✓ the answer"));
       else if (b.dataset.value === String(value)) b.append(el("span", { className: "mark" }, " ✗ your guess"));
     }
+    // The choices are disabled now: the keyboard stays in the box, where the verdict is.
+    if (els.predict.contains(document.activeElement)) els.predict.focus({ preventScroll: true });
     show(result, before.blocks);
     return prediction;
   }
