@@ -32,8 +32,12 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   page.on("pageerror", (e) => errors.push(String(e)));
   await openPlayground(page);
   await expect(page.locator('#opt-policy optgroup[label="Kernel heap (Heaplab)"] option')).toHaveText(["kmalloc (slab caches + buddy pages)"]);
+  await expect(page.locator("#opt-limit option:checked")).toHaveText("256 MiB (default)");
   await page.selectOption("#opt-policy", "kmalloc");
   await expect(page.locator("#opt-align")).toBeDisabled();
+  // The memory limit says what the kernel heap manages: 64 MiB, and offers nothing larger.
+  await expect(page.locator("#opt-limit option:checked")).toHaveText("64 MiB (default for kmalloc)");
+  await expect(page.locator("#opt-limit option")).toHaveText(["64 MiB (default for kmalloc)", "64 KiB", "256 KiB", "1 MiB", "4 MiB", "16 MiB"]);
   await run(page, 'c = cache_create("inode", 184)', "o = cache_alloc(c)", "o2 = cache_alloc(c)", "k = kmalloc(64)", "big = kmalloc(20000)");
   await expect(page.locator("#console-log")).toContainText('made cache 10 "inode": objects of 184 bytes, 21 per slab of 1 page');
   await expect(page.locator("#console-log")).toContainText("an object of cache kmalloc-64");
@@ -80,6 +84,24 @@ test("kmalloc in the playground: caches and objects from the console, slabs draw
   expect(await page.evaluate(() => window.heaplabDebug.session.version)).toBe(version + 1);
   await run(page, "check()");
   await expect(message(page)).toContainText("check() passed");
+  // cache_shrink: an emptied slab stays with its cache until the cache is shrunk.
+  await run(page, "cache_shrink(c)");
+  await expect(message(page)).toContainText('cache_shrink(c): cache 10 "inode" has no empty slab (1 partial, 0 full), so nothing goes back; nothing changed');
+  await run(page, "cache_free(c, o)", "cache_free(c, o2)");
+  await run(page, "cache_shrink(c)");
+  await expect(message(page)).toContainText('cache_shrink(c) gave 1 empty slab of cache "inode" back to the buddy allocator: 1 page');
+  await expect(page.locator("#console-log")).toContainText("cache_shrink(c) gave 1 empty slab");
+  await run(page, "cache_shrink(k)");
+  await expect(message(page)).toContainText("k names a block, not a cache");
+  // A trace file has no cache operations: the export says so instead of losing them.
+  let downloads = 0;
+  page.on("download", () => downloads++);
+  await page.click("#export-rep");
+  await expect(message(page)).toContainText("could not export: A malloc-lab .rep trace has malloc, realloc and free only, no slab cache operations");
+  await expect(message(page)).toHaveClass(/error/);
+  await page.click("#export-json");
+  await expect(message(page)).toContainText("could not export: A Heaplab JSON trace has malloc, realloc and free only");
+  expect(downloads).toBe(0);
 
   // The production allocators' own bytes have their legend item.
   await page.selectOption("#opt-policy", "talc");

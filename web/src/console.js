@@ -86,6 +86,8 @@ export function runStatement(session, text) {
     case "cache_free":
       if (st.ref.null) return { ok: false, code: "null-pointer", message: "cache_free(c, NULL): there is no object at NULL; nothing changed" };
       return session.cacheFree(st.cache, st.ref);
+    case "cache_shrink":
+      return session.cacheShrink(st.cache);
     case "check":
       return session.check();
     case "reset":

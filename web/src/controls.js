@@ -6,6 +6,7 @@
 import { POLICY_NAMES } from "./session.js";
 import { PEERS, isPeer } from "./compare/peers.js";
 import { KMALLOC } from "./heaplab.js";
+import { KERNEL_DEFAULT_BYTES } from "./kernel.js";
 
 /** Memory limits offered: `[bytes or "", label]`. */
 export const MEMORY_LIMITS = [
@@ -18,6 +19,24 @@ export const MEMORY_LIMITS = [
   [64 * 1024 * 1024, "64 MiB"],
   [1024 * 1024 * 1024, "1 GiB"],
 ];
+
+/**
+ * The memory limits offered under `policy`: MEMORY_LIMITS, but the kernel
+ * heap (kmalloc) manages 64 MiB of pages by default and at most that, so
+ * under kmalloc the default says 64 MiB and no larger limit is offered.
+ */
+export function limitChoices(policy) {
+  if (policy !== KMALLOC) return MEMORY_LIMITS;
+  const mib = KERNEL_DEFAULT_BYTES / (1024 * 1024);
+  return [["", `${mib} MiB (default for kmalloc)`], ...MEMORY_LIMITS.filter(([bytes]) => bytes !== "" && bytes < KERNEL_DEFAULT_BYTES)];
+}
+
+/** The limit the field shows for `options`: under kmalloc a limit of 64 MiB or more is the default (the kernel heap uses 64 MiB). */
+export function shownLimit(options) {
+  const { policy, maxBytes } = options;
+  if (maxBytes === null || (policy === KMALLOC && maxBytes >= KERNEL_DEFAULT_BYTES)) return "";
+  return String(maxBytes);
+}
 
 /** The free-list orders offered (malloc.py's -l), `[value, label]`; "" is the policy's own. */
 export const LIST_ORDER_CHOICES = [
@@ -111,7 +130,6 @@ export function mountControls(doc, hooks) {
   kernel.append(option(doc, KMALLOC, "kmalloc (slab caches + buddy pages)"));
   policy.replaceChildren(fits, kernel, production);
   const limit = $("opt-limit");
-  limit.replaceChildren(...MEMORY_LIMITS.map(([bytes, label]) => option(doc, bytes, label)));
   const listOrder = $("opt-list-order");
   listOrder.replaceChildren(...LIST_ORDER_CHOICES.map(([value, label]) => option(doc, value, label)));
   const fields = { policy, align: $("opt-align"), coalesce: $("opt-coalesce"), splitMin: $("opt-split"), maxBytes: limit, listOrder, quickLists: $("opt-quick") };
@@ -121,7 +139,8 @@ export function mountControls(doc, hooks) {
     fields.align.value = String(options.align);
     fields.coalesce.value = options.coalesce;
     fields.splitMin.value = String(options.splitMin);
-    fields.maxBytes.value = options.maxBytes === null ? "" : String(options.maxBytes);
+    limit.replaceChildren(...limitChoices(options.policy).map(([bytes, label]) => option(doc, bytes, label)));
+    fields.maxBytes.value = shownLimit(options);
     fields.listOrder.value = options.listOrder ?? "";
     fields.quickLists.value = options.quickLists ? "on" : "off";
     // Segregated fit keeps one list per size class: no order to choose.

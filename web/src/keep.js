@@ -143,7 +143,14 @@ export async function mountKeep(doc, hooks) {
     try {
       const encoded = await encodeWork(work(timeline));
       if (encoded.length > MAX_URL_CHARS) {
-        const text = traceText(timeline.ops.slice(0, timeline.at), timeline.session.options, "json");
+        let text;
+        try {
+          text = traceText(timeline.ops.slice(0, timeline.at), timeline.session.options, "json");
+        } catch (error) {
+          if (error.code !== "cache-ops") throw error;
+          hooks.act({ ok: false, code: "cache-ops", message: `Too long for a link (${timeline.length} operations make ${Math.ceil(encoded.length / 1024)} KB; a link holds ${MAX_URL_CHARS / 1024} KB), and a trace file has no slab cache operations, so it would lose this session's: nothing shared.` });
+          return;
+        }
         download(doc, "heaplab-trace.json", text, "application/json");
         field.value = "";
         hooks.act({

@@ -11,6 +11,9 @@ import { hex, formatBytes } from "./format.js";
 /** Which operations are predicted: the ones that place a new block (cache_alloc: an object, on the kernel heap). */
 export const PREDICTED = new Set(["malloc", "calloc", "cache-alloc"]);
 
+/** The first word of a verdict: "Right" or "Not quite" (every predict mode says it the same way). */
+export const verdictWord = (right) => (right ? "Right" : "Not quite");
+
 /** The free blocks of a block table as `[{ address, size }]`, in address order. */
 function freeBlockAt(blocks, address) {
   const i = blockAt(blocks, BLOCK.COLUMNS, address);
@@ -61,7 +64,7 @@ export function judge(guess, before, payload, { opaque = false } = {}) {
   if (guess.kind === "address") right = guess.payload === payload;
   else if (guess.kind === "block") right = Boolean(host && !host.used && host.address === guess.address);
   else right = !host || host.used;
-  const verdict = right ? "Right" : "Not quite";
+  const verdict = verdictWord(right);
   const said =
     guess.kind === "address"
       ? `${verdict}: ${opaque ? "the call" : "malloc"} returned ${hex(payload)}${right ? "" : `, not ${hex(guess.payload)}`}, in ${where}.`

@@ -41,8 +41,8 @@ export function needsWorker(count) {
 // ------------------------------------------------------------ the compact form
 
 /** Operation kinds in the compact form, by their code. */
-const KINDS = ["malloc", "calloc", "realloc", "free", "write", "flush", "cache-create", "cache-alloc", "cache-free"];
-const [MALLOC, CALLOC, REALLOC, FREE, WRITE, FLUSH, CACHE_CREATE, CACHE_ALLOC, CACHE_FREE] = KINDS.keys();
+const KINDS = ["malloc", "calloc", "realloc", "free", "write", "flush", "cache-create", "cache-alloc", "cache-free", "cache-shrink"];
+const [MALLOC, CALLOC, REALLOC, FREE, WRITE, FLUSH, CACHE_CREATE, CACHE_ALLOC, CACHE_FREE, CACHE_SHRINK] = KINDS.keys();
 const WORDS = 4;
 
 /**
@@ -99,6 +99,10 @@ export function encodeOps(ops) {
         words[k] = op.op === "cache-alloc" ? CACHE_ALLOC : CACHE_FREE;
         words[k + 2] = op.cache;
         break;
+      case "cache-shrink":
+        words[k] = CACHE_SHRINK;
+        words[k + 2] = op.cache;
+        break;
       default:
         words[k] = -1;
     }
@@ -138,6 +142,9 @@ export function decodeOps({ count, words, writes }) {
       case "cache-alloc":
       case "cache-free":
         ops[i] = { op: KINDS[words[k]], id, cache: words[k + 2] };
+        break;
+      case "cache-shrink":
+        ops[i] = { op: "cache-shrink", cache: words[k + 2] };
         break;
       default:
         ops[i] = { op: "unknown", id };

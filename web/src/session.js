@@ -23,10 +23,12 @@
 //   { op: "cache-create", cache, label, size, align, name? }  a slab cache; `name` the variable bound to it
 //   { op: "cache-alloc",  id, cache, name? }        an object of the cache
 //   { op: "cache-free",   id, cache }
+//   { op: "cache-shrink", cache }
 // (malloc and free are kmalloc and kfree there.)
 import { BLOCK, POLICIES, isTrap, KMALLOC } from "./heaplab.js";
 import { createHeap } from "./heap-factory.js";
 import { hex } from "./format.js";
+import { KERNEL_DEFAULT_BYTES } from "./kernel.js";
 
 /** Every policy the heap knows, in the order the UI lists them. */
 export const POLICY_NAMES = POLICIES;
@@ -418,6 +420,28 @@ export class Session {
     return { ok: true, id: found.id, address, message: `${text} put the object at ${hex(address)} back on its slab's free list` };
   }
 
+  /** `cache_shrink(cache)`: gives the cache's empty slabs back to the buddy allocator (nothing changes when it has none). */
+  cacheShrink(cacheRef) {
+    const blocked = this.#guard() ?? this.#needsKernel("cache_shrink");
+    if (blocked) return blocked;
+    const cache = this.resolveCache(cacheRef);
+    if (!cache.ok) return cache;
+    const text = `cache_shrink(${cache.label})`;
+    const info = this.heap.caches()[cache.index];
+    const [empty, partial, full] = info.slabs;
+    if (empty === 0) return { ok: true, slabs: 0, message: `${text}: cache ${cache.index} "${cache.name}" has no empty slab (${partial} partial, ${full} full), so nothing goes back; nothing changed` };
+    let slabs;
+    try {
+      slabs = this.heap.cacheShrink(cache.index);
+    } catch (error) {
+      return this.#failed(error, `${text}: `);
+    }
+    this.trace.push({ op: "cache-shrink", cache: cache.index });
+    this.#changed();
+    const pages = slabs * 2 ** info.order;
+    return { ok: true, slabs, message: `${text} gave ${slabs} empty slab${slabs === 1 ? "" : "s"} of cache "${cache.name}" back to the buddy allocator: ${pages} page${pages === 1 ? "" : "s"}` };
+  }
+
   /** `kmalloc(size)`: the kernel heap's malloc, with its own words for sizes it refuses. */
   kmalloc(size, { name = null } = {}) {
     const blocked = this.#needsKernel("kmalloc");
@@ -754,6 +778,8 @@ export class Session {
       }
       case "cache-free":
         return this.cacheFree({ index: op.cache }, { id: op.id });
+      case "cache-shrink":
+        return this.cacheShrink({ index: op.cache });
       default:
         return { ok: false, code: "bad-op", message: `unknown operation ${op.op}` };
     }
@@ -857,6 +883,8 @@ export function describeOp(op) {
       return `${name}cache_alloc(cache ${op.cache}) → #${op.id}`;
     case "cache-free":
       return `cache_free(cache ${op.cache}, #${op.id})`;
+    case "cache-shrink":
+      return `cache_shrink(cache ${op.cache})`;
     default:
       return String(op.op);
   }
@@ -864,7 +892,8 @@ export function describeOp(op) {
 
 /** "first-fit, align 8, immediate coalescing, split ≥ 0, no limit" */
 export function describeOptions(o) {
-  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "64 MiB of pages"}`;
+  // The kernel heap manages min(limit, 64 MiB) of pages: say the figure in force.
+  if (o.policy === KMALLOC) return `kmalloc (slab caches over a buddy page allocator), ${o.maxBytes && o.maxBytes < KERNEL_DEFAULT_BYTES ? `limit ${o.maxBytes / 1024} KiB` : `${KERNEL_DEFAULT_BYTES >> 20} MiB of pages`}`;
   const limit = o.maxBytes ? `limit ${o.maxBytes / 1024} KiB` : "default limit (256 MiB)";
   const order = o.listOrder ? `, free list ${o.listOrder}` : "";
   return `${o.policy}${order}, align ${o.align}, ${o.coalesce} coalescing, split minimum ${o.splitMin}, ${limit}`;

@@ -55,6 +55,8 @@ function compactOp(op) {
       return ["ka", op.id, op.cache, ...name];
     case "cache-free":
       return ["kf", op.id, op.cache];
+    case "cache-shrink":
+      return ["ks", op.cache];
     default:
       throw new ShareError(`unknown operation ${op.op}`);
   }
@@ -81,6 +83,11 @@ function expandOp(entry, i) {
     if (!isInt(bytes, 1, 1 << 16) || !isInt(align, 0, 4096)) fail(i, "bad cache size");
     if (variable !== undefined && (typeof variable !== "string" || !NAME.test(variable))) fail(i, "bad variable name");
     return { op: "cache-create", cache, label, size: bytes, align, ...(variable === undefined ? {} : { name: variable }) };
+  }
+  if (kind === "ks") {
+    // A cache_shrink names a cache, not a block.
+    if (entry.length !== 2 || !isInt(id, 0, 255)) fail(i, "bad cache");
+    return { op: "cache-shrink", cache: id };
   }
   if (!isInt(id, 1, 1 << 24)) fail(i, "bad block id");
   const size = (v) => {

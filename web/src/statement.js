@@ -9,7 +9,7 @@
 //
 //   k = kmalloc(64)           kfree(k)
 //   c = cache_create("inode", 184)   c = cache_create("inode", 184, 64)
-//   o = cache_alloc(c)        cache_free(c, o)
+//   o = cache_alloc(c)        cache_free(c, o)          cache_shrink(c)
 //
 // Accepted besides: a trailing `;`, a C declaration before the name
 // (`char *p = malloc(24);`), `NULL` / `0` as a pointer, integer literals in
@@ -41,6 +41,7 @@ export const STATEMENTS = Object.freeze([
   ['c = cache_create("name", size)', "kernel heap: a slab cache of objects of size bytes (align: 3rd argument)"],
   ["o = cache_alloc(c)", "kernel heap: an object of cache c"],
   ["cache_free(c, o)", "kernel heap: give object o back to cache c"],
+  ["cache_shrink(c)", "kernel heap: give cache c's empty slabs back to the buddy allocator"],
   ["check()", "run the heap's integrity check"],
   ["reset()", "free everything and start over"],
 ]);
@@ -161,7 +162,7 @@ export function parseStatement(text) {
     pos = eq + 1;
   }
 
-  const fn = expect("name", "a function (malloc, calloc, realloc, aligned_alloc, free, memset, strcpy, check, reset, kmalloc, kfree, cache_create, cache_alloc, cache_free)");
+  const fn = expect("name", "a function (malloc, calloc, realloc, aligned_alloc, free, memset, strcpy, check, reset, kmalloc, kfree, cache_create, cache_alloc, cache_free, cache_shrink)");
   const known = ["malloc", "calloc", "aligned_alloc", "realloc", "free", "memset", "strcpy", "check", "reset", ...KERNEL_CALLS];
   if (!known.includes(fn.value)) throw new StatementError(fn.column, `unknown function "${fn.value}" (try help)`);
   if (target !== null && !(fn.value in ALLOCATORS)) {
@@ -273,6 +274,9 @@ export function parseStatement(text) {
       statement = { kind: "cache_free", cache: c, ref: pointer("a pointer (a variable, #id or address)") };
       break;
     }
+    case "cache_shrink":
+      statement = { kind: "cache_shrink", cache: cache() };
+      break;
     default:
       statement = { kind: fn.value };
   }
@@ -288,7 +292,7 @@ export function parseStatement(text) {
 }
 
 /** The kernel heap's calls (policy kmalloc). */
-const KERNEL_CALLS = ["kmalloc", "kfree", "cache_create", "cache_alloc", "cache_free"];
+const KERNEL_CALLS = ["kmalloc", "kfree", "cache_create", "cache_alloc", "cache_free", "cache_shrink"];
 
 const RESERVED = new Set(["malloc", "calloc", "aligned_alloc", "realloc", "free", "memset", "strcpy", "check", "reset", "help", "NULL", "sizeof", ...KERNEL_CALLS]);
 

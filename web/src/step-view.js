@@ -34,12 +34,13 @@ export function copySnapshot(snap, freeLists) {
   };
 }
 
-/** A kernel heap's recorded operation as the call the learner typed: kmalloc(64), cache_alloc(inode), kfree(k), cache_free(inode, o). */
+/** A kernel heap's recorded operation as the call the learner typed: kmalloc(64), cache_alloc(inode), kfree(k), cache_free(inode, o), cache_shrink(inode). */
 function kernelCall(op, session) {
   const what = op.name ?? session.label(op.id);
   const cache = () => session.cacheName(op.cache) ?? op.cache;
   if (op.op === "cache-alloc") return `cache_alloc(${cache()})`;
   if (op.op === "cache-free") return `cache_free(${cache()}, ${session.label(op.id)})`;
+  if (op.op === "cache-shrink") return `cache_shrink(${cache()})`;
   if (op.op === "free") return `kfree(${session.label(op.id)})`;
   if (op.op === "malloc" || op.op === "calloc") return `kmalloc(${op.op === "calloc" ? op.count * op.size : op.size})`;
   if (op.op === "realloc") return `krealloc(${what}, ${op.size})`;

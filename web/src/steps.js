@@ -277,6 +277,8 @@ export function kernelFrames(events, kernel, call = null) {
   let phase = "before";
   let newSlab = false;
   let asked = false;
+  // cache_shrink frees no object: it hands the cache's empty slabs back.
+  const shrink = Boolean(call?.startsWith("cache_shrink"));
   const frame = (kind, caption, marks = []) => {
     if (CHANGES.has(kind)) phase = "after";
     frames.push({ kind, caption, marks, phase });
@@ -298,7 +300,8 @@ export function kernelFrames(events, kernel, call = null) {
         break;
       }
       case "free":
-        frame("free", `${call ?? "free"} at ${at(e.payload)}: the buddy allocator's tags say which block holds the address, the slab's header which cache and object it is`);
+        if (shrink) frame("free", `${call}: the cache's empty slab at ${at(e.payload)} holds pages no object uses; the cache gives it back`);
+        else frame("free", `${call ?? "free"} at ${at(e.payload)}: the buddy allocator's tags say which block holds the address, the slab's header which cache and object it is`);
         break;
       case "buddy-split": {
         const half = PAGE * 2 ** (e.order - 1);
@@ -333,7 +336,7 @@ export function kernelFrames(events, kernel, call = null) {
         ]);
         break;
       case "slab-free":
-        frame("slab-free", `the slab at ${at(e.addr)} is empty and its cache already keeps an empty slab: its ${pagesOf(e.order)} go back to the buddy allocator`, [
+        frame("slab-free", shrink ? `the empty slab at ${at(e.addr)} leaves cache ${name(e.cache)}: its ${pagesOf(e.order)} ${e.order ? "go" : "goes"} back to the buddy allocator` : `the slab at ${at(e.addr)} is empty and its cache already keeps an empty slab: its ${pagesOf(e.order)} ${e.order ? "go" : "goes"} back to the buddy allocator`, [
           { start: e.addr, end: e.addr + PAGE * 2 ** e.order, role: "memory" },
         ]);
         break;

@@ -36,13 +36,25 @@ export function readTraceText(text, name = "trace") {
   }
 }
 
+/** The kernel heap's slab cache operations, which no trace format says. */
+const CACHE_OPS = new Set(["cache-create", "cache-alloc", "cache-free", "cache-shrink"]);
+
 /**
  * The text of a trace file for recorded operations: `format` "rep" (short
  * header) or "json" (with the heap options). Operations the formats cannot
  * say are turned into what they can: calloc as malloc of count × size,
- * aligned malloc as plain malloc; writes are left out.
+ * aligned malloc as plain malloc; writes are left out. Slab cache
+ * operations have no such stand-in: with any of them, an Error (code
+ * "cache-ops") says why nothing is written, rather than a file that would
+ * replay another heap.
  */
 export function traceText(ops, options, format) {
+  const cacheOps = ops.filter((op) => CACHE_OPS.has(op.op)).length;
+  if (cacheOps > 0) {
+    const what = format === "rep" ? "A malloc-lab .rep trace" : "A Heaplab JSON trace";
+    const message = `${what} has malloc, realloc and free only, no slab cache operations: this session has ${cacheOps} (cache_create, cache_alloc, cache_free, cache_shrink) that the file would lose, and its objects would replay as other blocks. Share it as a link instead (Share keeps them), or export a session of kmalloc and kfree only.`;
+    throw Object.assign(new Error(message), { code: "cache-ops" });
+  }
   const out = [];
   let ids = 0;
   for (const op of ops) {

@@ -228,7 +228,7 @@ export function mountTracePanel(doc, hooks) {
       const left = ops.filter((op) => op.op === "write" || op.op === "flush").length;
       hooks.act({ ok: true, message: `Exported ${ops.length - left} operations as ${name}${left ? ` (${left} writes and flushes left out: the format has none)` : ""}` });
     } catch (error) {
-      hooks.act({ ok: false, code: "export-failed", message: `could not export: ${error.message}` });
+      hooks.act({ ok: false, code: error.code === "cache-ops" ? "cache-ops" : "export-failed", message: `could not export: ${error.message}` });
     }
   };
   $("export-rep").addEventListener("click", exporter("rep"));

@@ -13,6 +13,9 @@ import { replay } from "../../scripts/mdriver.mjs";
 import { stepFrames } from "../src/steps.js";
 import { encodeWork, decodeWork } from "../src/share.js";
 import { encodeOps, decodeOps } from "../src/replay.js";
+import { limitChoices, shownLimit, MEMORY_LIMITS } from "../src/controls.js";
+import { describeOptions, describeOp } from "../src/session.js";
+import { traceText, readTraceText } from "../src/trace-files.js";
 
 const TRACES = new URL("../../../shared/traces/malloclab/", import.meta.url);
 
@@ -130,6 +133,9 @@ describe("the console's kernel statements", () => {
     expect(parseStatement("cache_free(c, o)")).toEqual({ kind: "cache_free", cache: { name: "c" }, ref: { name: "o" } });
     expect(parseStatement("k = kmalloc(8 * 8)")).toEqual({ kind: "kmalloc", target: "k", size: 64 });
     expect(parseStatement("kfree(k)")).toEqual({ kind: "kfree", ref: { name: "k" } });
+    expect(parseStatement("cache_shrink(c);")).toEqual({ kind: "cache_shrink", cache: { name: "c" } });
+    expect(() => parseStatement("n = cache_shrink(c)")).toThrow(/cache_shrink\(\) returns nothing to assign/);
+    expect(() => parseStatement("cache_shrink()")).toThrow(/expected a cache/);
     expect(() => parseStatement("cache_create(inode, 184)")).toThrow(/the cache's name in double quotes/);
     expect(() => parseStatement("cache_free(c)")).toThrow(/expected ","/);
     expect(() => parseStatement("kfree(k) = 3")).toThrow();
@@ -174,6 +180,43 @@ describe("the console's kernel statements", () => {
     s.dispose();
   });
 
+  test("cache_shrink gives a cache's empty slabs back, says so, narrates it, and replays", () => {
+    const s = new Session({ policy: KMALLOC, maxBytes: 1 << 20 });
+    const say = (t) => runStatement(s, t);
+    say('c = cache_create("inode", 184)');
+    say("o = cache_alloc(c)");
+    const version = s.version;
+    expect(say("cache_shrink(c)")).toMatchObject({ ok: true, slabs: 0, message: 'cache_shrink(c): cache 10 "inode" has no empty slab (1 partial, 0 full), so nothing goes back; nothing changed' });
+    expect(s.version).toBe(version);
+    say("cache_free(c, o)");
+    // The cache keeps one empty slab until it is shrunk.
+    expect(s.heap.caches()[10].slabs).toEqual([1, 0, 0]);
+    const pages = s.heap.stats().pagesInUse;
+    const shrunk = say("cache_shrink(c)");
+    expect(shrunk).toMatchObject({ ok: true, slabs: 1, message: 'cache_shrink(c) gave 1 empty slab of cache "inode" back to the buddy allocator: 1 page' });
+    expect(s.heap.caches()[10].slabs).toEqual([0, 0, 0]);
+    expect(s.heap.stats().pagesInUse).toBe(pages - 1);
+    expect(s.trace.at(-1)).toEqual({ op: "cache-shrink", cache: 10 });
+    const frames = stepFrames(s.heap.lastEvents(), { ...s.options, kernel: s.snapshot().kernel, call: "cache_shrink(inode)" });
+    expect(frames.map((f) => f.caption)).toEqual([
+      expect.stringMatching(/^cache_shrink\(inode\): the cache's empty slab at 0x[0-9a-f]+ holds pages no object uses; the cache gives it back$/),
+      expect.stringMatching(/^the buddy allocator takes back the block of order 0 at 0x[0-9a-f]+$/),
+      expect.stringMatching(/^the empty slab at 0x[0-9a-f]+ leaves cache "inode": its 1 page goes back to the buddy allocator$/),
+    ]);
+    expect(describeOp(s.trace.at(-1))).toBe("cache_shrink(cache 10)");
+    // Refusals: no cache, a block, a fit's heap.
+    expect(say("cache_shrink(o)")).toMatchObject({ ok: false, code: "unknown-cache" });
+    expect(say("cache_shrink(77)")).toMatchObject({ ok: false, code: "unknown-cache" });
+    const fit = new Session();
+    expect(runStatement(fit, "cache_shrink(3)")).toMatchObject({ ok: false, code: "needs-kmalloc", message: expect.stringMatching(/^cache_shrink is a kernel heap call/) });
+    fit.dispose();
+    // A rebuild replays it: the same slabs after.
+    expect(s.setOptions({ maxBytes: 2 << 20 }).ok).toBe(true);
+    expect(s.heap.caches()[10].slabs).toEqual([0, 0, 0]);
+    expect(s.trace.at(-1)).toEqual({ op: "cache-shrink", cache: 10 });
+    s.dispose();
+  });
+
   test("kernel calls under a fit are refused; switching policy replays what each heap can do", () => {
     const s = new Session();
     expect(runStatement(s, 'c = cache_create("a", 8)')).toMatchObject({ ok: false, code: "needs-kmalloc" });
@@ -195,13 +238,60 @@ describe("the console's kernel statements", () => {
 
   test("the kernel operations survive a share link and the worker's compact form", async () => {
     const s = new Session({ policy: KMALLOC, maxBytes: 1 << 20 });
-    for (const t of ['c = cache_create("inode", 184, 8)', "o = cache_alloc(c)", "k = kmalloc(64)", "cache_free(c, o)"]) runStatement(s, t);
+    for (const t of ['c = cache_create("inode", 184, 8)', "o = cache_alloc(c)", "k = kmalloc(64)", "cache_free(c, o)", "cache_shrink(c)"]) runStatement(s, t);
+    expect(s.trace.at(-1).op).toBe("cache-shrink");
     const ops = s.trace;
     expect(decodeOps(encodeOps(ops)).map(({ name, ...op }) => op)).toEqual(ops.map(({ name, ...op }) => op));
     const work = { options: s.options, ops, at: ops.length };
     const decoded = await decodeWork(await encodeWork(work));
     expect(decoded.ops).toEqual(ops);
     s.dispose();
+  });
+});
+
+describe("exporting a kmalloc session to a trace file", () => {
+  test("kmalloc and kfree export as malloc and free; slab cache operations are refused with the reason, in both formats", () => {
+    const s = new Session({ policy: KMALLOC, maxBytes: 1 << 20 });
+    runStatement(s, "k = kmalloc(64)");
+    runStatement(s, "big = kmalloc(20000)");
+    runStatement(s, "kfree(k)");
+    const rep = traceText(s.trace, s.options, "rep");
+    expect(rep).toBe("2\n3\na 0 64\na 1 20000\nf 0\n");
+    expect(readTraceText(traceText(s.trace, s.options, "json")).options.policy).toBe(KMALLOC);
+    runStatement(s, 'c = cache_create("inode", 184)');
+    runStatement(s, "o = cache_alloc(c)");
+    for (const format of ["rep", "json"]) {
+      let error = null;
+      try {
+        traceText(s.trace, s.options, format);
+      } catch (e) {
+        error = e;
+      }
+      expect(error?.code, format).toBe("cache-ops");
+      expect(error.message).toMatch(format === "rep" ? /^A malloc-lab \.rep trace has malloc, realloc and free only/ : /^A Heaplab JSON trace has malloc, realloc and free only/);
+      expect(error.message).toMatch(/this session has 2 \(cache_create, cache_alloc, cache_free, cache_shrink\) that the file would lose.*Share it as a link instead/);
+    }
+    s.dispose();
+  });
+});
+
+describe("the memory limit under kmalloc", () => {
+  test("the field says 64 MiB, offers no larger limit, and shows the figure the kernel heap uses", () => {
+    expect(limitChoices("first-fit")).toBe(MEMORY_LIMITS);
+    const kernel = limitChoices(KMALLOC);
+    expect(kernel[0]).toEqual(["", "64 MiB (default for kmalloc)"]);
+    expect(kernel.slice(1).map(([bytes]) => bytes)).toEqual([64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]);
+    expect(shownLimit({ policy: KMALLOC, maxBytes: null })).toBe("");
+    expect(shownLimit({ policy: KMALLOC, maxBytes: 1 << 30 })).toBe("");
+    expect(shownLimit({ policy: KMALLOC, maxBytes: 1 << 20 })).toBe(String(1 << 20));
+    expect(shownLimit({ policy: "best-fit", maxBytes: 1 << 30 })).toBe(String(1 << 30));
+    // What the field shows is what the heap manages.
+    for (const [maxBytes, bytes] of [[null, 64 << 20], [1 << 30, 64 << 20], [1 << 20, 1 << 20]]) {
+      const s = new Session({ policy: KMALLOC, maxBytes });
+      expect(s.heap.options.bytes).toBe(bytes);
+      expect(describeOptions(s.options)).toMatch(bytes === 64 << 20 ? /64 MiB of pages$/ : /limit 1024 KiB$/);
+      s.dispose();
+    }
   });
 });
 

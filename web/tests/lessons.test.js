@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { init } from "../src/heaplab.js";
 import { Session } from "../src/session.js";
-import { LESSONS, setUpLesson, runScript, blocksOf, parseAddress, lessonById, setUpMachine } from "../src/learn/lessons.js";
+import { LESSONS, setUpLesson, runScript, blocksOf, parseAddress, lessonById, setUpMachine, runMachineScript } from "../src/learn/lessons.js";
+import { runPredicted } from "../src/machine/predict.js";
 import { loadProgress, saveProgress, resetProgress, PROGRESS_KEY } from "../src/learn/progress.js";
 
 beforeAll(async () => {
@@ -30,7 +31,7 @@ function attemptMachine(lesson, script) {
   const machine = setUpMachine(lesson);
   expect(machine.run("check").ok, `${lesson.id}: setup leaves a consistent machine`).toBe(true);
   const unanswered = lesson.check(machine, "");
-  for (const statement of script.statements) machine.run(statement);
+  runMachineScript(machine, script);
   const result = lesson.check(machine, script.answer ? script.answer(machine) : "");
   machine.dispose();
   return { unanswered, result };
@@ -86,24 +87,50 @@ describe("lessons", () => {
     session.dispose();
   }, 60_000);
 
-  test("the kernel and applications: app2's pages go back, the answer is the last merge's order, wrong moves explained", () => {
+  test("the kernel and applications: predict mode asks the order before app2's last free, judges it, wrong moves explained", () => {
     const lesson = lessonById("kernel-and-apps");
+    expect(lesson.predict).toBe(true);
+    expect(lesson.question).toBeUndefined();
     const m = setUpMachine(lesson);
     const pages = m.snapshot().blocks.filter((b) => b.owner === "app2").reduce((n, b) => n + b.pages, 0);
-    m.run("app2: free(q)");
+    const asked = [];
+    const ask = (question) => {
+      asked.push(question);
+      return question.answer - 1;
+    };
+    // Freeing q moves no page: no question.
+    runPredicted(m, "app2: free(q)", ask);
+    expect(asked).toEqual([]);
     expect(lesson.check(m, "").message).toMatch(/app2 still has 1 block in use/);
-    const freed = m.run("app2: free(r)");
+    const freed = runPredicted(m, "app2: free(r)", ask);
     expect(freed.returned).toBe(pages);
+    const [question] = asked;
     const order = freed.events.filter((e) => e.kind === "buddy-merge").at(-1).order;
-    expect(lesson.check(m, "").message).toMatch(`gave its ${pages} pages back`);
-    expect(lesson.check(m, "seven").message).toMatch(/not an order/);
-    expect(lesson.check(m, String(order - 1)).message).toMatch(`Not order ${order - 1}`);
-    const right = lesson.check(m, `order ${order}`);
-    expect(right.ok).toBe(true);
-    expect(right.message).toMatch(/merging stopped there because its buddy \(pages \d+-\d+\) is not free(: page \d+ is held by (app1|kernel|the buddy allocator's own map)| as one block)/);
-    m.run("app1: free(p)");
-    expect(lesson.check(m, String(order)).message).toMatch(/only app2 is to free/);
+    expect(question).toMatchObject({ kind: "merge", heap: "app2", answer: order });
+    expect(question.text).toMatch(`app2 gives ${pages} pages back: page `);
+    expect(question.options[0]).toEqual({ value: 3, label: "order 3: no merge" });
+    expect(question.options.map((o) => o.value)).toContain(order);
+    // A wrong prediction fails, says the answer and why the merging stopped.
+    const wrong = lesson.check(m, "");
+    expect(wrong.ok).toBe(false);
+    expect(wrong.message).toMatch(`Not quite: the buddies merged 1 time, into one free block of order ${order}`);
+    expect(wrong.message).toMatch(/It stopped there because its buddy \(pages \d+-\d+\) is not free(: page \d+ is held by (app1|kernel|the buddy allocator's own map)| as one block)/);
     m.dispose();
+    // Unpredicted (predict mode skipped): asked to restart and predict.
+    const plain = setUpMachine(lesson);
+    plain.run("app2: free(q)");
+    plain.run("app2: free(r)");
+    expect(lesson.check(plain, "").message).toMatch(/before you predicted/);
+    plain.run("app1: free(p)");
+    expect(lesson.check(plain, "").message).toMatch(/only app2 is to free/);
+    plain.dispose();
+    // The right prediction passes.
+    const good = setUpMachine(lesson);
+    runMachineScript(good, lesson.solve);
+    const right = lesson.check(good, "");
+    expect(right.ok).toBe(true);
+    expect(right.message).toMatch(`Right: the buddies merged 1 time, into one free block of order ${order}`);
+    good.dispose();
   });
 
   test("first fit: the header answer accepts hex with or without 0x and decimal", () => {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { init } from "../src/heaplab.js";
 import { MachineModel, parseMachineLine, narrateBuddy } from "../src/machine/model.js";
 import { layoutMap, hitBlock, applyBuddyEvent } from "../src/machine/map.js";
+import { machineQuestion, judgeMachine, recordGuess, runPredicted } from "../src/machine/predict.js";
 
 beforeAll(async () => {
   await init();
@@ -174,4 +175,59 @@ test("applyBuddyEvent replays an operation's buddy events from the blocks before
   expect(merges).toBeGreaterThan(0);
   expect(m.snapshot().blocks.every((b) => b.free || b.owner === "buddy")).toBe(true);
   m.dispose();
+});
+
+describe("predict mode's questions (machine/predict.js)", () => {
+  test("a malloc that takes pages asks which free buddy block they come from; judged right, alike, too small, too large", () => {
+    const m = new MachineModel();
+    m.run("kernel: k = kmalloc(64)");
+    m.run("app1: p = malloc(24)");
+    const asked = [];
+    // app1 has room: no question.
+    runPredicted(m, "app1: s = malloc(16)", (q) => asked.push(q));
+    expect(asked).toEqual([]);
+    const before = m.snapshot();
+    const result = m.run("app2: q = malloc(3000)");
+    const question = machineQuestion(before, result);
+    expect(question).toMatchObject({ kind: "take", heap: "app2", order: 3 });
+    expect(question.text).toBe("app2 needs new pages: order 3 (8 pages). Which free buddy block will the buddy allocator take them from? Click it on the map, or choose it here.");
+    const free = before.blocks.filter((b) => b.free);
+    expect(question.options.map((o) => o.value)).toEqual(free.map((b) => b.address));
+    // The smallest free block large enough is the one split.
+    const host = free.filter((b) => b.order >= 3).reduce((a, b) => (b.order < a.order ? b : a));
+    expect(question.answer).toBe(host.address);
+    const after = m.snapshot();
+    const right = judgeMachine(question, host.address, after);
+    expect(right.right).toBe(true);
+    expect(right.said).toMatch(`Right: the buddy allocator took the free block at page ${host.index}, order ${host.order} (${host.pages} pages), split it 1 time and handed out order 3 (8 pages) at 0x`);
+    const small = free.find((b) => b.order < 3);
+    expect(judgeMachine(question, small.address, after).said).toMatch(`Not quite: the buddy allocator took`);
+    expect(judgeMachine(question, small.address, after).said).toMatch(`is too small: app2 needs order 3`);
+    const large = free.find((b) => b.order > host.order);
+    expect(judgeMachine(question, large.address, after).said).toMatch("is larger than needed: the buddy allocator splits the smallest free block that is large enough");
+    const record = recordGuess(result, question, large.address, after);
+    expect(result.prediction).toBe(record);
+    expect(record).toMatchObject({ kind: "take", guess: large.address, right: false });
+    m.dispose();
+  });
+
+  test("a free that gives pages back asks the order they merge into; lines that fail or move no page ask nothing", () => {
+    const m = new MachineModel();
+    m.run("app1: p = malloc(24)");
+    m.run("app2: q = malloc(3000)");
+    let question = null;
+    const freed = runPredicted(m, "app2: free(q)", (q) => {
+      question = q;
+      return q.answer;
+    });
+    expect(question).toMatchObject({ kind: "merge", heap: "app2" });
+    expect(question.options.at(-1).value).toBe(m.snapshot().stats.buddy.maxOrder);
+    expect(freed.prediction).toMatchObject({ kind: "merge", right: true });
+    expect(freed.prediction.said).toMatch(/^Right: the buddies merged \d times?, into one free block of order \d \(\d+ pages\) at page \d+\. It stopped there because its buddy/);
+    const before = m.snapshot();
+    expect(machineQuestion(before, m.run("app2: free(q)"))).toBe(null);
+    expect(machineQuestion(before, m.run("check"))).toBe(null);
+    expect(machineQuestion(before, m.run("app1: x = malloc(8)"))).toBe(null);
+    m.dispose();
+  });
 });

@@ -122,8 +122,10 @@ function open(id, { focus = false } = {}) {
   showResult(null);
   // The lesson's moment is animated (step mode), or asked first (predict mode).
   panels.steps.setStepMode(Boolean(lesson.animate));
-  panels.steps.setPredictMode(Boolean(lesson.predict));
+  panels.steps.setPredictMode(Boolean(lesson.predict && !lesson.machine));
   restart();
+  // After restart: a question left waiting in the last lesson's machine went with it.
+  machineView.setPredictMode(Boolean(lesson.predict && lesson.machine));
   renderList();
   if (focus) $("lesson").focus();
 }
@@ -138,6 +140,8 @@ function showMachine() {
   const on = Boolean(lesson.machine);
   for (const node of $("lesson-heap").children) if (node.id !== "heap-title" && node.id !== "heap-status") node.hidden = on ? node !== machineBox : node === machineBox;
   $("heap-title").textContent = on ? "The machine" : "The heap";
+  // The view lets go of the old machine (and of a question waiting on it) before it is disposed.
+  if (!on) machineView.setModel(null);
   machine?.dispose();
   machine = null;
   if (!on) return;

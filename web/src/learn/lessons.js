@@ -8,7 +8,9 @@
 //   animate?   the learner's operation is animated step by step (the moment
 //              the text describes: a split, a merge, a size-class jump)
 //   predict?   before an allocation's answer shows, the learner clicks where
-//              it will land (predict mode; the page scores the guess)
+//              it will land (predict mode; the page scores the guess); on the
+//              machine, before a line that moves pages shows its answer, the
+//              learner predicts the page run taken or the order merged into
 //   setup      { options, statements }: heap options and console statements
 //              that build the heap the lesson starts from (shown to the learner)
 //   text       paragraphs that explain
@@ -21,6 +23,8 @@
 //              the lesson opens), passed to check and answer as `prepared`
 //   solve      { statements, answer?(session, prepared) }: a correct answer, scripted
 //   mistake    { statements, answer?(session, prepared) }: a plausible wrong one
+//              (a machine lesson's: { statements, predict?(question, machine) },
+//              the choice its predict mode's questions get)
 // `solve` and `mistake` drive the unit tests (and the "Show me" button).
 import { DEFAULT_OPTIONS } from "../session.js";
 import { runStatement } from "../console.js";
@@ -29,6 +33,7 @@ import { decodeHeader, headerText } from "../hex-view.js";
 import { hex, formatBytes, formatPercent } from "../format.js";
 import { TOY_VS_PRODUCTION, presetFigures } from "../compare/presets.js";
 import { MachineModel } from "../machine/model.js";
+import { runPredicted } from "../machine/predict.js";
 
 /** The session's blocks as plain facts, with its ids and variable names. */
 export function blocksOf(session) {
@@ -87,6 +92,17 @@ export function setUpMachine(lesson) {
     if (!result.ok) throw new Error(`setup statement ${statement} failed: ${result.message}`);
   }
   return machine;
+}
+
+/**
+ * Runs a machine lesson's scripted lines (a solution or a mistake) on
+ * `machine`, answering predict mode's questions with `script.predict`;
+ * returns the last result.
+ */
+export function runMachineScript(machine, script) {
+  let result = null;
+  for (const line of script.statements) result = script.predict ? runPredicted(machine, line, (question) => script.predict(question, machine)) : machine.run(line);
+  return result;
 }
 
 /** Pages the machine's `owner` holds. */
@@ -557,16 +573,17 @@ export const LESSONS = Object.freeze([
     title: "The kernel and applications",
     // A machine lesson: it acts on the machine (the kernel heap and two application heaps over
     // one buddy allocator), and check, solve and mistake take the machine instead of a session.
+    // Its question is asked in predict mode, before app2's last free shows its answer.
     machine: { statements: ["kernel: k = kmalloc(64)", "app1: p = malloc(24)", "app2: q = malloc(3000)", "app2: r = malloc(100)"] },
+    predict: true,
     setup: { options: {}, statements: [] },
     text: [
       "A real system runs many heaps at once. The kernel keeps a heap of its own for its own objects, and each application has its own heap in its own address space. They need not be the same implementation: here app1 runs first fit, app2 best fit, app3 segregated fit, and the kernel slab caches behind kmalloc.",
       "None of them owns memory outright. Under all of them sits the page allocator, here a buddy system: it hands out blocks of 2^order pages of 4 KiB, splitting a larger free block in halves (buddies) when it has none of the right order. A heap that needs room asks it for pages; the map shows which heap holds which pages.",
       "Pages go back only when nothing in them is in use. When app2 frees its last block it gives its pages back, and the buddy allocator merges the returned block with its buddy while that buddy is free, up to the first buddy someone still holds.",
     ],
-    task: "Make app2 give its pages back without touching app1 or the kernel: free app2's two blocks (app2: free(q), then app2: free(r)). Then read the steps under the narration and type the order of the largest block the buddies merged into.",
-    question: "Order of the largest merged block",
-    check(machine, answer) {
+    task: "Make app2 give its pages back without touching app1 or the kernel: free app2's two blocks (app2: free(q), then app2: free(r)). Before the last free shows its answer, a question above the map asks into how large a block the buddies will merge: find app2's pages on the map, look at which neighbours are free, and choose the order.",
+    check(machine) {
       const snap = machine.snapshot();
       if (heldBy(snap, "app1") === 0 || heldBy(snap, "kernel") === 0) return no("app1 or the kernel gave its pages back too: only app2 is to free its blocks. Restart the lesson.");
       const app2 = snap.heaps.find((h) => h.name === "app2");
@@ -575,29 +592,17 @@ export const LESSONS = Object.freeze([
       if (!gave) return no("app2 holds no page, but it never gave any back here: restart the lesson.");
       const merges = gave.events.filter((e) => e.kind === "buddy-merge");
       if (merges.length === 0) return no("app2 gave its pages back, but no buddy was free to merge with: restart the lesson.");
-      const last = merges.at(-1);
-      const order = last.order;
-      const typed = String(answer ?? "").trim().replace(/^order\s*/i, "");
-      if (typed === "") return no(`app2 gave its ${gave.returned} pages back. Now read the steps under the narration ("merged the buddies at … into one block of order k") and type the largest order.`);
-      if (!/^\d+$/.test(typed)) return no(`"${answer}" is not an order: type a whole number, the k of "order k".`);
-      if (Number(typed) !== order) return no(`Not order ${typed}. Each merge doubles the block: read every "merged the buddies" step of app2's last free; the last one names the largest order.`);
-      const start = Math.min(last.addr, last.with);
-      const index = (start - snap.base) / PAGE;
-      const buddyIndex = index ^ (2 ** order);
-      const buddy = snap.blocks.find((b) => b.index <= buddyIndex && buddyIndex < b.index + b.pages);
-      const holder = (b) => (b.owner === "buddy" ? "the buddy allocator's own map" : b.owner);
-      const span = `pages ${buddyIndex}-${buddyIndex + 2 ** order - 1}`;
-      const why = !buddy ? "its buddy would lie past the end of memory" : buddy.free ? `its buddy (${span}) is not free as one block: page ${buddyIndex} starts a free block of order ${buddy.order} only` : `its buddy (${span}) is not free: page ${buddy.index} is held by ${holder(buddy)}`;
+      const guess = gave.prediction;
+      if (!guess) return no(`app2 gave its ${gave.returned} pages back before you predicted how far they would merge. Restart the lesson and free q and r again: before the last free shows its answer, choose the order above the map.`);
+      if (!guess.right) return no(`${guess.said} Each merge doubles the block while its buddy is free; read the steps under the narration, then restart the lesson to predict again.`);
       return ok(
-        `Yes: order ${order}, ${2 ** order} pages at ${hex(start)}. app2's pages went back and merged ${merges.length} time${merges.length === 1 ? "" : "s"}; the merging stopped there because ${why}. ` +
+        `${guess.said} app2's ${gave.returned} pages went back and merged ${merges.length} time${merges.length === 1 ? "" : "s"}. ` +
           "app1 (first fit) and the kernel (slab caches) kept their pages: separate heaps, different implementations, all taking pages from below.",
       );
     },
-    solve: {
-      statements: ["app2: free(q)", "app2: free(r)"],
-      answer: (machine) => String(machine.history.findLast((r) => r.returned > 0).events.filter((e) => e.kind === "buddy-merge").at(-1).order),
-    },
-    mistake: { statements: ["app2: free(q)"], answer: () => "3" },
+    // A machine lesson's scripts answer its predict mode's question: predict(question, machine) -> the choice.
+    solve: { statements: ["app2: free(q)", "app2: free(r)"], predict: (question) => question.answer },
+    mistake: { statements: ["app2: free(q)", "app2: free(r)"], predict: (question) => question.options[0].value },
   },
 ]);
 

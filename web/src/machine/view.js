@@ -7,6 +7,8 @@
 import { onThemeChange, prefersReducedMotion } from "../theme.js";
 import { hex, formatBytes } from "../format.js";
 import { drawMap, hitBlock, ownerColors, applyBuddyEvent } from "./map.js";
+import { machineQuestion, recordGuess } from "./predict.js";
+import { Score } from "../predict.js";
 
 /** Milliseconds each step of the buddy allocator stays on screen. */
 const STEP_MS = 650;
@@ -47,6 +49,13 @@ function build(container, h) {
   );
   const examples = el("div", { className: "examples", role: "group", "aria-label": "Examples" });
   const log = el("ol", { className: "log", "aria-label": "Console log", tabIndex: 0 });
+  // Predict mode's question: above the map it is about, with a choice per answer.
+  const question = el("p", { className: "question" });
+  question.id = `${container.id || "machine"}-question`;
+  const choices = el("div", { className: "choices", role: "group" });
+  choices.setAttribute("aria-labelledby", question.id);
+  const verdict = el("p", { className: "verdict", role: "status", "aria-live": "polite" });
+  const predict = el("div", { className: "predict-box", hidden: true, tabIndex: -1 }, el("p", { className: "predict-title" }, "Predict"), question, choices, verdict);
   const zoomTitle = heading("Blocks", `${container.id || "machine"}-zoom-title`);
   const zoom = el("div", { className: "zoom" });
   container.replaceChildren(
@@ -56,6 +65,7 @@ function build(container, h) {
       heading("Who holds which pages"),
       el("p", { className: "hint" }, "Each box is one buddy block: 2", el("sup", {}, "order"), " pages of 4 KiB, coloured by the heap that holds it. Click a box or a name to see that heap's blocks."),
       legend,
+      predict,
       map,
       summary,
     ),
@@ -63,13 +73,14 @@ function build(container, h) {
     el("section", { className: "zoom-panel", "aria-labelledby": zoomTitle.id }, zoomTitle, zoom),
   );
   container.classList.add("machine");
-  return { legend, map, summary, narration, steps, input, form, examples, log, zoomTitle, zoom };
+  return { legend, map, summary, narration, steps, input, form, examples, log, zoomTitle, zoom, predict, question, choices, verdict };
 }
 
 /**
  * Mounts the machine view in `container`. `examples` are console lines
- * offered as buttons; `onRun(result)` is called after each line runs.
- * Returns `{ setModel(model, { selected, narration }), run(line), render(), get model }`.
+ * offered as buttons; `onRun(result)` is called after each line runs (in
+ * predict mode, once its answer shows).
+ * Returns `{ setModel(model, { selected, narration }), run(line), render(), setPredictMode(on), answer(value), get model, get asking }`.
  */
 export function mountMachineView(container, { examples = [], headingLevel = 2, onRun = () => {} } = {}) {
   const els = build(container, headingLevel);
@@ -77,6 +88,10 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
   let layout = null;
   let selected = "app1";
   let touched = new Set();
+  let predictMode = false;
+  /** Predict mode's waiting question: { question, result, before } (the line has run; its answer is held back). */
+  let waiting = null;
+  const score = new Score();
 
   function renderLegend(snap, names) {
     const pagesOf = (owner) => snap.blocks.filter((b) => b.owner === owner).reduce((n, b) => n + b.pages, 0);
@@ -153,7 +168,8 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
   /** Draws the machine as it is, or with `blocks` (a frame of an animation) in the map. */
   function render(blocks = null) {
     if (!model) return null;
-    const snap = model.snapshot();
+    // While a question waits, the machine as it was before the line.
+    const snap = waiting ? waiting.before : model.snapshot();
     if (blocks) {
       const names = model.heapNames();
       layout = drawMap(els.map, { ...snap, blocks }, { names, selected, touched });
@@ -215,10 +231,11 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     els.steps.replaceChildren(...steps);
   }
 
-  /** Runs one console line, logs it, narrates it and redraws. */
+  /** Runs one console line, logs it, narrates it and redraws; in predict mode a line that moves pages asks first. */
   function run(line) {
     clearTimeout(animation);
-    const before = model.snapshot().blocks;
+    reveal();
+    const before = model.snapshot();
     const result = model.run(line);
     if (result.kind === "empty") return result;
     logLine(line, "input");
@@ -227,6 +244,70 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
       for (const l of result.lines) logLine(l, "output");
       return result;
     }
+    els.predict.hidden = true;
+    const question = predictMode ? machineQuestion(before, result) : null;
+    if (question) ask(question, result, before);
+    else show(result, before.blocks);
+    return result;
+  }
+
+  /** Holds the line's answer back and asks `question` over the machine as it was before the line. */
+  function ask(question, result, before) {
+    waiting = { question, result, before };
+    container.dataset.predict = "waiting";
+    els.narration.textContent = `${result.line}: before its answer shows, predict what the buddy allocator will do (the question above the map).`;
+    els.narration.classList.remove("error");
+    els.steps.replaceChildren();
+    els.question.textContent = question.text;
+    els.choices.replaceChildren(...question.options.map((o) => el("button", { type: "button", dataset: { value: String(o.value) } }, o.label)));
+    els.verdict.textContent = "";
+    els.verdict.className = "verdict";
+    els.predict.hidden = false;
+    touched = new Set();
+    if (result.heap) selected = result.heap;
+    render();
+    els.predict.scrollIntoView?.({ block: "nearest" });
+    // The learner answers before anything else: the keyboard goes to the first choice.
+    els.choices.firstElementChild?.focus({ preventScroll: true });
+  }
+
+  /** Predict mode's guess (a free block's address, or an order): judges it, says right or wrong, then shows the line's answer. */
+  function answer(value) {
+    if (!waiting) return null;
+    const { question, result, before } = waiting;
+    waiting = null;
+    const prediction = recordGuess(result, question, value, model.snapshot());
+    score.add(prediction.right);
+    container.dataset.predict = prediction.right ? "right" : "wrong";
+    els.verdict.textContent = `${prediction.said} Predictions: ${score}.`;
+    els.verdict.className = `verdict ${prediction.right ? "right" : "wrong"}`;
+    // The answer and the guess marked in words too, not by colour alone.
+    for (const b of els.choices.children) {
+      b.disabled = true;
+      const answered = b.dataset.value === String(question.answer);
+      if (answered) b.classList.add("answer");
+      if (b.dataset.value === String(value)) b.setAttribute("aria-pressed", "true");
+      if (answered) b.append(el("span", { className: "mark" }, " ✓ the answer"));
+      else if (b.dataset.value === String(value)) b.append(el("span", { className: "mark" }, " ✗ your guess"));
+    }
+    // The choices are disabled now: the keyboard stays in the box, where the verdict is.
+    if (els.predict.contains(document.activeElement)) els.predict.focus({ preventScroll: true });
+    show(result, before.blocks);
+    return prediction;
+  }
+
+  /** Shows a waiting question's answer unjudged (another line came, or the machine changed). */
+  function reveal() {
+    if (!waiting) return;
+    const { result, before } = waiting;
+    waiting = null;
+    container.dataset.predict = "";
+    els.predict.hidden = true;
+    show(result, before.blocks);
+  }
+
+  /** Shows what a line did: the log, the narration, the map (its buddy steps played). */
+  function show(result, before) {
     logLine(result.ok ? result.message : `error: ${result.message}`, result.ok ? "output" : "error");
     if (result.ok && result.heap) selected = result.heap;
     touched = new Set((result.events ?? []).filter((e) => e.kind === "buddy-merge" || e.kind === "buddy-alloc").map((e) => Math.min(e.addr, e.with ?? e.addr)));
@@ -234,7 +315,6 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     render();
     if (result.ok) animate(before, result);
     onRun(result);
-    return result;
   }
 
   els.form.addEventListener("submit", (event) => {
@@ -252,11 +332,30 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
   els.map.addEventListener("click", (event) => {
     const rect = event.currentTarget.getBoundingClientRect();
     const box = layout && hitBlock(layout, event.clientX - rect.left, event.clientY - rect.top);
+    if (waiting && box) return pick(box.block);
     if (box && box.block.owner !== "free" && box.block.owner !== "buddy") {
       selected = box.block.owner;
       render();
     }
   });
+  /** A click on the map's `block` while a question waits. */
+  function pick(block) {
+    const { question } = waiting;
+    if (question.kind !== "take") {
+      els.verdict.textContent = "This question asks for an order: choose one of the buttons above the map.";
+      return;
+    }
+    if (!block.free) {
+      els.verdict.textContent = `That block is held by ${block.owner === "buddy" ? "the buddy allocator's own map" : block.owner}: new pages come from a free block (a light one). Try again.`;
+      return;
+    }
+    answer(block.address);
+  }
+  els.choices.addEventListener("click", (event) => {
+    const value = event.target.closest("button[data-value]")?.dataset.value;
+    if (value !== undefined && waiting) answer(Number(value));
+  });
+
   els.examples.hidden = examples.length === 0;
   els.examples.replaceChildren(...examples.map((line) => el("button", { type: "button", dataset: { example: line } }, line)));
   els.examples.addEventListener("click", (event) => {
@@ -271,9 +370,12 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
     get model() {
       return model;
     },
-    /** Shows `next` (a MachineModel), with `narration` as the first line. */
+    /** Shows `next` (a MachineModel, or null: none), with `narration` as the first line; a waiting question is dropped. */
     setModel(next, { narration = "", selected: first = "app1" } = {}) {
       clearTimeout(animation);
+      waiting = null;
+      container.dataset.predict = "";
+      els.predict.hidden = true;
       model = next;
       selected = first;
       touched = new Set();
@@ -283,6 +385,16 @@ export function mountMachineView(container, { examples = [], headingLevel = 2, o
       els.narration.classList.remove("error");
       render();
     },
+    get asking() {
+      return waiting !== null;
+    },
+    /** Predict mode on or off: before a line that moves pages shows its answer, the learner predicts it. */
+    setPredictMode(on) {
+      predictMode = Boolean(on);
+      if (!predictMode) reveal();
+      container.dataset.predictMode = String(predictMode);
+    },
+    answer,
     run,
     render,
   };
