@@ -188,3 +188,19 @@ test("errors show a message and change nothing: bad input, bad free, out of memo
   await expect(message(page)).toContainText("out-of-memory");
   expect(await page.locator("#block-list tbody").innerText()).toEqual(rows2);
 });
+
+test("an empty playground offers an example heap: one click types eight statements into the console and the map shows blocks and a free list", async ({ page }) => {
+  await openPlayground(page);
+  const offer = page.locator("#example-run");
+  await expect(offer).toBeVisible();
+  await offer.click();
+  const typed = await page.locator("#console-log .input").allTextContents();
+  expect(typed).toEqual(["a = malloc(24)", "b = malloc(200)", "c = malloc(40)", "d = malloc(120)", "e = malloc(16)", "free(b)", "free(d)", "f = malloc(64)"].map((s) => `> ${s}`));
+  await expect(page.locator("#console-log .error")).toHaveCount(0);
+  await expect(offer).toBeHidden();
+  // Five blocks in use less the two freed plus f; first fit split b's block
+  // for f, so b's remainder, d and the rest of the arena are on the free list.
+  await expect(usedRows(page)).toHaveCount(4);
+  await expect(page.locator("#free-list")).toContainText("3 free blocks");
+  await expect(page.locator("#timeline-label")).toContainText("8 of 8");
+});

@@ -83,7 +83,7 @@ function drawEmpty(ctx, layout, top, height, width, colors, text) {
     ctx.font = n === 0 ? `bold 15px ${FONT}` : `13px ${FONT}`;
     return wrapWords(ctx, line, width - 16).map((part) => ({ part, bold: n === 0 }));
   });
-  const y = layout.count ? Math.max(top + 20, layout.height + 24) : top + height / 2 - 12 - (lines.length - given.length) * 10;
+  const y = layout.count ? Math.max(top + 20, layout.height + 24) : top + height / 2 - 22 - (lines.length - given.length) * 10;
   ctx.fillStyle = colors.text;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";

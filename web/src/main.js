@@ -298,6 +298,33 @@ function mountViewMode() {
   });
 }
 
+/**
+ * The statements "Show an example heap" types into the console: blocks of
+ * several sizes, two of them freed (the free list gets entries), then a
+ * request that a free block holds with room to spare (it is split).
+ */
+export const EXAMPLE = ["a = malloc(24)", "b = malloc(200)", "c = malloc(40)", "d = malloc(120)", "e = malloc(16)", "free(b)", "free(d)", "f = malloc(64)"];
+
+/** The button under the empty map: a first heap in one click, while nothing has been done yet. */
+function mountExample() {
+  const box = $("map-example");
+  const form = $("console-form");
+  const input = $("console-input");
+  $("example-run").addEventListener("click", () => {
+    // Through the console, so each statement is logged, kept in the
+    // history and the timeline, and narrated in step mode like typed ones.
+    for (const statement of EXAMPLE) {
+      input.value = statement;
+      form.requestSubmit();
+    }
+  });
+  const show = () => {
+    box.hidden = timeline.ops.length > 0;
+  };
+  timeline.onChange(show);
+  show();
+}
+
 function mountZoom() {
   $("zoom-in").addEventListener("click", () => map.zoom(0.5));
   $("zoom-out").addEventListener("click", () => map.zoom(2));
@@ -424,6 +451,7 @@ async function start() {
   mountConsole({ form: $("console-form"), input: $("console-input"), log: $("console-log") }, () => session, act, { gate: steps.gate });
   mountWrite();
   mountZoom();
+  mountExample();
   $("free-selected").addEventListener("click", () => freeBlock(selected));
   installDebug();
   map.draw();
