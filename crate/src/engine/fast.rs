@@ -160,6 +160,24 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
         unsafe { self.policy.remove(b) }
     }
 
+    /// Makes the `size` bytes at `b` a free block after a used one (its
+    /// header and footer written) and files it in the index; `ends` says
+    /// whether the epilogue follows. One copy in wasm, as
+    /// [`Engine::index_remove`].
+    ///
+    /// # Safety
+    /// `b..b + size` is free memory of this heap out of the index, after a
+    /// used block; `ends` is true iff the epilogue follows it.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn file_free(&mut self, b: Block, size: usize, ends: bool) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            b.write_free(size, true);
+            self.index_insert_known(b, size, ends);
+        }
+    }
+
     /// Free block `old` (indexed, header unchanged) becomes free block `new`
     /// of `size` bytes in its place in address order (the same block, or
     /// one overlapping it with no other free block between), its prev-used
@@ -275,9 +293,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::Merge { block: b.addr(), with: next.addr(), size });
                 (b, size)
             } else {
-                b.write_free(size, true);
                 // (The header after `b` is `nh`: the epilogue has size 0.)
-                self.index_insert_known(b, size, nh & SIZE_MASK == 0);
+                self.file_free(b, size, nh & SIZE_MASK == 0);
                 (b, size)
             }
         }
@@ -384,8 +401,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::Merge { block: t.addr(), with: next.addr(), size: total });
             } else {
                 next.set_header(nh & !PREV_USED);
-                t.write_free(tail, true);
-                self.index_insert_known(t, tail, nh & SIZE_MASK == 0);
+                self.file_free(t, tail, nh & SIZE_MASK == 0);
             }
         }
     }
