@@ -136,12 +136,45 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::Split { block: b.addr(), size: fit.need, remainder: tail });
                 fit.need
             } else {
-                self.policy.remove(b);
+                self.index_remove(b);
                 b.add(size).set_prev_used(true);
                 size
             };
             b.set_header(used as u64 | USED | prev | self.hooks.used_bits());
             b.payload()
+        }
+    }
+
+    /// Takes free block `b` (indexed, header unchanged) out of the index:
+    /// inlined natively; in wasm one copy (of the policy's remove, with its
+    /// wilderness check) that every caller shares at `opt-level = "z"`
+    /// (117 bytes of the minimal module), while the `#[inline]` hint still
+    /// inlines it at `opt-level = 3`.
+    ///
+    /// # Safety
+    /// As [`FreeIndex::remove`](crate::policy::FreeIndex::remove).
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn index_remove(&mut self, b: Block) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.policy.remove(b) }
+    }
+
+    /// Makes the `size` bytes at `b` a free block after a used one (its
+    /// header and footer written) and files it in the index; `ends` says
+    /// whether the epilogue follows. One copy in wasm, as
+    /// [`Engine::index_remove`].
+    ///
+    /// # Safety
+    /// `b..b + size` is free memory of this heap out of the index, after a
+    /// used block; `ends` is true iff the epilogue follows it.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
+    unsafe fn file_free(&mut self, b: Block, size: usize, ends: bool) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            b.write_free(size, true);
+            self.index_insert_known(b, size, ends);
         }
     }
 
@@ -180,7 +213,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             if self.policy.replace_by_tail(old, new, size) {
                 new.write_free(size, prev);
             } else {
-                self.policy.remove(old);
+                self.index_remove(old);
                 new.write_free(size, prev);
                 self.file_tail(new, size);
             }
@@ -202,7 +235,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             if self.policy.try_replace(old, new, size) {
                 new.write_free(size, prev);
             } else {
-                self.policy.remove(old);
+                self.index_remove(old);
                 new.write_free(size, prev);
                 self.policy.insert_sized(new, size);
             }
@@ -235,7 +268,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             if h & PREV_USED == 0 {
                 // Into the free block before: it keeps its index place.
                 if next_free {
-                    self.policy.remove(next);
+                    self.index_remove(next);
                 }
                 let p = b.prev();
                 let total = b.addr() - p.addr() + size;
@@ -260,9 +293,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::Merge { block: b.addr(), with: next.addr(), size });
                 (b, size)
             } else {
-                b.write_free(size, true);
                 // (The header after `b` is `nh`: the epilogue has size 0.)
-                self.index_insert_known(b, size, nh & SIZE_MASK == 0);
+                self.file_free(b, size, nh & SIZE_MASK == 0);
                 (b, size)
             }
         }
@@ -286,7 +318,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 b.set_header((h & !SIZE_MASK) | need as u64);
                 self.emit(Event::Split { block: b.addr(), size: need, remainder: tail });
             } else {
-                self.policy.remove(next);
+                self.index_remove(next);
                 b.add(total).set_prev_used(true);
                 b.set_header((h & !SIZE_MASK) | total as u64);
             }
@@ -327,9 +359,9 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                             return Some(moved);
                         }
                     }
-                    self.policy.remove(p);
+                    self.index_remove(p);
                     if nh & USED == 0 {
-                        self.policy.remove(next);
+                        self.index_remove(next);
                     }
                     ptr::copy(ptr.as_ptr(), to.as_ptr(), n);
                     let ph = p.header() & PREV_USED;
@@ -369,8 +401,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::Merge { block: t.addr(), with: next.addr(), size: total });
             } else {
                 next.set_header(nh & !PREV_USED);
-                t.write_free(tail, true);
-                self.index_insert_known(t, tail, nh & SIZE_MASK == 0);
+                self.file_free(t, tail, nh & SIZE_MASK == 0);
             }
         }
     }
