@@ -78,7 +78,8 @@ const SL_LOG: u32 = 4;
 /// How many blocks at the front of the request's own class (above the
 /// exact classes) are looked at for the closest fit before the search
 /// rounds up to the class above. A bound, so allocation stays O(1); on
-/// the malloc-lab traces 4 does what a walk of the whole list does.
+/// the malloc-lab traces 4 does what a walk of the whole list does. An
+/// exact fit ends the look.
 const OWN_CLASS_LOOK: usize = 4;
 /// Second-level classes per first-level class.
 const SL_COUNT: usize = 1 << SL_LOG;
@@ -345,11 +346,28 @@ impl Segregated {
             let bsize = unsafe { b.size() };
             if bsize >= size && best.is_none_or(|(_, s)| bsize < s) {
                 best = Some((b, bsize));
+                if bsize == size {
+                    // Exact: none is closer.
+                    break;
+                }
             }
             // SAFETY: as above.
             cur = unsafe { b.next_free() };
         }
         best.map(|(b, bsize)| (b, bsize, (fl, sl)))
+    }
+
+    /// [`Segregated::closest_in_own_class`], unlinked.
+    ///
+    /// # Safety
+    /// The lists are well formed.
+    #[inline(never)]
+    unsafe fn take_closest_in_own_class(&mut self, size: usize) -> Option<(Block, usize)> {
+        // SAFETY: forwarded to the caller.
+        let (b, bsize, (fl, sl)) = unsafe { self.closest_in_own_class(size) }?;
+        // SAFETY: `b` is in the list of class `(fl, sl)`.
+        unsafe { self.unlink(b, fl, sl) };
+        Some((b, bsize))
     }
 
     /// The head of the list of `size`'s class (`size <= MAX_BLOCK`).
@@ -401,24 +419,30 @@ impl Segregated {
         entered_class(obs, fl, sl);
         let mut cur = self.head(fl, sl);
         let mut best: Option<(crate::block::Fit, usize)> = None;
-        for _ in 0..OWN_CLASS_LOOK {
+        let mut looked = 0;
+        while looked < OWN_CLASS_LOOK {
             let Some(b) = cur else { break };
-            *examined += 1;
+            looked += 1;
             // SAFETY: listed blocks are free blocks with valid headers and links.
             let size = unsafe { b.size() };
             if let Ok(fit) = fits(b, size, req) {
                 if best.is_none_or(|(_, s)| size < s) {
                     best = Some((fit, size));
+                    if fit.gap == 0 && size == fit.need {
+                        // Exact: none is closer.
+                        break;
+                    }
                 }
             }
             // SAFETY: as above.
             cur = unsafe { b.next_free() };
         }
+        *examined += looked;
         if O::ENABLED {
             // The verdicts, now that the closest is known.
             let chosen = best.map(|(f, _)| f.block);
             let mut cur = self.head(fl, sl);
-            for _ in 0..OWN_CLASS_LOOK {
+            for _ in 0..looked {
                 let Some(b) = cur else { break };
                 // SAFETY: as above.
                 let size = unsafe { b.size() };
@@ -743,11 +767,12 @@ impl Policy for Segregated {
         // hold it: the closer fit (a class above wastes at least a class
         // width, 1/16 to 1/32 of the size, when split). Below 256 bytes
         // the classes are exact and the class above is the same.
-        // SAFETY: the lists are well formed (trait contract).
-        if let Some((b, size, (fl, sl))) = unsafe { self.closest_in_own_class(need) } {
-            // SAFETY: `b` is in the list of class `(fl, sl)`.
-            unsafe { self.unlink(b, fl, sl) };
-            return Some((b, size));
+        // (Out of line: the small requests' path stays as short as it was.)
+        if need >= LINEAR_END {
+            // SAFETY: the lists are well formed (trait contract).
+            if let Some(taken) = unsafe { self.take_closest_in_own_class(need) } {
+                return Some(taken);
+            }
         }
         let (fl, sl) = match self.first_class_from_size(need) {
             Some(c) => c,
@@ -848,7 +873,11 @@ mod tests {
         let up = class_up(wc);
         let mut own_class: std::vec::Vec<&Entry> = entries.iter().filter(|e| class(e.size) == class(wc)).collect();
         own_class.sort_by_key(|e| core::cmp::Reverse(e.seq));
-        let looked = if wc >= LINEAR_END { own_class.len().min(OWN_CLASS_LOOK) } else { 0 };
+        let mut looked = if wc >= LINEAR_END { own_class.len().min(OWN_CLASS_LOOK) } else { 0 };
+        // An exact fit ends the look.
+        if let Some(i) = own_class[..looked].iter().position(|e| fits(e.block, e.size, req).is_ok_and(|f| f.gap == 0 && f.need == e.size)) {
+            looked = i + 1;
+        }
         let own = own_class[..looked].iter().copied().filter(|e| fits(e.block, e.size, req).is_ok()).min_by_key(|e| (e.size, core::cmp::Reverse(e.seq)));
         let above = entries.iter().filter(|e| class(e.size) >= up).min_by_key(|e| (class(e.size), core::cmp::Reverse(e.seq)));
         let want = match (own, above) {
