@@ -337,13 +337,13 @@ impl Segregated {
 
     /// Takes the smallest block that holds `size` bytes among the first
     /// [`OWN_CLASS_LOOK`] of class `(fl, sl)` (an exact fit ends the look),
-    /// unlinked, with its size. Out of line: the path of the exact classes
-    /// (below 256 bytes, one size per class: the head is as close as any)
-    /// stays as short as it was.
+    /// unlinked, with its size. Inlined: out of line, the call made the
+    /// allocation path save six registers on every request (callgrind,
+    /// random actions ≤200 B: 1.2 % more instructions than inlined).
     ///
     /// # Safety
     /// The lists are well formed; `fl < FL_COUNT`.
-    #[inline(never)]
+    #[inline(always)]
     unsafe fn take_closest(&mut self, fl: usize, sl: usize, size: usize) -> Option<(Block, usize)> {
         let mut cur = self.head(fl, sl);
         let mut best: Option<(Block, usize)> = None;
