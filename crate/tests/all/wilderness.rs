@@ -12,7 +12,7 @@ use heaplab::stats::Stats;
 use std::ptr::NonNull;
 
 /// The two faces behind one interface: allocate, free, the figures.
-trait Face {
+pub(crate) trait Face {
     fn alloc(&mut self, size: usize) -> usize;
     fn free(&mut self, p: usize, size: usize);
     fn stats(&self) -> Stats;
@@ -86,11 +86,11 @@ fn takes_the_wilderness_last(h: &mut dyn Face, name: &str) {
     h.check();
 }
 
-fn checked<P: Policy>() -> TestHeap<P> {
+pub(crate) fn checked<P: Policy>() -> TestHeap<P> {
     TestHeap::<P>::new(1 << 20, Config::DEFAULT)
 }
 
-fn lean<P: Policy>(r: &Region) -> LeanHeap<FixedRegion, P> {
+pub(crate) fn lean<P: Policy>(r: &Region) -> LeanHeap<FixedRegion, P> {
     LeanHeap::new(r.source())
 }
 
