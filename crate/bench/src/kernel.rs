@@ -58,6 +58,9 @@ pub struct KernelPlan {
     pub ops: u64,
 }
 
+/// One contender's utilization per malloc-lab trace (`None`: it failed).
+pub type TraceUtils = (&'static str, Vec<Option<f64>>);
+
 /// One contender's figures: `(name, rate of each round in M ops/s)`.
 pub type Rates = Vec<(&'static str, Vec<f64>)>;
 
@@ -385,7 +388,7 @@ pub fn mean_util(u: &[Option<f64>]) -> (f64, usize) {
 
 /// The kernel rows as a Markdown table: per row the figures (medians for
 /// the timed rows) and heaplab's ratio to each peer (> 1: heaplab better).
-pub fn table(plan: &KernelPlan, pages: &Rates, objects: &Rates, util: Option<&[(&str, Vec<Option<f64>>)]>) -> String {
+pub fn table(plan: &KernelPlan, pages: &Rates, objects: &Rates, util: Option<&[TraceUtils]>) -> String {
     let mut out = format!("Kernel allocators (issue 22): timed rows are the median of {} rounds of {} operations per contender, after one warm-up round, timed in the thread's CPU time; every contender runs the same operations (one seed per round).\n", plan.rounds, plan.ops);
     out += "| kernel benchmark | unit | heaplab | peers | heaplab÷peer |\n| --- | --- | ---: | --- | --- |\n";
     let row = |label: &str, unit: &str, figures: &[(&str, f64)]| {

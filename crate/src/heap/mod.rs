@@ -600,6 +600,14 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             self.h_mut().c.live_requested -= b.requested();
             self.emit(Event::MarkFree { block: b.addr(), size });
             self.engine.free(b.payload());
+            // The size build merges a freed block into a free predecessor
+            // without rewriting the block's own header: write it as a free
+            // one's, so that a second free of it still reads as a double
+            // free (`classify`), as in the speed build.
+            #[cfg(feature = "small")]
+            if b.header() & crate::block::USED != 0 {
+                b.set_header(size as u64);
+            }
         }
     }
 

@@ -224,7 +224,7 @@ impl<const WORST: bool> FreeIndex for BySize<WORST> {
     unsafe fn for_each_free<F: FnMut(FreeList, Block)>(&self, mut f: F) {
         // SAFETY: forwarded to the caller.
         unsafe { self.index.for_each_ascending(|b| f(FreeList::ONLY, b)) };
-        self.wild.for_each(usize::from(self.index.len() > 0), f);
+        self.wild.for_each(usize::from(!self.index.is_empty()), f);
     }
     unsafe fn check(&self, ok: &dyn Fn(Block) -> bool) -> Result<(), CheckError> {
         // SAFETY: forwarded to the caller.

@@ -591,7 +591,7 @@ impl FreeIndex for Ordered {
             self.list.check(ok)?;
             self.wild.check(ok)?;
         }
-        if self.wild.len() > 0 && self.fit != PolicyKind::BestFit {
+        if !self.wild.is_empty() && self.fit != PolicyKind::BestFit {
             return Err(CheckError::new(0, "a wilderness kept by a fit other than best fit"));
         }
         if matches!(self.fit, PolicyKind::Segregated) {

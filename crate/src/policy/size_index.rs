@@ -812,6 +812,7 @@ impl SizeIndex {
     ///
     /// # Safety
     /// Blocks `ok` accepts are readable.
+    #[allow(clippy::too_many_arguments)] // the walk's state, passed down the recursion
     unsafe fn check_subtree(&self, ok: &dyn Fn(Block) -> bool, node: Block, bin: usize, shift: u32, prefix: usize, count: &mut usize, depth: u32) -> Result<(), CheckError> {
         if depth > usize::BITS {
             return Err(CheckError::new(node.addr(), "trie deeper than the size bits (cycle?)"));

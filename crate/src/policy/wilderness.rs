@@ -60,6 +60,11 @@ impl Wilderness {
     pub fn len(&self) -> usize {
         0
     }
+    /// Always true.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        true
+    }
     /// Always false.
     #[inline(always)]
     pub fn is(&self, b: Block) -> bool {
@@ -125,6 +130,12 @@ impl Wilderness {
     #[inline(always)]
     pub fn len(&self) -> usize {
         usize::from(self.block.is_some())
+    }
+
+    /// Whether there is no wilderness.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.block.is_none()
     }
 
     /// Whether `b` is the wilderness.

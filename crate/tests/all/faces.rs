@@ -267,6 +267,7 @@ fn every_kind_through_both_faces() {
 /// The quick lists run in the checked face as in the lean one: a freed
 /// small block is taken back by the next request of its size, and a flush
 /// merges it.
+#[cfg(not(feature = "small"))] // the size build has no quick lists
 #[test]
 fn quick_lists_in_the_checked_face() {
     use heaplab::events::{Event, Recorder};
@@ -293,6 +294,7 @@ fn quick_lists_in_the_checked_face() {
 
 /// The checked face slides a growing block into the free block before it,
 /// as the lean face does (no search, the hole filled).
+#[cfg(not(feature = "small"))] // the size build has no realloc slide
 #[test]
 fn realloc_slides_in_the_checked_face() {
     use heaplab::events::{Event, Recorder};
@@ -319,6 +321,7 @@ fn realloc_slides_in_the_checked_face() {
 /// bytes at a time while a small block comes and goes beside it. Returns
 /// the peak of live bytes over the span of the payloads, and how many
 /// times the buffer moved.
+#[cfg(not(feature = "small"))]
 fn growing_buffer(face: &mut impl Face, steps: usize) -> (f64, usize) {
     let mut buf = face.alloc(512, 8).unwrap();
     let mut size = 512;
@@ -349,6 +352,7 @@ fn growing_buffer(face: &mut impl Face, steps: usize) -> (f64, usize) {
 /// whenever the region ended; the checked face moved it again when it
 /// crossed `large_min`, and when the page map moved in its way). With
 /// memory that comes after a gap it moves, and the heap stays whole.
+#[cfg(not(feature = "small"))] // the size build grows a segment's last block by moving it
 #[test]
 fn a_buffer_growing_at_the_end_grows_in_place() {
     use heaplab::policy::{AnyPolicy, PolicyKind};

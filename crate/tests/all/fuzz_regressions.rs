@@ -153,6 +153,7 @@ fn block_as_big_as_the_free_pages_fits_after_the_cache() {
 /// had flushed the quick lists on its way (the freed blocks waiting there
 /// became plain free blocks), so the failure changed the heap. The flush
 /// now runs before growth only when it makes room for the request.
+#[cfg(not(feature = "small"))] // the size build has no quick lists
 #[test]
 fn failed_alloc_keeps_the_quick_lists() {
     use crate::common::snapshot;
@@ -248,6 +249,7 @@ fn failed_large_realloc_does_not_grow_the_memory() {
 /// flush makes room (every block freed onto the quick lists, the memory
 /// full), the request gets it, judged from the quick blocks' neighbours;
 /// and with more quick blocks than that judgement walks, by the full walk.
+#[cfg(not(feature = "small"))] // the size build has no quick lists
 #[test]
 fn flush_serves_a_request_only_it_makes_room_for() {
     use heaplab::heap::{AllocError, Coalesce};

@@ -38,6 +38,7 @@ fn lists<P: Policy>(h: &Heap<FixedRegion, P>, base: usize) -> Vec<Vec<usize>> {
 /// One row of the homework: a policy and order, the free list after the
 /// frees and after each of two allocations, the block (offset) each
 /// allocation returns, and next fit's rover after each of the three steps.
+#[cfg(not(feature = "small"))]
 struct Case {
     policy: PolicyKind,
     order: Option<ListOrder>,
@@ -56,6 +57,7 @@ struct Case {
 ///  0        96   128  160  192     256  288          416  448
 ///  [a 96    ][f ][b 32][f ][c 64   ][f ][d 128       ][f ][tail ...
 /// ```
+#[cfg(not(feature = "small"))]
 const CASES: &[Case] = &[
     // First fit: the first block in list order that fits.
     Case { policy: FirstFit, order: None, after_frees: &[&[0, 128, 192, 288, 448]], first: (0, &[&[48, 128, 192, 288, 448]]), second: (48, &[&[128, 192, 288, 448]]), rovers: [None; 3] },
@@ -91,6 +93,7 @@ const CASES: &[Case] = &[
     Case { policy: Segregated, order: None, after_frees: &[&[128], &[192], &[0], &[288], &[448]], first: (192, &[&[128], &[0], &[288], &[448]]), second: (128, &[&[0], &[288], &[448]]), rovers: [None; 3] },
 ];
 
+#[cfg(not(feature = "small"))] // the size build keeps no wilderness and no quick lists
 #[test]
 fn homework_free_list_after_each_step() {
     for case in CASES {
@@ -143,6 +146,7 @@ fn best_fit_ties_go_to_the_first_in_list_order() {
 /// A merged block leaves the list and goes back where the order puts it
 /// (the front under LIFO, the back under FIFO, its size's place when
 /// sorted by size).
+#[cfg(not(feature = "small"))] // the size build keeps no wilderness
 #[test]
 fn merged_blocks_are_inserted_by_the_order() {
     // x (64 at 0), f (32 at 64), y (64 at 96), g (32 at 160), z (32 at
@@ -370,12 +374,14 @@ proptest! {
 
 /// The quick lists as `(block size, header address)` pairs, in the order
 /// the heap reports them.
+#[cfg(not(feature = "small"))]
 fn quick<P: Policy>(h: &Heap<FixedRegion, P>) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     h.quick_lists(|size, addr| out.push((size, addr)));
     out
 }
 
+#[cfg(not(feature = "small"))] // the size build has no quick lists
 #[test]
 fn quick_lists_hold_exactly_the_blocks_marked_quick_until_a_flush() {
     for policy in [BestFit, WorstFit, Segregated] {

@@ -65,6 +65,7 @@ fn hole_and_wilderness(h: &mut dyn Face, hole: usize) -> (usize, usize) {
     (a, fence)
 }
 
+#[cfg(not(feature = "small"))]
 fn reuses_the_hole_first(h: &mut dyn Face, name: &str) {
     // Best fit by size alone would take the ~3,000-byte block at the end
     // for 2,500 bytes; the 8,000-byte hole is taken instead.
@@ -104,6 +105,7 @@ fn on_both_faces(case: fn(&mut dyn Face, &str)) {
     case(&mut lean::<Segregated>(&r), "lean segregated fit");
 }
 
+#[cfg(not(feature = "small"))] // the size build keeps no wilderness
 #[test]
 fn a_hole_is_reused_before_the_end_of_the_heap() {
     on_both_faces(reuses_the_hole_first);
@@ -116,6 +118,7 @@ fn the_end_of_the_heap_serves_what_no_hole_holds() {
 
 /// The wilderness is listed last, in a list of its own, and counted as a
 /// free block; first fit keeps none.
+#[cfg(not(feature = "small"))] // the size build keeps no wilderness
 #[test]
 fn the_wilderness_is_a_list_of_its_own() {
     let mut t = checked::<BestFit>();
