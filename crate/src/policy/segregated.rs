@@ -16,37 +16,24 @@
 //!    e.g. s = 1000 = 0b11_1110_1000: t = 9, fl = 3, sl = 15: [992, 1024)
 //! ```
 //!
-//! **Search.** Above the exact classes, the first [`OWN_CLASS_LOOK`] (4)
-//! blocks of the request's own class are looked at and the smallest that
-//! holds the request is taken: the closest fit at hand, for at most four
-//! header reads. Otherwise the request's block size is rounded *up* to the
-//! start of the next class (1000 → 1024, class (4, 0)), so every block of
-//! that class or above fits: one masked `trailing_zeros` on `sl_map[fl]`,
-//! or else one on `fl_map` and one on the found `sl_map`, gives the first
-//! non-empty list, and the smallest of its first four blocks is taken. The
-//! rule in one line: *above the exact classes, from the class the search
-//! lands in, the closest of the first four*; an exact fit ends the look. A
-//! request of the exact classes (below 256 bytes) takes the head, as
-//! before: its own class holds one size, and in a class above, whose
-//! blocks are bigger by at least a class width, the rest is a free block
-//! whichever is taken (looking there too cost 2 % more instructions in the
-//! random-actions benchmarks and gained nothing on the traces). (On the malloc-lab traces: the own class's head alone raised
-//! utilization from 87.5 to 87.9 %; the closest of four in the own class
-//! from 88.05 to 88.12 %, as much as a walk of its whole list; in the
-//! class above as well, 88.15 %: the random traces' sizes spread over
-//! whole classes, and a class is 1/16 to 1/32 of its size wide.)
-//! For alignment above the granule the search uses
+//! **Search.** Above the exact classes, the head of the request's own
+//! class is taken when it holds the request (one header read: the closest
+//! fit at hand; on the malloc-lab traces it raised utilization from 87.5 to
+//! 87.9 %). Otherwise the request's block size is rounded *up* to the start
+//! of the next class (1000 → 1024, class (4, 0)), so every block of that
+//! class or above fits: one masked `trailing_zeros` on `sl_map[fl]`, or else
+//! one on `fl_map` and one on the found `sl_map`, gives the first non-empty
+//! list, and its head is taken. For alignment above the granule the search uses
 //! [`Request::worst_case`] instead of the block size. Only when no list at
 //! or above the rounded class is non-empty, the list of the request's own
 //! class is scanned for a block that fits (so a request still succeeds when
-//! such a block exists; this is the only unbounded loop, and it runs only instead of
+//! such a block exists; this is the only loop, and it runs only instead of
 //! growing the heap). The free block that ends a region is kept out of the
 //! lists ([`Wilderness`]) and taken only when no listed block holds the
 //! request.
 //!
 //! # Time complexity
-//! alloc O(1) and free O(1): a handful of bit operations and list links
-//! (and at most [`OWN_CLASS_LOOK`] blocks looked at in each of two classes),
+//! alloc O(1) and free O(1): a handful of bit operations and list links,
 //! independent of the number of free blocks (the fallback scan is O(blocks
 //! in one class)).
 //!
@@ -83,13 +70,6 @@ use build::block_class;
 
 /// log2 of the number of second-level classes per first-level class.
 const SL_LOG: u32 = 4;
-/// How many blocks at the front of a class of several sizes (above the
-/// exact classes) are looked at for the closest fit: in the request's own
-/// class, then in the class above it that the search takes from. A bound,
-/// so allocation stays O(1); on the malloc-lab traces 4 does what a walk
-/// of the whole own list does (2: 88.07 %, 3: 88.11 %, 4: 88.12 %, with the
-/// own class alone). An exact fit ends the look.
-const OWN_CLASS_LOOK: usize = 4;
 /// Second-level classes per first-level class.
 const SL_COUNT: usize = 1 << SL_LOG;
 /// Block sizes are multiples of `1 << UNIT_LOG` bytes.
@@ -335,36 +315,16 @@ impl Segregated {
         }
     }
 
-    /// Takes the smallest block that holds `size` bytes among the first
-    /// [`OWN_CLASS_LOOK`] of class `(fl, sl)` (an exact fit ends the look),
-    /// unlinked, with its size. Inlined: out of line, the call made the
-    /// allocation path save six registers on every request (callgrind,
-    /// random actions ≤200 B: 1.2 % more instructions than inlined).
-    ///
-    /// # Safety
-    /// The lists are well formed; `fl < FL_COUNT`.
+    /// `size`'s own class, when it is above the exact classes and its head
+    /// holds `size` bytes.
     #[inline(always)]
-    unsafe fn take_closest(&mut self, fl: usize, sl: usize, size: usize) -> Option<(Block, usize)> {
-        let mut cur = self.head(fl, sl);
-        let mut best: Option<(Block, usize)> = None;
-        for _ in 0..OWN_CLASS_LOOK {
-            let Some(b) = cur else { break };
-            // SAFETY: listed blocks have valid headers and links (caller).
-            let bsize = unsafe { b.size() };
-            if bsize >= size && best.is_none_or(|(_, s)| bsize < s) {
-                best = Some((b, bsize));
-                if bsize == size {
-                    // Exact: none is closer.
-                    break;
-                }
-            }
-            // SAFETY: as above.
-            cur = unsafe { b.next_free() };
+    fn own_class_fits(&self, size: usize) -> Option<(usize, usize)> {
+        if size < LINEAR_END {
+            return None;
         }
-        let (b, bsize) = best?;
-        // SAFETY: `b` is in the list of class `(fl, sl)`.
-        unsafe { self.unlink(b, fl, sl) };
-        Some((b, bsize))
+        let (fl, sl) = class(size);
+        // SAFETY: listed blocks have valid headers (trait contract).
+        self.head(fl, sl).is_some_and(|b| unsafe { b.size() } >= size).then_some((fl, sl))
     }
 
     /// The head of the list of `size`'s class (`size <= MAX_BLOCK`).
@@ -398,66 +358,6 @@ impl Segregated {
         let fl = fl_bits.trailing_zeros() as usize;
         debug_assert!(self.sl_map[fl] != 0, "fl_map bit {fl} set over an empty sl_map");
         Some((fl, self.sl_bits(fl).trailing_zeros() as usize))
-    }
-
-    /// [`Segregated::take_closest`] for a [`Request`] (which may
-    /// ask for alignment): the smallest of the first `look` (at most
-    /// [`OWN_CLASS_LOOK`]) blocks of class `(fl, sl)` that fits `req` (the first of equal
-    /// sizes). Each block looked at is reported as a visit with its
-    /// verdict (a fitting one beaten by a smaller one as
-    /// [`RejectReason::NotBest`]), the chosen one last.
-    ///
-    /// # Safety
-    /// The lists are well formed.
-    ///
-    /// [`RejectReason::NotBest`]: crate::block::RejectReason::NotBest
-    #[inline]
-    unsafe fn closest_fit_in_class<O: Observer>(&self, (fl, sl): (usize, usize), look: usize, req: &Request, obs: &mut O, examined: &mut usize) -> Option<crate::block::Fit> {
-        entered_class(obs, fl, sl);
-        let mut cur = self.head(fl, sl);
-        let mut best: Option<(crate::block::Fit, usize)> = None;
-        let mut looked = 0;
-        while looked < look {
-            let Some(b) = cur else { break };
-            looked += 1;
-            // SAFETY: listed blocks are free blocks with valid headers and links.
-            let size = unsafe { b.size() };
-            if let Ok(fit) = fits(b, size, req) {
-                if best.is_none_or(|(_, s)| size < s) {
-                    best = Some((fit, size));
-                    if fit.gap == 0 && size == fit.need {
-                        // Exact: none is closer.
-                        break;
-                    }
-                }
-            }
-            // SAFETY: as above.
-            cur = unsafe { b.next_free() };
-        }
-        *examined += looked;
-        if O::ENABLED {
-            // The verdicts, now that the closest is known.
-            let chosen = best.map(|(f, _)| f.block);
-            let mut cur = self.head(fl, sl);
-            for _ in 0..looked {
-                let Some(b) = cur else { break };
-                // SAFETY: as above.
-                let size = unsafe { b.size() };
-                if Some(b) != chosen {
-                    let reason = fits(b, size, req).err().unwrap_or(crate::block::RejectReason::NotBest);
-                    obs.event(Event::Visit { block: b.addr(), size });
-                    obs.event(Event::Reject { block: b.addr(), size, reason });
-                }
-                // SAFETY: as above.
-                cur = unsafe { b.next_free() };
-            }
-        }
-        let (fit, size) = best?;
-        if O::ENABLED {
-            obs.event(Event::Visit { block: fit.block.addr(), size });
-            obs.event(Event::Choose { block: fit.block.addr(), size });
-        }
-        Some(fit)
     }
 
     /// Walks the list of class `(fl, sl)` for the first block that fits.
@@ -710,25 +610,33 @@ impl Policy for Segregated {
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {
         let wc = req.worst_case();
         let mut examined = 0;
-        // The closest of the first few blocks of the request's own class
-        // that fit it (as `take_quick`), then the head of the first
-        // non-empty class above, which always does.
-        if (LINEAR_END..=MAX_BLOCK).contains(&wc) {
-            // SAFETY: the lists are well formed (trait contract).
-            if let Some(fit) = unsafe { self.closest_fit_in_class(class(wc), OWN_CLASS_LOOK, req, obs, &mut examined) } {
-                return Search { fit: Some(fit), examined };
-            }
-        }
-        if let Some(c) = self.first_class_from_size(wc) {
-            // The closest of the first few of the class above, all of which
-            // fit (for a request of the exact classes, the head, as in
-            // `take_quick`).
-            let look = if wc >= LINEAR_END { OWN_CLASS_LOOK } else { 1 };
-            // SAFETY: the lists are well formed (trait contract).
-            let fit = unsafe { self.closest_fit_in_class(c, look, req, obs, &mut examined) };
-            debug_assert!(fit.is_some(), "a block of class {c:?} must fit {req:?}");
-            if fit.is_some() {
-                return Search { fit, examined };
+        // The head of the request's own class, when it holds the request
+        // (as `take_quick`), then the head of the first non-empty class
+        // above, which always does.
+        let own = if (LINEAR_END..=MAX_BLOCK).contains(&wc) { Some(class(wc)) } else { None };
+        for (fl, sl) in own.into_iter().chain(self.first_class_from_size(wc)) {
+            entered_class(obs, fl, sl);
+            if let Some(b) = self.head(fl, sl) {
+                examined += 1;
+                // SAFETY: listed blocks have valid headers.
+                let size = unsafe { b.size() };
+                if O::ENABLED {
+                    obs.event(Event::Visit { block: b.addr(), size });
+                }
+                match fits(b, size, req) {
+                    Ok(fit) => {
+                        if O::ENABLED {
+                            obs.event(Event::Choose { block: b.addr(), size });
+                        }
+                        return Search { fit: Some(fit), examined };
+                    }
+                    Err(reason) => {
+                        debug_assert!(Some((fl, sl)) == own, "a block of class ({fl}, {sl}) must fit {req:?}");
+                        if O::ENABLED {
+                            obs.event(Event::Reject { block: b.addr(), size, reason });
+                        }
+                    }
+                }
             }
         }
         if wc > MAX_BLOCK {
@@ -746,34 +654,21 @@ impl Policy for Segregated {
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     #[cfg_attr(target_family = "wasm", inline)]
     unsafe fn take_quick(&mut self, need: usize) -> Option<(Block, usize)> {
-        // The closest of the first few blocks of `need`'s own class that
-        // hold it: the closer fit (a class above wastes at least a class
-        // width, 1/16 to 1/32 of the size, when split). Below 256 bytes
-        // the classes are exact and the class above is the same.
-        if (LINEAR_END..=MAX_BLOCK).contains(&need) {
-            let (fl, sl) = class(need);
-            // SAFETY: the lists are well formed (trait contract).
-            if let Some(taken) = unsafe { self.take_closest(fl, sl, need) } {
-                return Some(taken);
-            }
-        }
-        let (fl, sl) = match self.first_class_from_size(need) {
+        // The head of `need`'s own class when it is big enough: the closer
+        // fit (a class above wastes at least a class width, an eighth of
+        // the size, when split), for one header read. Below 256 bytes the
+        // classes are exact and the two are the same.
+        let (fl, sl) = match self.own_class_fits(need) {
             Some(c) => c,
-            // No list above `need`'s class; when its own is empty too
-            // (or holds one size, below LINEAR_END, and so was asked
-            // already), no listed block holds `need`: the wilderness.
-            None if !(LINEAR_END..=MAX_BLOCK).contains(&need) || self.head_of_class(need).is_none() => return self.wild.take(need),
-            None => return None,
+            None => match self.first_class_from_size(need) {
+                Some(c) => c,
+                // No list above `need`'s class; when its own is empty too
+                // (or holds one size, below LINEAR_END, and so was asked
+                // already), no listed block holds `need`: the wilderness.
+                None if !(LINEAR_END..=MAX_BLOCK).contains(&need) || self.head_of_class(need).is_none() => return self.wild.take(need),
+                None => return None,
+            },
         };
-        if need >= LINEAR_END {
-            // The closest of the first few of the class above, as in the
-            // own class (all of them hold `need`). (A request of the exact
-            // classes takes the head: its rest is a free block in any case.)
-            // SAFETY: the lists are well formed (trait contract).
-            let taken = unsafe { self.take_closest(fl, sl, need) };
-            debug_assert!(taken.is_some(), "every block of class ({fl}, {sl}) holds {need} bytes");
-            return taken;
-        }
         // SAFETY: `first_class_from` only returns classes whose sl_map bit
         // is set, so the list is not empty; its blocks are free blocks with
         // valid links (trait contract), and every block of a class at or
@@ -856,43 +751,25 @@ mod tests {
         }
     }
 
-    /// Among the `look` newest of `class` (an exact fit ends
-    /// the look), the smallest that fits (the newest of equal sizes), and
-    /// how many were looked at.
-    fn closest_of<'a>(entries: &'a [Entry], class_of: (usize, usize), look: usize, req: &Request) -> (Option<&'a Entry>, usize) {
-        let mut list: std::vec::Vec<&Entry> = entries.iter().filter(|e| class(e.size) == class_of).collect();
-        list.sort_by_key(|e| core::cmp::Reverse(e.seq));
-        let mut looked = list.len().min(look);
-        if let Some(i) = list[..looked].iter().position(|e| fits(e.block, e.size, req).is_ok_and(|f| f.gap == 0 && f.need == e.size)) {
-            looked = i + 1;
-        }
-        let best = list[..looked].iter().copied().filter(|e| fits(e.block, e.size, req).is_ok()).min_by_key(|e| (e.size, core::cmp::Reverse(e.seq)));
-        (best, looked)
-    }
-
-    /// Fits; above the exact classes, the closest of the first blocks of
-    /// the own class; else the closest of the first blocks of the lowest
-    /// non-empty class at or above the rounded class (its head, for a
-    /// request of the exact classes), else the newest fitting block of the
-    /// own class.
+    /// Fits; above the exact classes, the head (newest) of the own class
+    /// when it fits; else the head of the lowest non-empty class at or
+    /// above the rounded class, else the newest fitting block of the own
+    /// class.
     fn judge(entries: &[Entry], req: &Request, s: &Search) {
         let wc = req.worst_case();
         let up = class_up(wc);
-        let (own, looked) = if wc >= LINEAR_END { closest_of(entries, class(wc), OWN_CLASS_LOOK, req) } else { (None, 0) };
-        let above_class = entries.iter().map(|e| class(e.size)).filter(|c| *c >= up).min();
-        let (above, looked_above) = match above_class {
-            Some(c) => closest_of(entries, c, if wc >= LINEAR_END { OWN_CLASS_LOOK } else { 1 }, req),
-            None => (None, 0),
-        };
+        let own_head = entries.iter().filter(|e| class(e.size) == class(wc)).max_by_key(|e| e.seq);
+        let own = own_head.filter(|e| wc >= LINEAR_END && fits(e.block, e.size, req).is_ok());
+        let above = entries.iter().filter(|e| class(e.size) >= up).min_by_key(|e| (class(e.size), core::cmp::Reverse(e.seq)));
         let want = match (own, above) {
             (Some(e), _) | (None, Some(e)) => Some(e),
             (None, None) => entries.iter().filter(|e| class(e.size) == class(wc) && fits(e.block, e.size, req).is_ok()).max_by_key(|e| e.seq),
         };
         assert_eq!(s.fit.map(|f| f.block), want.map(|e| e.block), "segregated fit for {req:?}");
-        if own.is_some() {
-            assert_eq!(s.examined, looked, "the first blocks of the own class");
+        if own.is_some() || (above.is_some() && (wc < LINEAR_END || own_head.is_none())) {
+            assert_eq!(s.examined, 1, "the O(1) path examines one block");
         } else if above.is_some() {
-            assert_eq!(s.examined, looked + looked_above, "the first blocks of the own class, then of the class above");
+            assert_eq!(s.examined, 2, "the own class's head, then the class above's");
         }
         if entries.iter().any(|e| e.size >= wc) {
             assert!(s.fit.is_some(), "a block of worst_case bytes must be found");
@@ -912,8 +789,8 @@ mod tests {
 
     #[test]
     fn search_is_constant_time() {
-        // The first blocks of the own class, then of a class above.
-        testkit::few_examined::<Segregated>(2 * OWN_CLASS_LOOK);
+        // The own class's head, then the head of a class above.
+        testkit::few_examined::<Segregated>(2);
     }
 
     /// The size build's take: the newest block of the own class that is

@@ -3,8 +3,6 @@
 //! The property and trace suites are generic over the policy: a new policy
 //! gets all of them by adding one `policy_suite!` line in `suites.rs`.
 
-#[cfg(not(feature = "small"))] // the size build takes the first block of a class
-mod closest_fit;
 mod common;
 mod corrupt;
 mod errors;
