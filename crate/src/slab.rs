@@ -124,9 +124,9 @@ struct Cache {
     align: usize,
     /// Bytes from one object to the next (`size` rounded up to `align`).
     stride: usize,
-    /// ⌈2^32 / stride⌉: `(x * recip) >> 32` is `x / stride` for every
-    /// offset `x` in a slab (below 2^20, and strides at most 2^12 ... see
-    /// [`Cache::index`]), a multiply where a divide took tens of cycles.
+    /// ⌈2^32 / stride⌉: `(x * recip) >> 32` (in 64 bits) is `x / stride`
+    /// for every offset `x` in a slab (see [`Cache::index`]), a multiply
+    /// where a divide took tens of cycles.
     recip: u64,
     /// Offset of object 0 in a slab (the header rounded up to `align`).
     offset: usize,
@@ -189,7 +189,7 @@ impl Cache {
     /// `PAGE << MAX_SLAB_ORDER` bytes and objects a page: far inside.
     #[inline]
     fn index(&self, x: usize) -> usize {
-        debug_assert!(x < (1 << 32) / self.stride, "offset {x} too far for the reciprocal");
+        debug_assert!((x as u64) < (1u64 << 32) / self.stride as u64, "offset {x} too far for the reciprocal");
         ((x as u64 * self.recip) >> 32) as usize
     }
 }
