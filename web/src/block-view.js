@@ -8,7 +8,7 @@
 import { BLOCK, BLOCK_FLAG } from "./heaplab.js";
 import { ITEM, FOOTER_BYTES } from "./block-layout.js";
 import { hex, formatBytes } from "./format.js";
-import { hatch } from "./canvas.js";
+import { ellipsize, hatch, wrapWords } from "./canvas.js";
 import { COLORS, beginBand, drawMarks, drawHighlights } from "./heap-map.js";
 
 const FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
@@ -94,20 +94,6 @@ function drawEmpty(ctx, layout, top, height, width, colors, text) {
   ctx.textAlign = "left";
 }
 
-/** `line` split at spaces into pieces no wider than `max` in the current font (a word wider than that stays whole). */
-export function wrapWords(ctx, line, max) {
-  const out = [];
-  let cur = "";
-  for (const word of line.split(" ")) {
-    const next = cur ? `${cur} ${word}` : word;
-    if (cur && ctx.measureText(next).width > max) {
-      out.push(cur);
-      cur = word;
-    } else cur = next;
-  }
-  if (cur) out.push(cur);
-  return out;
-}
 
 /** Fits `lines` (most important first) into a box: as many as fit, each cut to the width. Returns the lines drawn. */
 function drawLabel(ctx, lines, x, y, w, h, color) {
@@ -124,10 +110,9 @@ function drawLabel(ctx, lines, x, y, w, h, color) {
     if (ctx.measureText(text).width > w - 6) {
       if (n === 0) {
         // The main label is cut rather than dropped.
-        let cut = text;
-        while (cut.length > 1 && ctx.measureText(`${cut}…`).width > w - 6) cut = cut.slice(0, -1);
-        if (cut.length <= 1) break;
-        fitting.push({ text: `${cut}…`, size, bold: true });
+        const cut = ellipsize(ctx, text, w - 6);
+        if (!cut) break;
+        fitting.push({ text: cut, size, bold: true });
         used += size + 3;
       }
       continue;

@@ -8,7 +8,7 @@
 // through the same layout methods as the block view's.
 import { BLOCK, PAGE_SIZE } from "./heaplab.js";
 import { hex, formatBytes } from "./format.js";
-import { hatch } from "./canvas.js";
+import { ellipsize, hatch } from "./canvas.js";
 
 /** The owner tag of the buddy allocator's own block (its lists and bitmap, at page 0 of its memory; Rust `buddy::META_OWNER`). */
 export const BUDDY_META = 0xffff;
@@ -186,9 +186,8 @@ class KernelLayout {
 
 function text(ctx, s, x, y, w, color, { bold = false, size = 12, center = false } = {}) {
   ctx.font = `${bold ? "bold " : ""}${size}px ${FONT}`;
-  let cut = s;
-  while (cut.length > 1 && ctx.measureText(cut).width > w) cut = cut.slice(0, -2) + "…";
-  if (ctx.measureText(cut).width > w) return "";
+  const cut = ellipsize(ctx, s, w);
+  if (!cut) return "";
   ctx.fillStyle = color;
   ctx.textBaseline = "middle";
   ctx.textAlign = center ? "center" : "left";

@@ -303,7 +303,7 @@ function mountViewMode() {
  * several sizes, two of them freed (the free list gets entries), then a
  * request that a free block holds with room to spare (it is split).
  */
-export const EXAMPLE = ["a = malloc(24)", "b = malloc(200)", "c = malloc(40)", "d = malloc(120)", "e = malloc(16)", "free(b)", "free(d)", "f = malloc(64)"];
+const EXAMPLE = ["a = malloc(24)", "b = malloc(200)", "c = malloc(40)", "d = malloc(120)", "e = malloc(16)", "free(b)", "free(d)", "f = malloc(64)"];
 
 /** The button under the empty map: a first heap in one click, while nothing has been done yet. */
 function mountExample() {

@@ -178,7 +178,7 @@ describe("Painter and drawHeapMap", () => {
 
 describe("the empty map's message", () => {
   test("wraps at spaces to the map's width, so a phone shows all of it", async () => {
-    const { wrapWords } = await import("../src/block-view.js");
+    const { wrapWords } = await import("../src/canvas.js");
     const ctx = { measureText: (t) => ({ width: t.length * 7 }) };
     const line = "Type p = malloc(24) in the console below, or press malloc.";
     const parts = wrapWords(ctx, line, 200);
@@ -188,5 +188,15 @@ describe("the empty map's message", () => {
     expect(wrapWords(ctx, line, 10_000)).toEqual([line]);
     // A word wider than the width stays whole, on a line of its own.
     expect(wrapWords(ctx, "a verylongword b", 35)).toEqual(["a", "verylongword", "b"]);
+  });
+
+  test("a label too wide is cut with an ellipsis, or dropped when one character would be left", async () => {
+    const { ellipsize } = await import("../src/canvas.js");
+    const ctx = { measureText: (t) => ({ width: t.length * 7 }) };
+    expect(ellipsize(ctx, "kmalloc-64", 100)).toBe("kmalloc-64");
+    const cut = ellipsize(ctx, "kmalloc-64", 49);
+    expect(cut).toBe("kmallo…");
+    expect(cut.length * 7).toBeLessThanOrEqual(49);
+    expect(ellipsize(ctx, "kmalloc-64", 14)).toBe("");
   });
 });
