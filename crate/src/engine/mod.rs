@@ -328,7 +328,7 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// every request.
     #[cold]
     #[inline(never)]
-    fn alloc_slow(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+    pub(crate) fn alloc_slow(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         if size > MAX_SIZE || align > MAX_ALIGN {
             return None;
         }

@@ -33,12 +33,6 @@ pub struct Checked<S: PageSource, O: Observer> {
     pub(super) small_max: usize,
     /// The smallest block (the policy's links rounded to the granule).
     pub(super) min_block: usize,
-    /// `small_max` less the granule: a request of fewer bytes, aligned to at
-    /// most the granule, takes the inline path (`Heap::alloc_hot`).
-    pub(super) hot_max: usize,
-    /// log2 of the granule at the request's alignment bits (see
-    /// `request_bits`).
-    pub(super) granule_bits: u64,
     /// Incremental counters; `check` verifies them against a walk.
     pub(super) c: Counters,
     /// The request being served, as header bits ([`Hooks::used_bits`]):

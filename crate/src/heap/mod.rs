@@ -205,8 +205,6 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             large_min,
             small_max: large_min.saturating_sub(min_block + 7),
             min_block,
-            hot_max: large_min.saturating_sub(min_block + 7) - g,
-            granule_bits: request_bits(0, g),
             c: Counters {
                 live_requested: 0,
                 peak_live_requested: 0,
@@ -367,24 +365,25 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     }
 
     /// The common allocation, inline: a heap with no observer whose memory
-    /// only its own operations wrote, a small request aligned to at most
-    /// the granule, served by the engine's fast path (a quick list or the
-    /// policy's constant-time pick). The same engine, marks and counters as
-    /// [`Heap::alloc_general`]; `None`, with nothing changed, sends the
-    /// request there.
+    /// only its own operations wrote, and a request that is not a large
+    /// object, served by the engine (its fast path, a quick list or the
+    /// policy's constant-time pick, else its search and growth). The same
+    /// engine, marks and counters as [`Heap::alloc_general`]; `None`, with
+    /// nothing changed, sends the request there.
     #[inline(always)]
     fn alloc_hot(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
         let h = self.h();
-        // (`size - 1 < hot_max` also rules out 0, and `hot_max` is below
-        // MAX_SIZE.)
-        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || !align.is_power_of_two() || align > h.granule || size.wrapping_sub(1) >= h.hot_max {
+        // (`size - 1 < small_max` also rules out 0; with it `size + align`
+        // cannot overflow, and at most `small_max` means not a large
+        // object: see `Heap::is_large`.)
+        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || !align.is_power_of_two() || align > MAX_ALIGN || size.wrapping_sub(1) >= h.small_max || size + align > h.small_max {
             return None;
         }
         let h = self.h_mut();
-        h.request_bits = request_bits(size, 1) | h.granule_bits;
+        h.request_bits = request_bits(size, max(align, h.granule));
         // (The engine's `examined` hook adds to both counts.)
         let last = core::mem::replace(&mut h.c.last_examined, 0);
-        let Some(p) = self.engine.alloc_fast(size, align) else {
+        let Some(p) = self.engine.alloc_fast(size, align).or_else(|| self.engine.alloc_slow(size, align)) else {
             self.h_mut().c.last_examined = last;
             return None;
         };
