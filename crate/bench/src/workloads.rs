@@ -195,27 +195,36 @@ pub fn random_actions_fixed(a: &dyn GlobalAlloc, seed: u64, max: usize, actions:
 
 /// Many live blocks: allocate `live` blocks of up to `max` bytes, then for
 /// `duration` free a random one and allocate a new one (two actions),
-/// keeping `live` blocks alive. The number of actions.
-pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, duration: Duration) -> u64 {
+/// keeping `live` blocks alive. The number of actions. `var` as for the
+/// random actions (its realloc share does not apply).
+pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, duration: Duration, var: Variant) -> u64 {
     let mut start = None;
-    steady_live_while(a, seed, live, max, |_| start.get_or_insert_with(Instant::now).elapsed() < duration)
+    let more = |_| start.get_or_insert_with(Instant::now).elapsed() < duration;
+    if var.xoshiro {
+        steady_live_while(a, &mut Xoshiro::new(seed), live, max, var.touch, more)
+    } else {
+        steady_live_while(a, &mut Rng::new(seed), live, max, var.touch, more)
+    }
 }
 
 /// [`steady_live`] for exactly `actions` actions after the set-up (for
 /// profiling: the same work every run).
 pub fn steady_live_fixed(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, actions: u64) -> u64 {
-    steady_live_while(a, seed, live, max, |done| done < actions)
+    steady_live_while(a, &mut Rng::new(seed), live, max, false, |done| done < actions)
 }
 
-/// [`steady_live`]'s work, in rounds of 50 replacements while `more(done)`.
-fn steady_live_while(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, mut more: impl FnMut(u64) -> bool) -> u64 {
-    let mut rng = Rng::new(seed);
+/// [`steady_live`]'s work, in rounds of 50 replacements while `more(done)`;
+/// `touch`: the program writes the first and last byte of every block.
+fn steady_live_while(a: &dyn GlobalAlloc, rng: &mut impl Draw, live: usize, max: usize, touch_blocks: bool, mut more: impl FnMut(u64) -> bool) -> u64 {
     let mut v = Vec::with_capacity(live);
     for _ in 0..live {
         let (size, align) = (rng.size(max), rng.align());
         // SAFETY: non-zero size.
         let p = unsafe { a.alloc(layout(size, align)) };
         assert!(!p.is_null(), "the heap holds {live} blocks");
+        if touch_blocks {
+            touch(p, size);
+        }
         v.push(Live { ptr: p, size, align });
     }
     let mut done = 0u64;
@@ -229,6 +238,9 @@ fn steady_live_while(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, mu
             // SAFETY: non-zero size.
             let p = unsafe { a.alloc(layout(size, align)) };
             assert!(!p.is_null(), "the heap holds {live} blocks");
+            if touch_blocks {
+                touch(p, size);
+            }
             v[i] = Live { ptr: p, size, align };
             done += 2;
         }

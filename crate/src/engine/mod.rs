@@ -131,11 +131,6 @@ pub trait Hooks: Observer {
     const GROWS_IN_PLACE: bool = false;
     /// How many times an allocation grows the heap before it fails.
     const GROW_ATTEMPTS: usize = build::GROW_ATTEMPTS;
-    /// Whether `free` has the merge of a block that no quick list takes
-    /// inline (the global build) or out of line, so that the quick path
-    /// keeps few registers (the checked face, whose quick path does more).
-    const INLINE_RELEASE: bool = true;
-
     /// The granule: payload alignment and block size unit (8 or 16).
     #[inline(always)]
     fn granule(&self) -> usize {
@@ -418,15 +413,17 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                 self.emit(Event::QuickPut { block: b.addr(), size });
                 return;
             }
-            if H::INLINE_RELEASE {
-                self.release(b, h);
-            } else {
-                self.release_outlined(b, h);
-            }
+            // The merge out of line: the quick path then saves few
+            // registers. Inlined, it made the global build's free a large
+            // function whose speed with 10,000 live blocks swung between
+            // 57 and 100 M actions/s with the code around the benchmark's
+            // loop (docs/benchmarks.md, session 9); out of line it held
+            // 72-104.
+            self.release_outlined(b, h);
         }
     }
 
-    /// [`Engine::release`], out of line (see [`Hooks::INLINE_RELEASE`]).
+    /// [`Engine::release`], out of line (see [`Engine::free`]).
     ///
     /// # Safety
     /// As [`Engine::release`].

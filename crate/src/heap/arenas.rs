@@ -53,7 +53,6 @@ impl<S: PageSource, O: Observer> Hooks for Checked<S, O> {
     const STALE_HEADERS: bool = true;
     const RELEASES_REGIONS: bool = true;
     const EXACT_FAILURE: bool = true;
-    const INLINE_RELEASE: bool = false;
 
     #[inline(always)]
     fn granule(&self) -> usize {
