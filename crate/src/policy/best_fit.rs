@@ -46,10 +46,10 @@
 
 use super::size_index::SizeIndex;
 use super::wilderness::{self, Beside};
-use super::{FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness};
-use crate::block::{fits, Block, Request};
+use super::{try_block, FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness};
+use crate::block::{Block, Request};
 use crate::errors::CheckError;
-use crate::events::{Event, Observer};
+use crate::events::Observer;
 
 /// The size-indexed policies, best fit (`WORST = false`) and worst fit
 /// (`WORST = true`): one [`SizeIndex`] as their [`FreeIndex`], written once;
@@ -86,21 +86,8 @@ pub(super) unsafe fn first_fit_in_ring<O: Observer>(
         if b != head {
             *examined += 1;
         }
-        if O::ENABLED {
-            obs.event(Event::Visit { block: b.addr(), size });
-        }
-        match fits(b, size, req) {
-            Ok(fit) => {
-                if O::ENABLED {
-                    obs.event(Event::Choose { block: b.addr(), size });
-                }
-                return Some(fit);
-            }
-            Err(reason) => {
-                if O::ENABLED {
-                    obs.event(Event::Reject { block: b.addr(), size, reason });
-                }
-            }
+        if let Some(fit) = try_block(b, size, req, obs) {
+            return Some(fit);
         }
         // SAFETY: `b` is indexed (a member of `head`'s ring).
         b = unsafe { index.ring_next(b) };
@@ -252,6 +239,7 @@ impl Policy for BestFit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block::fits;
     use crate::policy::testkit::{self, Entry};
 
     /// The smallest fitting size, oldest block among those that fit.

@@ -25,6 +25,30 @@ pub mod ordered;
 pub mod segregated;
 pub mod size_index;
 pub mod wilderness;
+
+/// Tries free block `b` of `size` bytes for `req` and reports it to `obs`
+/// (visited, then chosen or rejected with the reason): the fit, if any.
+#[inline]
+pub(crate) fn try_block<O: Observer>(b: Block, size: usize, req: &Request, obs: &mut O) -> Option<Fit> {
+    if O::ENABLED {
+        obs.event(Event::Visit { block: b.addr(), size });
+    }
+    match crate::block::fits(b, size, req) {
+        Ok(fit) => {
+            if O::ENABLED {
+                obs.event(Event::Choose { block: b.addr(), size });
+            }
+            Some(fit)
+        }
+        Err(reason) => {
+            if O::ENABLED {
+                obs.event(Event::Reject { block: b.addr(), size, reason });
+            }
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod testkit;
 pub mod worst_fit;
@@ -39,7 +63,7 @@ pub use worst_fit::WorstFit;
 
 use crate::block::{Block, Fit, Request};
 use crate::errors::CheckError;
-use crate::events::Observer;
+use crate::events::{Event, Observer};
 
 /// The fit policies, for a run-time choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
