@@ -84,7 +84,7 @@ const LINEAR_END: usize = 1 << (LINEAR_LOG + 1);
 const FL_COUNT: usize = (32 - LINEAR_LOG + 1) as usize;
 
 /// How many blocks below its worst case an over-aligned request looks at
-/// before it takes the end of the heap ([`Segregated::scan_aligned`]).
+/// before it takes the end of the heap ([`Segregated::scan_down`]).
 const ALIGNED_LOOK: usize = 32;
 
 /// Rows of the bitmap and list-head arrays: `FL_COUNT` rounded up to a
@@ -364,50 +364,38 @@ impl Segregated {
         Some((fl, self.sl_bits(fl).trailing_zeros() as usize))
     }
 
-    /// The last non-empty class below `(fl, sl)` (sizes descending), if any.
-    fn last_class_below(&self, fl: usize, sl: usize) -> Option<(usize, usize)> {
-        let fl = fl.min(FL_COUNT);
-        let below = if fl < FL_COUNT && sl > 0 { self.sl_bits(fl) & (u32::MAX >> (32 - sl)) } else { 0 };
-        if below != 0 {
-            return Some((fl, 31 - below.leading_zeros() as usize));
-        }
-        let fl_bits = if fl == 0 { 0 } else { self.fl_map & (u32::MAX >> (32 - fl)) };
-        if fl_bits == 0 {
-            return None;
-        }
-        let fl = 31 - fl_bits.leading_zeros() as usize;
-        Some((fl, 31 - self.sl_bits(fl).leading_zeros() as usize))
-    }
-
-    /// For a request aligned above the granule that no block of its worst
-    /// case holds: the blocks between its block size and its worst case,
-    /// largest class first, for one where the aligned payload happens to
-    /// fit, looking at [`ALIGNED_LOOK`] blocks at most. Without it such a
-    /// request took the end of the heap, and under a steady load with a
-    /// few requests aligned to 256 bytes or more the heap grew without
-    /// bound (the benchmark's 10,000 live blocks of up to 200 bytes: 704
-    /// KiB after the set-up, 1,536 KiB after 4 M actions, 1,984 KiB after
-    /// 16 M, mostly free fragments; now 960 and 1,088 KiB).
+    /// The fallback search, when no class above the request's worst case
+    /// has a block: the worst case's own class, then, for a request aligned
+    /// above the granule, the classes below it down to its block size,
+    /// largest first, for a block where the aligned payload happens to fit
+    /// ([`ALIGNED_LOOK`] blocks at most). Without that look such a request
+    /// took the end of the heap, and under a steady load with a few
+    /// requests aligned to 256 bytes or more the heap grew without bound
+    /// (the benchmark's 10,000 live blocks of up to 200 bytes: 704 KiB
+    /// after the set-up, 1,536 KiB after 4 M actions, 1,984 KiB after 16 M,
+    /// mostly free fragments; now 960 and 1,088 KiB).
     ///
     /// # Safety
     /// The lists are well formed.
     #[cold]
-    #[inline(never)]
-    unsafe fn scan_aligned<O: Observer>(&self, req: &Request, obs: &mut O, examined: &mut usize) -> Option<crate::block::Fit> {
-        let lowest = class(req.need);
-        let (mut fl, mut sl) = class(req.worst_case().min(MAX_BLOCK));
-        let mut budget = ALIGNED_LOOK;
-        while budget > 0 {
-            (fl, sl) = self.last_class_below(fl, sl)?;
-            if (fl, sl) < lowest {
+    unsafe fn scan_down<O: Observer>(&self, req: &Request, obs: &mut O, examined: &mut usize) -> Option<crate::block::Fit> {
+        let (mut fl, mut sl) = class(req.worst_case());
+        let lowest = if req.align > req.granule { class(req.need) } else { (fl, sl) };
+        let mut budget = usize::MAX;
+        loop {
+            if self.sl_bits(fl) & (1 << sl) != 0 {
+                // SAFETY: forwarded to the caller.
+                if let Some(fit) = unsafe { self.scan_class(fl, sl, req, obs, examined, &mut budget) } {
+                    return Some(fit);
+                }
+            }
+            budget = budget.min(ALIGNED_LOOK);
+            // The class below (an empty one is skipped by its bit).
+            (fl, sl) = if sl > 0 { (fl, sl - 1) } else { (fl.checked_sub(1)?, SL_COUNT - 1) };
+            if (fl, sl) < lowest || budget == 0 {
                 return None;
             }
-            // SAFETY: forwarded to the caller.
-            if let Some(fit) = unsafe { self.scan_class(fl, sl, req, obs, examined, &mut budget) } {
-                return Some(fit);
-            }
         }
-        None
     }
 
     /// Walks the list of class `(fl, sl)` for the first block that fits,
@@ -683,13 +671,8 @@ impl Policy for Segregated {
         if wc > MAX_BLOCK {
             return Search { fit: None, examined: 0 };
         }
-        let (fl, sl) = class(wc);
-        let mut unbounded = usize::MAX;
         // SAFETY: the lists are well formed (trait contract).
-        let fit = unsafe { self.scan_class(fl, sl, req, obs, &mut examined, &mut unbounded) };
-        // Over-aligned: smaller blocks whose address happens to suit.
-        // SAFETY: as above.
-        let fit = fit.or_else(|| if req.align > req.granule { unsafe { self.scan_aligned(req, obs, &mut examined) } } else { None });
+        let fit = unsafe { self.scan_down(req, obs, &mut examined) };
         // The wilderness only when no other block fits.
         let fit = fit.or_else(|| self.wild.fit(req, obs, &mut examined));
         Search { fit, examined }
