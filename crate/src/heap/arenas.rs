@@ -87,7 +87,6 @@ impl<S: PageSource, O: Observer> Hooks for Checked<S, O> {
 
     #[inline(always)]
     fn examined(&mut self, n: usize) {
-        self.c.last_examined += n;
         self.c.total_examined += n as u64;
     }
 

@@ -148,9 +148,9 @@ pub struct Heap<S: PageSource, P: Policy = AnyPolicy, O: Observer = NoObserver> 
     engine: Engine<P, Checked<S, O>>,
     /// Whether the policy was built for `config.policy`.
     started: bool,
-    /// `(last_examined, total_examined)` when the current operation began,
+    /// `(last_op_start, total_examined)` when the current operation began,
     /// restored if it fails.
-    examined_before: (usize, u64),
+    examined_before: (u64, u64),
     /// Whether the heap's memory may differ from what its operations left
     /// there ([`Heap::write`]): the next operation runs the integrity walk
     /// first, and a failed walk makes the heap refuse every operation that
@@ -213,7 +213,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 large_pages: 0,
                 arenas: 0,
                 high_water_mark: 0,
-                last_examined: 0,
+                last_op_start: 0,
                 total_examined: 0,
                 operations: 0,
             },
@@ -277,8 +277,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             self.started = true;
         }
         let c = &mut self.engine.hooks.c;
-        self.examined_before = (c.last_examined, c.total_examined);
-        c.last_examined = 0;
+        self.examined_before = (c.last_op_start, c.total_examined);
+        c.last_op_start = c.total_examined;
     }
 
     /// Before an operation that follows links: after a [`Heap::write`],
@@ -325,7 +325,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             Err(e) => {
                 let before = self.examined_before;
                 let c = &mut self.h_mut().c;
-                (c.last_examined, c.total_examined) = before;
+                (c.last_op_start, c.total_examined) = before;
                 self.emit(Event::Error { code: e.code() });
             }
         }
@@ -381,10 +381,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         }
         let h = self.h_mut();
         h.request_bits = request_bits(size, max(align, h.granule));
-        // (The engine's `examined` hook adds to both counts.)
-        let last = core::mem::replace(&mut h.c.last_examined, 0);
+        // (The engine's `examined` hook adds to the total.)
+        let last = core::mem::replace(&mut h.c.last_op_start, h.c.total_examined);
         let Some(p) = self.engine.alloc_fast(size, align).or_else(|| self.engine.alloc_slow(size, align)) else {
-            self.h_mut().c.last_examined = last;
+            self.h_mut().c.last_op_start = last;
             return None;
         };
         // SAFETY: the engine just handed out `p`, a used arena block whose
@@ -541,8 +541,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // and failures).
         if !O::ENABLED && P::KIND.is_some() && self.integrity == Integrity::Kept {
             if let Some(p) = self.h_mut().pages.take_live(ptr.addr()) {
-                // (The engine's `examined` hook adds to both counts.)
-                self.h_mut().c.last_examined = 0;
+                // (The engine's `examined` hook adds to the total.)
+                let c = &mut self.h_mut().c;
+                c.last_op_start = c.total_examined;
                 // SAFETY: a live payload started at `p` (its bit is now
                 // cleared), so its header at p − 8 is trusted.
                 unsafe { self.free_taken(Block::from_payload(p)) };
@@ -833,7 +834,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             live_blocks: f.used_blocks + c.large_blocks,
             arenas: c.arenas,
             segments: h.pages.segments().len(),
-            last_examined: c.last_examined,
+            last_examined: (c.total_examined - c.last_op_start) as usize,
             total_examined: c.total_examined,
             operations: c.operations,
             ..Stats::from_figures(&f)
