@@ -49,14 +49,34 @@ describe("quick lists", () => {
     expect(take).toEqual({ kind: "quick-take", block: a - 8, size: expect.any(Number) });
     expect(flagsAt(heap, b)).toBe(BLOCK_FLAG.USED);
     heap.free(b);
+    // pin ends the used blocks: it merges with the free space after it at
+    // once, and b (before it) still waits on its quick list.
     heap.free(pin);
+    expect(heap.lastEvents().map((e) => e.kind)).not.toContain("quick-put");
+    expect(heap.stats().quickBlocks).toBe(1);
     expect(heap.flush()).toBe(true);
     const kinds = heap.lastEvents().map((e) => e.kind);
     expect(kinds.at(-1)).toBe("flush");
     expect(kinds).toContain("merge");
-    expect(heap.lastEvents().at(-1)).toEqual({ kind: "flush", blocks: 2 });
+    expect(heap.lastEvents().at(-1)).toEqual({ kind: "flush", blocks: 1 });
     expect(heap.stats().quickBlocks).toBe(0);
     heap.check();
+  });
+
+  test("a small block freed right before the free space at the heap's end merges with it at once", () => {
+    for (const policy of ["segregated", "best-fit"]) {
+      const heap = new Heap({ policy, quickLists: true });
+      const a = heap.malloc(40);
+      const end = heap.stats().largestFree;
+      heap.free(a);
+      const kinds = heap.lastEvents().map((e) => e.kind);
+      expect(kinds, policy).not.toContain("quick-put");
+      expect(kinds, policy).toContain("merge");
+      expect(heap.stats().quickBlocks, policy).toBe(0);
+      expect(heap.stats().largestFree, policy).toBeGreaterThan(end);
+      expect(flagsAt(heap, a), policy).toBe(0);
+      heap.check();
+    }
   });
 
   test("first fit never uses them", () => {

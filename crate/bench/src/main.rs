@@ -322,7 +322,7 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
         }
         let mops = ops as f64 / secs / 1e6;
         let u = util_sum * 100.0 / f64::from(n.max(1));
-        eprintln!("  malloc-lab traces            {:<10} {mops:>8.2} M ops/s, {u:>6.2} % utilization ({} traces)", c.name, traces.len());
+        eprintln!("  malloc-lab traces            {:<10} {mops:>8.2} M ops/s, {u:>6.4} % utilization ({} traces)", c.name, traces.len());
         speed.values.insert(c.name.to_string(), mops);
         util.values.insert(c.name.to_string(), u);
         per_trace.push((c.name, utils));

@@ -36,9 +36,10 @@
 //! For policies with a fast index ([`Policy::fast_index`]) and when the face
 //! allows ([`Hooks::quick_lists`]), a freed block of up to [`QUICK_MAX`]
 //! bytes goes on a list per exact size, still marked used and [`QUICK`],
-//! and serves the next request of that size with two loads and a store.
-//! [`Engine::flush`] merges them all back (before the heap grows, or when
-//! asked).
+//! and serves the next request of that size with two loads and a store
+//! (unless it lies right before the wilderness, which it then joins at
+//! once). [`Engine::flush`] merges them all back (before the heap grows,
+//! or when asked).
 //!
 //! # Two builds
 //!
@@ -402,8 +403,11 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             let h = b.header();
             debug_assert!(h & USED != 0 && h & QUICK != QUICK, "free of a block that is not used");
             let size = (h & SIZE_MASK) as usize;
-            if size <= QUICK_MAX && self.quick_on() {
-                // Small: onto its quick list, still used, not merged.
+            // Small: onto its quick list, still used, not merged; but a
+            // block right before the wilderness merges into it at once, so
+            // that the heap's end stays one free block (best fit's
+            // malloc-lab utilization 88.12 → 88.15 %, dlmalloc's).
+            if size <= QUICK_MAX && self.quick_on() && !self.policy.is_tail(b.add(size)) {
                 let q = &mut self.quick[size / 8];
                 b.set_next_free(*q);
                 *q = Some(b);

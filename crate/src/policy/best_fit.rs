@@ -163,6 +163,10 @@ impl<const WORST: bool> Beside for BySize<WORST> {
 impl<const WORST: bool> FreeIndex for BySize<WORST> {
     const LINKS: usize = 2;
     const EMPTY: Self = BySize { index: SizeIndex::EMPTY, wild: Wilderness::EMPTY };
+    #[inline(always)]
+    fn is_tail(&self, b: Block) -> bool {
+        self.wild.is(b)
+    }
     const KEEPS_TAIL: bool = !WORST;
 
     #[inline]

@@ -184,6 +184,14 @@ pub trait FreeIndex: Sized {
     /// Forgets every block (used by `reset`; the memory is not touched).
     fn clear(&mut self);
 
+    /// Whether `b` is the free block kept apart at the end of its region
+    /// (the wilderness; always false for an index that keeps none).
+    #[inline(always)]
+    fn is_tail(&self, b: Block) -> bool {
+        let _ = b;
+        false
+    }
+
     /// Calls `f(list, block)` for every indexed block, list by list (only
     /// non-empty lists, in increasing [`FreeList::index`]) and within a list
     /// in the order a search walks it (see [`ListOrder`]). Reads links and
@@ -464,6 +472,10 @@ impl FreeIndex for AnyPolicy {
     }
     fn clear(&mut self) {
         dispatch!(self, p => p.clear())
+    }
+    #[inline(always)]
+    fn is_tail(&self, b: Block) -> bool {
+        dispatch!(self, p => p.is_tail(b))
     }
     #[inline]
     unsafe fn insert(&mut self, b: Block) {

@@ -545,6 +545,10 @@ impl FreeIndex for Ordered {
     fn clear(&mut self) {
         *self = Self::with(self.fit, self.list.order);
     }
+    #[inline(always)]
+    fn is_tail(&self, b: Block) -> bool {
+        self.wild.is(b)
+    }
     #[inline]
     unsafe fn insert(&mut self, b: Block) {
         // SAFETY: forwarded to the caller; the header is written.

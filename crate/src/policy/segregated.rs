@@ -478,6 +478,10 @@ impl Beside for Segregated {
 impl FreeIndex for Segregated {
     const LINKS: usize = 2;
     const EMPTY: Self = Segregated { fl_map: 0, sl_map: [0; FL_ROWS], heads: [[None; SL_COUNT]; FL_ROWS], len: 0, sink: [0; 3], wild: Wilderness::EMPTY };
+    #[inline(always)]
+    fn is_tail(&self, b: Block) -> bool {
+        self.wild.is(b)
+    }
     const KEEPS_TAIL: bool = true;
     #[inline]
     fn len(&self) -> usize {

@@ -292,6 +292,46 @@ fn quick_lists_in_the_checked_face() {
     h.check().unwrap();
 }
 
+/// A small block freed right before the wilderness merges into it at once
+/// in both faces (a quick list would keep the heap's end cut); one between
+/// used blocks waits on its quick list.
+#[cfg(not(feature = "small"))] // the size build has no quick lists
+#[test]
+fn a_block_before_the_wilderness_skips_the_quick_list() {
+    use heaplab::lean::LeanHeap;
+    use heaplab::policy::{BestFit, Segregated};
+    fn lean<P: heaplab::policy::Policy>() {
+        let r = Region::new(1 << 20);
+        let mut h: LeanHeap<FixedRegion, P> = LeanHeap::new(r.source());
+        let a = h.alloc(40, 8).unwrap();
+        let b = h.alloc(40, 8).unwrap();
+        // SAFETY: `a` and `b` are live allocations of this heap, freed once.
+        unsafe {
+            h.free(a);
+            assert_eq!(h.stats().quick_blocks, 1, "a, before b, waits on its quick list");
+            h.free(b);
+        }
+        assert_eq!(h.stats().quick_blocks, 1, "b, before the wilderness, merged into it");
+        h.check().unwrap();
+    }
+    fn checked<P: heaplab::policy::Policy>() {
+        let r = Region::new(1 << 20);
+        let mut h: Heap<FixedRegion, P> = Heap::new(r.source(), Config::DEFAULT);
+        let a = h.alloc(40, 8).unwrap();
+        let b = h.alloc(40, 8).unwrap();
+        h.free(a.as_ptr()).unwrap();
+        assert_eq!(h.stats().quick_blocks, 1, "a, before b, waits on its quick list");
+        h.free(b.as_ptr()).unwrap();
+        assert_eq!(h.stats().quick_blocks, 1, "b, before the wilderness, merged into it");
+        assert!(h.blocks().any(|x| !x.used && x.payload == b.as_ptr().addr()), "b starts the free block at the heap's end");
+        h.check().unwrap();
+    }
+    lean::<Segregated>();
+    lean::<BestFit>();
+    checked::<Segregated>();
+    checked::<BestFit>();
+}
+
 /// The checked face slides a growing block into the free block before it,
 /// as the lean face does (no search, the hole filled).
 #[cfg(not(feature = "small"))] // the size build has no realloc slide
