@@ -25,14 +25,14 @@
 //!
 //! **Alignment above the granule.** Blocks are examined in increasing size
 //! order (each size's ring oldest first) until one `fits` with its alignment
-//! gap, so the result is the smallest block that really fits. Any block of at
-//! least [`Request::worst_case`] bytes fits, so the walk stops there at the
-//! latest.
+//! gap, so the result is the smallest block that really fits among the first
+//! 32 looked at; after 32 rejected, the walk goes on from
+//! [`Request::worst_case`] bytes, where every block fits.
 //!
 //! # Time complexity
 //! alloc O(B) and free O(B), with B the bits of a size (32): independent of
 //! the number of free blocks. Over-aligned requests add one step per block
-//! smaller than `worst_case` that is rejected for alignment.
+//! smaller than `worst_case` rejected for alignment, 32 at most.
 //!
 //! # Trade-off
 //! Leaves the smallest possible remainder, so large free blocks stay intact
@@ -46,7 +46,7 @@
 
 use super::size_index::SizeIndex;
 use super::wilderness::{self, Beside};
-use super::{try_block, FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness};
+use super::{try_block, FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness, ALIGNED_LOOK};
 use crate::block::{Block, Request};
 use crate::errors::CheckError;
 use crate::events::Observer;
@@ -67,7 +67,8 @@ pub struct BySize<const WORST: bool> {
 pub type BestFit = BySize<false>;
 
 /// Examines the blocks of the ring at `head` (all of `size` bytes), oldest
-/// first, and returns the first that fits `req`. The head was already
+/// first, and returns the first that fits `req`, giving up when `budget`
+/// (counted down per block rejected) runs out. The head was already
 /// counted in `examined` by the index query; the others are counted here.
 ///
 /// # Safety
@@ -80,6 +81,7 @@ pub(super) unsafe fn first_fit_in_ring<O: Observer>(
     req: &Request,
     obs: &mut O,
     examined: &mut usize,
+    budget: &mut usize,
 ) -> Option<crate::block::Fit> {
     let mut b = head;
     loop {
@@ -88,6 +90,10 @@ pub(super) unsafe fn first_fit_in_ring<O: Observer>(
         }
         if let Some(fit) = try_block(b, size, req, obs) {
             return Some(fit);
+        }
+        *budget = budget.saturating_sub(1);
+        if *budget == 0 {
+            return None;
         }
         // SAFETY: `b` is indexed (a member of `head`'s ring).
         b = unsafe { index.ring_next(b) };
@@ -98,7 +104,12 @@ pub(super) unsafe fn first_fit_in_ring<O: Observer>(
 }
 
 /// The smallest block of at least `from` bytes (and below `until`) that
-/// fits `req`, walking sizes in increasing order.
+/// fits `req`, walking sizes in increasing order. A request aligned above
+/// the granule rejects blocks whose address does not suit; after
+/// [`ALIGNED_LOOK`] of them the walk goes on from the request's worst
+/// case, where every block fits (without that bound, one page-aligned
+/// request among thousands of small free blocks walked them all: best
+/// fit's 10k-live-blocks row spent 17 % of its time here).
 ///
 /// # Safety
 /// The index is well formed.
@@ -112,6 +123,7 @@ pub(super) unsafe fn ascending<O: Observer>(
     examined: &mut usize,
 ) -> Option<crate::block::Fit> {
     let mut s = from;
+    let mut budget = ALIGNED_LOOK;
     while s < until {
         // SAFETY: forwarded to the caller.
         let (head, size) = unsafe { index.lower_bound(s, obs, examined) }?;
@@ -119,11 +131,11 @@ pub(super) unsafe fn ascending<O: Observer>(
             return None;
         }
         // SAFETY: `head` came from the index.
-        if let Some(fit) = unsafe { first_fit_in_ring(index, head, size, req, obs, examined) } {
+        if let Some(fit) = unsafe { first_fit_in_ring(index, head, size, req, obs, examined, &mut budget) } {
             return Some(fit);
         }
         debug_assert!(size < req.worst_case(), "a block of worst_case bytes must fit");
-        s = size + 8;
+        s = if budget == 0 { req.worst_case().max(size + 8) } else { size + 8 };
     }
     None
 }
@@ -243,15 +255,14 @@ impl Policy for BestFit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::fits;
     use crate::policy::testkit::{self, Entry};
 
-    /// The smallest fitting size, oldest block among those that fit.
+    /// The smallest fitting size, oldest block among those that fit; for a
+    /// request aligned above the granule, among the first `ALIGNED_LOOK`
+    /// candidates in that order, else the smallest of at least its worst
+    /// case (each of which fits).
     fn judge(entries: &[Entry], req: &Request, s: &Search) {
-        let want = entries
-            .iter()
-            .filter(|e| fits(e.block, e.size, req).is_ok())
-            .min_by_key(|e| (e.size, e.seq));
+        let want = testkit::smallest_fit(entries.iter(), req);
         assert_eq!(s.fit.map(|f| f.block), want.map(|e| e.block), "best fit for {req:?}");
     }
 

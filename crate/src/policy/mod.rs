@@ -26,6 +26,11 @@ pub mod segregated;
 pub mod size_index;
 pub mod wilderness;
 
+/// How many free blocks an over-aligned request rejects for their address
+/// before it looks where every block fits (segregated fit: the end of the
+/// heap; best and worst fit: blocks of its worst case).
+pub(crate) const ALIGNED_LOOK: usize = 32;
+
 /// Tries free block `b` of `size` bytes for `req` and reports it to `obs`
 /// (visited, then chosen or rejected with the reason): the fit, if any.
 #[inline]

@@ -48,7 +48,7 @@
 //! [`Request::worst_case`]: crate::block::Request::worst_case
 
 use super::wilderness::{self, Beside};
-use super::{try_block, FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness};
+use super::{try_block, FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness, ALIGNED_LOOK};
 use core::ptr::NonNull;
 
 use crate::block::{fits, Block, Request, MAX_BLOCK};
@@ -82,10 +82,6 @@ const LINEAR_END: usize = 1 << (LINEAR_LOG + 1);
 /// First-level classes: 0 for the linear range, then one per power of two
 /// from `2^7` to `2^31` (block sizes fit in the header's 32 bits).
 const FL_COUNT: usize = (32 - LINEAR_LOG + 1) as usize;
-
-/// How many blocks below its worst case an over-aligned request looks at
-/// before it takes the end of the heap ([`Segregated::scan_down`]).
-const ALIGNED_LOOK: usize = 32;
 
 /// Rows of the bitmap and list-head arrays: `FL_COUNT` rounded up to a
 /// power of two, so that every index is masked in range (no bounds check,

@@ -23,6 +23,26 @@ pub struct Entry {
     pub seq: u64,
 }
 
+/// The size index's ascending search as a model: among `entries` of at
+/// least `req.need` bytes, in (size, insertion) order, the first that fits;
+/// after `ALIGNED_LOOK` rejected (alignment), the first of at least the
+/// worst case (each of which fits).
+pub fn smallest_fit<'a>(entries: impl Iterator<Item = &'a Entry>, req: &Request) -> Option<&'a Entry> {
+    let mut order: Vec<&Entry> = entries.filter(|e| e.size >= req.need).collect();
+    order.sort_by_key(|e| (e.size, e.seq));
+    let mut rejected = 0;
+    for e in &order {
+        if fits(e.block, e.size, req).is_ok() {
+            return Some(e);
+        }
+        rejected += 1;
+        if rejected == super::ALIGNED_LOOK {
+            return order.iter().find(|e| e.size >= req.worst_case()).copied();
+        }
+    }
+    None
+}
+
 /// xorshift64*: a small deterministic generator.
 pub struct Rng(u64);
 

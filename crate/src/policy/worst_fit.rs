@@ -53,10 +53,14 @@ impl Policy for WorstFit {
                     super::size_index::report_too_small(obs, head, size);
                     None
                 }
-                Some((head, size)) => match first_fit_in_ring(&self.index, head, size, req, obs, &mut examined) {
-                    Some(fit) => Some(fit),
-                    None => ascending(&self.index, req.need, size, req, obs, &mut examined),
-                },
+                Some((head, size)) => {
+                    // (The largest ring in full: worst fit's own choice.)
+                    let mut all = usize::MAX;
+                    match first_fit_in_ring(&self.index, head, size, req, obs, &mut examined, &mut all) {
+                        Some(fit) => Some(fit),
+                        None => ascending(&self.index, req.need, size, req, obs, &mut examined),
+                    }
+                }
             }
         };
         Search { fit, examined }
@@ -70,7 +74,8 @@ mod tests {
     use crate::policy::testkit::{self, Entry};
 
     /// The largest size (oldest fitting block of it); if none of that size
-    /// fits (alignment), the smallest fitting block.
+    /// fits (alignment), the smallest fitting block below it (as best fit
+    /// looks: `testkit::smallest_fit`).
     fn judge(entries: &[Entry], req: &Request, s: &Search) {
         let max = entries.iter().map(|e| e.size).max();
         let want = max.and_then(|m| {
@@ -78,7 +83,7 @@ mod tests {
                 .iter()
                 .filter(|e| e.size == m && fits(e.block, e.size, req).is_ok())
                 .min_by_key(|e| e.seq)
-                .or_else(|| entries.iter().filter(|e| fits(e.block, e.size, req).is_ok()).min_by_key(|e| (e.size, e.seq)))
+                .or_else(|| testkit::smallest_fit(entries.iter().filter(|e| e.size < m), req))
         });
         assert_eq!(s.fit.map(|f| f.block), want.map(|e| e.block), "worst fit for {req:?}");
     }
