@@ -33,7 +33,7 @@ pub(crate) const ALIGNED_LOOK: usize = 32;
 
 /// Tries free block `b` of `size` bytes for `req` and reports it to `obs`
 /// (visited, then chosen or rejected with the reason): the fit, if any.
-#[inline]
+#[inline(always)]
 pub(crate) fn try_block<O: Observer>(b: Block, size: usize, req: &Request, obs: &mut O) -> Option<Fit> {
     if O::ENABLED {
         obs.event(Event::Visit { block: b.addr(), size });

@@ -51,7 +51,7 @@ use super::wilderness::{self, Beside};
 use super::{try_block, FreeIndex, FreeList, Policy, PolicyKind, Search, Wilderness, ALIGNED_LOOK};
 use core::ptr::NonNull;
 
-use crate::block::{fits, Block, Request, MAX_BLOCK};
+use crate::block::{Block, Request, MAX_BLOCK};
 use crate::errors::CheckError;
 use crate::events::{Event, Observer};
 
@@ -395,7 +395,8 @@ impl Segregated {
     }
 
     /// Walks the list of class `(fl, sl)` for the first block that fits,
-    /// looking at `budget` blocks at most (counted down).
+    /// giving up when `budget` (counted down per block rejected) runs out,
+    /// as best fit's ring walk does.
     ///
     /// # Safety
     /// The lists are well formed.
@@ -407,14 +408,14 @@ impl Segregated {
         entered_class(obs, fl, sl);
         let mut cur = self.head(fl, sl);
         while let Some(b) = cur {
-            if *budget == 0 {
-                return None;
-            }
-            *budget -= 1;
             *examined += 1;
             // SAFETY: listed blocks are free blocks with valid headers and links.
             if let Some(fit) = try_block(b, unsafe { b.size() }, req, obs) {
                 return Some(fit);
+            }
+            *budget = budget.saturating_sub(1);
+            if *budget == 0 {
+                return None;
             }
             // SAFETY: as above.
             cur = unsafe { b.next_free() };
@@ -648,24 +649,10 @@ impl Policy for Segregated {
             if let Some(b) = self.head(fl, sl) {
                 examined += 1;
                 // SAFETY: listed blocks have valid headers.
-                let size = unsafe { b.size() };
-                if O::ENABLED {
-                    obs.event(Event::Visit { block: b.addr(), size });
+                if let Some(fit) = try_block(b, unsafe { b.size() }, req, obs) {
+                    return Search { fit: Some(fit), examined };
                 }
-                match fits(b, size, req) {
-                    Ok(fit) => {
-                        if O::ENABLED {
-                            obs.event(Event::Choose { block: b.addr(), size });
-                        }
-                        return Search { fit: Some(fit), examined };
-                    }
-                    Err(reason) => {
-                        debug_assert!(Some((fl, sl)) == own, "a block of class ({fl}, {sl}) must fit {req:?}");
-                        if O::ENABLED {
-                            obs.event(Event::Reject { block: b.addr(), size, reason });
-                        }
-                    }
-                }
+                debug_assert!(Some((fl, sl)) == own, "a block of class ({fl}, {sl}) must fit {req:?}");
             }
         }
         if wc > MAX_BLOCK {
@@ -752,6 +739,7 @@ impl Policy for Segregated {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block::fits;
     use crate::policy::testkit::{self, Entry};
 
     #[test]
@@ -779,10 +767,38 @@ mod tests {
         }
     }
 
+    /// [`Segregated::scan_down`] as a model.
+    fn scan_down_model<'a>(entries: &'a [Entry], req: &Request) -> Option<&'a Entry> {
+        let top = class(req.worst_case());
+        let lowest = if req.align > req.granule { class(req.need) } else { top };
+        let mut classes: std::vec::Vec<(usize, usize)> = entries.iter().map(|e| class(e.size)).filter(|c| (lowest..=top).contains(c)).collect();
+        classes.sort_unstable_by(|a, b| b.cmp(a));
+        classes.dedup();
+        let mut rejected = 0;
+        for c in classes {
+            let mut list: std::vec::Vec<&Entry> = entries.iter().filter(|e| class(e.size) == c).collect();
+            list.sort_by_key(|e| core::cmp::Reverse(e.seq));
+            for e in list {
+                if fits(e.block, e.size, req).is_ok() {
+                    return Some(e);
+                }
+                if c != top {
+                    rejected += 1;
+                    if rejected == ALIGNED_LOOK {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// Fits; above the exact classes, the head (newest) of the own class
     /// when it fits; else the head of the lowest non-empty class at or
     /// above the rounded class, else the newest fitting block of the own
-    /// class.
+    /// class, else (aligned above the granule) of the classes below it down
+    /// to the block size's, largest first, newest first in each, giving up
+    /// after `ALIGNED_LOOK` blocks rejected there.
     fn judge(entries: &[Entry], req: &Request, s: &Search) {
         let wc = req.worst_case();
         let up = class_up(wc);
@@ -791,7 +807,7 @@ mod tests {
         let above = entries.iter().filter(|e| class(e.size) >= up).min_by_key(|e| (class(e.size), core::cmp::Reverse(e.seq)));
         let want = match (own, above) {
             (Some(e), _) | (None, Some(e)) => Some(e),
-            (None, None) => entries.iter().filter(|e| class(e.size) == class(wc) && fits(e.block, e.size, req).is_ok()).max_by_key(|e| e.seq),
+            (None, None) => scan_down_model(entries, req),
         };
         assert_eq!(s.fit.map(|f| f.block), want.map(|e| e.block), "segregated fit for {req:?}");
         if own.is_some() || (above.is_some() && (wc < LINEAR_END || own_head.is_none())) {
@@ -824,6 +840,42 @@ mod tests {
     /// The size build's take: the newest block of the own class that is
     /// big enough (its list is newest first), else the head (newest) of
     /// the lowest non-empty class above.
+    /// An over-aligned request that no block of its worst case holds takes
+    /// a smaller block whose address suits (the classes below, largest
+    /// first), passing one whose address does not.
+    #[test]
+    fn over_aligned_looks_below_its_worst_case() {
+        #[repr(C, align(4096))]
+        struct Buf([u64; 1024]);
+        let mut buf = Buf([0; 1024]);
+        let base = NonNull::new(buf.0.as_mut_ptr().cast::<u8>()).unwrap();
+        let req = Request::new(100, 256, 8, Segregated::MIN_BLOCK);
+        let at = |off: usize, size: usize| {
+            // SAFETY: `off + 48` is inside the 8 KiB buffer.
+            let b = Block::from_header(unsafe { base.add(off) });
+            // SAFETY: as above: the header and the links fit.
+            unsafe { b.set_header(Block::encode(size, false, true, false, 0)) };
+            b
+        };
+        // Both below the worst case's class; the larger one's payload is
+        // 8 bytes short of a 256-byte boundary (too short a gap for a free
+        // block before it, and the next boundary is past its end), the
+        // smaller one's on one.
+        let bad = at(0x1000 - 16, req.need + 64);
+        let good = at(0x1200 - 8, req.need + 16);
+        assert!(class(req.need + 16) < class(req.need + 64) && class(req.need + 64) < class(req.worst_case()));
+        let mut p = Segregated::EMPTY;
+        // SAFETY: both are header-only free blocks with room for two links.
+        let s = unsafe {
+            p.insert(good);
+            p.insert(bad);
+            p.find(&req, &mut crate::events::NoObserver)
+        };
+        assert_eq!(s.fit.map(|f| f.block), Some(good), "the smaller block whose address suits");
+        assert_eq!(s.fit.map(|f| f.gap), Some(0));
+        assert_eq!(s.examined, 2, "the larger block first, then the one that fits");
+    }
+
     #[test]
     fn take_own_class_then_above() {
         testkit::take_never_misses::<Segregated>(|entries, size, got| {
