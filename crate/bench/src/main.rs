@@ -443,9 +443,23 @@ fn targets(rows: &[Row]) -> String {
         };
         let _ = writeln!(out, "  [{mark}] {what}: {detail}");
     };
-    for (k, what) in [("ra-200", "segregated ≥ 1.1× talc, random actions ≤200 B"), ("ra-30k", "segregated ≥ 1.1× talc, random actions ≤30 KB"), ("wasm-ra-200", "segregated ≥ 1.1× talc, wasm random actions ≤200 B"), ("wasm-ra-30k", "segregated ≥ 1.1× talc, wasm random actions ≤30 KB")] {
+    // The speed rows: segregated fit over talc (issue 19), and the checked
+    // heap over the global build of the same policy (issue 17).
+    let speed = [("ra-200", "random actions ≤200 B"), ("ra-30k", "random actions ≤30 KB"), ("live-10k", "10k live blocks"), ("trace-ops", "malloc-lab traces"), ("wasm-ra-200", "wasm random actions ≤200 B"), ("wasm-ra-30k", "wasm random actions ≤30 KB")];
+    for (k, row) in speed {
         let x = find(k).and_then(|r| r.ratio("segregated", "talc"));
-        check(what, x.map(|x| x >= 1.1), x.map_or("not measured".into(), |x| format!("{x:.2}×")));
+        check(&format!("segregated ≥ 1.1× talc, {row}"), x.map(|x| x >= 1.1), x.map_or("not measured".into(), |x| format!("{x:.2}×")));
+    }
+    for (k, row) in speed {
+        let x = find(k).and_then(|r| r.ratio("checked(seg)", "segregated"));
+        check(&format!("checked heap ≥ 0.85× global build (segregated), {row}"), x.map(|x| x >= 0.85), x.map_or("not measured".into(), |x| format!("{x:.2}×")));
+    }
+    let u = find("trace-util");
+    let ud = u.and_then(|r| r.get("dlmalloc"));
+    for name in ["best", "segregated"] {
+        let s = u.and_then(|r| r.get(name));
+        let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.4}"));
+        check(&format!("malloc-lab utilization: {name} fit ≥ dlmalloc"), s.zip(ud).map(|(s, d)| s >= d), format!("{} % vs {} %", pct(s), pct(ud)));
     }
     let e = find("efficiency");
     let d = e.and_then(|r| r.get("dlmalloc"));
@@ -460,6 +474,7 @@ fn targets(rows: &[Row]) -> String {
     let w = find("wasm-size");
     let (s, t, d) = (w.and_then(|r| r.get("small(seg)")), w.and_then(|r| r.get("talc")), w.and_then(|r| r.get("segregated")));
     check("wasm size: segregated-only ≤ talc", s.zip(t).map(|(s, t)| s <= t), format!("small(seg) {} vs talc {} bytes (default build, segregated: {} bytes)", fmt_value(s), fmt_value(t), fmt_value(d)));
+    check("wasm size: default build ≤ 4,096 bytes", d.map(|d| d <= 4096.0), format!("{} bytes", fmt_value(d)));
     for p in ["first", "next"] {
         let xs: Vec<(String, f64)> = ["ra-200", "ra-30k", "live-10k", "wasm-ra-200"].iter().filter_map(|k| Some((k.to_string(), find(k)?.ratio(p, "lla")?))).collect();
         let ok = (!xs.is_empty()).then(|| xs.iter().all(|(_, x)| *x >= 1.0));
@@ -672,8 +687,32 @@ mod tests {
         assert!(table.contains("seg÷talc") && table.contains("random actions ≤30 KB"), "{table}");
         let t = targets(&rows);
         assert!(t.contains("heap efficiency: best fit ≥ dlmalloc") && t.contains("heap efficiency: segregated fit ≥ dlmalloc"), "{t}");
+        for line in ["segregated ≥ 1.1× talc, 10k live blocks", "checked heap ≥ 0.85× global build (segregated), 10k live blocks", "checked heap ≥ 0.85× global build (segregated), random actions ≤200 B"] {
+            let l = t.lines().find(|l| l.contains(line)).unwrap_or_else(|| panic!("no target line {line:?}\n{t}"));
+            assert!(!l.contains("n/a"), "measured rows give a verdict: {l}");
+        }
         assert!(t.contains("[n/a   ] wasm size"), "no wasm rows: the size target is not measured\n{t}");
         assert!(!table.contains("small(seg)"), "a wasm-only column without wasm rows\n{table}");
+    }
+
+    /// The malloc-lab rows' targets: throughput over talc and the checked
+    /// heap over the global build, utilization against dlmalloc for best
+    /// and segregated fit (to four decimals, so that a tie reads as one).
+    #[test]
+    fn trace_targets_read_the_trace_rows() {
+        let mut ops = Row::new("trace-ops", "malloc-lab traces: throughput", "M ops/s", true);
+        ops.values = [("segregated", 105.0), ("checked(seg)", 70.0), ("talc", 92.0)].iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let mut util = Row::new("trace-util", "malloc-lab traces: utilization", "% peak live / span", true);
+        util.values = [("best", 88.1452), ("segregated", 88.0415), ("dlmalloc", 88.1452)].iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let t = targets(&[ops, util]);
+        for line in [
+            "[met   ] segregated ≥ 1.1× talc, malloc-lab traces: 1.14×",
+            "[MISSED] checked heap ≥ 0.85× global build (segregated), malloc-lab traces: 0.67×",
+            "[met   ] malloc-lab utilization: best fit ≥ dlmalloc: 88.1452 % vs 88.1452 %",
+            "[MISSED] malloc-lab utilization: segregated fit ≥ dlmalloc: 88.0415 % vs 88.1452 %",
+        ] {
+            assert!(t.contains(line), "no line {line:?}\n{t}");
+        }
     }
 
     /// The wasm rows from `scripts/bench.mjs`: the wasm-only column of the
@@ -690,6 +729,8 @@ mod tests {
         assert!(table.contains("| checked(seg) | small(seg) | talc |") && size.contains("| 2733 | 2810 |"), "{table}");
         let t = targets(&rows);
         assert!(t.contains("[met   ] wasm size: segregated-only ≤ talc: small(seg) 2733 vs talc 2810 bytes (default build, segregated: 4620 bytes)"), "{t}");
+        assert!(t.contains("[MISSED] wasm size: default build ≤ 4,096 bytes: 4620 bytes"), "{t}");
+        assert!(t.contains("[met   ] segregated ≥ 1.1× talc, wasm random actions ≤200 B: 1.20×"), "{t}");
     }
 
     /// Every variant of the random actions and of the 10k-live-blocks row
