@@ -68,7 +68,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::ptr::{self, NonNull};
 
-use crate::heap::{Config, Heap, MAX_ALIGN};
+use crate::heap::{Config, Heap};
 use crate::lean::LeanHeap;
 use crate::pages::{FixedRegion, PageSource};
 use crate::policy::{AnyPolicy, Policy};
@@ -245,21 +245,18 @@ impl<P: Policy> GlobalHeap<crate::pages::WasmMemory, P> {
 unsafe impl<S: PageSource + Send, P: Policy + Send> GlobalAlloc for GlobalHeap<S, P> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() > MAX_ALIGN {
-            return ptr::null_mut();
-        }
-        self.locked(ptr::null_mut(), |h| h.alloc(layout.size().max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.locked(ptr::null_mut(), |h| h.alloc_layout(layout.size().max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        let r = self.locked(Ok(()), |h| h.free_unclassified(ptr));
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let r = self.locked(Ok(()), |h| h.free_layout(ptr, layout.size()));
         debug_assert!(r.is_ok(), "dealloc of an address this heap did not hand out");
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.locked(ptr::null_mut(), |h| h.realloc_unclassified(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
+        self.locked(ptr::null_mut(), |h| h.realloc_layout(ptr, new_size.max(1), layout.align()).map_or(ptr::null_mut(), |p| p.as_ptr()))
     }
 }
 

@@ -547,19 +547,29 @@ fn main() {
             "--profile-traces" => {
                 // The malloc-lab traces, `ROUNDS` times each, on one
                 // contender only, for callgrind.
-                let name = args.get(i + 1).expect("--profile-traces CONTENDER ROUNDS");
-                let rounds: u32 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--profile-traces CONTENDER ROUNDS");
+                let name = args.get(i + 1).expect("--profile-traces CONTENDER ROUNDS [TRACE]");
+                let rounds: u32 = args.get(i + 2).and_then(|s| s.parse().ok()).expect("--profile-traces CONTENDER ROUNDS [TRACE]");
                 let c = ALL.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no contender {name}"));
-                let traces = trace::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/malloclab"));
+                let mut traces = trace::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/malloclab"));
+                // An optional third argument keeps the traces whose name contains it.
+                if let Some(only) = args.get(i + 3) {
+                    traces.retain(|t| t.name.contains(only.as_str()));
+                }
                 let r = Region::new(64 << 20);
                 let mut slots = Vec::new();
+                let mut secs = vec![0f64; traces.len()];
                 for _ in 0..rounds {
-                    for t in &traces {
+                    for (t, s) in traces.iter().zip(&mut secs) {
                         let a = make(c, &r, r.len);
+                        let t0 = Instant::now();
                         workloads::replay(&*a, t, &mut slots).expect("replay");
+                        *s += t0.elapsed().as_secs_f64();
                     }
                 }
-                println!("{name}: {} traces × {rounds}", traces.len());
+                println!("{name}: {} traces × {rounds}; ns per operation, trace by trace:", traces.len());
+                for (t, s) in traces.iter().zip(&secs) {
+                    println!("  {:<16} {:>8.2}", t.name, s * 1e9 / (f64::from(rounds) * t.ops.len() as f64));
+                }
                 return;
             }
             "--breakdown" => {
@@ -570,7 +580,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" => {
-                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,kernel,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-objects CONTENDER OPS | --profile-traces CONTENDER ROUNDS | --breakdown MAX ACTIONS");
+                println!("usage: heaplab-bench [--quick] [--only ra-200,ra-30k,live-10k,efficiency,traces,kernel,variants,cycles,program] [--contenders segregated,talc,...] [--wasm FILE] [--preload LIB] | --profile CONTENDER ACTIONS [MAX] | --profile-live CONTENDER ACTIONS | --profile-objects CONTENDER OPS | --profile-traces CONTENDER ROUNDS [TRACE] | --breakdown MAX ACTIONS");
                 return;
             }
             a => panic!("unknown argument {a} (try --help)"),

@@ -355,6 +355,10 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
 
     /// First page of the arena owning page `idx`.
     pub(super) fn arena_head(&self, mut idx: usize) -> usize {
+        if let Some(head) = self.pages.arena_head_hint(idx) {
+            debug_assert_eq!(self.pages.owner(head), PageOwner::ArenaHead, "stale arena hint");
+            return head;
+        }
         let first = self.pages.segment_first_page(idx);
         while idx > first && self.pages.owner(idx) != PageOwner::ArenaHead {
             idx -= 1;

@@ -372,11 +372,39 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// nothing changed, sends the request there.
     #[inline(always)]
     fn alloc_hot(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
-        let h = self.h();
         // (`size - 1 < small_max` also rules out 0; with it `size + align`
-        // cannot overflow, and at most `small_max` means not a large
-        // object: see `Heap::is_large`.)
-        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || !align.is_power_of_two() || align > MAX_ALIGN || size.wrapping_sub(1) >= h.small_max || size + align > h.small_max {
+        // cannot overflow below.)
+        if !align.is_power_of_two() || align > MAX_ALIGN || size.wrapping_sub(1) >= self.h().small_max {
+            return None;
+        }
+        self.alloc_hot_valid(size, align)
+    }
+
+    /// [`Heap::alloc`] for a `Layout`'s arguments: `align` a power of two
+    /// (at most [`MAX_ALIGN`] is checked here), `size` from 1 up with
+    /// `size + align` not overflowing (a `Layout` rounds its size to its
+    /// alignment within `isize::MAX`). The `GlobalAlloc` path: the checks
+    /// the layout already made are not made again.
+    ///
+    /// # Errors
+    /// As [`Heap::alloc`].
+    #[inline(always)]
+    pub(crate) fn alloc_layout(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        debug_assert!(align.is_power_of_two() && size > 0 && size.checked_add(align).is_some(), "not a layout's size and alignment");
+        if align <= MAX_ALIGN {
+            if let Some(p) = self.alloc_hot_valid(size, align) {
+                return Ok(p);
+            }
+        }
+        self.alloc_general(size, align)
+    }
+
+    /// [`Heap::alloc_hot`] for valid arguments (`align` a power of two up
+    /// to [`MAX_ALIGN`], `size` at least 1, `size + align` no overflow).
+    #[inline(always)]
+    fn alloc_hot_valid(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        // At most `small_max` means not a large object: see `Heap::is_large`.
+        if O::ENABLED || P::KIND.is_none() || self.integrity != Integrity::Kept || size + align > self.h().small_max {
             return None;
         }
         let h = self.h_mut();
@@ -489,7 +517,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// `b` is a used block of this heap just handed out.
     unsafe fn mark_live(&mut self, b: Block, requested: usize) {
         let h = self.h_mut();
-        h.pages.set_live(b.payload().as_ptr().addr(), true);
+        h.pages.mark_live(b.payload());
         h.add_requested(requested);
         if O::ENABLED {
             // SAFETY: `b` was just written as a used block.
@@ -526,6 +554,26 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// As [`Heap::free`], and O(1) on the error path.
     pub fn free_unclassified(&mut self, ptr: *mut u8) -> Result<(), AllocError> {
+        self.free_impl::<false>(ptr)
+    }
+
+    /// [`Heap::free_unclassified`] for an allocation said to be `size`
+    /// bytes (`GlobalAlloc::dealloc`'s layout): on x86-64 the header after
+    /// the block, which the merge reads, starts loading at once (a
+    /// prefetch, harmless whatever the address; a wrong size only makes it
+    /// useless).
+    ///
+    /// # Errors
+    /// As [`Heap::free_unclassified`].
+    #[inline(always)]
+    pub(crate) fn free_layout(&mut self, ptr: *mut u8, size: usize) -> Result<(), AllocError> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = NonNull::new(ptr) {
+            // SAFETY: an x86-64 prefetch never faults.
+            unsafe { crate::engine::prefetch(crate::engine::next_header_guess(p, size, self.h().granule)) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = size;
         self.free_impl::<false>(ptr)
     }
 
@@ -655,6 +703,54 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// # Time complexity
     /// As [`Heap::realloc`].
     pub fn realloc_unclassified(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        self.realloc_impl::<false>(ptr, new_size, Some(align))
+    }
+
+    /// [`Heap::realloc_unclassified`] for a `Layout`'s arguments (`align`
+    /// a power of two, `new_size` from 1 up, `new_size + align` no
+    /// overflow): the `GlobalAlloc` path. The common resize, inline: no
+    /// observer, memory only the heap's own operations wrote, a live arena
+    /// block that stays one, resized by the engine (the same validation,
+    /// engine and counters as the full path, which does the rest).
+    ///
+    /// # Errors
+    /// As [`Heap::realloc_unclassified`].
+    #[inline(always)]
+    pub(crate) fn realloc_layout(&mut self, ptr: *mut u8, new_size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
+        debug_assert!(align.is_power_of_two() && new_size > 0 && new_size.checked_add(align).is_some(), "not a layout's size and alignment");
+        if !O::ENABLED && P::KIND.is_some() && self.integrity == Integrity::Kept && align <= MAX_ALIGN && new_size <= MAX_SIZE {
+            if let Some(p) = self.h().pages.live_ptr(ptr.addr()) {
+                // SAFETY: a live payload starts at `p`, so its header is trusted.
+                let b = unsafe { Block::from_payload(p) };
+                // SAFETY: as above.
+                if !unsafe { b.is_large() } {
+                    let h = self.h_mut();
+                    let last = core::mem::replace(&mut h.c.last_op_start, h.c.total_examined);
+                    h.request_bits = request_bits(new_size, max(align, h.granule));
+                    // SAFETY: `b` is a live arena block of this heap.
+                    let (old_req, bs) = unsafe { (b.requested(), b.size()) };
+                    // SAFETY: as above; `old_req` is what it serves. (A
+                    // block growing into a large object's size stays in
+                    // its arena if it can grow in place, as in
+                    // `realloc_block`.)
+                    let q = unsafe {
+                        if self.is_large(new_size, align) {
+                            self.engine.realloc_in_place(p, old_req, new_size, align, true)
+                        } else {
+                            self.engine.realloc(p, old_req, new_size, align)
+                        }
+                    };
+                    if let Some(q) = q {
+                        // SAFETY: the engine resized `b` to `q`.
+                        unsafe { self.arena_resized(b, bs, old_req, q, new_size, align) };
+                        self.h_mut().c.operations += 1;
+                        return Ok(q);
+                    }
+                    // Failed, the heap as it was: the full path decides.
+                    self.h_mut().c.last_op_start = last;
+                }
+            }
+        }
         self.realloc_impl::<false>(ptr, new_size, Some(align))
     }
 

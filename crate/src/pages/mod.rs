@@ -234,6 +234,11 @@ pub struct Pages {
     hot_base: *mut u8,
     hot_len: usize,
     hot_words: *mut u64,
+    /// Pages `start..end` of the arena last made or extended, kept while no
+    /// other change of owner touches them: growing the arena at the end of
+    /// the memory finds its first page at once instead of walking back over
+    /// every page of it (an arena grows page by page). `(0, 0)`: none.
+    arena_run: (usize, usize),
 }
 
 // SAFETY: `Pages` owns the memory its pointers reach (the segments); moving
@@ -254,6 +259,7 @@ impl Pages {
         hot_base: ptr::null_mut(),
         hot_len: 0,
         hot_words: ptr::null_mut(),
+        arena_run: (0, 0),
     };
 
     /// The segments, in the order obtained.
@@ -471,6 +477,13 @@ impl Pages {
     /// others its body variant).
     pub(crate) fn set_owner(&mut self, idx: usize, n: usize, owner: PageOwner) {
         debug_assert!(idx + n <= self.total, "page run out of range");
+        let (start, end) = self.arena_run;
+        self.arena_run = match owner {
+            PageOwner::ArenaHead => (idx, idx + n),
+            PageOwner::Arena if idx == end && start < end => (start, idx + n),
+            _ if idx < end && idx + n > start => (0, 0),
+            _ => (start, end),
+        };
         let free = PageOwner::Free as u8;
         for i in 0..n {
             let o = if i == 0 { owner } else { owner.body() };
@@ -485,6 +498,14 @@ impl Pages {
                 at.write(o as u8);
             }
         }
+    }
+
+    /// The first page of the arena holding page `idx`, when that is the
+    /// arena last made or extended (see `arena_run`); `None`: unknown.
+    #[inline]
+    pub(crate) fn arena_head_hint(&self, idx: usize) -> Option<usize> {
+        let (start, end) = self.arena_run;
+        (start <= idx && idx < end).then_some(start)
     }
 
     /// Pages whose owner is free (kept by every change of owner).
@@ -530,6 +551,25 @@ impl Pages {
     #[inline]
     pub fn is_live(&self, addr: usize) -> bool {
         self.live_ptr(addr).is_some()
+    }
+
+    /// Sets the live bit of `payload`, a payload the engine just handed
+    /// out (8-aligned, in a segment: no alignment test).
+    #[inline(always)]
+    pub(crate) fn mark_live(&mut self, payload: NonNull<u8>) {
+        let addr = payload.as_ptr().addr();
+        let off = addr.wrapping_sub(self.hot_base.addr());
+        let Some((words, off)) = (if off < self.hot_len { Some((self.hot_words, off)) } else { self.cold_segment(addr).map(|(w, _, o)| (w, o)) }) else {
+            debug_assert!(false, "live bit outside the heap at {addr:#x}");
+            return;
+        };
+        debug_assert!(off.is_multiple_of(8), "payload {addr:#x} not 8-aligned");
+        // SAFETY: `off` is inside the segment, whose bitmap words follow
+        // from `words` (one bit per 8 bytes).
+        unsafe {
+            let w = words.add(off / 512);
+            w.write(w.read() | 1 << (off / 8 % 64));
+        }
     }
 
     /// Sets or clears the live bit of `addr` (which must be in a segment).
@@ -693,6 +733,7 @@ impl Pages {
             }
         }
         self.free = self.total - self.meta_pages;
+        self.arena_run = (0, 0);
         if self.total > 0 {
             // SAFETY: the bitmap has `cap × WORDS_PER_PAGE` words.
             unsafe { ptr::write_bytes(self.bitmap(), 0, self.cap * WORDS_PER_PAGE) };

@@ -1,6 +1,7 @@
 //! One model-based property suite over both faces of the engine: the
-//! global-allocator face (`LeanHeap`) and the checked face (`Heap`) under
-//! both coalescing modes with quick lists on and off, for every policy.
+//! global-allocator face (`LeanHeap`) and the checked face (`Heap`, called
+//! directly and as a `GlobalAlloc`) under both coalescing modes with quick
+//! lists on and off, for every policy.
 //! Each random program runs against a shadow of the live ranges (no two
 //! overlap, every payload keeps its bytes, alignment holds), with the
 //! face's integrity walk after every step, and ends by freeing everything
@@ -8,12 +9,14 @@
 
 use crate::common::Region;
 use crate::suites::{ops, Op, SLOTS};
+use heaplab::global::GlobalHeap;
 use heaplab::heap::{Coalesce, Config, Heap};
 use heaplab::lean::LeanHeap;
 use heaplab::pages::FixedRegion;
 use heaplab::policy::Policy;
 use heaplab::Stats;
 use proptest::prelude::*;
+use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
 
@@ -78,6 +81,37 @@ impl<P: Policy> Face for Heap<FixedRegion, P> {
     }
     fn stats(&self) -> Stats {
         Heap::stats(self)
+    }
+}
+
+/// The checked face as a program's `#[global_allocator]` has it: the heap
+/// behind its lock, called through `GlobalAlloc` with `Layout`s (its own
+/// allocation, resize and free paths: `Heap::alloc_layout` and kin).
+impl<P: Policy + Send> Face for GlobalHeap<FixedRegion, P> {
+    fn alloc(&mut self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        // SAFETY: any layout (size 0 is served as 1 byte).
+        NonNull::new(unsafe { GlobalAlloc::alloc(self, Layout::from_size_align(size, align).ok()?) })
+    }
+    unsafe fn realloc(&mut self, p: NonNull<u8>, old: usize, size: usize, align: usize) -> Option<NonNull<u8>> {
+        // SAFETY: `p` is live with this layout (caller).
+        NonNull::new(unsafe { GlobalAlloc::realloc(self, p.as_ptr(), Layout::from_size_align(old, align).ok()?, size) })
+    }
+    unsafe fn free(&mut self, p: NonNull<u8>, size: usize) {
+        let l = Layout::from_size_align(size, 1).expect("a live allocation's size");
+        // SAFETY: `p` is live with `size` bytes (caller); the alignment does
+        // not matter to this allocator's `dealloc`.
+        unsafe { GlobalAlloc::dealloc(self, p.as_ptr(), l) };
+        self.with(|h| assert!(!h.is_live(p.as_ptr().addr()), "dealloc left {p:p} live"));
+    }
+    fn check(&self) -> Result<(), String> {
+        self.with(|h| h.check().map_err(|e| e.to_string()))
+    }
+    fn merge_all(&mut self) {
+        // SAFETY: `sweep` only merges free blocks; every live one stays.
+        unsafe { self.with_mut(|h| h.sweep()) }.expect("not in use");
+    }
+    fn stats(&self) -> Stats {
+        self.with(|h| h.stats())
     }
 }
 
@@ -219,6 +253,13 @@ macro_rules! faces_suite {
                 fn checked_face(ops in ops(), config in checked_configs()) {
                     let r = Region::new(REGION);
                     let mut h: Heap<FixedRegion, $policy> = Heap::new(r.source(), config);
+                    run(&mut h, &ops);
+                }
+
+                #[test]
+                fn checked_face_as_global_allocator(ops in ops(), config in checked_configs()) {
+                    let r = Region::new(REGION);
+                    let mut h: GlobalHeap<FixedRegion, $policy> = GlobalHeap::new(Heap::new(r.source(), config));
                     run(&mut h, &ops);
                 }
             }
