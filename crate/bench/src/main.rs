@@ -294,11 +294,12 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
     let mut speed = Row::new("trace-ops", "malloc-lab traces: throughput", "M ops/s", true);
     let mut util = Row::new("trace-util", "malloc-lab traces: utilization", "% peak live / span", true);
     let mut slots = Vec::new();
-    // Utilization per trace and contender, for the table printed after.
+    // Utilization per trace and contender (one replay each), for the table
+    // printed after; a trace a contender fails is left out of its timing.
     let mut per_trace: Vec<(&str, Vec<Option<f64>>)> = Vec::new();
     for c in selected() {
         let mut utils = Vec::new();
-        let (mut ops, mut secs, mut util_sum, mut n) = (0u64, 0f64, 0f64, 0u32);
+        let (mut util_sum, mut n) = (0f64, 0u32);
         let mut failed = Vec::new();
         for t in &traces {
             let a = make(c, r, r.len);
@@ -307,30 +308,46 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
                 utils.push(None);
                 continue;
             };
-            drop(a);
             if span > 0 {
                 util_sum += peak as f64 / span as f64;
                 n += 1;
             }
             utils.push((span > 0).then(|| peak as f64 * 100.0 / span as f64));
-            let start = Instant::now();
-            while start.elapsed() < plan.trace_time {
-                let a = make(c, r, r.len);
-                let t0 = Instant::now();
-                workloads::replay(&*a, t, &mut slots);
-                secs += t0.elapsed().as_secs_f64();
-                ops += t.ops.len() as u64;
-            }
         }
         if !failed.is_empty() {
             eprintln!("  {}: replay failed on {}", c.name, failed.join(", "));
         }
-        let mops = ops as f64 / secs / 1e6;
-        let u = util_sum * 100.0 / f64::from(n.max(1));
+        util.values.insert(c.name.to_string(), util_sum * 100.0 / f64::from(n.max(1)));
+        per_trace.push((c.name, utils));
+    }
+    // Throughput: trials in the outer loop and every contender in each, as
+    // the other speed rows (so that all see the same spread of machine
+    // load), each trace replayed for its share of `trace_time`, on a fresh
+    // allocator each time.
+    let share = plan.trace_time / plan.trials.max(1);
+    let (mut ops, mut secs) = (vec![0u64; selected().len()], vec![0f64; selected().len()]);
+    for _ in 0..plan.trials {
+        for (i, c) in selected().iter().enumerate() {
+            for (t, u) in traces.iter().zip(&per_trace[i].1) {
+                if u.is_none() {
+                    continue;
+                }
+                let start = Instant::now();
+                while start.elapsed() < share {
+                    let a = make(c, r, r.len);
+                    let t0 = Instant::now();
+                    workloads::replay(&*a, t, &mut slots);
+                    secs[i] += t0.elapsed().as_secs_f64();
+                    ops[i] += t.ops.len() as u64;
+                }
+            }
+        }
+    }
+    for (i, c) in selected().iter().enumerate() {
+        let mops = ops[i] as f64 / secs[i] / 1e6;
+        let u = util.values[c.name];
         eprintln!("  malloc-lab traces            {:<10} {mops:>8.2} M ops/s, {u:>6.4} % utilization ({} traces)", c.name, traces.len());
         speed.values.insert(c.name.to_string(), mops);
-        util.values.insert(c.name.to_string(), u);
-        per_trace.push((c.name, utils));
     }
     // kmalloc (the slab allocator of issue 22) beside them: one replay each.
     let k = kernel::trace_utils("kmalloc", r, &traces);
