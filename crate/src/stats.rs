@@ -12,7 +12,7 @@ use crate::engine::Figures;
 
 /// The checked face's incremental counters (checked by `check` against
 /// its walk).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Counters {
     /// Sum of requested sizes of live allocations.
     pub live_requested: usize,
@@ -28,17 +28,71 @@ pub(crate) struct Counters {
     pub arenas: usize,
     /// Peak of pages in use (arena + large + meta) × 4 KiB.
     pub high_water_mark: usize,
-    /// `total_examined` when the last operation began: that operation
-    /// examined the difference. (A start, not a second count the engine
-    /// adds to: the compiler added to both counts with one 16-byte load
-    /// right after the 8-byte store that zeroed the first, a load that
-    /// cannot be forwarded from that store; the checked heap's malloc-lab
-    /// replay is 1 % faster without it.)
-    pub last_op_start: u64,
+    /// The operation that examined free blocks last, as its index in
+    /// `operations` (`NO_OP`: none, or a flush since): only a search
+    /// writes it, so an operation that examines nothing (a quick block,
+    /// a free) stores nothing here, and the figure "examined by the last
+    /// operation" is `last_examined` when that operation is the last one.
+    pub examining_op: u64,
+    /// Blocks `examining_op` examined.
+    pub last_examined: u64,
     /// Blocks examined over all operations.
     pub total_examined: u64,
+    /// `(examining_op, last_examined, total_examined)` before the current
+    /// operation's first search: what a failed operation puts back.
+    pub examined_before: (u64, u64, u64),
     /// Public operations that succeeded (a failed one changes no figure).
     pub operations: u64,
+}
+
+/// [`Counters::examining_op`] when no operation has examined a block.
+pub(crate) const NO_OP: u64 = u64::MAX;
+
+impl Counters {
+    /// Nothing counted yet.
+    pub(crate) const NEW: Counters = Counters {
+        live_requested: 0,
+        peak_live_requested: 0,
+        large_blocks: 0,
+        arena_pages: 0,
+        large_pages: 0,
+        arenas: 0,
+        high_water_mark: 0,
+        examining_op: NO_OP,
+        last_examined: 0,
+        total_examined: 0,
+        examined_before: (NO_OP, 0, 0),
+        operations: 0,
+    };
+
+    /// The current operation (the `operations`-th) examined `n` blocks.
+    #[inline(always)]
+    pub(crate) fn examined(&mut self, n: usize) {
+        if self.examining_op != self.operations {
+            self.examined_before = (self.examining_op, self.last_examined, self.total_examined);
+            self.examining_op = self.operations;
+            self.last_examined = 0;
+        }
+        self.last_examined += n as u64;
+        self.total_examined += n as u64;
+    }
+
+    /// The current operation failed: its searches are not counted.
+    #[inline(always)]
+    pub(crate) fn unexamine(&mut self) {
+        if self.examining_op == self.operations {
+            (self.examining_op, self.last_examined, self.total_examined) = self.examined_before;
+        }
+    }
+
+    /// Blocks the last operation examined.
+    pub(crate) fn last_op_examined(&self) -> u64 {
+        if self.operations > 0 && self.examining_op == self.operations - 1 {
+            self.last_examined
+        } else {
+            0
+        }
+    }
 }
 
 /// A snapshot of the heap's numbers.

@@ -547,8 +547,10 @@ fn main() {
                 let c = ALL.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no contender {name}"));
                 let r = Region::new(REGION);
                 let a = make(c, &r, r.len);
+                let t0 = Instant::now();
                 let done = workloads::steady_live_fixed(&*a, 7, LIVE_BLOCKS, 200, actions);
-                println!("{name}: {done} actions with {LIVE_BLOCKS} live blocks");
+                let secs = t0.elapsed().as_secs_f64();
+                println!("{name}: {done} actions with {LIVE_BLOCKS} live blocks, {:.1} M actions/s (set-up included)", done as f64 / secs / 1e6);
                 return;
             }
             "--profile-objects" => {

@@ -87,7 +87,7 @@ impl<S: PageSource, O: Observer> Hooks for Checked<S, O> {
 
     #[inline(always)]
     fn examined(&mut self, n: usize) {
-        self.c.total_examined += n as u64;
+        self.c.examined(n);
     }
 
     /// Gives the arena back to the page layer when `m` spans all of it,
@@ -182,7 +182,10 @@ impl<S: PageSource, O: Observer> Checked<S, O> {
     /// Counts a new allocation of `requested` bytes.
     pub(super) fn add_requested(&mut self, requested: usize) {
         self.c.live_requested += requested;
-        self.c.peak_live_requested = max(self.c.peak_live_requested, self.c.live_requested);
+        // (A store only on a new peak, not on every allocation.)
+        if self.c.live_requested > self.c.peak_live_requested {
+            self.c.peak_live_requested = self.c.live_requested;
+        }
     }
 
     /// Counts an allocation of `old` bytes that now serves `new`.

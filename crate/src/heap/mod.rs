@@ -148,9 +148,6 @@ pub struct Heap<S: PageSource, P: Policy = AnyPolicy, O: Observer = NoObserver> 
     engine: Engine<P, Checked<S, O>>,
     /// Whether the policy was built for `config.policy`.
     started: bool,
-    /// `(last_op_start, total_examined)` when the current operation began,
-    /// restored if it fails.
-    examined_before: (u64, u64),
     /// Whether the heap's memory may differ from what its operations left
     /// there ([`Heap::write`]): the next operation runs the integrity walk
     /// first, and a failed walk makes the heap refuse every operation that
@@ -205,21 +202,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             large_min,
             small_max: large_min.saturating_sub(min_block + 7),
             min_block,
-            c: Counters {
-                live_requested: 0,
-                peak_live_requested: 0,
-                large_blocks: 0,
-                arena_pages: 0,
-                large_pages: 0,
-                arenas: 0,
-                high_water_mark: 0,
-                last_op_start: 0,
-                total_examined: 0,
-                operations: 0,
-            },
+            c: Counters::NEW,
             request_bits: 0,
         };
-        Heap { engine: Engine::new(P::EMPTY, hooks), started: false, examined_before: (0, 0), integrity: Integrity::Kept }
+        Heap { engine: Engine::new(P::EMPTY, hooks), started: false, integrity: Integrity::Kept }
     }
 
     #[inline(always)]
@@ -276,9 +262,6 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             self.engine.policy = P::with_order(self.h().config.policy, self.list_order());
             self.started = true;
         }
-        let c = &mut self.engine.hooks.c;
-        self.examined_before = (c.last_op_start, c.total_examined);
-        c.last_op_start = c.total_examined;
     }
 
     /// Before an operation that follows links: after a [`Heap::write`],
@@ -323,9 +306,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         match &r {
             Ok(_) => self.h_mut().c.operations += 1,
             Err(e) => {
-                let before = self.examined_before;
-                let c = &mut self.h_mut().c;
-                (c.last_op_start, c.total_examined) = before;
+                self.h_mut().c.unexamine();
                 self.emit(Event::Error { code: e.code() });
             }
         }
@@ -409,10 +390,9 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         }
         let h = self.h_mut();
         h.request_bits = request_bits(size, max(align, h.granule));
-        // (The engine's `examined` hook adds to the total.)
-        let last = core::mem::replace(&mut h.c.last_op_start, h.c.total_examined);
+        // (The engine's `examined` hook counts what its search examined.)
         let Some(p) = self.engine.alloc_fast(size, align).or_else(|| self.engine.alloc_slow(size, align)) else {
-            self.h_mut().c.last_op_start = last;
+            self.h_mut().c.unexamine();
             return None;
         };
         // SAFETY: the engine just handed out `p`, a used arena block whose
@@ -589,9 +569,6 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // and failures).
         if !O::ENABLED && P::KIND.is_some() && self.integrity == Integrity::Kept {
             if let Some(p) = self.h_mut().pages.take_live(ptr.addr()) {
-                // (The engine's `examined` hook adds to the total.)
-                let c = &mut self.h_mut().c;
-                c.last_op_start = c.total_examined;
                 // SAFETY: a live payload started at `p` (its bit is now
                 // cleared), so its header at p − 8 is trusted.
                 unsafe { self.free_taken(Block::from_payload(p)) };
@@ -725,7 +702,6 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 // SAFETY: as above.
                 if !unsafe { b.is_large() } {
                     let h = self.h_mut();
-                    let last = core::mem::replace(&mut h.c.last_op_start, h.c.total_examined);
                     h.request_bits = request_bits(new_size, max(align, h.granule));
                     // SAFETY: `b` is a live arena block of this heap.
                     let (old_req, bs) = unsafe { (b.requested(), b.size()) };
@@ -747,7 +723,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                         return Ok(q);
                     }
                     // Failed, the heap as it was: the full path decides.
-                    self.h_mut().c.last_op_start = last;
+                    self.h_mut().c.unexamine();
                 }
             }
         }
@@ -873,6 +849,8 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// O(quick blocks).
     pub fn flush(&mut self) -> bool {
         self.begin();
+        // (Not an operation: the figure of the last one's search goes.)
+        self.h_mut().c.examining_op = crate::stats::NO_OP;
         self.trust().is_ok() && self.engine.flush()
     }
 
@@ -884,6 +862,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     /// O(blocks + pages).
     pub fn sweep(&mut self) {
         self.begin();
+        self.h_mut().c.examining_op = crate::stats::NO_OP;
         if self.trust().is_err() {
             return;
         }
@@ -905,7 +884,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         self.started = true;
         let h = self.h_mut();
         h.pages.reset();
-        h.c = Counters::default();
+        h.c = Counters::NEW;
         h.bump_hwm();
     }
 
@@ -930,7 +909,7 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             live_blocks: f.used_blocks + c.large_blocks,
             arenas: c.arenas,
             segments: h.pages.segments().len(),
-            last_examined: (c.total_examined - c.last_op_start) as usize,
+            last_examined: c.last_op_examined() as usize,
             total_examined: c.total_examined,
             operations: c.operations,
             ..Stats::from_figures(&f)

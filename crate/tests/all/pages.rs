@@ -274,3 +274,59 @@ fn the_page_map_copies_a_bounded_share_of_the_heap() {
     }
     h.check().unwrap();
 }
+
+/// "Blocks examined by the last operation": a search's count until the
+/// next operation, 0 after an operation that searched nothing (a quick
+/// block, a free) or a flush, and a failed operation changes neither it
+/// nor the total; the same through the inline paths of a single-policy
+/// heap and the full path of `AnyPolicy`.
+#[test]
+fn the_last_operations_examined_blocks() {
+    use heaplab::policy::{Policy, PolicyKind, Segregated};
+    fn searches<P: Policy>() {
+        let config = Config { policy: PolicyKind::FirstFit, ..Config::DEFAULT };
+        let mut t: TestHeap<P> = TestHeap::new(WASM_PAGE, config);
+        let h = &mut t.heap;
+        // Free blocks of 48 bytes between used ones, then a request that
+        // none of them holds: first fit examines each.
+        let blocks: Vec<_> = (0..8).map(|_| h.alloc(40, 8).unwrap()).collect();
+        for b in blocks.iter().step_by(2) {
+            h.free(b.as_ptr()).unwrap();
+        }
+        h.flush();
+        assert_eq!(h.stats().last_examined, 0, "after a flush");
+        let total = h.stats().total_examined;
+        let big = h.alloc(300, 8).unwrap();
+        let examined = h.stats().last_examined;
+        assert!(examined >= 4, "first fit looked past the four small free blocks: {examined}");
+        assert_eq!(h.stats().total_examined, total + examined as u64);
+        // A failed request leaves every figure as it was. (An arena
+        // request, not a large object: it searches, then the memory
+        // cannot grow.)
+        let before = h.stats();
+        assert_eq!(h.alloc(60_000, 8), Err(heaplab::heap::AllocError::OutOfMemory), "the region holds one wasm page");
+        assert_eq!(h.stats(), before, "a failed allocation changed a figure");
+        // A free examines nothing.
+        h.free(big.as_ptr()).unwrap();
+        assert_eq!(h.stats().last_examined, 0, "after a free");
+        assert_eq!(h.stats().total_examined, total + examined as u64);
+    }
+    fn quick<P: Policy>() {
+        let config = Config { policy: PolicyKind::Segregated, ..Config::DEFAULT };
+        let mut t: TestHeap<P> = TestHeap::new(WASM_PAGE, config);
+        let h = &mut t.heap;
+        // (A guard after it, so that it does not join the free end.)
+        let q = h.alloc(40, 8).unwrap();
+        let _guard = h.alloc(40, 8).unwrap();
+        h.free(q.as_ptr()).unwrap();
+        let _ = h.alloc(300, 8).unwrap();
+        assert_eq!(h.stats().last_examined, 1, "segregated fit's pick looks at one block");
+        let _ = h.alloc(40, 8).unwrap();
+        assert_eq!(h.stats().last_examined, 0, "a quick block examines no free block");
+        assert_eq!(h.stats().quick_blocks, 0);
+    }
+    searches::<FirstFit>();
+    searches::<AnyPolicy>();
+    quick::<Segregated>();
+    quick::<AnyPolicy>();
+}
