@@ -116,20 +116,23 @@ fn interleaved(label: &str, plan: &Plan, r: &Region, trial: impl Fn(&dyn std::al
 /// [`interleaved`] with every allocator over the first `len` bytes of the
 /// region.
 fn interleaved_in(label: &str, plan: &Plan, r: &Region, len: usize, trial: impl Fn(&dyn std::alloc::GlobalAlloc, u64) -> u64) -> HashMap<String, f64> {
-    let mut totals = vec![0u64; selected().len()];
+    // Actions per trial, per contender (trial `t` runs the harness loop's
+    // placement `t mod PLACEMENTS`: see `workloads::PLACEMENTS`).
+    let mut runs = vec![Vec::new(); selected().len()];
     for t in 0..plan.trials {
         for (i, c) in selected().iter().enumerate() {
             let a = make(c, r, len);
-            totals[i] += trial(&*a, u64::from(t));
+            runs[i].push(trial(&*a, u64::from(t)));
         }
     }
-    let secs = plan.duration.as_secs_f64() * f64::from(plan.trials);
+    let per_sec = |n: u64| n as f64 / plan.duration.as_secs_f64() / 1e6;
     selected()
         .iter()
-        .zip(totals)
+        .zip(runs)
         .map(|(c, n)| {
-            let m = n as f64 / secs / 1e6;
-            eprintln!("  {label:<28} {:<10} {m:>8.3} M actions/s", c.name);
+            let m = n.iter().map(|&x| per_sec(x)).sum::<f64>() / n.len().max(1) as f64;
+            let (lo, hi) = n.iter().fold((f64::MAX, 0f64), |(lo, hi), &x| (lo.min(per_sec(x)), hi.max(per_sec(x))));
+            eprintln!("  {label:<28} {:<10} {m:>8.3} M actions/s (trials {lo:.1}–{hi:.1})", c.name);
             (c.name.to_string(), m)
         })
         .collect()
@@ -326,7 +329,7 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
     // allocator each time.
     let share = plan.trace_time / plan.trials.max(1);
     let (mut ops, mut secs) = (vec![0u64; selected().len()], vec![0f64; selected().len()]);
-    for _ in 0..plan.trials {
+    for trial in 0..plan.trials {
         for (i, c) in selected().iter().enumerate() {
             for (t, u) in traces.iter().zip(&per_trace[i].1) {
                 if u.is_none() {
@@ -336,7 +339,7 @@ fn trace_rows(r: &Region, plan: &Plan) -> Option<(Row, Row)> {
                 while start.elapsed() < share {
                     let a = make(c, r, r.len);
                     let t0 = Instant::now();
-                    workloads::replay(&*a, t, &mut slots);
+                    workloads::replay_placed(&*a, t, &mut slots, u64::from(trial));
                     secs[i] += t0.elapsed().as_secs_f64();
                     ops[i] += t.ops.len() as u64;
                 }
@@ -722,6 +725,40 @@ mod tests {
         }
         assert!(t.contains("[n/a   ] wasm size"), "no wasm rows: the size target is not measured\n{t}");
         assert!(!table.contains("small(seg)"), "a wasm-only column without wasm rows\n{table}");
+    }
+
+    /// The harness loops' placements: each its own code (another address),
+    /// all doing the same work for the same seed and trace.
+    #[test]
+    fn every_placement_of_a_harness_loop_does_the_same_work() {
+        use heaplab_trace::Op;
+        let r = Region::new(16 << 20);
+        let c = ALL.iter().find(|c| c.name == "segregated").unwrap();
+        let ops: Vec<Op> = (0..600usize)
+            .map(|i| match i % 3 {
+                0 => Op::Alloc { id: i / 3 % 40, size: 1 + i * 37 % 3000 },
+                1 => Op::Realloc { id: (i * 7) / 3 % 40, size: 1 + i * 53 % 5000 },
+                _ => Op::Free { id: (i * 11) / 3 % 40 },
+            })
+            .collect();
+        let t = trace::Trace { name: "synthetic".into(), ids: 40, ops };
+        let mut slots = Vec::new();
+        let results: Vec<_> = (0..workloads::PLACEMENTS)
+            .map(|p| {
+                let a = make(c, &r, r.len);
+                let once = workloads::replay_placed(&*a, &t, &mut slots, p).expect("the synthetic trace replays");
+                let live = workloads::steady_live_fixed(&*make(c, &r, r.len), p, 500, 200, 2000);
+                (once, live)
+            })
+            .collect();
+        assert!(results.windows(2).all(|w| w[0].0 == w[1].0), "placements replayed differently: {results:?}");
+        assert!(results.iter().all(|r| r.1 == 2000), "a fixed-count loop did other work: {results:?}");
+        let loops = workloads::placement_addresses();
+        assert_eq!(loops.len(), workloads::PLACEMENTS as usize);
+        let mut sorted = loops.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), loops.len(), "two placements share their code: {loops:x?}");
     }
 
     /// The malloc-lab rows' targets: throughput over talc and the checked

@@ -103,6 +103,54 @@ impl Variant {
     pub const BASE: Variant = Variant { realloc_in: 7, touch: false, xoshiro: false };
 }
 
+/// How many places the harness loops run from. Where a loop's code sits
+/// changes how fast the allocator it calls runs, by as much as 2× on this
+/// machine's Zen 4 cores: the 10k-live-blocks loop, moved by 97 bytes of
+/// padding, took heaplab's segregated fit from 106 to 73 M actions/s
+/// while talc stayed at 77–84 (a harness-only change; the allocators'
+/// code did not move). One placement measures one draw of that lottery
+/// (Mytkowicz et al., "Producing wrong data without doing anything
+/// obviously wrong!", ASPLOS 2009), so the timed loops come in this many
+/// copies, each at another address, and trial `t` runs copy `t mod
+/// PLACEMENTS`: a row's mean is over placements as well as over trials,
+/// and every contender sees the same ones.
+pub const PLACEMENTS: u64 = 5;
+
+/// Calls generic loop `$f` (its first const parameter the padding) from
+/// placement `$seed mod PLACEMENTS`: copies 1, 19, 37, 55 and 73 bytes of
+/// `nop` past their function's start (and each its own function).
+macro_rules! placed {
+    ($seed:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $seed % $crate::workloads::PLACEMENTS {
+            0 => $f::<1>($($arg),*),
+            1 => $f::<19>($($arg),*),
+            2 => $f::<37>($($arg),*),
+            3 => $f::<55>($($arg),*),
+            _ => $f::<73>($($arg),*),
+        }
+    };
+}
+
+/// Where each placement of the trace replay loop starts (for the test that
+/// they are distinct code).
+#[cfg(test)]
+pub fn placement_addresses() -> Vec<usize> {
+    type Replay = fn(&dyn GlobalAlloc, &Trace, &mut Vec<Live>) -> Option<(usize, usize)>;
+    let loops: [Replay; PLACEMENTS as usize] = [replay_loop::<1>, replay_loop::<19>, replay_loop::<37>, replay_loop::<55>, replay_loop::<73>];
+    loops.iter().map(|f| *f as usize).collect()
+}
+
+/// `PAD` bytes of `nop` (x86-64; nothing elsewhere): moves the code after
+/// it (see [`PLACEMENTS`]).
+#[inline(always)]
+fn place<const PAD: usize>() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only `nop` instructions, which touch no register, flag or memory.
+    unsafe {
+        core::arch::asm!(".nops {n}", n = const PAD, options(nomem, nostack, preserves_flags));
+    }
+}
+
 /// Writes the first and last byte of `n` bytes at `p`, as a program using
 /// the block would (the allocator's placement then costs cache misses).
 #[inline]
@@ -160,15 +208,19 @@ fn random_action(a: &dyn GlobalAlloc, rng: &mut impl Draw, v: &mut Vec<Live>, ma
 }
 
 /// Random actions for `duration`: the number of successful actions.
+/// The harness loop runs from one of `PLACEMENTS` copies, chosen by `seed`
+/// (see [`placed!`]).
 pub fn random_actions(a: &dyn GlobalAlloc, seed: u64, max: usize, duration: Duration, var: Variant) -> u64 {
     if var.xoshiro {
-        random_actions_with(a, &mut Xoshiro::new(seed), max, duration, var)
+        placed!(seed, random_actions_with(a, &mut Xoshiro::new(seed), max, duration, var))
     } else {
-        random_actions_with(a, &mut Rng::new(seed), max, duration, var)
+        placed!(seed, random_actions_with(a, &mut Rng::new(seed), max, duration, var))
     }
 }
 
-fn random_actions_with(a: &dyn GlobalAlloc, rng: &mut impl Draw, max: usize, duration: Duration, var: Variant) -> u64 {
+#[inline(never)]
+fn random_actions_with<const PAD: usize>(a: &dyn GlobalAlloc, rng: &mut impl Draw, max: usize, duration: Duration, var: Variant) -> u64 {
+    place::<PAD>();
     let mut v = Vec::with_capacity(1 << 16);
     let mut done = 0u64;
     let start = Instant::now();
@@ -201,21 +253,23 @@ pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, dura
     let mut start = None;
     let more = |_| start.get_or_insert_with(Instant::now).elapsed() < duration;
     if var.xoshiro {
-        steady_live_while(a, &mut Xoshiro::new(seed), live, max, var.touch, more)
+        placed!(seed, steady_live_while(a, &mut Xoshiro::new(seed), live, max, var.touch, more))
     } else {
-        steady_live_while(a, &mut Rng::new(seed), live, max, var.touch, more)
+        placed!(seed, steady_live_while(a, &mut Rng::new(seed), live, max, var.touch, more))
     }
 }
 
 /// [`steady_live`] for exactly `actions` actions after the set-up (for
 /// profiling: the same work every run).
 pub fn steady_live_fixed(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, actions: u64) -> u64 {
-    steady_live_while(a, &mut Rng::new(seed), live, max, false, |done| done < actions)
+    placed!(seed, steady_live_while(a, &mut Rng::new(seed), live, max, false, |done| done < actions))
 }
 
 /// [`steady_live`]'s work, in rounds of 50 replacements while `more(done)`;
 /// `touch`: the program writes the first and last byte of every block.
-fn steady_live_while(a: &dyn GlobalAlloc, rng: &mut impl Draw, live: usize, max: usize, touch_blocks: bool, mut more: impl FnMut(u64) -> bool) -> u64 {
+#[inline(never)]
+fn steady_live_while<const PAD: usize>(a: &dyn GlobalAlloc, rng: &mut impl Draw, live: usize, max: usize, touch_blocks: bool, mut more: impl FnMut(u64) -> bool) -> u64 {
+    place::<PAD>();
     let mut v = Vec::with_capacity(live);
     for _ in 0..live {
         let (size, align) = (rng.size(max), rng.align());
@@ -298,6 +352,18 @@ pub fn heap_efficiency(a: &dyn GlobalAlloc, rng: &mut Rng, heap_len: usize, max:
 /// bytes and the address span that payloads ever covered (lowest payload
 /// start to highest payload end), or `None` if an operation failed.
 pub fn replay(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>) -> Option<(usize, usize)> {
+    replay_placed(a, t, slots, 0)
+}
+
+/// [`replay`] from the harness loop's placement `placement mod PLACEMENTS`
+/// (see [`PLACEMENTS`]).
+pub fn replay_placed(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>, placement: u64) -> Option<(usize, usize)> {
+    placed!(placement, replay_loop(a, t, slots))
+}
+
+#[inline(never)]
+fn replay_loop<const PAD: usize>(a: &dyn GlobalAlloc, t: &Trace, slots: &mut Vec<Live>) -> Option<(usize, usize)> {
+    place::<PAD>();
     const ALIGN: usize = 8;
     slots.clear();
     slots.resize(t.ids, Live { ptr: std::ptr::null_mut(), size: 0, align: ALIGN });
