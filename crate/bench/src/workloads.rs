@@ -107,7 +107,7 @@ impl Variant {
 /// changes how fast the allocator it calls runs, by as much as 2× on this
 /// machine's Zen 4 cores: the 10k-live-blocks loop, moved by 97 bytes of
 /// padding, took heaplab's segregated fit from 106 to 73 M actions/s
-/// while talc stayed at 77–84 (a harness-only change; the allocators'
+/// while talc stayed at 70–85 (a harness-only change; the allocators'
 /// code did not move). One placement measures one draw of that lottery
 /// (Mytkowicz et al., "Producing wrong data without doing anything
 /// obviously wrong!", ASPLOS 2009), so the timed loops come in this many
