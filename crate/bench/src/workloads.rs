@@ -108,25 +108,28 @@ impl Variant {
 /// machine's Zen 4 cores: the 10k-live-blocks loop, moved by 97 bytes of
 /// padding, took heaplab's segregated fit from 106 to 73 M actions/s
 /// while talc stayed at 70–85 (a harness-only change; the allocators'
-/// code did not move). One placement measures one draw of that lottery
-/// (Mytkowicz et al., "Producing wrong data without doing anything
-/// obviously wrong!", ASPLOS 2009), so the timed loops come in this many
-/// copies, each at another address, and trial `t` runs copy `t mod
-/// PLACEMENTS`: a row's mean is over placements as well as over trials,
-/// and every contender sees the same ones.
+/// code did not move), and other placements slow talc down as much. One
+/// placement measures one draw of that lottery (Mytkowicz et al.,
+/// "Producing wrong data without doing anything obviously wrong!", ASPLOS
+/// 2009), so the timed loops come in this many copies, each at another
+/// address, and trial `t` runs copy `t mod PLACEMENTS`: a row's mean is
+/// over placements as well as over trials, and every contender sees the
+/// same ones.
 pub const PLACEMENTS: u64 = 5;
 
 /// Calls generic loop `$f` (its first const parameter the padding) from
-/// placement `$seed mod PLACEMENTS`: copies 1, 19, 37, 55 and 73 bytes of
-/// `nop` past their function's start (and each its own function).
+/// placement `$seed mod PLACEMENTS`: copies 1, 611, 1,283, 2,437 and 3,709
+/// bytes of `nop` past their function's start (each its own function; the
+/// offsets spread over a 4 KiB page, so that they fall on other cache
+/// lines and other places in the page, not a few bytes apart).
 macro_rules! placed {
     ($seed:expr, $f:ident($($arg:expr),* $(,)?)) => {
         match $seed % $crate::workloads::PLACEMENTS {
             0 => $f::<1>($($arg),*),
-            1 => $f::<19>($($arg),*),
-            2 => $f::<37>($($arg),*),
-            3 => $f::<55>($($arg),*),
-            _ => $f::<73>($($arg),*),
+            1 => $f::<611>($($arg),*),
+            2 => $f::<1283>($($arg),*),
+            3 => $f::<2437>($($arg),*),
+            _ => $f::<3709>($($arg),*),
         }
     };
 }
@@ -136,7 +139,7 @@ macro_rules! placed {
 #[cfg(test)]
 pub fn placement_addresses() -> Vec<usize> {
     type Replay = fn(&dyn GlobalAlloc, &Trace, &mut Vec<Live>) -> Option<(usize, usize)>;
-    let loops: [Replay; PLACEMENTS as usize] = [replay_loop::<1>, replay_loop::<19>, replay_loop::<37>, replay_loop::<55>, replay_loop::<73>];
+    let loops: [Replay; PLACEMENTS as usize] = [replay_loop::<1>, replay_loop::<611>, replay_loop::<1283>, replay_loop::<2437>, replay_loop::<3709>];
     loops.iter().map(|f| *f as usize).collect()
 }
 
