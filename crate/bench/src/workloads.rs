@@ -118,13 +118,13 @@ impl Variant {
 pub const PLACEMENTS: u64 = 5;
 
 /// Calls generic loop `$f` (its first const parameter the padding) from
-/// placement `$seed mod PLACEMENTS`: copies 1, 611, 1,283, 2,437 and 3,709
+/// placement `$placement mod PLACEMENTS`: copies 1, 611, 1,283, 2,437 and 3,709
 /// bytes of `nop` past their function's start (each its own function; the
 /// offsets spread over a 4 KiB page, so that they fall on other cache
 /// lines and other places in the page, not a few bytes apart).
 macro_rules! placed {
-    ($seed:expr, $f:ident($($arg:expr),* $(,)?)) => {
-        match $seed % $crate::workloads::PLACEMENTS {
+    ($placement:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $placement % $crate::workloads::PLACEMENTS {
             0 => $f::<1>($($arg),*),
             1 => $f::<611>($($arg),*),
             2 => $f::<1283>($($arg),*),
@@ -136,7 +136,7 @@ macro_rules! placed {
 
 /// Where each placement of the trace replay loop starts (for the test that
 /// they are distinct code).
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 pub fn placement_addresses() -> Vec<usize> {
     type Replay = fn(&dyn GlobalAlloc, &Trace, &mut Vec<Live>) -> Option<(usize, usize)>;
     let loops: [Replay; PLACEMENTS as usize] = [replay_loop::<1>, replay_loop::<611>, replay_loop::<1283>, replay_loop::<2437>, replay_loop::<3709>];
@@ -211,13 +211,13 @@ fn random_action(a: &dyn GlobalAlloc, rng: &mut impl Draw, v: &mut Vec<Live>, ma
 }
 
 /// Random actions for `duration`: the number of successful actions.
-/// The harness loop runs from one of `PLACEMENTS` copies, chosen by `seed`
-/// (see [`placed!`]).
-pub fn random_actions(a: &dyn GlobalAlloc, seed: u64, max: usize, duration: Duration, var: Variant) -> u64 {
+/// The harness loop runs from copy `placement mod PLACEMENTS` (see
+/// [`placed!`]).
+pub fn random_actions(a: &dyn GlobalAlloc, seed: u64, placement: u64, max: usize, duration: Duration, var: Variant) -> u64 {
     if var.xoshiro {
-        placed!(seed, random_actions_with(a, &mut Xoshiro::new(seed), max, duration, var))
+        placed!(placement, random_actions_with(a, &mut Xoshiro::new(seed), max, duration, var))
     } else {
-        placed!(seed, random_actions_with(a, &mut Rng::new(seed), max, duration, var))
+        placed!(placement, random_actions_with(a, &mut Rng::new(seed), max, duration, var))
     }
 }
 
@@ -252,20 +252,20 @@ pub fn random_actions_fixed(a: &dyn GlobalAlloc, seed: u64, max: usize, actions:
 /// `duration` free a random one and allocate a new one (two actions),
 /// keeping `live` blocks alive. The number of actions. `var` as for the
 /// random actions (its realloc share does not apply).
-pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, duration: Duration, var: Variant) -> u64 {
+pub fn steady_live(a: &dyn GlobalAlloc, seed: u64, placement: u64, live: usize, max: usize, duration: Duration, var: Variant) -> u64 {
     let mut start = None;
     let more = |_| start.get_or_insert_with(Instant::now).elapsed() < duration;
     if var.xoshiro {
-        placed!(seed, steady_live_while(a, &mut Xoshiro::new(seed), live, max, var.touch, more))
+        placed!(placement, steady_live_while(a, &mut Xoshiro::new(seed), live, max, var.touch, more))
     } else {
-        placed!(seed, steady_live_while(a, &mut Rng::new(seed), live, max, var.touch, more))
+        placed!(placement, steady_live_while(a, &mut Rng::new(seed), live, max, var.touch, more))
     }
 }
 
 /// [`steady_live`] for exactly `actions` actions after the set-up (for
 /// profiling: the same work every run).
-pub fn steady_live_fixed(a: &dyn GlobalAlloc, seed: u64, live: usize, max: usize, actions: u64) -> u64 {
-    placed!(seed, steady_live_while(a, &mut Rng::new(seed), live, max, false, |done| done < actions))
+pub fn steady_live_fixed(a: &dyn GlobalAlloc, seed: u64, placement: u64, live: usize, max: usize, actions: u64) -> u64 {
+    placed!(placement, steady_live_while(a, &mut Rng::new(seed), live, max, false, |done| done < actions))
 }
 
 /// [`steady_live`]'s work, in rounds of 50 replacements while `more(done)`;

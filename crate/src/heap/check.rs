@@ -5,6 +5,8 @@
 //!
 //! Invariants checked (see the field docs in `heap.rs`, `pages/`, `block.rs`):
 //! * every page has a known owner; arena and large-object body pages follow a head;
+//!   the hint of the arena last made or extended covers pages of one arena,
+//!   from its head;
 //!   free and metadata pages hold no live bits;
 //! * in every arena: the first block starts at `page + G − 8`, sizes are
 //!   granule multiples of at least the minimum block and stay inside the
@@ -91,6 +93,13 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 PageOwner::Large => return fail(addr, "large-object page without a head before it"),
                 PageOwner::ArenaHead => {
                     let n = run(PageOwner::Arena);
+                    // The page map's hint of the arena last made or
+                    // extended (growth trusts it for the arena's first
+                    // page) lies inside one arena, from its head.
+                    let (hs, he) = pages.arena_run();
+                    if hs < he && hs >= idx && hs < idx + n && (hs != idx || he > idx + n) {
+                        return fail(addr, "the page map's hint of the last arena disagrees with the map");
+                    }
                     if let Some(x) = pages.next_live(addr, addr + h.granule) {
                         return fail(x, "live bit set in an arena's padding");
                     }
@@ -105,6 +114,10 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                     idx += n;
                 }
             }
+        }
+        let (hs, he) = pages.arena_run();
+        if hs < he && (he > total || pages.owner(hs) != PageOwner::ArenaHead) {
+            return fail(pages.page_addr(hs.min(total.saturating_sub(1))), "the page map's hint of the last arena disagrees with the map");
         }
         if t.meta_pages != pages.meta_pages() {
             return fail(0, "metadata page count does not match the page map");

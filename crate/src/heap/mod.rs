@@ -549,8 +549,11 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
     pub(crate) fn free_layout(&mut self, ptr: *mut u8, size: usize) -> Result<(), AllocError> {
         #[cfg(target_arch = "x86_64")]
         if let Some(p) = NonNull::new(ptr) {
-            // SAFETY: an x86-64 prefetch never faults.
-            unsafe { crate::engine::prefetch(crate::engine::next_header_guess(p, size, self.h().granule)) };
+            let at = crate::engine::next_header_guess(p, size, self.h().granule);
+            // SAFETY: `prefetcht0` is a hint: it never faults and reads or
+            // writes nothing architecturally, whatever the address (`at`
+            // may be outside the heap when `ptr` is not an allocation).
+            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(at.cast()) };
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = size;
@@ -705,10 +708,12 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                     h.request_bits = request_bits(new_size, max(align, h.granule));
                     // SAFETY: `b` is a live arena block of this heap.
                     let (old_req, bs) = unsafe { (b.requested(), b.size()) };
-                    // SAFETY: as above; `old_req` is what it serves. (A
-                    // block growing into a large object's size stays in
-                    // its arena if it can grow in place, as in
-                    // `realloc_block`.)
+                    // SAFETY: as above; `old_req` is what it serves, and
+                    // `align` the alignment it was allocated with (the
+                    // `GlobalAlloc` contract: `realloc` gets the block's
+                    // layout). (A block growing into a large object's
+                    // size stays in its arena if it can grow in place, as
+                    // in `realloc_block`.)
                     let q = unsafe {
                         if self.is_large(new_size, align) {
                             self.engine.realloc_in_place(p, old_req, new_size, align, true)

@@ -508,6 +508,12 @@ impl Pages {
         (start <= idx && idx < end).then_some(start)
     }
 
+    /// The hint behind [`Pages::arena_head_hint`], for the integrity walk:
+    /// `(start, end)` of the arena last made or extended, or `(0, 0)`.
+    pub(crate) fn arena_run(&self) -> (usize, usize) {
+        self.arena_run
+    }
+
     /// Pages whose owner is free (kept by every change of owner).
     pub(crate) fn free_pages(&self) -> usize {
         self.free

@@ -27,8 +27,8 @@ pub trait Face {
     /// `p` is live with `old` requested bytes and alignment `align`.
     unsafe fn realloc(&mut self, p: NonNull<u8>, old: usize, size: usize, align: usize) -> Option<NonNull<u8>>;
     /// # Safety
-    /// `p` is live with `size` requested bytes.
-    unsafe fn free(&mut self, p: NonNull<u8>, size: usize);
+    /// `p` is live with `size` requested bytes and alignment `align`.
+    unsafe fn free(&mut self, p: NonNull<u8>, size: usize, align: usize);
     fn check(&self) -> Result<(), String>;
     /// Flushes the quick lists (and sweeps, under deferred coalescing).
     fn merge_all(&mut self);
@@ -43,7 +43,7 @@ impl<P: Policy> Face for LeanHeap<FixedRegion, P> {
         // SAFETY: forwarded to the caller.
         unsafe { LeanHeap::realloc(self, p, old, size, align) }
     }
-    unsafe fn free(&mut self, p: NonNull<u8>, size: usize) {
+    unsafe fn free(&mut self, p: NonNull<u8>, size: usize, _align: usize) {
         // SAFETY: forwarded to the caller.
         unsafe { self.free_sized(p, size) }
     }
@@ -65,7 +65,7 @@ impl<P: Policy> Face for Heap<FixedRegion, P> {
     unsafe fn realloc(&mut self, p: NonNull<u8>, _old: usize, size: usize, align: usize) -> Option<NonNull<u8>> {
         self.realloc_aligned(p.as_ptr(), size, align).ok()
     }
-    unsafe fn free(&mut self, p: NonNull<u8>, _size: usize) {
+    unsafe fn free(&mut self, p: NonNull<u8>, _size: usize, _align: usize) {
         Heap::free(self, p.as_ptr()).expect("free of a live allocation");
         // A second free is refused and changes nothing, quick lists or not
         // (told apart as a double free where the freed header survives:
@@ -96,10 +96,9 @@ impl<P: Policy + Send> Face for GlobalHeap<FixedRegion, P> {
         // SAFETY: `p` is live with this layout (caller).
         NonNull::new(unsafe { GlobalAlloc::realloc(self, p.as_ptr(), Layout::from_size_align(old, align).ok()?, size) })
     }
-    unsafe fn free(&mut self, p: NonNull<u8>, size: usize) {
-        let l = Layout::from_size_align(size, 1).expect("a live allocation's size");
-        // SAFETY: `p` is live with `size` bytes (caller); the alignment does
-        // not matter to this allocator's `dealloc`.
+    unsafe fn free(&mut self, p: NonNull<u8>, size: usize, align: usize) {
+        let l = Layout::from_size_align(size, align).expect("a live allocation's layout");
+        // SAFETY: `p` is live with this layout (caller).
         unsafe { GlobalAlloc::dealloc(self, p.as_ptr(), l) };
         self.with(|h| assert!(!h.is_live(p.as_ptr().addr()), "dealloc left {p:p} live"));
     }
@@ -164,7 +163,7 @@ pub fn run(face: &mut impl Face, ops: &[Op]) {
                     verify(&l, l.size);
                     ranges.remove(&l.ptr.as_ptr().addr());
                     // SAFETY: `l` is live.
-                    unsafe { face.free(l.ptr, l.size) };
+                    unsafe { face.free(l.ptr, l.size, l.align) };
                 }
                 let align = 1 << align_log;
                 let p = face.alloc(size, align).expect("the region is large enough");
@@ -197,7 +196,7 @@ pub fn run(face: &mut impl Face, ops: &[Op]) {
                     verify(&l, l.size);
                     ranges.remove(&l.ptr.as_ptr().addr());
                     // SAFETY: `l` is live.
-                    unsafe { face.free(l.ptr, l.size) };
+                    unsafe { face.free(l.ptr, l.size, l.align) };
                 }
             }
         }
@@ -208,7 +207,7 @@ pub fn run(face: &mut impl Face, ops: &[Op]) {
     }
     for l in live.iter_mut().filter_map(Option::take) {
         // SAFETY: `l` is live.
-        unsafe { face.free(l.ptr, l.size) };
+        unsafe { face.free(l.ptr, l.size, l.align) };
     }
     face.merge_all();
     face.check().unwrap();
@@ -415,7 +414,7 @@ fn growing_buffer(face: &mut impl Face, steps: usize) -> (f64, usize) {
         (buf, size) = (next, size + 128);
         let other = face.alloc(128, 8).unwrap();
         // SAFETY: as above.
-        unsafe { face.free(small, 128) };
+        unsafe { face.free(small, 128, 8) };
         small = other;
         for (p, n) in [(buf, size), (small, 128)] {
             lo = lo.min(p.as_ptr().addr());

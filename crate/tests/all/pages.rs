@@ -305,6 +305,7 @@ fn the_last_operations_examined_blocks() {
         // request, not a large object: it searches, then the memory
         // cannot grow.)
         let before = h.stats();
+        assert!(60_000 + 8 + h.min_block() < Config::DEFAULT.large_min, "not a large object");
         assert_eq!(h.alloc(60_000, 8), Err(heaplab::heap::AllocError::OutOfMemory), "the region holds one wasm page");
         assert_eq!(h.stats(), before, "a failed allocation changed a figure");
         // A free examines nothing.
@@ -330,4 +331,36 @@ fn the_last_operations_examined_blocks() {
     searches::<AnyPolicy>();
     quick::<Segregated>();
     quick::<AnyPolicy>();
+}
+
+/// The checked heap as a `GlobalAlloc` (its inline resize path): a resize
+/// that cannot be served, or of an address that is no allocation, returns
+/// null and changes nothing — the block keeps its bytes, every figure
+/// stays — and the heap serves the next request.
+#[test]
+fn a_failed_resize_through_global_alloc_changes_nothing() {
+    use heaplab::global::GlobalHeap;
+    use heaplab::policy::Segregated;
+    use std::alloc::{GlobalAlloc, Layout};
+    let region = crate::common::Region::new(WASM_PAGE);
+    let g: GlobalHeap<FixedRegion, Segregated> = GlobalHeap::new(Heap::new(region.source(), Config::DEFAULT));
+    let l = Layout::from_size_align(100, 8).unwrap();
+    // SAFETY: standard use with matching layouts, except the two
+    // deliberate bad calls, which this heap validates.
+    unsafe {
+        let p = g.alloc(l);
+        assert!(!p.is_null());
+        p.write_bytes(0x5A, 100);
+        let _keep = g.alloc(l);
+        let before = g.with(|h| h.stats());
+        assert!(g.realloc(p, l, 200_000).is_null(), "more than the region");
+        assert!(g.realloc(p.add(16), l, 50).is_null(), "an interior pointer");
+        assert_eq!(g.with(|h| h.stats()), before, "a failed resize changed a figure");
+        assert!((0..100).all(|i| p.add(i).read() == 0x5A), "a failed resize changed the block's bytes");
+        g.with(|h| h.check()).unwrap();
+        let q = g.realloc(p, l, 300);
+        assert!(!q.is_null() && (0..100).all(|i| q.add(i).read() == 0x5A));
+        g.dealloc(q, Layout::from_size_align(300, 8).unwrap());
+    }
+    g.with(|h| h.check()).unwrap();
 }
