@@ -704,23 +704,13 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                 let b = unsafe { Block::from_payload(p) };
                 // SAFETY: as above.
                 if !unsafe { b.is_large() } {
-                    let h = self.h_mut();
-                    h.request_bits = request_bits(new_size, max(align, h.granule));
-                    // SAFETY: `b` is a live arena block of this heap.
-                    let (old_req, bs) = unsafe { (b.requested(), b.size()) };
-                    // SAFETY: as above; `old_req` is what it serves, and
+                    // SAFETY: `b` is a live arena block of this heap, and
                     // `align` the alignment it was allocated with (the
                     // `GlobalAlloc` contract: `realloc` gets the block's
-                    // layout). (A block growing into a large object's
-                    // size stays in its arena if it can grow in place, as
-                    // in `realloc_block`.)
-                    let q = unsafe {
-                        if self.is_large(new_size, align) {
-                            self.engine.realloc_in_place(p, old_req, new_size, align, true)
-                        } else {
-                            self.engine.realloc(p, old_req, new_size, align)
-                        }
-                    };
+                    // layout).
+                    let (old_req, bs) = unsafe { (b.requested(), b.size()) };
+                    // SAFETY: as above.
+                    let q = unsafe { self.resize_in_arena(b, new_size, align, self.is_large(new_size, align)) };
                     if let Some(q) = q {
                         // SAFETY: the engine resized `b` to `q`.
                         unsafe { self.arena_resized(b, bs, old_req, q, new_size, align) };
@@ -770,22 +760,15 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
                     return Ok(p);
                 }
             } else {
-                self.h_mut().request_bits = request_bits(size, align.max(self.h().granule));
-                let q = if large_new {
-                    // An arena block growing past `large_min` stays where
-                    // it is when its arena has room or can grow (as in the
-                    // global face): a buffer that creeps up is not copied
-                    // into a page run of its own, leaving its arena's pages
-                    // behind.
-                    self.engine.realloc_in_place(p, old_req, size, align, true)
-                } else {
-                    match self.engine.realloc(p, old_req, size, align) {
-                        Some(q) => Some(q),
-                        None if self.release_for(self.engine.request(size, align).worst_case()) => {
-                            Some(self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?)
-                        }
-                        None => return Err(AllocError::OutOfMemory),
+                let q = match self.resize_in_arena(b, size, align, large_new) {
+                    Some(q) => Some(q),
+                    None if large_new => None,
+                    // Empty arenas kept for reuse may stand in the way:
+                    // release them and try again.
+                    None if self.release_for(self.engine.request(size, align).worst_case()) => {
+                        Some(self.engine.realloc(p, old_req, size, align).ok_or(AllocError::OutOfMemory)?)
                     }
+                    None => return Err(AllocError::OutOfMemory),
                 };
                 if let Some(q) = q {
                     self.arena_resized(b, bs, old_req, q, size, align);
@@ -798,6 +781,33 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
             ptr::copy_nonoverlapping(p.as_ptr(), q.as_ptr(), min(old_req, size));
             self.free_block(b);
             Ok(q)
+        }
+    }
+
+    /// The engine's resize of arena block `b` to `size` bytes aligned to
+    /// `align`, the request recorded in the header it writes: in place
+    /// only when the new size is a large object's (`large`: an arena block
+    /// growing past `large_min` stays where it is when its arena has room
+    /// or can grow, as in the global face; a buffer that creeps up is not
+    /// copied into a page run of its own, leaving its arena's pages
+    /// behind), else any way the engine has. `None`: the engine could not,
+    /// and nothing changed.
+    ///
+    /// # Safety
+    /// `b` is a live arena block of this heap allocated with alignment
+    /// `align`; `size` is valid.
+    #[inline(always)]
+    unsafe fn resize_in_arena(&mut self, b: Block, size: usize, align: usize, large: bool) -> Option<NonNull<u8>> {
+        let h = self.h_mut();
+        h.request_bits = request_bits(size, max(align, h.granule));
+        // SAFETY: forwarded to the caller; the block records what it serves.
+        unsafe {
+            let (p, old_req) = (b.payload(), b.requested());
+            if large {
+                self.engine.realloc_in_place(p, old_req, size, align, true)
+            } else {
+                self.engine.realloc(p, old_req, size, align)
+            }
         }
     }
 
