@@ -37,9 +37,12 @@
 //! allows ([`Hooks::quick_lists`]), a freed block of up to [`QUICK_MAX`]
 //! bytes goes on a list per exact size, still marked used and [`QUICK`],
 //! and serves the next request of that size with two loads and a store
-//! (unless it lies right before the wilderness, which it then joins at
-//! once). [`Engine::flush`] merges them all back (before the heap grows,
-//! or when asked).
+//! (for best fit, unless it lies right before the wilderness,
+//! which it then joins at once: [`PolicyKind::merge_before_tail`]).
+//! [`Engine::flush`] merges them all back (before the heap grows, or when
+//! asked).
+//!
+//! [`PolicyKind::merge_before_tail`]: crate::policy::PolicyKind::merge_before_tail
 //!
 //! # Two builds
 //!
@@ -403,11 +406,11 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
             let h = b.header();
             debug_assert!(h & USED != 0 && h & QUICK != QUICK, "free of a block that is not used");
             let size = (h & SIZE_MASK) as usize;
-            // Small: onto its quick list, still used, not merged; but a
-            // block right before the wilderness merges into it at once, so
-            // that the heap's end stays one free block (best fit's
-            // malloc-lab utilization 88.12 → 88.15 %, dlmalloc's).
-            if size <= QUICK_MAX && self.quick_on() && !self.policy.is_tail(b.add(size)) {
+            // Small: onto its quick list, still used, not merged; but for
+            // best fit a block right before the wilderness merges
+            // into it at once, so that the heap's end stays one free block
+            // (`PolicyKind::merge_before_tail`).
+            if size <= QUICK_MAX && self.quick_on() && !(self.policy.merge_before_tail() && self.policy.is_tail(b.add(size))) {
                 let q = &mut self.quick[size / 8];
                 b.set_next_free(*q);
                 *q = Some(b);

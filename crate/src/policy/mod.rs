@@ -132,6 +132,19 @@ impl PolicyKind {
         matches!(self, PolicyKind::BestFit)
     }
 
+    /// Whether a small block freed right before the wilderness (the free
+    /// block that ends its region) skips the quick lists and merges into
+    /// it at once, so that the heap's end stays one free block. Best fit
+    /// says yes (its malloc-lab utilization 88.12 → 88.1452 %).
+    /// Segregated fit says no: it does worse with it (88.1485 → 88.1390 %;
+    /// cccp-bal 99.51 → 99.28 %, while realloc2-bal gains 87.16 → 87.24):
+    /// the block kept on its quick list is what the next request of its
+    /// size takes, where the wilderness would be cut. (Worst fit keeps no
+    /// wilderness; the address-ordered fits no quick lists.)
+    pub const fn merge_before_tail(self) -> bool {
+        matches!(self, PolicyKind::BestFit)
+    }
+
     /// The policy named `name` (see [`PolicyKind::name`]).
     pub fn from_name(name: &str) -> Option<PolicyKind> {
         Self::ALL.iter().copied().find(|k| k.name() == name)
@@ -413,6 +426,15 @@ pub trait Policy: FreeIndex {
             None => self.kind().place_growing_again(),
         }
     }
+
+    /// [`PolicyKind::merge_before_tail`] of this policy.
+    #[inline(always)]
+    fn merge_before_tail(&self) -> bool {
+        match Self::KIND {
+            Some(k) => k.merge_before_tail(),
+            None => self.kind().merge_before_tail(),
+        }
+    }
 }
 
 /// A policy chosen at run time: dispatches each call with one `match`.
@@ -561,6 +583,10 @@ impl Policy for AnyPolicy {
     #[inline]
     fn place_growing_again(&self) -> bool {
         dispatch!(self, p => p.place_growing_again())
+    }
+    #[inline]
+    fn merge_before_tail(&self) -> bool {
+        dispatch!(self, p => p.merge_before_tail())
     }
     #[inline]
     unsafe fn find<O: Observer>(&mut self, req: &Request, obs: &mut O) -> Search {

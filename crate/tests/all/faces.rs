@@ -332,14 +332,23 @@ fn quick_lists_in_the_checked_face() {
     h.check().unwrap();
 }
 
-/// A small block freed right before the wilderness merges into it at once
-/// in both faces (a quick list would keep the heap's end cut); one between
-/// used blocks waits on its quick list.
+/// For best fit, a small block freed right before the wilderness
+/// merges into it at once in both faces (a quick list would keep the
+/// heap's end cut); one between used blocks waits on its quick list.
+/// Segregated fit keeps both on their quick list, as worst fit, which keeps
+/// no wilderness (`PolicyKind::merge_before_tail`).
 #[cfg(not(feature = "small"))] // the size build has no quick lists
 #[test]
 fn a_block_before_the_wilderness_skips_the_quick_list() {
     use heaplab::lean::LeanHeap;
-    use heaplab::policy::{BestFit, Segregated};
+    use heaplab::policy::{BestFit, Segregated, WorstFit};
+    fn expected<P: heaplab::policy::Policy>() -> (usize, &'static str) {
+        if P::KIND.unwrap().merge_before_tail() {
+            (1, "b, before the wilderness, merged into it")
+        } else {
+            (2, "b, before the wilderness, waits on its quick list too")
+        }
+    }
     fn lean<P: heaplab::policy::Policy>() {
         let r = Region::new(1 << 20);
         let mut h: LeanHeap<FixedRegion, P> = LeanHeap::new(r.source());
@@ -351,7 +360,8 @@ fn a_block_before_the_wilderness_skips_the_quick_list() {
             assert_eq!(h.stats().quick_blocks, 1, "a, before b, waits on its quick list");
             h.free(b);
         }
-        assert_eq!(h.stats().quick_blocks, 1, "b, before the wilderness, merged into it");
+        let (quick, why) = expected::<P>();
+        assert_eq!(h.stats().quick_blocks, quick, "{why}");
         h.check().unwrap();
     }
     fn checked<P: heaplab::policy::Policy>() {
@@ -362,14 +372,20 @@ fn a_block_before_the_wilderness_skips_the_quick_list() {
         h.free(a.as_ptr()).unwrap();
         assert_eq!(h.stats().quick_blocks, 1, "a, before b, waits on its quick list");
         h.free(b.as_ptr()).unwrap();
-        assert_eq!(h.stats().quick_blocks, 1, "b, before the wilderness, merged into it");
-        assert!(h.blocks().any(|x| !x.used && x.payload == b.as_ptr().addr()), "b starts the free block at the heap's end");
+        let (quick, why) = expected::<P>();
+        assert_eq!(h.stats().quick_blocks, quick, "{why}");
+        let b_block = h.blocks().find(|x| x.payload == b.as_ptr().addr());
+        let merged = b_block.is_some_and(|x| !x.used && !x.quick);
+        assert_eq!(merged, quick == 1, "b starts the free block at the heap's end iff it merged");
+        assert_eq!(b_block.is_some_and(|x| x.quick), quick == 2, "b is a quick block iff it did not merge");
         h.check().unwrap();
     }
     lean::<Segregated>();
     lean::<BestFit>();
+    lean::<WorstFit>();
     checked::<Segregated>();
     checked::<BestFit>();
+    checked::<WorstFit>();
 }
 
 /// The checked face slides a growing block into the free block before it,

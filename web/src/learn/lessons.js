@@ -381,7 +381,7 @@ export const LESSONS = Object.freeze([
     setup: { options: { policy: "segregated", quickLists: true }, statements: ["a = malloc(40)", "guard = malloc(8)", "free(a)"] },
     text: [
       "Programs free and allocate blocks of the same few sizes over and over. Real allocators (dlmalloc's fastbins, glibc's tcache, Heaplab's own global allocator) keep a freed small block aside on a quick list for its exact size, still marked used: no merging now, and the next request of that size takes it back at once, without a search and without a split.",
-      "Here a was freed with quick lists on: its block waits on the 48-byte quick list (the orange box on the map, flag 'quick' in its header). It merges with its neighbours only when the lists are flushed, which happens before the heap would ask for more memory. (A small block freed right before the free space at the heap's end merges with it at once instead, so that the end stays one free block: that is why guard is there.)",
+      "Here a was freed with quick lists on: its block waits on the 48-byte quick list (the orange box on the map, flag 'quick' in its header). It merges with its neighbours only when the lists are flushed, which happens before the heap would ask for more memory. (guard keeps a away from the free space at the heap's end, as in a busy heap: with best fit, a small block freed right there merges with that space at once instead, so that the end stays one free block.)",
     ],
     task: "In the console under the map, allocate 40 bytes again (b = malloc(40)) and watch the steps: where does b's block come from?",
     check(session) {
