@@ -364,13 +364,15 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
                         self.index_remove(next);
                     }
                     ptr::copy(ptr.as_ptr(), to.as_ptr(), n);
-                    let ph = p.header() & PREV_USED;
-                    p.set_header(avail as u64 | USED | ph);
+                    // (With the face's bits, as every block the engine
+                    // hands out: the slid block serves the new request.)
+                    let ph = (p.header() & PREV_USED) | USED | self.hooks.used_bits();
+                    p.set_header(avail as u64 | ph);
                     if avail - need < self.split_min() {
                         p.add(avail).set_prev_used(true);
                     }
                     self.emit(Event::Slide { block: b.addr(), to: p.addr(), size: avail });
-                    self.shrink(p, USED | ph, avail, need);
+                    self.shrink(p, ph, avail, need);
                     return Some(to);
                 }
             }

@@ -628,7 +628,8 @@ impl<P: Policy, H: Hooks> Engine<P, H> {
     /// As [`Engine::free`]; `old_size` is at most the size it was allocated
     /// (or last resized) with, and `align` is the alignment it was
     /// allocated with.
-    #[inline]
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    #[cfg_attr(target_family = "wasm", inline)]
     pub unsafe fn realloc(&mut self, ptr: NonNull<u8>, old_size: usize, new_size: usize, align: usize) -> Option<NonNull<u8>> {
         if new_size > MAX_SIZE {
             return None;

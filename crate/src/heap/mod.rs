@@ -822,12 +822,18 @@ impl<S: PageSource, P: Policy, O: Observer> Heap<S, P, O> {
         // SAFETY: `q`'s block is a used arena block (caller).
         unsafe {
             let qb = Block::from_payload(q);
-            qb.record_request(size, align.max(self.h().granule));
+            let moved = q != b.payload();
+            if moved {
+                // A block the engine handed out records the request already
+                // (`Hooks::used_bits`).
+                debug_assert_eq!(qb.header() >> 32, request_bits(size, align.max(self.h().granule)) >> 32, "a moved block's request");
+            } else {
+                qb.record_request(size, align.max(self.h().granule));
+            }
             let h = self.h_mut();
             h.resize_requested(old_req, size);
-            if q != b.payload() {
-                h.pages.set_live(b.payload().as_ptr().addr(), false);
-                h.pages.set_live(q.as_ptr().addr(), true);
+            if moved {
+                h.pages.move_live(b.payload().as_ptr().addr(), q.as_ptr().addr());
                 if O::ENABLED {
                     self.emit(Event::MarkFree { block: b.addr(), size: bs });
                     self.emit(Event::MarkUsed { block: qb.addr(), size: qb.size(), requested: size });

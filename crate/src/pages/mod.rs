@@ -578,6 +578,34 @@ impl Pages {
         }
     }
 
+    /// Moves a live bit from payload `from` to payload `to` (both in a
+    /// segment, 8-aligned): a resize that moved its block. One look-up when
+    /// both are in the last segment.
+    #[inline(always)]
+    pub(crate) fn move_live(&mut self, from: usize, to: usize) {
+        let (f, t) = (from.wrapping_sub(self.hot_base.addr()), to.wrapping_sub(self.hot_base.addr()));
+        if f < self.hot_len && t < self.hot_len {
+            debug_assert!(f.is_multiple_of(8) && t.is_multiple_of(8), "payloads {from:#x}, {to:#x} not 8-aligned");
+            // SAFETY: both offsets are inside the last segment, whose
+            // bitmap words follow from `hot_words` (one bit per 8 bytes).
+            unsafe {
+                let w = self.hot_words.add(f / 512);
+                w.write(w.read() & !(1 << (f / 8 % 64)));
+                let w = self.hot_words.add(t / 512);
+                w.write(w.read() | 1 << (t / 8 % 64));
+            }
+        } else {
+            self.move_live_cold(from, to);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn move_live_cold(&mut self, from: usize, to: usize) {
+        self.set_live(from, false);
+        self.set_live(to, true);
+    }
+
     /// Sets or clears the live bit of `addr` (which must be in a segment).
     #[inline]
     pub(crate) fn set_live(&mut self, addr: usize, live: bool) {
