@@ -487,10 +487,24 @@ impl<S: PageSource, O: Observer> Buddy<S, O> {
         if off >= self.pages * PAGE {
             return None;
         }
-        let (links, map, bits) = self.meta_ref();
-        let (h, k) = block_of(map, off / PAGE, self.max_order)?;
-        let free = bits[h / 64] >> (h % 64) & 1 != 0;
-        Some((self.page_ptr(h), k, (!free).then_some(used_owner(links[h]))))
+        let (links, map, bits) = self.meta_parts();
+        let i = off / PAGE;
+        // SAFETY: `i < pages`, the length of the links and the map, and
+        // `h <= i`; the bitmap has a bit per page; all initialized (see
+        // `parts`). Read by place, no reference made (`kfree`'s hot path:
+        // the slices' checks cost a third of its look-up).
+        unsafe {
+            // A block of order 0 holds just its page: one map read for the
+            // commonest block, a slab of one page.
+            let m = map.0.add(i).read();
+            let (h, k) = if m & HEAD != 0 && m & ORDER_MASK == 0 {
+                (i, 0)
+            } else {
+                block_of(slice::from_raw_parts(map.0, map.1), i, self.max_order)?
+            };
+            let free = bits.0.add(h / 64).read() >> (h % 64) & 1 != 0;
+            Some((self.page_ptr(h), k, (!free).then(|| used_owner(links.0.add(h).read()))))
+        }
     }
 
     /// A pointer to `addr`, which lies in the managed pages of a ready

@@ -562,7 +562,9 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
     }
 
     /// What `ptr` is, validated against the buddy allocator's tags and the
-    /// slab's header.
+    /// slab's header. (Inlined: out of line, its answer went through
+    /// memory.)
+    #[inline(always)]
     fn find(&self, ptr: *mut u8) -> Result<Found, AllocError> {
         let addr = ptr.addr();
         let (block, order, owner) = self.buddy.block_at(addr).ok_or(AllocError::NotAllocated)?;
