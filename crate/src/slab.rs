@@ -133,6 +133,8 @@ struct Cache {
     /// Slab order, objects per slab.
     order: usize,
     per_slab: usize,
+    /// `per_slab * stride`: the bytes of a slab's objects.
+    span: usize,
     /// First slab of each list (0 for none), slabs on each list.
     heads: [usize; 3],
     counts: [usize; 3],
@@ -141,7 +143,7 @@ struct Cache {
 }
 
 impl Cache {
-    const UNUSED: Cache = Cache { name: [0; NAME_MAX], name_len: 0, size: 0, align: 0, stride: 0, recip: 0, offset: 0, order: 0, per_slab: 0, heads: [0; 3], counts: [0; 3], live: 0 };
+    const UNUSED: Cache = Cache { name: [0; NAME_MAX], name_len: 0, size: 0, align: 0, stride: 0, recip: 0, offset: 0, order: 0, per_slab: 0, span: 0, heads: [0; 3], counts: [0; 3], live: 0 };
 
     /// A cache of objects of `size` bytes aligned to `align` (a power of
     /// two up to a page), or `None` when no slab of at most
@@ -156,7 +158,7 @@ impl Cache {
                 let fit = (bytes - offset) / stride;
                 let per = if fit > MAX_OBJECTS { MAX_OBJECTS } else { fit };
                 if per >= 1 && ((bytes - per * stride) * 8 <= bytes || order == MAX_SLAB_ORDER) {
-                    let mut c = Cache { size, align, stride, recip: (1u64 << 32).div_ceil(stride as u64), offset, order, per_slab: per, ..Cache::UNUSED };
+                    let mut c = Cache { size, align, stride, recip: (1u64 << 32).div_ceil(stride as u64), offset, order, per_slab: per, span: per * stride, ..Cache::UNUSED };
                     // Keep the name up to NAME_MAX bytes, cut at a char boundary.
                     let b = name.as_bytes();
                     let mut n = if b.len() < NAME_MAX { b.len() } else { NAME_MAX };
@@ -577,7 +579,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         let off = addr - slab;
         let x = off.wrapping_sub(k.offset);
         // (`off < k.offset` wraps `x` far past the slab: one test for both.)
-        if x >= k.per_slab * k.stride {
+        if x >= k.span {
             return Err(AllocError::NotAllocated);
         }
         let index = k.index(x);
@@ -710,13 +712,17 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         Ok(slab)
     }
 
-    /// Moves `slab` to the list its objects in use say, if not there.
-    #[inline]
-    fn relist(&mut self, c: usize, slab: usize) {
-        let h = self.hp(slab);
-        // SAFETY: a listed slab's header (see `hp`), read by place.
-        let (inuse, on) = unsafe { ((*h).inuse as usize, (*h).list as usize) };
-        let list = self.list_for(c, inuse);
+    /// Moves `slab` to `list` (the one its objects in use say), if not
+    /// there.
+    #[inline(always)]
+    fn relist(&mut self, c: usize, slab: usize, list: usize) {
+        debug_assert_eq!(list, {
+            // SAFETY: a listed slab's header (see `hp`), read by place.
+            let inuse = unsafe { (*self.hp(slab)).inuse as usize };
+            self.list_for(c, inuse)
+        });
+        // SAFETY: as above.
+        let on = unsafe { (*self.hp(slab)).list as usize };
         if list != on {
             self.unlink(c, slab);
             self.push(c, slab, list);
@@ -725,8 +731,9 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
     }
 
     fn object_alloc(&mut self, c: usize) -> Result<NonNull<u8>, AllocError> {
-        let heads = self.caches[c].heads;
-        let slab = match (heads[PARTIAL], heads[EMPTY]) {
+        let k = &self.caches[c];
+        let (partial, empty, per_slab, offset, stride) = (k.heads[PARTIAL], k.heads[EMPTY], k.per_slab, k.offset, k.stride);
+        let slab = match (partial, empty) {
             (0, 0) => self.new_slab(c)?,
             (0, e) => e,
             (p, _) => p,
@@ -734,38 +741,43 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         let h = self.hp(slab);
         // SAFETY: a listed slab's header (see `hp`), by place.
         let index = unsafe { (*h).free as usize };
-        assert!(index < self.caches[c].per_slab, "slab {slab:#x} on a list with free objects has none");
-        let next = self.link(c, slab, index);
-        // SAFETY: as above.
-        unsafe {
-            (*h).free = next;
+        assert!(index < per_slab, "slab {slab:#x} on a list with free objects has none");
+        let addr = slab + offset + index * stride;
+        let p = self.buddy.ptr_in(addr);
+        // SAFETY: the object lies inside the slab (`index < per_slab`), a
+        // used buddy block of this cache; it is free, its first two bytes
+        // the next free object's index (`set_link`). Then the header, as
+        // above.
+        let full = unsafe {
+            (*h).free = p.cast::<u16>().read_unaligned();
             (*h).inuse += 1;
             (*h).live[index / 64] |= 1 << (index % 64);
-        }
-        self.relist(c, slab);
+            (*h).inuse as usize == per_slab
+        };
+        self.relist(c, slab, if full { FULL } else { PARTIAL });
         self.caches[c].live += 1;
-        let addr = slab + self.caches[c].offset + index * self.caches[c].stride;
         self.event(Event::ObjectAlloc { cache: c, addr });
         // (Inside the slab: `index < per_slab`.)
-        NonNull::new(self.buddy.ptr_in(addr)).ok_or(AllocError::OutOfMemory)
+        NonNull::new(p).ok_or(AllocError::OutOfMemory)
     }
 
     /// Frees object `index` of `slab` (validated by `find`).
     fn object_free(&mut self, c: usize, slab: usize, index: usize) {
         let h = self.hp(slab);
-        // SAFETY: a listed slab's header (see `hp`), by place.
-        let free = unsafe { (*h).free };
-        self.set_link(c, slab, index, free);
-        // SAFETY: as above.
+        let addr = slab + self.caches[c].offset + index * self.caches[c].stride;
+        // SAFETY: the object lies inside the slab (`find`), a used buddy
+        // block of this cache, now free: its first two bytes take the link
+        // (objects are at least 8 bytes); the header as in `hp`, by place.
         let inuse = unsafe {
+            self.buddy.ptr_in(addr).cast::<u16>().write_unaligned((*h).free);
             (*h).free = index as u16;
             (*h).inuse -= 1;
             (*h).live[index / 64] &= !(1 << (index % 64));
             (*h).inuse
         };
         self.caches[c].live -= 1;
-        self.event(Event::ObjectFree { cache: c, addr: slab + self.caches[c].offset + index * self.caches[c].stride });
-        self.relist(c, slab);
+        self.event(Event::ObjectFree { cache: c, addr });
+        self.relist(c, slab, if inuse == 0 { EMPTY } else { PARTIAL });
         if inuse == 0 && self.caches[c].counts[EMPTY] > self.keep_empty {
             self.release(c, slab);
         }
