@@ -60,18 +60,6 @@ test.describe("navigation", () => {
 });
 
 test.describe("icons", () => {
-  test("the lessons page puts the lesson first, its heap next and the list of lessons last", async ({ page }) => {
-    await open(page, "learn.html#quick-lists");
-    await expect(page.locator("#lesson-title")).toHaveText("Quick lists: the fast path real allocators take");
-    const top = (selector) => page.locator(selector).evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
-    const [title, task, heap, list] = [await top("#lesson-title"), await top("#lesson-task"), await top("#lesson-heap"), await top(".lesson-nav")];
-    // The lesson opens on the first screen, its task above its heap, the
-    // list of lessons under both.
-    expect(title).toBeLessThan(844);
-    expect(task).toBeLessThan(heap);
-    expect(heap).toBeLessThan(list);
-  });
-
   for (const path of ["index.html", "compare.html", "learn.html", "demo.html", "embed.html?trace=traces/coalesce.rep"]) {
     test(`${path}: no button depends on a font glyph; each icon is an SVG beside a text label`, async ({ page }) => {
       await open(page, path);
