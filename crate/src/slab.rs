@@ -627,22 +627,28 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         self.buddy.ptr_in(slab).cast::<SlabHeader>()
     }
 
-    /// The free-list link stored in free object `index` of `slab`.
-    fn link(&self, c: usize, slab: usize, index: usize) -> u16 {
+    /// The address of object `index` of `slab`, a slab of cache `c`.
+    #[inline(always)]
+    fn object_addr(&self, c: usize, slab: usize, index: usize) -> usize {
         let k = &self.caches[c];
         debug_assert!(index < k.per_slab, "object {index} past the slab's {}", k.per_slab);
-        let p = self.buddy.ptr_in(slab + k.offset + index * k.stride);
-        // SAFETY: the object lies inside the slab (index < per_slab), a used
-        // buddy block of this cache; two bytes fit (objects are at least 8).
-        unsafe { p.cast::<u16>().read_unaligned() }
+        slab + k.offset + index * k.stride
     }
 
-    fn set_link(&mut self, c: usize, slab: usize, index: usize, next: u16) {
-        let k = &self.caches[c];
-        debug_assert!(index < k.per_slab, "object {index} past the slab's {}", k.per_slab);
-        let p = self.buddy.ptr_in(slab + k.offset + index * k.stride);
+    /// The free-list link stored in the free object at `obj` (an address
+    /// from [`Slab::object_addr`]).
+    #[inline(always)]
+    fn link(&self, obj: usize) -> u16 {
+        // SAFETY: the object lies inside its slab, a used buddy block of its
+        // cache; two bytes fit (objects are at least 8).
+        unsafe { self.buddy.ptr_in(obj).cast::<u16>().read_unaligned() }
+    }
+
+    /// Stores `next` as the free-list link of the free object at `obj`.
+    #[inline(always)]
+    fn set_link(&mut self, obj: usize, next: u16) {
         // SAFETY: as in `link`; the object is free, so nobody else uses it.
-        unsafe { p.cast::<u16>().write_unaligned(next) }
+        unsafe { self.buddy.ptr_in(obj).cast::<u16>().write_unaligned(next) }
     }
 
     /// Takes `slab` off its list.
@@ -705,7 +711,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         // than the header; nobody else uses it.
         unsafe { self.hp(slab).write(SlabHeader { next: 0, prev: 0, cache: c as u16, inuse: 0, free: 0, list: EMPTY as u8, _pad: 0, live: [0; MAX_OBJECTS / 64] }) };
         for i in 0..per {
-            self.set_link(c, slab, i, if i + 1 < per { i as u16 + 1 } else { NONE });
+            self.set_link(self.object_addr(c, slab, i), if i + 1 < per { i as u16 + 1 } else { NONE });
         }
         self.push(c, slab, EMPTY);
         self.event(Event::SlabNew { cache: c, addr: slab, order });
@@ -732,7 +738,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
 
     fn object_alloc(&mut self, c: usize) -> Result<NonNull<u8>, AllocError> {
         let k = &self.caches[c];
-        let (partial, empty, per_slab, offset, stride) = (k.heads[PARTIAL], k.heads[EMPTY], k.per_slab, k.offset, k.stride);
+        let (partial, empty, per_slab) = (k.heads[PARTIAL], k.heads[EMPTY], k.per_slab);
         let slab = match (partial, empty) {
             (0, 0) => self.new_slab(c)?,
             (0, e) => e,
@@ -742,14 +748,11 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         // SAFETY: a listed slab's header (see `hp`), by place.
         let index = unsafe { (*h).free as usize };
         assert!(index < per_slab, "slab {slab:#x} on a list with free objects has none");
-        let addr = slab + offset + index * stride;
-        let p = self.buddy.ptr_in(addr);
-        // SAFETY: the object lies inside the slab (`index < per_slab`), a
-        // used buddy block of this cache; it is free, its first two bytes
-        // the next free object's index (`set_link`). Then the header, as
-        // above.
+        let addr = self.object_addr(c, slab, index);
+        let next = self.link(addr);
+        // SAFETY: as above.
         let full = unsafe {
-            (*h).free = p.cast::<u16>().read_unaligned();
+            (*h).free = next;
             (*h).inuse += 1;
             (*h).live[index / 64] |= 1 << (index % 64);
             (*h).inuse as usize == per_slab
@@ -758,18 +761,17 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
         self.caches[c].live += 1;
         self.event(Event::ObjectAlloc { cache: c, addr });
         // (Inside the slab: `index < per_slab`.)
-        NonNull::new(p).ok_or(AllocError::OutOfMemory)
+        NonNull::new(self.buddy.ptr_in(addr)).ok_or(AllocError::OutOfMemory)
     }
 
     /// Frees object `index` of `slab` (validated by `find`).
     fn object_free(&mut self, c: usize, slab: usize, index: usize) {
         let h = self.hp(slab);
-        let addr = slab + self.caches[c].offset + index * self.caches[c].stride;
-        // SAFETY: the object lies inside the slab (`find`), a used buddy
-        // block of this cache, now free: its first two bytes take the link
-        // (objects are at least 8 bytes); the header as in `hp`, by place.
+        let addr = self.object_addr(c, slab, index);
+        // SAFETY: a listed slab's header (see `hp`), by place.
+        self.set_link(addr, unsafe { (*h).free });
+        // SAFETY: as above.
         let inuse = unsafe {
-            self.buddy.ptr_in(addr).cast::<u16>().write_unaligned((*h).free);
             (*h).free = index as u16;
             (*h).inuse -= 1;
             (*h).live[index / 64] &= !(1 << (index % 64));
@@ -852,7 +854,7 @@ impl<S: PageSource, O: Observer> Slab<S, O> {
                         }
                         seen[x / 64] |= 1 << (x % 64);
                         free += 1;
-                        i = self.link(c, at, x);
+                        i = self.link(self.object_addr(c, at, x));
                     }
                     if free + inuse != k.per_slab {
                         return err(at, "slab: a slab's free list misses free objects");

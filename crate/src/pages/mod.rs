@@ -208,6 +208,18 @@ pub(crate) struct Added {
     pub meta_moved: Option<((usize, usize), (usize, usize))>,
 }
 
+/// The live-bitmap word and mask of the byte at offset `off` (8-aligned)
+/// into a segment whose bitmap words start at `words`: one bit per 8
+/// bytes, one word per 512.
+///
+/// # Safety
+/// `off` lies inside that segment.
+#[inline(always)]
+unsafe fn bit_at(words: *mut u64, off: usize) -> (*mut u64, u64) {
+    // SAFETY: forwarded to the caller: the word is inside the bitmap.
+    (unsafe { words.add(off / 512) }, 1 << (off / 8 % 64))
+}
+
 /// Segments, page map and live bitmap.
 #[derive(Debug)]
 pub struct Pages {
@@ -393,9 +405,9 @@ impl Pages {
             return None;
         }
         // SAFETY: `off` is inside the segment, whose bitmap words follow
-        // `words` (one per 512 bytes).
-        let w = unsafe { words.add(off / 512) };
-        Some((w, 1u64 << (off / 8 % 64), NonNull::new(base.with_addr(addr))?))
+        // `words`.
+        let (w, m) = unsafe { bit_at(words, off) };
+        Some((w, m, NonNull::new(base.with_addr(addr))?))
     }
 
     /// [`Pages::live_bit`] outside the last segment: the segment holding
@@ -571,10 +583,10 @@ impl Pages {
         };
         debug_assert!(off.is_multiple_of(8), "payload {addr:#x} not 8-aligned");
         // SAFETY: `off` is inside the segment, whose bitmap words follow
-        // from `words` (one bit per 8 bytes).
+        // from `words`.
         unsafe {
-            let w = words.add(off / 512);
-            w.write(w.read() | 1 << (off / 8 % 64));
+            let (w, m) = bit_at(words, off);
+            w.write(w.read() | m);
         }
     }
 
@@ -587,12 +599,12 @@ impl Pages {
         if f < self.hot_len && t < self.hot_len {
             debug_assert!(f.is_multiple_of(8) && t.is_multiple_of(8), "payloads {from:#x}, {to:#x} not 8-aligned");
             // SAFETY: both offsets are inside the last segment, whose
-            // bitmap words follow from `hot_words` (one bit per 8 bytes).
+            // bitmap words follow from `hot_words`.
             unsafe {
-                let w = self.hot_words.add(f / 512);
-                w.write(w.read() & !(1 << (f / 8 % 64)));
-                let w = self.hot_words.add(t / 512);
-                w.write(w.read() | 1 << (t / 8 % 64));
+                let (w, m) = bit_at(self.hot_words, f);
+                w.write(w.read() & !m);
+                let (w, m) = bit_at(self.hot_words, t);
+                w.write(w.read() | m);
             }
         } else {
             self.move_live_cold(from, to);
